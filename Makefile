@@ -1,0 +1,42 @@
+# Two commands: `make book` builds the HTML, `make test` runs every test.
+# Both create .venv from requirements.txt when it is missing (or older than it).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JB_FLAGS := --all -W -n --keep-going
+
+.PHONY: book test test-fast bench venv clean help
+
+help:
+	@echo "make book   - set up .venv and build the HTML book into _build/html"
+	@echo "make test   - set up .venv and run every test (unit, chapters via nbval, browser)"
+	@echo "make bench  - execute every chapter, record wall time and peak memory in book/front/status.md"
+	@echo "make clean  - remove _build"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dmftlib)" >/dev/null
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build $(JB_FLAGS) .
+	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider \
+	  tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider tests -m "not browser and not slow"
+
+bench: $(STAMP)
+	$(PY) tests/bench_chapters.py --write book/front/status.md
+
+clean:
+	rm -rf _build
