@@ -1,0 +1,24 @@
+"""dmftlib.core: what several models share.
+
+Gaussian expectations, time grids and causal two-time integrals, damped fixed-point
+iteration with ``ConvergenceError``, random-matrix laws, ODE integration, statistics over
+seeds and argument checks. Model modules build on these; these import nothing from models.
+"""
+from .errors import ConvergenceError
+from .validation import check_array, check_choice, check_int, check_real, check_time_grid
+from .gaussian import expect, expect2, expect_joint, gauss_hermite
+from .timegrid import (TimeGrid, causal_integral, causal_part, causal_weights, is_causal, is_psd,
+                       project_psd, symmetrize, uniform_grid)
+from .fixed_point import FixedPointResult, damped_fixed_point, rms
+from .stats import PowerLawFit, fit_power_law, mean_sem
+from .ode import integrate
+from . import rmt
+
+__all__ = [
+    "ConvergenceError", "check_array", "check_choice", "check_int", "check_real", "check_time_grid",
+    "expect", "expect2", "expect_joint", "gauss_hermite",
+    "TimeGrid", "causal_integral", "causal_part", "causal_weights", "is_causal", "is_psd",
+    "project_psd", "symmetrize", "uniform_grid",
+    "FixedPointResult", "damped_fixed_point", "rms",
+    "PowerLawFit", "fit_power_law", "mean_sem", "integrate", "rmt",
+]

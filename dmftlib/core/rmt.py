@@ -1,0 +1,136 @@
+r"""Random-matrix laws used throughout the book, with samplers to check them.
+
+Conventions (fixed for the whole book):
+
+* **Wishart / Marchenko-Pastur.** :math:`X\in\mathbb R^{P\times N}` with i.i.d. entries of variance
+  :math:`\sigma^2`, :math:`\hat\Sigma = X^\top X / P` (``N x N``), :math:`\alpha = P/N`, :math:`q = 1/\alpha`.
+  The spectrum fills :math:`[\lambda_-, \lambda_+]`, :math:`\lambda_\pm = \sigma^2 (1\pm\sqrt q)^2`, plus an atom of
+  mass :math:`\max(0, 1-\alpha)` at zero when :math:`P < N`.
+* **GOE / semicircle.** Symmetric :math:`J` with off-diagonal entries of variance :math:`\sigma^2/N`
+  (diagonal :math:`2\sigma^2/N`); spectrum on :math:`[-2\sigma, 2\sigma]`.
+* **Ginibre / circular law.** Entries i.i.d. of variance :math:`\sigma^2/N`; eigenvalues uniform on the
+  disk of radius :math:`\sigma`.
+* **Stieltjes transform (resolvent).** :math:`G(z) = \frac1N \operatorname{tr}(z - A)^{-1} = \int \frac{\rho(\lambda)}{z-\lambda}d\lambda`,
+  :math:`G(z)\sim 1/z` at infinity. The DMFT response of :math:`\dot x = -A x` in Laplace space is
+  :math:`\hat R(s) = G_A(-s)\cdot(-1) = \frac1N\operatorname{tr}(s + A)^{-1}`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import check_int, check_real
+
+__all__ = [
+    "mp_edges", "marchenko_pastur_density", "marchenko_pastur_atom", "marchenko_pastur_stieltjes",
+    "semicircle_density", "semicircle_stieltjes", "circular_law_density",
+    "sample_wishart", "sample_goe", "sample_ginibre", "empirical_stieltjes",
+]
+
+
+def _sqrt_branch(z, a, b):
+    """sqrt((z-a)(z-b)) with its cut on [a, b] and ~ z at infinity."""
+    return np.sqrt(z - a + 0j) * np.sqrt(z - b + 0j)
+
+
+def mp_edges(alpha: float, sigma2: float = 1.0):
+    """Edges ``(lambda_minus, lambda_plus)`` of the Marchenko-Pastur bulk.
+
+    >>> mp_edges(4.0)
+    (0.25, 2.25)
+    """
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True)
+    q = 1.0 / alpha
+    return float(sigma2 * (1 - np.sqrt(q)) ** 2), float(sigma2 * (1 + np.sqrt(q)) ** 2)
+
+
+def marchenko_pastur_density(x, alpha: float, sigma2: float = 1.0):
+    r"""Continuous part of the Marchenko-Pastur density of :math:`X^\top X/P` (it integrates to :math:`\min(1, \alpha)`).
+
+    .. math:: \rho(\lambda) = \frac{\sqrt{(\lambda_+-\lambda)(\lambda-\lambda_-)}}{2\pi\sigma^2 q\,\lambda},\quad q = 1/\alpha.
+    """
+    lm, lp = mp_edges(alpha, sigma2)
+    q = 1.0 / alpha
+    x = np.asarray(x, dtype=np.float64)
+    inside = (x > lm) & (x < lp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.sqrt(np.clip((lp - x) * (x - lm), 0, None)) / (2 * np.pi * sigma2 * q * x)
+    return np.where(inside, rho, 0.0)
+
+
+def marchenko_pastur_atom(alpha: float) -> float:
+    """Mass of the atom at zero, ``max(0, 1 - alpha)``."""
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    return max(0.0, 1.0 - alpha)
+
+
+def marchenko_pastur_stieltjes(z, alpha: float, sigma2: float = 1.0):
+    r""":math:`G(z) = \frac1N\operatorname{tr}(z-\hat\Sigma)^{-1}` in the limit, atom included.
+
+    .. math:: G(z) = \frac{z - \sigma^2(1-q) - \sqrt{(z-\lambda_+)(z-\lambda_-)}}{2 q \sigma^2 z}
+
+    >>> g = marchenko_pastur_stieltjes(-1.0, alpha=2.0)   # real and negative left of the spectrum
+    >>> bool(abs(g.imag) < 1e-14 and g.real < 0)
+    True
+    """
+    lm, lp = mp_edges(alpha, sigma2)
+    q = 1.0 / alpha
+    z = np.asarray(z, dtype=np.complex128)
+    return (z - sigma2 * (1 - q) - _sqrt_branch(z, lp, lm)) / (2 * q * sigma2 * z)
+
+
+def semicircle_density(x, sigma: float = 1.0):
+    r"""Wigner semicircle :math:`\rho(x) = \sqrt{4\sigma^2 - x^2}/(2\pi\sigma^2)` on :math:`[-2\sigma, 2\sigma]`."""
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    x = np.asarray(x, dtype=np.float64)
+    return np.sqrt(np.clip(4 * sigma**2 - x**2, 0, None)) / (2 * np.pi * sigma**2)
+
+
+def semicircle_stieltjes(z, sigma: float = 1.0):
+    r""":math:`G(z) = \bigl(z - \sqrt{z^2 - 4\sigma^2}\bigr)/(2\sigma^2)` (branch with :math:`G\sim 1/z`)."""
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    z = np.asarray(z, dtype=np.complex128)
+    return (z - _sqrt_branch(z, 2 * sigma, -2 * sigma)) / (2 * sigma**2)
+
+
+def circular_law_density(x, y, sigma: float = 1.0):
+    r"""Uniform density :math:`1/(\pi\sigma^2)` on the disk :math:`|x + iy| < \sigma`."""
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    r2 = np.asarray(x, dtype=np.float64) ** 2 + np.asarray(y, dtype=np.float64) ** 2
+    return np.where(r2 < sigma**2, 1.0 / (np.pi * sigma**2), 0.0)
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def sample_wishart(N: int, alpha: float, seed=None, sigma2: float = 1.0) -> np.ndarray:
+    r"""Sample :math:`\hat\Sigma = X^\top X / P`, :math:`X\in\mathbb R^{P\times N}`, :math:`P = \mathrm{round}(\alpha N)`."""
+    N = check_int("N", N, low=1)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True)
+    P = max(1, int(round(alpha * N)))
+    X = _rng(seed).standard_normal((P, N)) * np.sqrt(sigma2)
+    return X.T @ X / P
+
+
+def sample_goe(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
+    """Symmetric Gaussian matrix, off-diagonal variance ``sigma^2 / N`` (semicircle of radius ``2 sigma``)."""
+    N = check_int("N", N, low=1)
+    sigma = check_real("sigma", sigma, low=0.0)
+    A = _rng(seed).standard_normal((N, N)) * sigma / np.sqrt(N)
+    return (A + A.T) / np.sqrt(2.0)
+
+
+def sample_ginibre(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
+    """Real Ginibre matrix, i.i.d. entries of variance ``sigma^2 / N`` (circular law of radius ``sigma``)."""
+    N = check_int("N", N, low=1)
+    sigma = check_real("sigma", sigma, low=0.0)
+    return _rng(seed).standard_normal((N, N)) * sigma / np.sqrt(N)
+
+
+def empirical_stieltjes(z, eigenvalues):
+    r"""Stieltjes transform :math:`\frac1N\sum_i (z-\lambda_i)^{-1}` of sampled eigenvalues, vectorized over ``z``."""
+    lam = np.asarray(eigenvalues)
+    z = np.asarray(z, dtype=np.complex128)
+    return np.mean(1.0 / (z[..., None] - lam), axis=-1)

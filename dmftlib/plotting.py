@@ -1,0 +1,90 @@
+"""The house style for figures: theory is a line, simulation is markers with error bars.
+
+Every figure of the book goes through these functions so that all chapters look alike and
+every legend names N and the number of seeds. Functions take an ``ax`` and return it; they
+never call ``plt.show()`` (the chapter does). Figures are rendered as PNG (nbval compares
+only the text label of a figure, never an SVG with random ids).
+"""
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["STYLE", "use_house_style", "new_figure", "plot_theory", "plot_simulation",
+           "theory_vs_simulation", "simulation_label"]
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "savefig.format": "png",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": mpl.cycler(color=["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                         "#8c564b", "#e377c2", "#17becf"]),
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "font.size": 11,
+    "lines.linewidth": 1.8,
+    "errorbar.capsize": 2.5,
+    "svg.hashsalt": "dmftlib",
+}
+
+
+def use_house_style() -> None:
+    """Apply the house style to matplotlib's global settings (idempotent)."""
+    mpl.rcParams.update(STYLE)
+    try:  # inside IPython: PNG figures only
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("png")
+    except Exception:  # pragma: no cover - outside a kernel
+        pass
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None, height: float | None = None, **kw):
+    """A figure and its axes in the house style (``squeeze=False`` is not used: one axis returns one ``Axes``)."""
+    use_house_style()
+    w = width if width is not None else 4.2 * ncols + 0.6
+    h = height if height is not None else 3.4 * nrows + 0.4
+    fig, ax = plt.subplots(nrows, ncols, figsize=(w, h), constrained_layout=True, **kw)
+    return fig, ax
+
+
+def simulation_label(N, n_seeds: int, prefix: str = "simulation") -> str:
+    """``'simulation, N = 1000, 20 seeds'``."""
+    seeds = f"{n_seeds} seed" + ("" if n_seeds == 1 else "s")
+    return f"{prefix}, N = {N}, {seeds}" if N is not None else f"{prefix}, {seeds}"
+
+
+def plot_theory(ax, x, y, label: str = "theory (N → ∞)", **kw):
+    """Theory as a solid line."""
+    kw.setdefault("lw", 1.8)
+    ax.plot(np.asarray(x), np.asarray(y), "-", label=label, **kw)
+    return ax
+
+
+def plot_simulation(ax, x, mean, sem=None, N=None, n_seeds: int = 1, label: str | None = None,
+                    every: int = 1, **kw):
+    """Simulation as markers with error bars (one standard error over seeds).
+
+    ``every`` thins the markers of a long time series; the label names N and the seed count.
+    """
+    x = np.asarray(x)[::every]
+    mean = np.asarray(mean)[::every]
+    yerr = None if sem is None else np.asarray(sem)[::every]
+    kw.setdefault("fmt", "o")
+    kw.setdefault("ms", 4)
+    kw.setdefault("mfc", "none")
+    ax.errorbar(x, mean, yerr=yerr, label=label if label is not None else simulation_label(N, n_seeds), **kw)
+    return ax
+
+
+def theory_vs_simulation(ax, theory_x, theory_y, sim_x, sim_mean, sim_sem, N, n_seeds,
+                         color=None, theory_label="theory (N → ∞)", every: int = 1):
+    """Overlay one theory curve and one simulation in the same colour."""
+    line, = ax.plot(np.asarray(theory_x), np.asarray(theory_y), "-", color=color, label=theory_label)
+    plot_simulation(ax, sim_x, sim_mean, sim_sem, N=N, n_seeds=n_seeds, color=line.get_color(), every=every)
+    return ax
