@@ -45,7 +45,8 @@ def gauss_hermite(n: int = 80):
 def _check_var(name, v):
     v = np.asarray(v, dtype=np.float64)
     if np.any(~np.isfinite(v)) or np.any(v < 0):
-        raise ValueError(f"{name} must be finite and in [0, inf); got minimum {np.nanmin(v):g}")
+        bad = v[~(np.isfinite(v) & (v >= 0))].ravel()[0]
+        raise ValueError(f"{name} must be finite and in [0, inf); got {bad:g}")
     return v
 
 

@@ -76,6 +76,8 @@ def causal_integral(A, B, dt: float, upto: str = "row") -> np.ndarray:
     ``upto="row"``:    :math:`I(t, t') = \int_0^{t}  A(t, s)\,B(s, t')\,ds`
     ``upto="column"``: :math:`I(t, t') = \int_0^{t'} A(t, s)\,B(s, t')\,ds`
     ``upto="min"``:    :math:`I(t, t') = \int_0^{\min(t, t')} A(t, s)\,B(s, t')\,ds`
+    ``upto="between"``: :math:`I(t, t') = \int_{t'}^{t} A(t, s)\,B(s, t')\,ds` for causal ``A``, ``B``
+    (zero above the diagonal), the composition of two response functions; zero for ``t' > t``.
 
     Each is one or two matrix products (vectorized over the whole grid). Integrate only
     over the range where both factors are smooth: a causal factor that jumps to zero at
@@ -105,7 +107,12 @@ def causal_integral(A, B, dt: float, upto: str = "row") -> np.ndarray:
     if upto == "min":
         lower = np.tri(A.shape[0], dtype=bool)  # t >= t'
         return np.where(lower, A @ (W.T * B), (A * W) @ B)
-    raise ValueError(f"upto must be one of 'row', 'column', 'min'; got {upto!r}")
+    if upto == "between":
+        A, B = np.tril(A), np.tril(B)
+        full = dt * (A @ B)            # sum over t' <= s <= t with weight dt
+        ends = 0.5 * dt * (A * np.diag(B)[None, :] + np.diag(A)[:, None] * B)
+        return full - ends             # trapezoid: half weight at s = t' and s = t
+    raise ValueError(f"upto must be one of 'row', 'column', 'min', 'between'; got {upto!r}")
 
 
 def symmetrize(C) -> np.ndarray:
