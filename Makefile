@@ -29,11 +29,12 @@ book: $(STAMP)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider \
-	  tests book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider \
+	  --durations=15 --doctest-modules --ignore-glob='book/*.py' --ignore-glob='book/**/*.py' \
+	  tests dmftlib book --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -p no:cacheprovider tests -m "not browser and not slow"
+	$(PY) -m pytest -p no:cacheprovider --doctest-modules tests dmftlib -m "not browser and not slow"
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md
