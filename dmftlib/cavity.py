@@ -1,0 +1,436 @@
+r"""The cavity method for randomly coupled units: N coupled units -> one unit in a Gaussian field.
+
+The model (time in units of the leak time constant) is
+
+.. math::
+
+    \frac{dx_i}{dt} = -x_i + \sum_{j=1}^N J_{ij}\,\phi(x_j) + h_i(t), \qquad
+    \mathbb E[J_{ij}] = 0,\quad \mathbb E[J_{ij}^2] = g^2/N,
+
+with initial conditions :math:`x_i(0)\sim\mathcal N(0, C_0)` independent of :math:`J`, and
+either i.i.d. couplings (``symmetric=False``) or symmetric couplings :math:`J_{ij}=J_{ji}`
+(``symmetric=True``, a GOE matrix whose diagonal has variance :math:`2g^2/N`).
+The order parameters are
+
+.. math::
+
+    C(t,t') = \frac1N\sum_i \langle x_i(t)x_i(t')\rangle,\qquad
+    R(t,t') = \frac1N\sum_i \frac{\partial\langle x_i(t)\rangle}{\partial h_i(t')},
+
+and as :math:`N\to\infty` each unit obeys the single-site process (the cavity result)
+
+.. math::
+
+    \frac{dx}{dt} = -x + \eta(t) + \kappa\, g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds + h(t),
+    \qquad \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),
+
+with :math:`\kappa = 1` for symmetric and :math:`\kappa = 0` for i.i.d. couplings.
+
+What is solved here (:func:`theory`):
+
+* ``phi="linear"`` (both coupling types): the equations close exactly on :math:`(C, R)`:
+
+  .. math::
+
+      \partial_t R(t,t') = -R(t,t') + \kappa g^2\!\int_{t'}^{t} R(t,s)R(s,t')\,ds,\quad R(t'^+,t') = 1,
+
+      C(t,t') = C_0 R(t,0)R(t',0) + g^2\!\int_0^t\!\!\int_0^{t'} R(t,s)\,C(s,s')\,R(t',s')\,ds\,ds'.
+
+* ``phi="tanh"`` with i.i.d. couplings: :math:`R(t,t') = e^{-(t-t')}` and :math:`x` is a Gaussian
+  process whose covariance solves
+  :math:`C(t,t') = C_0 e^{-t-t'} + g^2\int_0^t\!\int_0^{t'} e^{-(t-s)-(t'-s')} C_\phi(s,s')\,ds\,ds'`,
+  with :math:`C_\phi(s,s') = \mathbb E[\tanh u\,\tanh v]`, :math:`(u,v)` centred Gaussian of
+  covariance :math:`\begin{pmatrix}C(s,s)&C(s,s')\\C(s,s')&C(s',s')\end{pmatrix}`.
+
+Grid conventions: a uniform grid :math:`t_k = k\,\Delta t`; ``C`` is an ``(n, n)`` symmetric
+PSD array; ``R[k, l]`` is :math:`R(t_k, t_l)` for ``l < k``, zero for ``l > k``, and the diagonal
+stores the limit :math:`R(t_k^+, t_k) = 1` (so ``R`` is causal in the non-strict sense). Both
+are found by damped Picard iteration on the whole two-time arrays (trapezoid rule, error
+:math:`O(\Delta t^2)`). Memory: about ten ``(n, n)`` float64 arrays (``80 n^2`` bytes).
+
+References: Mezard, Parisi & Virasoro (1987) for the cavity method; Sompolinsky & Zippelius
+(1982) and Crisanti & Sompolinsky (2018) for the dynamics; Bordelon & Pehlevan's review
+for the linear symmetric/asymmetric cases and their random-matrix meaning.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
+                   damped_fixed_point, expect2, mean_sem, project_psd, symmetrize, uniform_grid)
+
+__all__ = ["CavityResult", "theory", "simulate", "response_closed_form", "kick_indices",
+           "plot_correlation", "plot_response", "plot_cavity"]
+
+PHIS = ("linear", "tanh")
+
+
+@dataclass(frozen=True)
+class CavityResult:
+    """Order parameters on a uniform time grid (theory or finite-N simulation).
+
+    Attributes
+    ----------
+    t : (n,) array
+        Time grid.
+    C : (n, n) array
+        Correlation :math:`C(t,t')` (for a simulation: mean over seeds).
+    C_sem : (n, n) array or None
+        Standard error over seeds (simulation only).
+    kick_times : (k,) array
+        Times :math:`t'_j` at which the response is reported.
+    R_kick : (k, n) array
+        :math:`R(t, t'_j)` as a function of ``t`` (zero for ``t < t'_j``, 1 at ``t = t'_j``).
+    R_kick_sem : (k, n) array or None
+        Standard error over seeds (simulation only).
+    R : (n, n) array or None
+        Full response (theory only; a simulation measures only the kicked columns).
+    N, n_seeds : int or None
+        System size and number of seeds (simulation only).
+    residuals, n_iter, converged, wall_time
+        Solver diagnostics (a simulation has ``n_iter = 0`` and empty residuals).
+    """
+
+    t: np.ndarray
+    C: np.ndarray
+    C_sem: np.ndarray | None
+    kick_times: np.ndarray
+    R_kick: np.ndarray
+    R_kick_sem: np.ndarray | None
+    R: np.ndarray | None
+    N: int | None
+    n_seeds: int | None
+    residuals: np.ndarray
+    n_iter: int
+    converged: bool
+    wall_time: float
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times):
+    g = check_real("g", g, low=0.0)
+    if not isinstance(symmetric, (bool, np.bool_)):
+        raise ValueError(f"symmetric must be True or False; got {symmetric!r}")
+    phi = check_choice("phi", phi, PHIS)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    n_t = check_int("n_t", n_t, low=2, high=4001)
+    C0 = check_real("C0", C0, low=0.0)
+    grid = uniform_grid(t_max, n_t)
+    kicks = check_array("kick_times", kick_times, ndim=1, low=0.0, high=t_max)
+    idx = kick_indices(grid.t, kicks)
+    return g, bool(symmetric), phi, grid, C0, kicks, idx
+
+
+def kick_indices(t, kick_times) -> np.ndarray:
+    """Grid indices of ``kick_times``; each must lie on the grid (within 1e-9 of a grid point).
+
+    >>> kick_indices(np.linspace(0, 1, 11), [0.0, 0.5]).tolist()
+    [0, 5]
+    """
+    t = np.asarray(t, dtype=np.float64)
+    kick_times = np.atleast_1d(np.asarray(kick_times, dtype=np.float64))
+    idx = np.rint(kick_times / (t[1] - t[0])).astype(int)
+    if np.any(idx < 0) or np.any(idx >= t.size) or np.any(np.abs(t[np.clip(idx, 0, t.size - 1)] - kick_times) > 1e-9):
+        raise ValueError(f"kick_times must be points of the time grid t = 0, {t[1] - t[0]:g}, ..., {t[-1]:g}; "
+                         f"got {kick_times.tolist()}")
+    return idx
+
+
+# ----------------------------------------------------------------------------- theory
+
+def _interval_conv(A, B, dt):
+    r"""Trapezoid rule for :math:`\int_{t'}^{t} A(t,s)B(s,t')\,ds` with causal ``A``, ``B`` (diagonals = limits)."""
+    dA = np.diag(A)[:, None]
+    dB = np.diag(B)[None, :]
+    out = dt * (A @ B) - 0.5 * dt * (dA * B + A * dB)
+    return np.tril(out)
+
+
+def response_closed_form(tau, g, symmetric):
+    r"""Exact :math:`R(\tau)` for linear :math:`\phi`: :math:`e^{-\tau}` (i.i.d.) or :math:`e^{-\tau} I_1(2g\tau)/(g\tau)` (symmetric).
+
+    For symmetric couplings :math:`R(\tau) = \int \rho_{\rm sc}(\lambda)\,e^{(\lambda-1)\tau}d\lambda`,
+    the semicircle law of radius :math:`2g` (time-translation invariant).
+
+    >>> response_closed_form([0.0, 1.0], 0.4, True).round(6).tolist()
+    [1.0, 0.398105]
+    """
+    from scipy.special import iv
+    tau = check_array("tau", tau, low=0.0)
+    g = check_real("g", g, low=0.0)
+    if not symmetric or g == 0.0:
+        return np.exp(-tau)
+    x = 2.0 * g * tau
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(x > 0, 2.0 * iv(1, x) / np.where(x > 0, x, 1.0), 1.0)
+    return np.exp(-tau) * ratio
+
+
+def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
+           damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24) -> CavityResult:
+    r"""Solve the single-site (N -> infinity) equations for :math:`C(t,t')` and :math:`R(t,t')`.
+
+    Parameters
+    ----------
+    g : float >= 0
+        Coupling strength (variance :math:`g^2/N`).
+    symmetric : bool
+        Symmetric couplings :math:`J_{ij} = J_{ji}` (memory term, :math:`\kappa=1`) or i.i.d. (:math:`\kappa=0`).
+    phi : {"linear", "tanh"}
+        Transfer function; ``"tanh"`` is supported for i.i.d. couplings only (for symmetric
+        couplings the single-site process is not Gaussian: use a sampling solver).
+    t_max, n_t : float, int
+        Grid ``[0, t_max]`` with ``n_t`` points.
+    C0 : float >= 0
+        Variance of the initial condition.
+    kick_times : sequence of grid times
+        Columns :math:`t'` of :math:`R` reported in ``R_kick``.
+    damping, tol, max_iter
+        Passed to :func:`dmftlib.core.damped_fixed_point` (Picard iteration is damping 0).
+    max_growth : float > 0
+        Divergence guard: raise ``ConvergenceError`` if :math:`|C|` or :math:`|R|` exceeds it
+        (an unstable dynamics: :math:`g > 1` i.i.d. linear, :math:`g > 1/2` symmetric linear).
+    n_quad : int
+        Gauss-Hermite nodes per dimension for :math:`C_\phi` (tanh only).
+
+    Returns
+    -------
+    CavityResult
+
+    Examples
+    --------
+    >>> res = theory(0.4, symmetric=True, t_max=4.0, n_t=81, kick_times=[0.0])
+    >>> exact = response_closed_form(res.t, 0.4, True)
+    >>> bool(np.max(abs(res.R_kick[0] - exact)) < 1e-4), res.converged
+    (True, True)
+    >>> round(float(res.C[-1, -1]), 4)
+    0.0093
+    """
+    g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
+    max_growth = check_real("max_growth", max_growth, low=0.0, low_open=True)
+    n_quad = check_int("n_quad", n_quad, low=4, high=200)
+    if phi == "tanh" and symmetric:
+        raise ValueError("phi='tanh' is supported for symmetric=False only: with symmetric couplings the "
+                         "single-site process has a non-Gaussian memory term; use a sampling DMFT solver")
+    t, dt, n = grid.t, grid.dt, grid.n
+    start = time.perf_counter()
+    E = np.tril(np.exp(-(t[:, None] - t[None, :])))
+    W = causal_weights(n, dt)
+    kappa = 1.0 if symmetric else 0.0
+
+    def F_R(R):
+        if kappa == 0.0:
+            return E
+        return E + kappa * g**2 * _interval_conv(E, _interval_conv(R, R, dt), dt)
+
+    def C_phi(C):
+        if phi == "linear":
+            return C
+        d = np.clip(np.diag(C), 0.0, None)
+        # |C(s,s')| <= sqrt(C(s,s) C(s',s')) is guaranteed by the PSD projection; clip round-off
+        bound = np.sqrt(d[:, None] * d[None, :])
+        Cc = np.clip(C, -bound, bound)
+        return expect2(np.tanh, np.tanh, d[:, None], d[None, :], Cc, n=n_quad)
+
+    def F_C(C, R):
+        A = R * W                       # (A f)(t) = int_0^t R(t,s) f(s) ds
+        r = R[:, 0]
+        return project_psd(C0 * np.outer(r, r) + g**2 * (A @ C_phi(C) @ A.T))
+
+    def F(x):
+        C, R = x
+        if not (np.all(np.isfinite(C)) and np.all(np.isfinite(R))) or max(np.abs(C).max(), np.abs(R).max()) > max_growth:
+            raise ConvergenceError(
+                f"the solution exceeds max_growth={max_growth:g}: the dynamics is unstable for g={g:g} "
+                f"({'symmetric: stable only for g < 1/2' if symmetric else 'i.i.d. linear: stable only for g < 1'}"
+                f"{'' if phi == 'linear' else '; tanh: chaotic for g > 1 but bounded'})", [np.inf])
+        return (F_C(C, R), F_R(R))
+
+    x0 = (C0 * np.outer(E[:, 0], E[:, 0]), E.copy())
+    try:
+        res = damped_fixed_point(F, x0, damping=damping, tol=tol, max_iter=max_iter, divergence=max_growth)
+    except ConvergenceError:
+        raise
+    C, R = res.x
+    C = symmetrize(C)
+    R = np.tril(R)
+    if max(np.abs(C).max(), np.abs(R).max()) > max_growth:
+        raise ConvergenceError(f"the solution exceeds max_growth={max_growth:g}: unstable dynamics", res.residuals)
+    R_kick = R[:, idx].T.copy()
+    return CavityResult(t=t, C=C, C_sem=None, kick_times=kicks, R_kick=R_kick, R_kick_sem=None, R=R,
+                        N=None, n_seeds=None, residuals=res.residuals, n_iter=res.n_iter,
+                        converged=res.converged, wall_time=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- simulation
+
+def _couplings(rng, n_seeds, N, g, symmetric):
+    Z = rng.standard_normal((n_seeds, N, N))
+    if symmetric:
+        J = Z + Z.transpose(0, 2, 1)
+        J *= g / np.sqrt(2.0 * N)      # off-diagonal variance g^2/N, diagonal 2 g^2/N (GOE)
+        return J
+    Z *= g / np.sqrt(N)
+    return Z
+
+
+def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
+             delta=1e-3, n_seeds=4, seed=0, substeps=1) -> CavityResult:
+    r"""Simulate N coupled units for ``n_seeds`` independent draws of :math:`J` and :math:`x(0)`.
+
+    Integrates :math:`\dot x = -x + J\phi(x)` with the classical Runge-Kutta scheme (step
+    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`), vectorized over seeds and
+    over the perturbed copies: state of shape ``(n_seeds, 1 + n_kicks, N)``, one batched
+    matrix product per stage. The response is measured by a kick: copy ``j`` receives
+    :math:`x_i \to x_i + \delta` for every ``i`` at time :math:`t'_j` (i.e.
+    :math:`h_i(t) = \delta\,\delta(t-t'_j)`), and
+    :math:`R(t,t'_j) \approx \frac1N\sum_i [x^{(j)}_i(t) - x_i(t)]/\delta`.
+
+    Finite-N errors: fluctuations :math:`O(1/\sqrt{N\,n_{\rm seeds}})` (reported as ``*_sem``),
+    bias :math:`O(1/N)`. Memory: ``n_seeds * N^2`` float64 for the couplings plus
+    ``n_seeds * n_t * N`` for the trajectories.
+
+    Examples
+    --------
+    >>> sim = simulate(200, 0.5, t_max=2.0, n_t=21, kick_times=[0.0], n_seeds=3)
+    >>> sim.C.shape, sim.R_kick.shape, sim.N, sim.n_seeds
+    ((21, 21), (1, 21), 200, 3)
+    >>> round(float(sim.R_kick[0, 0]), 6)
+    1.0
+    """
+    g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
+    N = check_int("N", N, low=2, high=20000)
+    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seed = check_int("seed", seed, low=0)
+    substeps = check_int("substeps", substeps, low=1)
+    delta = check_real("delta", delta, low=0.0, low_open=True)
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    J = _couplings(rng, n_seeds, N, g, symmetric)
+    JT = J.transpose(0, 2, 1)
+    f_phi = (lambda x: x) if phi == "linear" else np.tanh
+    K = idx.size
+    X = np.repeat(np.sqrt(C0) * rng.standard_normal((n_seeds, 1, N)), 1 + K, axis=1)
+    h = grid.dt / substeps
+
+    def f(X):
+        return -X + np.matmul(f_phi(X), JT)
+
+    xs = np.empty((n_seeds, grid.n, N))
+    Rk = np.zeros((n_seeds, K, grid.n))
+
+    def record(k):
+        for j in np.nonzero(idx == k)[0]:
+            X[:, 1 + j] += delta
+        xs[:, k] = X[:, 0]
+        if K:
+            Rk[:, :, k] = (X[:, 1:] - X[:, :1]).mean(axis=2) / delta
+
+    record(0)
+    for k in range(1, grid.n):
+        for _ in range(substeps):
+            k1 = f(X)
+            k2 = f(X + 0.5 * h * k1)
+            k3 = f(X + 0.5 * h * k2)
+            k4 = f(X + h * k3)
+            X = X + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+        if not np.all(np.isfinite(X)):
+            raise FloatingPointError("simulation overflowed: the dynamics is unstable for these parameters")
+        record(k)
+    C_seeds = np.einsum("snk,smk->snm", xs, xs) / N
+    C, C_sem = mean_sem(C_seeds)
+    if K:
+        R_kick, R_sem = mean_sem(Rk)
+    else:
+        R_kick, R_sem = np.zeros((0, grid.n)), np.zeros((0, grid.n))
+    return CavityResult(t=grid.t, C=C, C_sem=C_sem, kick_times=kicks, R_kick=R_kick, R_kick_sem=R_sem, R=None,
+                        N=N, n_seeds=n_seeds, residuals=np.zeros(0), n_iter=0, converged=True,
+                        wall_time=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- plots
+
+def _label(symmetric):
+    return "symmetric J" if symmetric else "i.i.d. J"
+
+
+def plot_correlation(th: CavityResult, sim: CavityResult | None = None, t_refs=None, ax=None, every: int = 5):
+    r"""Plot :math:`C(t,t)` and :math:`C(t, t_{\rm ref})` versus ``t``: theory lines, simulation markers."""
+    from . import plotting as P
+    if ax is None:
+        _, ax = P.new_figure()
+    t = th.t
+    rows = [None] + list(np.atleast_1d(t_refs) if t_refs is not None else [])
+    for ref in rows:
+        if ref is None:
+            y, lab = np.diag(th.C), "C(t, t)"
+        else:
+            k = kick_indices(t, [ref])[0]
+            y, lab = th.C[:, k], f"C(t, {t[k]:g})"
+        line, = ax.plot(t, y, "-", label=f"theory {lab}")
+        if sim is not None:
+            if ref is None:
+                m, s = np.diag(sim.C), np.diag(sim.C_sem)
+            else:
+                m, s = sim.C[:, k], sim.C_sem[:, k]
+            P.plot_simulation(ax, sim.t, m, s, N=sim.N, n_seeds=sim.n_seeds, color=line.get_color(), every=every,
+                              label=P.simulation_label(sim.N, sim.n_seeds) if ref is None else "_nolegend_")
+    ax.set_xlabel("t")
+    ax.set_ylabel("correlation")
+    ax.legend()
+    return ax
+
+
+def plot_response(th: CavityResult, sim: CavityResult | None = None, ax=None, every: int = 5, closed_form=None):
+    r"""Plot :math:`R(t, t'_j)` versus ``t`` for each kick time: theory lines, simulation markers."""
+    from . import plotting as P
+    if ax is None:
+        _, ax = P.new_figure()
+    for j, tk in enumerate(th.kick_times):
+        line, = ax.plot(th.t, th.R_kick[j], "-", label=f"theory R(t, {tk:g})")
+        if sim is not None:
+            P.plot_simulation(ax, sim.t, sim.R_kick[j], sim.R_kick_sem[j], N=sim.N, n_seeds=sim.n_seeds,
+                              color=line.get_color(), every=every,
+                              label=P.simulation_label(sim.N, sim.n_seeds) if j == 0 else "_nolegend_")
+    if closed_form is not None:
+        ax.plot(th.t, closed_form, "k:", lw=1.2, label="closed form")
+    ax.set_xlabel("t")
+    ax.set_ylabel("response")
+    ax.legend()
+    return ax
+
+
+def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
+    r"""Widget figure: theory and a small simulation for linear :math:`\phi` at coupling ``g``.
+
+    Left: :math:`C(t,t)`; right: :math:`R(t, 0)` with the closed form. Unstable settings
+    (:math:`g \ge 1` i.i.d., :math:`g \ge 1/2` symmetric) are reported in the title instead.
+    """
+    from . import plotting as P
+    if ax is None:
+        _, ax = P.new_figure(ncols=2)
+    g = check_real("g", g, low=0.0)
+    limit = 0.5 if symmetric else 1.0
+    n_t = int(round(t_max / 0.1)) + 1
+    sim = simulate(N, g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0], n_seeds=n_seeds, seed=1)
+    try:
+        th = theory(g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0])
+    except ConvergenceError:
+        th = None
+    ax[0].set_title(f"{_label(symmetric)}, g = {g:g}" + ("" if g < limit else f" (unstable: g ≥ {limit:g})"))
+    if th is not None:
+        P.plot_theory(ax[0], th.t, np.diag(th.C))
+        P.plot_theory(ax[1], th.t, th.R_kick[0])
+    P.plot_simulation(ax[0], sim.t, np.diag(sim.C), np.diag(sim.C_sem), N=N, n_seeds=n_seeds, every=4)
+    P.plot_simulation(ax[1], sim.t, sim.R_kick[0], sim.R_kick_sem[0], N=N, n_seeds=n_seeds, every=4)
+    ax[0].set_xlabel("t")
+    ax[0].set_ylabel("C(t, t)")
+    ax[1].set_xlabel("t")
+    ax[1].set_ylabel("R(t, 0)")
+    ax[1].set_yscale("log")
+    ax[0].legend()
+    return ax

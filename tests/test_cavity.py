@@ -1,0 +1,138 @@
+"""Tests of dmftlib.cavity: closed forms, invariants, theory vs finite-N simulation, bad input."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from dmftlib import cavity as cv
+from dmftlib.core import ConvergenceError, is_causal, is_psd
+
+
+def rms(a):
+    return float(np.sqrt(np.mean(np.square(a))))
+
+
+# ----------------------------------------------------------------------------- closed forms
+
+@pytest.mark.parametrize("symmetric, g", [(False, 0.7), (True, 0.3), (True, 0.45)])
+def test_response_matches_closed_form(symmetric, g):
+    # trapezoid rule: error O(dt^2); dt = 0.05 -> a few 1e-5
+    th = cv.theory(g, symmetric, t_max=8.0, n_t=161, kick_times=[0.0, 2.0])
+    for j, tk in enumerate(th.kick_times):
+        tau = np.clip(th.t - tk, 0, None)
+        exact = np.where(th.t >= tk, cv.response_closed_form(tau, g, symmetric), 0.0)
+        assert_allclose(th.R_kick[j], exact, atol=2e-4)
+
+
+def test_iid_linear_correlation_closed_form_g0():
+    # g = 0: x(t) = x(0) e^{-t}, so C(t,t') = C0 e^{-t-t'} exactly
+    th = cv.theory(0.0, False, t_max=3.0, n_t=31, C0=2.0)
+    assert_allclose(th.C, 2.0 * np.exp(-th.t[:, None] - th.t[None, :]), atol=1e-12)
+
+
+def test_iid_linear_equal_time_variance_stationary_limit():
+    # i.i.d. linear, C(t,t) -> 0 for g < 1; the long-time decay rate of R is 1 for any g
+    th = cv.theory(0.6, False, t_max=30.0, n_t=301)
+    assert th.C[-1, -1] < 1e-3 * th.C[0, 0]
+
+
+def test_grid_convergence_second_order():
+    # halving dt divides the discretization error by ~4 (trapezoid rule)
+    ref = cv.theory(0.4, True, t_max=4.0, n_t=321)
+    errs = []
+    for n in (41, 81):
+        th = cv.theory(0.4, True, t_max=4.0, n_t=n)
+        s = (320 // (n - 1))
+        errs.append(np.abs(th.C - ref.C[::s, ::s]).max())
+    assert 3.0 < errs[0] / errs[1] < 5.0
+
+
+# ----------------------------------------------------------------------------- invariants
+
+@pytest.mark.parametrize("symmetric, g, phi", [(False, 0.8, "linear"), (True, 0.4, "linear"), (False, 1.5, "tanh")])
+def test_invariants(symmetric, g, phi):
+    th = cv.theory(g, symmetric, phi, t_max=5.0, n_t=51)
+    assert is_causal(th.R, strict=False)          # R(t, t') = 0 for t' > t
+    assert_allclose(np.diag(th.R), 1.0)            # R(t'+, t') = 1
+    assert_allclose(th.C, th.C.T, atol=0)          # symmetric
+    assert is_psd(th.C)                            # a covariance
+    assert th.converged and th.residuals[-1] < 1e-10
+
+
+def test_tanh_iid_response_is_bare():
+    th = cv.theory(1.5, False, "tanh", t_max=4.0, n_t=41, kick_times=[1.0])
+    assert_allclose(th.R_kick[0], np.where(th.t >= 1.0, np.exp(-(th.t - 1.0)), 0.0), atol=1e-14)
+
+
+def test_tanh_small_g_matches_linear():
+    # tanh(x) ~ x for small x: with C0 = 1e-4 and g = 0.8 the two theories agree to O(C0)
+    lin = cv.theory(0.8, False, "linear", t_max=4.0, n_t=41, C0=1e-4)
+    tnh = cv.theory(0.8, False, "tanh", t_max=4.0, n_t=41, C0=1e-4)
+    assert_allclose(tnh.C, lin.C, atol=1e-4 * 1e-3)
+
+
+# ----------------------------------------------------------------------------- theory vs simulation
+
+@pytest.mark.parametrize("symmetric, g, phi", [(False, 0.8, "linear"), (True, 0.4, "linear"), (False, 1.5, "tanh")])
+def test_theory_vs_simulation_two_N(symmetric, g, phi):
+    # Finite-N deviations: fluctuations O(1/sqrt(N n_seeds)) across seeds (measured by the SEM),
+    # finite-size bias O(1/N). RMS over the grid of the deviation vs RMS of the SEM:
+    # tol = 3 * rms(sem) + 1 / N.  The SEM itself shrinks like 1/sqrt(N), so does the tolerance.
+    th = cv.theory(g, symmetric, phi, t_max=6.0, n_t=61, kick_times=[0.0, 2.0])
+    tols = []
+    for N in (250, 1000):
+        sim = cv.simulate(N, g, symmetric, phi, t_max=6.0, n_t=61, kick_times=[0.0, 2.0], n_seeds=8, seed=3)
+        tol_C = 3 * rms(sim.C_sem) + 1.0 / N
+        tol_R = 3 * rms(sim.R_kick_sem) + 1.0 / N
+        assert rms(sim.C - th.C) < tol_C
+        assert rms(sim.R_kick - th.R_kick) < tol_R
+        tols.append(tol_C)
+    assert tols[1] < tols[0]
+
+
+def test_simulation_kick_at_kick_time_is_one_and_causal():
+    sim = cv.simulate(100, 0.5, True, t_max=2.0, n_t=21, kick_times=[1.0], n_seeds=2)
+    k = 10
+    assert_allclose(sim.R_kick[0, :k], 0.0, atol=0)
+    assert_allclose(sim.R_kick[0, k], 1.0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_convergence_error_symmetric_unstable():
+    # symmetric linear couplings are unstable for g > 1/2 (semicircle edge 2g > 1): R grows like
+    # e^{(2g-1) t}; the divergence guard raises
+    with pytest.raises(ConvergenceError):
+        cv.theory(0.9, True, t_max=60.0, n_t=301)
+
+
+def test_convergence_error_max_iter():
+    with pytest.raises(ConvergenceError) as err:
+        cv.theory(0.4, True, t_max=10.0, n_t=101, max_iter=2)
+    assert err.value.residuals.size == 2
+
+
+@pytest.mark.parametrize("kw", [dict(g=-1.0), dict(g=0.5, phi="relu"), dict(g=0.5, t_max=0.0),
+                                dict(g=0.5, n_t=1), dict(g=0.5, kick_times=[0.123]),
+                                dict(g=0.5, symmetric="yes"), dict(g=0.5, C0=-1.0),
+                                dict(g=1.2, phi="tanh", symmetric=True)])
+def test_theory_bad_input(kw):
+    with pytest.raises(ValueError):
+        cv.theory(**kw)
+
+
+@pytest.mark.parametrize("kw", [dict(N=1), dict(n_seeds=1), dict(delta=0.0), dict(substeps=0)])
+def test_simulate_bad_input(kw):
+    args = dict(N=50, g=0.5, t_max=1.0, n_t=11)
+    args.update(kw)
+    with pytest.raises(ValueError):
+        cv.simulate(**args)
+
+
+def test_plot_functions_run():
+    import matplotlib
+    matplotlib.use("Agg")
+    th = cv.theory(0.4, True, t_max=3.0, n_t=31, kick_times=[0.0, 1.0])
+    sim = cv.simulate(100, 0.4, True, t_max=3.0, n_t=31, kick_times=[0.0, 1.0], n_seeds=2)
+    cv.plot_correlation(th, sim, t_refs=[1.0])
+    cv.plot_response(th, sim)
+    cv.plot_cavity(0.7, True, N=60, n_seeds=2, t_max=2.0)
