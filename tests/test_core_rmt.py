@@ -80,3 +80,16 @@ def test_ginibre_circular_law():
 def test_invalid_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 3.0])
+def test_mp_expect_against_quad_and_sampled(alpha):
+    f = lambda lam: np.exp(-2 * lam) * lam
+    lm, lp = rmt.mp_edges(alpha)
+    ref = quad(lambda x: f(x) * rmt.marchenko_pastur_density(x, alpha), lm, lp, limit=200)[0]
+    assert_allclose(rmt.marchenko_pastur_expect(f, alpha), ref, rtol=1e-6)
+    t = np.array([0.0, 0.5, 2.0])
+    vals = rmt.marchenko_pastur_expect(lambda lam: np.exp(-np.outer(t, lam)), alpha)
+    assert vals.shape == (3,) and vals[0] == pytest.approx(1.0)
+    lam = np.linalg.eigvalsh(rmt.sample_wishart(600, alpha, seed=5))
+    assert_allclose(vals, np.exp(-np.outer(t, lam)).mean(axis=1), atol=10 / 600)
