@@ -13,6 +13,7 @@ from .fixed_point import FixedPointResult, damped_fixed_point, rms
 from .stats import PowerLawFit, fit_power_law, mean_sem
 from .ode import integrate
 from . import rmt
+from .sampling_dmft import SamplingDMFTResult, sample_gaussian_paths, solve_sampling_dmft
 
 __all__ = [
     "ConvergenceError", "check_array", "check_choice", "check_int", "check_real", "check_time_grid",
