@@ -1,0 +1,180 @@
+"""Tests of dmftlib.linear: closed forms, DMFT, simulations, power-law spectrum, bad input."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from dmftlib import ConvergenceError
+from dmftlib import linear as L
+from dmftlib.core import is_causal, is_psd
+
+
+# ---------------------------------------------------------------- closed form and limits
+def test_mp_quadrature_moments():
+    # Marchenko-Pastur moments of X^T X / P: m1 = 1, m2 = 1 + 1/alpha, mass 1 (atom included)
+    for alpha in (0.3, 1.0, 2.5):
+        lam, w = L.mp_quadrature(alpha)
+        assert_allclose([w.sum(), w @ lam, w @ lam**2], [1.0, 1.0, 1.0 + 1.0 / alpha], rtol=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+@pytest.mark.parametrize("sigma2", [0.0, 0.3])
+def test_initial_values_and_long_time_limit(alpha, sigma2):
+    th = L.gradient_flow_theory(alpha, sigma2, [0.0, 1e7])
+    assert_allclose(th.test_error[0], 1.0, rtol=1e-12)           # E_g(0) = |w*|^2/N = 1
+    assert_allclose(th.train_error[0], 1.0 + sigma2, rtol=1e-12)  # E_t(0) = <y^2>
+    eg_inf, et_inf = L.long_time_errors(alpha, sigma2)
+    expected = sigma2 / (alpha - 1) if alpha > 1 else 1 - alpha + sigma2 * alpha / (1 - alpha)
+    assert_allclose(eg_inf, expected, rtol=1e-12)
+    assert_allclose(et_inf, sigma2 * max(0.0, 1 - 1 / alpha), rtol=1e-12)
+    # gradient flow reaches the least-squares / minimum-norm solution (quadrature error only)
+    assert_allclose(th.test_error[1], eg_inf, rtol=1e-6, atol=1e-9)
+    assert_allclose(th.train_error[1], et_inf, rtol=1e-6, atol=1e-9)
+
+
+def test_double_descent_peak_and_ridge():
+    assert L.long_time_errors(1.0, 0.5)[0] == np.inf
+    # ridge tames the peak; with ridge the t -> infinity limit of the flow is the ridge estimator
+    eg_r, et_r = L.long_time_errors(1.0, 0.5, ridge=0.1)
+    th = L.gradient_flow_theory(1.0, 0.5, [0.0, 1e4], ridge=0.1)
+    assert np.isfinite(eg_r) and eg_r < 2.0
+    assert_allclose([th.test_error[1], th.train_error[1]], [eg_r, et_r], rtol=1e-8)
+    # the Bayes-optimal ridge sigma^2/alpha minimises E_g(infinity) (w* ~ N(0, I))
+    alpha, sigma2 = 1.5, 0.4
+    ridges = np.array([0.5, 0.8, 1.0, 1.25, 2.0]) * sigma2 / alpha
+    eg = [L.long_time_errors(alpha, sigma2, r)[0] for r in ridges]
+    assert int(np.argmin(eg)) == 2
+
+
+def test_early_stopping():
+    t_opt, e_opt = L.optimal_stopping(1.0, 0.5)
+    th = L.gradient_flow_theory(1.0, 0.5, np.linspace(0, 20, 2001))
+    assert e_opt <= th.test_error.min() + 1e-9
+    assert 0 < t_opt < 20 and e_opt < 0.6
+    # without noise the test error decreases monotonically: no early stopping
+    t_opt0, _ = L.optimal_stopping(2.0, 0.0, t_max=50.0)
+    assert t_opt0 == 50.0
+
+
+# ---------------------------------------------------------------- DMFT
+def test_responses_match_resolvent_second_order():
+    # R(tau) = int rho(lam) exp(-(lam + ridge) tau): the MP resolvent; trapezoid scheme is O(dt^2)
+    alpha, ridge = 1.5, 0.2
+    lam, w = L.mp_quadrature(alpha)
+    errs = []
+    for n in (101, 201, 401):
+        t = np.linspace(0, 5, n)
+        rf = L.response_functions(alpha, t, ridge)
+        errs.append(np.abs(rf.R - np.exp(-np.outer(t, lam + ridge)) @ w).max())
+    ratios = np.array(errs[:-1]) / np.array(errs[1:])
+    assert np.all((ratios > 3.5) & (ratios < 4.5)), ratios
+
+
+@pytest.mark.parametrize("alpha,sigma2,ridge", [(2.0, 0.25, 0.0), (0.5, 0.25, 0.0), (1.0, 0.5, 0.1)])
+def test_dmft_matches_closed_form_to_dt_squared(alpha, sigma2, ridge):
+    errs = []
+    for n in (101, 201):
+        t = np.linspace(0, 8, n)
+        d = L.gradient_flow_dmft(alpha, sigma2, t, ridge)
+        th = L.gradient_flow_theory(alpha, sigma2, t, ridge)
+        errs.append(max(np.abs(d.test_error - th.test_error).max(), np.abs(d.train_error - th.train_error).max()))
+        dt = t[1]
+        assert errs[-1] < 2.0 * dt**2          # O(dt^2), constant measured ~1 at t_max = 8
+        assert d.converged and is_psd(d.C, tol=1e-9) and is_psd(d.C_r, tol=1e-9)
+        assert is_causal(d.R, strict=False) and is_causal(d.R_r, strict=False)
+        assert_allclose(np.diag(d.R), 1.0)
+        assert_allclose(d.C, d.C.T, atol=0)
+    ratio = errs[0] / errs[1]
+    assert 3.5 < ratio < 4.5, ratio              # halving dt divides the error by 4
+
+
+def test_dmft_convergence_error():
+    t = np.linspace(0, 20, 201)
+    with pytest.raises(ConvergenceError) as info:
+        L.gradient_flow_dmft(1.0, 0.5, t, max_doublings=2)
+    assert info.value.residuals.size == 2
+
+
+# ---------------------------------------------------------------- theory vs simulation
+@pytest.mark.parametrize("alpha,sigma2,ridge", [(2.0, 0.25, 0.0), (0.6, 0.25, 0.0), (1.0, 0.25, 0.05)])
+def test_theory_vs_simulation_two_N(alpha, sigma2, ridge):
+    # Errors are self-averaging: across seeds they fluctuate by O(1/sqrt(N)) (sem computed from the
+    # seeds), and the finite-N mean differs from the N -> infinity limit by O(1/N). Hence
+    # tol = 4 sem + c / N with c = 3 (measured bias times N is below 1.5 at these parameters).
+    t = np.array([0.0, 0.5, 2.0, 8.0, 30.0])
+    th = L.gradient_flow_theory(alpha, sigma2, t, ridge)
+    for N in (100, 400):
+        sim = L.simulate_gradient_flow(N, alpha, sigma2, t, seeds=range(10), ridge=ridge)
+        for name in ("test_error", "train_error"):
+            dev = np.abs(getattr(sim, name) - getattr(th, name))
+            tol = 4 * getattr(sim, name + "_sem") + 3.0 / N
+            assert np.all(dev < tol), (N, name, dev, tol)
+
+
+# ---------------------------------------------------------------- power-law covariance
+def test_spectrum_theory_reduces_to_mp():
+    # Sigma = I: the deterministic-equivalent + Stehfest route equals the MP quadrature;
+    # Gaver-Stehfest (14 nodes) in double precision is accurate to ~1e-5
+    t = np.linspace(0, 60, 31)
+    for alpha in (0.5, 2.0):
+        a = L.gradient_flow_theory(alpha, 0.3, t)
+        b = L.gradient_flow_theory_spectrum(alpha, 0.3, t, np.ones(20))
+        assert_allclose(b.test_error, a.test_error, atol=5e-5)
+        assert_allclose(b.train_error, a.train_error, atol=5e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_power_law_theory_vs_simulation(alpha):
+    # same tolerance logic as the isotropic test; the theory uses the same N population eigenvalues
+    N, b, sigma2 = 300, 0.5, 0.2
+    spec = L.power_law_spectrum(N, b)
+    t = np.array([0.0, 0.3, 1.0, 5.0, 30.0])
+    th = L.gradient_flow_theory_spectrum(alpha, sigma2, t, spec)
+    sim = L.simulate_gradient_flow(N, alpha, sigma2, t, seeds=range(10), spectrum=spec)
+    for name in ("test_error", "train_error"):
+        dev = np.abs(getattr(sim, name) - getattr(th, name))
+        assert np.all(dev < 4 * getattr(sim, name + "_sem") + 3.0 / N), (name, dev)
+
+
+def test_power_law_spectrum():
+    lam = L.power_law_spectrum(500, 0.7)
+    assert_allclose(lam.mean(), 1.0, rtol=1e-12)
+    k = np.arange(1, 501) - 0.5
+    assert_allclose(np.log(lam[10] / lam[100]), -0.7 * np.log(k[10] / k[100]), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- bad input
+def test_value_errors():
+    t = np.linspace(0, 1, 11)
+    with pytest.raises(ValueError, match="alpha"):
+        L.gradient_flow_theory(0.0, 0.1, t)
+    with pytest.raises(ValueError, match="sigma2"):
+        L.gradient_flow_theory(1.0, -0.1, t)
+    with pytest.raises(ValueError, match="ridge"):
+        L.gradient_flow_dmft(1.0, 0.1, t, ridge=-1.0)
+    with pytest.raises(ValueError, match="t must"):
+        L.gradient_flow_theory(1.0, 0.1, [1.0, 0.5])
+    with pytest.raises(ValueError, match="uniform"):
+        L.gradient_flow_dmft(1.0, 0.1, [0.0, 0.1, 0.3])
+    with pytest.raises(ValueError, match="start at 0"):
+        L.gradient_flow_dmft(1.0, 0.1, [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="seeds"):
+        L.simulate_gradient_flow(10, 1.0, 0.1, t, seeds=[0])
+    with pytest.raises(ValueError, match="N"):
+        L.simulate_gradient_flow(1, 1.0, 0.1, t, seeds=[0, 1])
+    with pytest.raises(ValueError, match="spectrum"):
+        L.simulate_gradient_flow(10, 1.0, 0.1, t, seeds=[0, 1], spectrum=np.ones(5))
+    with pytest.raises(ValueError, match="b must"):
+        L.power_law_spectrum(10, 1.0)
+    with pytest.raises(ValueError, match="mean 1"):
+        L.gradient_flow_theory_spectrum(1.0, 0.1, t, 2 * np.ones(5))
+
+
+def test_plot_functions_run():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = L.plot_learning_curves(1.0, 0.5, 0.0, t_max=50.0)
+    assert len(ax.lines) >= 2
+    ax = L.plot_long_time_error(0.5, ridges=(0.0, 0.1), alphas=np.linspace(0.2, 3, 15))
+    assert len(ax.lines) >= 2
+    plt.close("all")
