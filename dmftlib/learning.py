@@ -678,7 +678,7 @@ def plot_gd_error(result: GDConvergence, ax=None):
     return ax
 
 
-def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, T: float = 6.0,
+def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, T: float = 10.0,
                   n_seeds: int = 4, seed: int = 0, ax=None):
     r"""Test error of gradient descent with step ``eta`` (markers) and of gradient flow (line) against :math:`t = k\eta`.
 
@@ -707,11 +707,11 @@ def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: fl
     plot_simulation(ax, tk[keep], m[keep], s[keep], every=every,
                     label=f"gradient descent, η = {eta:g}, N = {N}, {n_seeds} seeds")
     ax.set_yscale("log")
-    ax.set_ylim(min(th.eg.min(), m_gf.min()) * 0.5, 20)
+    ax.set_ylim(min(th.eg.min(), m_gf.min()) * 0.7, 1.5 if eta < eta_c else 20)
     ax.set_xlabel(r"time $t = k\eta$")
     ax.set_ylabel(r"test error $E_g$")
-    state = "stable" if eta < eta_c else "unstable"
-    ax.set_title(f"η = {eta:g}, stability limit 2/λmax = {eta_c:.3f} ({state})")
+    rel, state = ("<", "stable") if eta < eta_c else (">", "unstable")
+    ax.set_title(f"η = {eta:g} {rel} 2/λmax = {eta_c:.3f}: {state}", fontsize=11)
     ax.legend()
     return ax
 
@@ -771,18 +771,19 @@ def plot_test_error_histogram(result: SelfAveraging, N: int | None = None, ax=No
         raise ValueError(f"N must be one of {result.N.tolist()}; got {N}")
     k = int(np.nonzero(result.N == N)[0][0])
     x = result.samples[k]
-    half = 4 * result.std_theory[0]
+    half = 4 * result.std_theory[0]          # the same horizontal range for every N
     if ax is None:
         _, ax = new_figure()
-    ax.hist(x, bins=np.linspace(result.theory - half, result.theory + half, 41), density=True, alpha=0.6,
-            label=f"simulation, N = {N}, {x.size} seeds")
+    ax.hist(x, bins=np.arange(result.theory - half, result.theory + half, result.std_theory[k] / 2), density=True,
+            alpha=0.6, label=f"simulation, N = {N}, {x.size} seeds")
     ax.axvline(result.theory, color="k", lw=1.5, label="theory (N → ∞)")
     for sgn in (-1, 1):
         ax.axvline(result.theory + sgn * result.std_theory[k], color="k", ls=":", lw=1.2,
-                   label=r"$\pm\sqrt{2E_g(2t)/N}$" if sgn < 0 else None)
+                   label=r"$\pm\sqrt{2E_g^\infty(2t)/N}$" if sgn < 0 else None)
     ax.set_xlim(result.theory - half, result.theory + half)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.45)
     ax.set_xlabel(rf"test error $E_g(t = {result.t:g})$")
     ax.set_ylabel("density")
-    ax.set_title(f"N = {N}: std across datasets {result.std[k]:.4f} (predicted {result.std_theory[k]:.4f})")
-    ax.legend(loc="upper right")
+    ax.set_title(f"N = {N}: std {result.std[k]:.4f} (predicted {result.std_theory[k]:.4f})", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
     return ax
