@@ -588,9 +588,10 @@ def self_averaging(N_values=(100, 200, 400, 800, 1600, 3200), t: float = 1.0, al
 
     At :math:`\sigma = 0`, :math:`E_g(t) = \frac1N\sum_i z_i^2 e^{-2\lambda_i t}` with :math:`z_i` the (Gaussian, independent
     of the spectrum) coordinates of :math:`w^*` on the eigenvectors of :math:`\hat\Sigma`; the :math:`z_i^2` give a
-    variance :math:`\frac2{N^2}\sum_i e^{-4\lambda_i t}` and the spectrum only :math:`O(N^{-2})`, hence
+    variance :math:`\frac2{N^2}\sum_i e^{-4\lambda_i t}` and the spectrum only :math:`O(N^{-2})` (linear eigenvalue
+    statistics have :math:`O(1)` fluctuations, Bai & Silverstein 2004), hence
 
-    .. math:: \operatorname{std} E_g(t) = \sqrt{2 E_g^\infty(2t)/N}\,\bigl(1 + O(N^{-1/2})\bigr).
+    .. math:: \operatorname{std} E_g(t) = \sqrt{2 E_g^\infty(2t)/N}\,\bigl(1 + O(N^{-1})\bigr).
 
     ``n_seeds`` is an int or one int per ``N`` (fewer seeds at large ``N`` keep the cost down).
 
