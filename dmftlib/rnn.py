@@ -1,0 +1,394 @@
+r"""Chaos in random recurrent networks (Sompolinsky, Crisanti & Sommers 1988).
+
+The model
+---------
+:math:`N` rate units with i.i.d. Gaussian couplings, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`
+(no symmetry, self-couplings included), time in units of the single-unit time constant:
+
+.. math:: \dot x_i = -x_i + \sum_{j} J_{ij}\,\phi(x_j), \qquad \phi = \tanh \ (\text{or } \phi(x) = \operatorname{erf}(\sqrt\pi x/2)).
+
+DMFT: each unit is :math:`\dot x = -x + \eta`, with :math:`\eta` Gaussian of covariance
+:math:`g^2 C_\phi(t, t')`. In the stationary state :math:`\Delta(\tau) = \langle x(t)x(t+\tau)\rangle`
+obeys Newton's equation for a particle in a potential,
+
+.. math::
+
+    \ddot\Delta = \Delta - g^2 C_\phi(\Delta; \Delta_0) = -\partial_\Delta V,\qquad
+    V(\Delta;\Delta_0) = -\tfrac12\Delta^2 + g^2 C_\Phi(\Delta; \Delta_0),
+
+with :math:`C_f(\Delta;\Delta_0) = \mathbb E[f(u)f(v)]` for centred Gaussians of variance
+:math:`\Delta_0` and covariance :math:`\Delta`, and :math:`\Phi' = \phi` (:math:`\Phi = \log\cosh`
+for tanh). The particle starts at :math:`\Delta_0` at rest and reaches :math:`\Delta = 0` as
+:math:`\tau\to\infty`; energy conservation gives :math:`V(\Delta_0;\Delta_0) = V(0;\Delta_0)`, i.e.
+
+.. math:: \tfrac12 \Delta_0^2 = g^2\big(\mathbb E[\Phi(\sqrt{\Delta_0}z)^2] - \mathbb E[\Phi(\sqrt{\Delta_0}z)]^2\big),
+
+which has a positive root only for :math:`g > 1` (chaos); :math:`\Delta_0 = 0` for
+:math:`g \le 1`. Near the transition :math:`\Delta_0 = (g-1) + \tfrac76 (g-1)^2 + O((g-1)^3)`
+for tanh (derived in the chapter).
+
+The module gives the stationary theory (:func:`stationary_dmft`), the two-time DMFT solved by
+sampling (:func:`sampling_dmft`, built on :func:`dmftlib.core.solve_sampling_dmft`) and the
+finite-``N`` network (:func:`simulate`), with the same field names ``delta0``, ``tau``, ``delta``.
+
+References: Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988); Crisanti & Sompolinsky,
+PRE 98, 062120 (2018).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import cumulative_simpson
+from scipy.interpolate import CubicSpline
+from scipy.optimize import brentq
+from scipy.special import erf
+
+from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
+                   solve_sampling_dmft)
+from . import plotting as _plotting
+
+__all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
+           "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
+           "plot_potential", "plot_stationary"]
+
+PHIS = ("tanh", "erf")
+_C = np.sqrt(np.pi) / 2
+
+
+def phi_functions(phi: str = "tanh"):
+    r"""Return ``(phi, dphi, Phi)``: the non-linearity, its derivative and its primitive with :math:`\Phi(0)=0`.
+
+    >>> f, df, F = phi_functions("tanh")
+    >>> round(float(F(1.0)), 6), round(float(df(0.0)), 6)
+    (0.433781, 1.0)
+    """
+    check_choice("phi", phi, PHIS)
+    if phi == "tanh":
+        return (np.tanh, lambda x: 1.0 / np.cosh(x) ** 2,
+                lambda x: np.abs(x) + np.log1p(np.exp(-2 * np.abs(x))) - np.log(2.0))
+    return (lambda x: erf(_C * x), lambda x: np.exp(-np.pi * x**2 / 4),
+            lambda x: x * erf(_C * x) + (2 / np.pi) * np.expm1(-np.pi * x**2 / 4))
+
+
+def potential(delta, delta0: float, g: float, phi: str = "tanh", n: int = 80):
+    r"""The potential :math:`V(\Delta;\Delta_0) = -\Delta^2/2 + g^2\,\mathbb E[\Phi(u)\Phi(v)]` (vectorized over ``delta``).
+
+    >>> round(float(potential(1.0, 1.0, 2.0) - potential(0.0, 1.0, 2.0)), 4)   # > 0: Delta0 = 1 is not the root
+    0.2591
+    """
+    delta0 = check_real("delta0", delta0, low=0.0)
+    g = check_real("g", g, low=0.0)
+    _, _, Phi = phi_functions(phi)
+    d = np.clip(np.asarray(delta, dtype=np.float64), -delta0, delta0)
+    return -0.5 * d**2 + g**2 * expect2(Phi, Phi, delta0, delta0, d, n=n)
+
+
+def _energy_gap(delta0, g, phi, n=80):
+    """V(Delta0; Delta0) - V(0; Delta0): zero at the self-consistent Delta0 (same quadrature as ``potential``)."""
+    return float(potential(delta0, delta0, g, phi, n=n) - potential(0.0, delta0, g, phi, n=n))
+
+
+def _delta0(g, phi, xtol=1e-14):
+    if g <= 1.0:
+        return 0.0, 0
+    # gap(D) = g^2 Var Phi - D^2/2 ~ (g^2 - 1) D^2 / 2 > 0 for small D when g > 1, < 0 for large D
+    hi = 1.0
+    while _energy_gap(hi, g, phi) > 0:
+        hi *= 2.0
+        if hi > 1e8:
+            raise ConvergenceError(f"no root Delta0 found for g = {g:g}")
+    lo = hi / 2
+    while _energy_gap(lo, g, phi) <= 0:
+        lo /= 2
+        if lo < 1e-12:
+            raise ConvergenceError(f"no bracket for Delta0 at g = {g:g}; g is too close to 1")
+    d0, info = brentq(lambda D: _energy_gap(D, g, phi), lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps,
+                      full_output=True)
+    return float(d0), int(info.iterations)
+
+
+def delta0_theory(g, phi: str = "tanh"):
+    r"""Stationary variance :math:`\Delta_0(g)` (vectorized over ``g``); zero for :math:`g \le 1`.
+
+    >>> delta0_theory([0.5, 1.0, 2.0]).round(4).tolist()
+    [0.0, 0.0, 1.9248]
+    """
+    check_choice("phi", phi, PHIS)
+    g_arr = np.asarray(g, dtype=np.float64)
+    if np.any(~np.isfinite(g_arr)) or np.any(g_arr < 0):
+        raise ValueError(f"g must be finite reals in [0, inf); got {g!r}")
+    out = np.array([_delta0(float(gi), phi)[0] for gi in g_arr.ravel()]).reshape(g_arr.shape)
+    return out
+
+
+@dataclass(frozen=True)
+class StationaryResult:
+    """Stationary DMFT solution of the random network.
+
+    Attributes: ``g``, ``phi``, ``delta0`` (:math:`\\Delta_0`), ``tau`` and ``delta``
+    (:math:`\\Delta(\\tau)`), ``decay_rate`` (:math:`\\kappa`, with
+    :math:`\\Delta\\sim e^{-\\kappa\\tau}` at large :math:`\\tau`), ``energy_residual``
+    (:math:`V(\\Delta_0)-V(0)` at the root), ``n_iter`` (root-finder iterations), ``converged``,
+    ``wall_time``.
+    """
+
+    g: float
+    phi: str
+    delta0: float
+    tau: np.ndarray
+    delta: np.ndarray
+    decay_rate: float
+    energy_residual: float
+    n_iter: int
+    converged: bool
+    wall_time: float
+
+
+def stationary_dmft(g: float, phi: str = "tanh", tau_max: float = 20.0, n_tau: int = 401) -> StationaryResult:
+    r"""Solve the stationary DMFT: :math:`\Delta_0` by root-finding, then :math:`\Delta(\tau)`.
+
+    :math:`\Delta_0` solves :math:`V(\Delta_0;\Delta_0) = V(0;\Delta_0)` (bracketing + Brent, to
+    ``1e-14``). :math:`\Delta(\tau)` integrates the first-order energy equation
+    :math:`\dot\Delta = -\sqrt{2[V(\Delta_0) - V(\Delta)]}` in the form
+    :math:`\tau(\Delta) = \int_\Delta^{\Delta_0} d\Delta'/\sqrt{2[V(\Delta_0)-V(\Delta')]}`, with the
+    substitution :math:`\Delta = \Delta_0 e^{-u^2}` that removes the square-root singularity at the
+    start (the particle starts at rest) and the logarithmic one at :math:`\Delta\to 0`; below
+    :math:`10^{-5}\Delta_0` the exact exponential tail :math:`e^{-\kappa\tau}` is used. Gaussian integrals by Gauss-Hermite quadrature (``dmftlib.core.expect2``).
+
+    Parameters
+    ----------
+    g : float >= 0, coupling strength.
+    phi : ``"tanh"`` or ``"erf"``.
+    tau_max, n_tau : output grid :math:`\tau\in[0, \tau_{\max}]`.
+
+    Examples
+    --------
+    >>> res = stationary_dmft(2.0)
+    >>> round(res.delta0, 4), round(res.decay_rate, 4), res.converged
+    (1.9248, 0.2281, True)
+    >>> stationary_dmft(0.8).delta0
+    0.0
+    """
+    start = time.perf_counter()
+    g = check_real("g", g, low=0.0)
+    check_choice("phi", phi, PHIS)
+    tau_max = check_real("tau_max", tau_max, low=0.0, low_open=True)
+    n_tau = check_int("n_tau", n_tau, low=2)
+    tau = np.linspace(0.0, tau_max, n_tau)
+    f, df, Phi = phi_functions(phi)
+    d0, n_iter = _delta0(g, phi)
+    if d0 == 0.0:
+        kappa = float(np.sqrt(max(1.0 - g**2, 0.0)))
+        return StationaryResult(g, phi, 0.0, tau, np.zeros_like(tau), kappa, 0.0, 0, True,
+                                time.perf_counter() - start)
+    E = float(potential(d0, d0, g, phi))
+    V0 = float(potential(0.0, d0, g, phi))
+    force0 = d0 - g**2 * float(expect2(f, f, d0, d0, d0, n=80))   # -V'(Delta0) < 0
+    # tau(Delta) = int_Delta^Delta0 dD / sqrt(2 (E - V(D))), with Delta = Delta0 exp(-u^2)
+    u = np.linspace(0.0, np.sqrt(np.log(1e5)), 1201)
+    D = d0 * np.exp(-u**2)
+    gapE = np.clip(E - potential(D, d0, g, phi), 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        integrand = 2 * u * D / np.sqrt(2 * gapE)
+    # E - V is lost in round-off near the start (E - V ~ |V'(Delta0)| Delta0 u^2: use the limit of the
+    # integrand) and near Delta = 0 (E - V ~ kappa^2 Delta^2 / 2: stop, the tail is exponential)
+    thr = 1e-11 * max(abs(E), d0**2)
+    start_zone = (D >= 0.5 * d0) & (gapE <= 1e3 * thr)
+    integrand[start_zone] = np.sqrt(2 * d0 / abs(force0))
+    bad = np.nonzero((gapE <= thr) & (D < 0.5 * d0))[0]
+    m = u.size if bad.size == 0 else int(bad[0])
+    if m < 50:
+        raise ConvergenceError(f"the energy equation has a turning point before Delta = 0 (g = {g:g})")
+    u, D, integrand = u[:m], D[:m], integrand[:m]
+    tau_u = cumulative_simpson(integrand, x=u, initial=0.0)
+    kappa = float(np.sqrt(max(1.0 - g**2 * float(expect(df, d0)) ** 2, 0.0)))
+    spline = CubicSpline(tau_u, np.log(D))
+    logD = np.where(tau <= tau_u[-1], spline(np.minimum(tau, tau_u[-1])), np.log(D[-1]) - kappa * (tau - tau_u[-1]))
+    delta = np.exp(logD)
+    return StationaryResult(g, phi, d0, tau, delta, kappa, E - V0, n_iter, True, time.perf_counter() - start)
+
+
+def sampling_dmft(g: float, phi: str = "tanh", t_max: float = 30.0, n_t: int = 301, q0: float = 1.0,
+                  n_samples: int = 2000, damping: float = 0.0, tol: float | None = None, max_iter: int = 80,
+                  min_iter: int = 40,
+                  seed: int = 0, response: bool = True, raise_on_failure: bool = True):
+    r"""Two-time DMFT of the random network, solved by sampling the single-site process.
+
+    :math:`\dot x = -x + \eta`, :math:`\langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t')`,
+    :math:`x(0)\sim\mathcal N(0, q_0)`; Euler steps of :math:`t_{\max}/(n_t-1)`. Returns the
+    :class:`dmftlib.core.SamplingDMFTResult` of :func:`dmftlib.core.solve_sampling_dmft`
+    (``C`` is :math:`\langle x(t)x(t')\rangle`, ``K`` is :math:`g^2 C_\phi`). The iteration starts
+    from :math:`K_0(t,t') = g^2\,\mathbb E[\phi(\sqrt{q_0}z)^2]\,e^{-|t-t'|/2}`. Memory: see
+    :func:`dmftlib.core.solve_sampling_dmft` (about 30 MB for the defaults).
+
+    The chaotic solution is approached slowly (each iteration extends the range over which the
+    field has decorrelated), so at least ``min_iter`` iterations are made; ``damping = 0`` is
+    stable here because the map is contracting on the short-time part.
+
+    >>> res = sampling_dmft(2.0, t_max=10.0, n_t=101, n_samples=800, min_iter=10)
+    >>> res.converged, bool(res.C[-1, -1] > 1.0)        # chaotic: O(1) variance at late times
+    (True, True)
+    """
+    g = check_real("g", g, low=0.0)
+    check_choice("phi", phi, PHIS)
+    q0 = check_real("q0", q0, low=0.0)
+    f, _, _ = phi_functions(phi)
+
+    def kernel_map(x, R):
+        p = f(x)
+        return g**2 * (p.T @ p) / x.shape[0]
+
+    t = np.linspace(0.0, check_real("t_max", t_max, low=0.0, low_open=True), check_int("n_t", n_t, low=2))
+    # initial guess: the variance of the field at the start, with an O(1) correlation time (PSD)
+    K0 = g**2 * float(expect(lambda x: f(x) ** 2, q0)) * np.exp(-0.5 * np.abs(t[:, None] - t[None, :]))
+    return solve_sampling_dmft(
+        drift=lambda t, x, z: -x, K0=K0, drift_dx=lambda t, x, z: -np.ones_like(x), kernel_map=kernel_map,
+        t_max=t_max, n_t=n_t, x0=lambda rng, S: np.sqrt(q0) * rng.standard_normal(S),
+        n_samples=n_samples, damping=damping, tol=tol, max_iter=max_iter, min_iter=min_iter, seed=seed, response=response,
+        raise_on_failure=raise_on_failure)
+
+
+def stationary_part(C, t, t_start: float):
+    r"""Time-translation-invariant part of a two-time ``C``: :math:`\Delta(\tau)` averaged over :math:`t \ge t_{\rm start}`.
+
+    Returns ``tau, delta`` with ``tau = t[:m] - t[0]`` for the ``m`` grid points after ``t_start``;
+    :math:`\Delta(\tau_j)` is the mean of ``C[k, k - j]`` over ``t_k - \tau_j \ge t_start``.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    k0 = int(np.searchsorted(t, check_real("t_start", t_start, low=0.0)))
+    m = t.size - k0
+    if m < 2:
+        raise ValueError("t_start must leave at least two grid points")
+    sub = C[k0:, k0:]
+    delta = np.array([np.mean(np.diagonal(sub, -j)) for j in range(m)])
+    return t[:m] - t[0], delta
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Finite-``N`` network: stationary statistics, mean over seeds and standard errors.
+
+    ``delta0`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the recording window, ``delta`` the
+    autocorrelation :math:`\\frac1N\\sum_i x_i(t)x_i(t+\\tau)` averaged over the window; ``x_trace``
+    holds a few units of seed 0 on the times ``t_trace``.
+    """
+
+    g: float
+    phi: str
+    N: int
+    n_seeds: int
+    delta0: float
+    delta0_sem: float
+    delta0_seeds: np.ndarray
+    tau: np.ndarray
+    delta: np.ndarray
+    delta_sem: np.ndarray
+    t_trace: np.ndarray
+    x_trace: np.ndarray
+    wall_time: float
+
+
+def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 0, t_burn: float = 30.0,
+             t_record: float = 40.0, dt: float = 0.1, tau_max: float = 20.0, q0: float = 1.0,
+             max_bytes: float = 3e8) -> SimulationResult:
+    r"""Simulate :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)` with seeds on an array axis (RK4).
+
+    ``J`` has shape ``(n_seeds, N, N)``, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`; seeds are processed
+    in chunks so that ``J`` stays below ``max_bytes`` (one ``4000 x 4000`` matrix is 128 MB).
+    :math:`x_i(0)\sim\mathcal N(0, q_0)`; statistics over :math:`t\in[t_{\rm burn}, t_{\rm burn}+t_{\rm record}]`,
+    recorded every ``dt``. Memory: ``8 (n_chunk N^2 + n_rec n_chunk N)`` bytes. Fluctuations across
+    seeds are :math:`O(1/\sqrt{N})`.
+
+    >>> sim = simulate(200, 2.0, n_seeds=2, t_burn=10.0, t_record=10.0, tau_max=5.0)
+    >>> sim.N, sim.n_seeds, abs(sim.delta0 - 1.92) < 0.4
+    (200, 2, True)
+    """
+    start = time.perf_counter()
+    N = check_int("N", N, low=2)
+    g = check_real("g", g, low=0.0)
+    check_choice("phi", phi, PHIS)
+    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seed = check_int("seed", seed, low=0)
+    t_burn = check_real("t_burn", t_burn, low=0.0)
+    t_record = check_real("t_record", t_record, low=0.0, low_open=True)
+    dt = check_real("dt", dt, low=0.0, low_open=True, high=0.5)
+    tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record)
+    q0 = check_real("q0", q0, low=0.0)
+    f, _, _ = phi_functions(phi)
+    n_burn = int(round(t_burn / dt))
+    n_rec = int(round(t_record / dt)) + 1
+    n_lag = int(round(tau_max / dt)) + 1
+    chunk = int(max(1, min(n_seeds, max_bytes // (8.0 * N * N))))
+    d0_all, dl_all, trace = [], [], None
+    for c0 in range(0, n_seeds, chunk):
+        seeds = range(seed + c0, seed + min(n_seeds, c0 + chunk))
+        rngs = [np.random.default_rng([s, N]) for s in seeds]
+        J = np.stack([r.standard_normal((N, N)) for r in rngs]) * (g / np.sqrt(N))
+        x = np.stack([r.standard_normal(N) for r in rngs]) * np.sqrt(q0)
+
+        def rhs(y):
+            return -y + np.matmul(J, f(y)[..., None])[..., 0]
+
+        rec = np.empty((n_rec, x.shape[0], N))
+        for k in range(n_burn + n_rec):
+            if k >= n_burn:
+                rec[k - n_burn] = x
+            if k == n_burn + n_rec - 1:
+                break
+            k1 = rhs(x)
+            k2 = rhs(x + 0.5 * dt * k1)
+            k3 = rhs(x + 0.5 * dt * k2)
+            k4 = rhs(x + dt * k3)
+            x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            if not np.all(np.isfinite(x)):
+                raise ValueError("the network state stopped being finite; reduce dt")
+        d0_all.append(np.mean(rec**2, axis=(0, 2)))
+        dl_all.append(np.stack([np.mean(rec[j:] * rec[:n_rec - j], axis=(0, 2)) for j in range(n_lag)], axis=1))
+        if trace is None:
+            trace = rec[:, 0, :5].copy()
+    d0 = np.concatenate(d0_all)
+    dl = np.concatenate(dl_all, axis=0)
+    m0, s0 = mean_sem(d0)
+    ml, sl = mean_sem(dl)
+    return SimulationResult(g, phi, N, n_seeds, float(m0), float(s0), d0, np.arange(n_lag) * dt, ml, sl,
+                            t_burn + np.arange(n_rec) * dt, trace, time.perf_counter() - start)
+
+
+def plot_potential(g: float, phi: str = "tanh", ax=None):
+    r"""The potential :math:`V(\Delta;\Delta_0)` at the self-consistent :math:`\Delta_0` (pure plotting function)."""
+    g = check_real("g", g, low=0.0, high=10.0)
+    if ax is None:
+        _, ax = _plotting.new_figure()
+    d0 = float(delta0_theory(g, phi))
+    if d0 == 0.0:
+        D = np.linspace(-1, 1, 201)
+        V = -0.5 * D**2 + 0.5 * g**2 * D**2 * 0  # Delta0 = 0: V = -Delta^2/2 + g^2 C_Phi; C_Phi = 0 at Delta0 = 0
+        ax.plot(D, V, label=f"g = {g:g}: Δ0 = 0, the particle stays at rest at Δ = 0")
+    else:
+        D = np.linspace(-d0, d0, 201)
+        V = potential(D, d0, g, phi)
+        ax.plot(D, V, label=f"V(Δ; Δ0), g = {g:g}")
+        ax.axhline(float(potential(d0, d0, g, phi)), color="gray", ls="--", lw=1, label="energy V(Δ0) = V(0)")
+        ax.plot([d0], [float(potential(d0, d0, g, phi))], "o", color="C1", label=f"start Δ0 = {d0:.3f}")
+    ax.set_xlabel("Δ")
+    ax.set_ylabel("V(Δ; Δ0)")
+    ax.legend()
+    return ax
+
+
+def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.0):
+    """Two panels: the potential and the autocorrelation :math:`\\Delta(\\tau)` of the stationary theory."""
+    g = check_real("g", g, low=0.0, high=10.0)
+    if axes is None:
+        _, axes = _plotting.new_figure(ncols=2)
+    plot_potential(g, phi, ax=axes[0])
+    res = stationary_dmft(g, phi, tau_max=tau_max, n_tau=201)
+    _plotting.plot_theory(axes[1], res.tau, res.delta, label=f"theory, g = {g:g}")
+    axes[1].set_xlabel("τ")
+    axes[1].set_ylabel("Δ(τ)")
+    axes[1].set_ylim(bottom=-0.05 * max(res.delta0, 0.1), top=max(1.1 * res.delta0, 0.1))
+    axes[1].legend()
+    return axes

@@ -1,0 +1,118 @@
+"""Tests of dmftlib.rnn: stationary theory (closed-form checks), sampling DMFT, finite-N simulation."""
+import importlib.util
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from numpy.testing import assert_allclose  # noqa: E402
+
+from dmftlib import rnn  # noqa: E402
+from dmftlib.core import ConvergenceError, expect2, is_causal, is_psd  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "book" / "data"
+
+
+@pytest.mark.parametrize("g", [0.0, 0.5, 0.99, 1.0])
+def test_no_chaos_below_transition(g):
+    res = rnn.stationary_dmft(g)
+    assert res.delta0 == 0.0 and np.all(res.delta == 0.0) and res.converged
+
+
+@pytest.mark.parametrize("eps", [0.005, 0.01, 0.02])
+def test_delta0_near_transition_matches_expansion(eps):
+    # Delta0 = eps + (7/6) eps^2 + O(eps^3), eps = g - 1 (derived in the chapter from Var log cosh)
+    d0 = rnn.stationary_dmft(1 + eps).delta0
+    assert abs(d0 - (eps + 7 / 6 * eps**2)) < 5 * eps**3
+    assert abs(d0 / eps - 1) < 2 * eps    # leading behaviour: linear in g - 1
+    # correlation time: kappa = eps / sqrt(3) + O(eps^2) (measured correction ~ -1.0 eps)
+    kappa = rnn.stationary_dmft(1 + eps).decay_rate
+    assert abs(kappa / eps - 1 / np.sqrt(3)) < 2 * eps
+
+
+@pytest.mark.parametrize("phi", ["tanh", "erf"])
+@pytest.mark.parametrize("g", [1.5, 2.0, 3.0])
+def test_stationary_solution_conserves_energy_and_solves_newton(g, phi):
+    res = rnn.stationary_dmft(g, phi=phi, tau_max=15.0, n_tau=601)
+    # energy condition V(Delta0) = V(0) at the root
+    assert abs(res.energy_residual) < 1e-10 * max(1.0, res.delta0**2)
+    # Newton's equation Delta'' = Delta - g^2 C_phi(Delta; Delta0), second differences O(h^2); at large
+    # Delta0 the Gauss-Hermite error of E[Phi Phi] (log cosh is nearly |x|) dominates: 3e-3 Delta0
+    f, _, _ = rnn.phi_functions(phi)
+    d, h = res.delta, res.tau[1] - res.tau[0]
+    acc = (d[2:] - 2 * d[1:-1] + d[:-2]) / h**2
+    rhs = d[1:-1] - g**2 * expect2(f, f, res.delta0, res.delta0, d[1:-1])
+    assert np.abs(acc - rhs).max() < 3e-3 * res.delta0
+    assert np.all(np.diff(d) <= 0) and d[-1] > 0          # monotone decay to 0
+    # exponential tail with the rate kappa = sqrt(1 - g^2 <phi'>^2)
+    slope = -np.log(d[-1] / d[-101]) / (100 * h)
+    assert abs(slope - res.decay_rate) < 0.02 * res.decay_rate
+
+
+def test_delta0_theory_vectorized_and_increasing():
+    g = np.array([0.5, 1.2, 1.5, 2.0, 3.0])
+    d0 = rnn.delta0_theory(g)
+    assert d0[0] == 0 and np.all(np.diff(d0) > 0)
+    assert_allclose(d0[3], rnn.stationary_dmft(2.0).delta0, rtol=1e-12)
+
+
+def test_sampling_dmft_agrees_with_stationary_theory_at_long_times():
+    g = 2.0
+    res = rnn.sampling_dmft(g, t_max=30.0, n_t=301, n_samples=1500, seed=1)
+    th = rnn.stationary_dmft(g, tau_max=10.0, n_tau=101)
+    tau, dl = rnn.stationary_part(res.C, res.t, 15.0)
+    # Euler dt = 0.1 (O(dt) bias ~ 2%) + Monte Carlo (~1/sqrt(1500)) + slow tail: 6% of Delta0 up to tau = 4
+    sel = tau <= 4.0
+    assert np.abs(dl[sel] - np.interp(tau[sel], th.tau, th.delta)).max() < 0.06 * th.delta0
+    # invariants of the numerical DMFT
+    assert is_psd(res.C) and np.allclose(res.C, res.C.T)
+    assert is_causal(res.R) and np.allclose(np.diagonal(res.R, -1), 1.0)
+    assert res.converged and res.n_iter >= 40 and res.residuals.size == res.n_iter
+
+
+def test_theory_vs_simulation_two_sizes():
+    g = 2.0
+    d0 = rnn.stationary_dmft(g).delta0
+    for N, n_seeds in [(200, 6), (800, 3)]:
+        sim = rnn.simulate(N, g, n_seeds=n_seeds, t_burn=20.0, t_record=20.0, dt=0.1, tau_max=4.0)
+        # seed-to-seed fluctuations O(1/sqrt(N)) (measured by sem), finite-size bias O(1/N): c = 20
+        tol = 4 * sim.delta0_sem + 20.0 / N
+        assert abs(sim.delta0 - d0) < tol, (N, sim.delta0, sim.delta0_sem)
+        th = np.interp(sim.tau, *(lambda r: (r.tau, r.delta))(rnn.stationary_dmft(g)))
+        assert np.all(np.abs(sim.delta - th) < 4 * sim.delta_sem + 20.0 / N + 0.02 * d0)
+
+
+def test_precomputed_data_recreated_at_small_size():
+    spec = importlib.util.spec_from_file_location("rnn_make", DATA / "rnn_make.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = np.load(DATA / "rnn_sim.npz")
+    for N in data["sizes"]:
+        assert data[f"delta0_seeds_{N}"].size >= 2
+    sim = rnn.simulate(100, mod.G_MAIN, n_seeds=2, **{**mod.COMMON, "t_burn": 5.0, "t_record": 15.0})
+    assert_allclose(sim.tau, data["tau"])
+    assert sim.delta.shape == data[f"delta_{data['sizes'][0]}"].shape
+
+
+def test_sampling_dmft_convergence_error():
+    with pytest.raises(ConvergenceError) as err:
+        rnn.sampling_dmft(2.0, t_max=10.0, n_t=51, n_samples=100, tol=1e-12, max_iter=3, min_iter=1)
+    assert err.value.residuals.size == 3
+
+
+def test_plots_run():
+    axes = rnn.plot_stationary(1.8)
+    assert len(axes) == 2
+    rnn.plot_potential(0.8)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: rnn.stationary_dmft(-1.0), lambda: rnn.stationary_dmft(2.0, phi="relu"),
+    lambda: rnn.stationary_dmft(2.0, n_tau=1), lambda: rnn.delta0_theory([1.0, np.nan]),
+    lambda: rnn.simulate(1, 2.0), lambda: rnn.simulate(100, 2.0, n_seeds=1),
+    lambda: rnn.simulate(100, 2.0, dt=1.0), lambda: rnn.sampling_dmft(2.0, q0=-1.0),
+    lambda: rnn.potential(0.5, -1.0, 2.0)])
+def test_bad_input_raises_value_error(call):
+    with pytest.raises(ValueError):
+        call()
