@@ -549,5 +549,5 @@ def plot_depth_convergence(L: int = 8, g: float = 1.5, n_pieces: int = 4, n: int
     ax.set_xlabel("$h_0$")
     ax.set_ylabel("$h_1$")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(loc="best")
+    ax.legend(loc="upper left", fontsize=8)
     return ax
