@@ -500,8 +500,9 @@ def sgd_threshold_theory(alpha: float, B: int, N: int) -> float:
 def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int = 200):
     r"""Step size where the simulated Lyapunov exponent changes sign (linear interpolation on ``etas``).
 
-    Returns ``(eta_cross, exponents, sems)``; raises ``ValueError`` if the exponent does not change sign
-    on the grid.
+    Returns ``(eta_cross, eta_cross_err, exponents, sems)``, the error propagated from the standard
+    errors of the two bracketing exponents through the local slope; raises ``ValueError`` if the
+    exponent does not change sign on the grid.
     """
     etas = np.asarray(etas, dtype=np.float64)
     if etas.ndim != 1 or etas.size < 2 or np.any(np.diff(etas) <= 0):
@@ -513,5 +514,6 @@ def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int 
     if k.size == 0:
         raise ValueError("the Lyapunov exponent does not change sign on the etas grid; widen it")
     k = k[0]
-    cross = etas[k] - g[k] * (etas[k + 1] - etas[k]) / (g[k + 1] - g[k])
-    return float(cross), g, s
+    slope = (g[k + 1] - g[k]) / (etas[k + 1] - etas[k])
+    cross = etas[k] - g[k] / slope
+    return float(cross), float(max(s[k], s[k + 1]) / slope), g, s

@@ -89,8 +89,8 @@ def test_sgd_lyapunov_threshold_matches_high_dimensional_theory(N):
     X = interpolation_data(N, alpha, seed=0)
     theory = sgd_threshold_theory(alpha, B, N)
     etas = np.linspace(0.8, 1.2, 5) * 2 * B / N
-    cross, g, s = lyapunov_crossing(X, B, etas, seeds=range(16))
-    assert abs(cross / theory - 1) < 10.0 / N
+    cross, err, g, s = lyapunov_crossing(X, B, etas, seeds=range(16))
+    assert abs(cross / theory - 1) < 10.0 / N + 3 * err / theory
     # the exact mean-square rate bounds the Lyapunov exponent from above (Jensen)
     assert mean_square_rate(X, etas[1], B) >= g[1] - 3 * s[1]
 

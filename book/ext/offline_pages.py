@@ -1,9 +1,30 @@
-"""Sphinx extension: keep every built page self-contained and free of console errors.
+"""Sphinx extension for the book: self-contained pages and unique bibliography labels.
 
-Jupyter Book 1 always loads sphinx-thebe, which injects (twice, in this toolchain) an inline
-script pointing at a CDN copy of thebe. The book has no live-code buttons, so the thebe scripts
-are dropped from every page; any other script is kept once.
+1. Jupyter Book 1 always loads sphinx-thebe, which injects (twice, in this toolchain) an inline
+   script pointing at a CDN copy of thebe. The book has no live-code buttons, so the thebe scripts
+   are dropped from every page; any other script is kept once.
+2. Each chapter ends with its own bibliography and the back matter has a global one. Numeric
+   labels ([1], [2], ...) would then clash between bibliographies, so entries are labelled by their
+   citation key (``cohen2021gradient``), unique by construction: the pybtex style ``keyed``
+   (the ``plain`` style with key labels).
 """
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
+
+
+class KeyLabelStyle(BaseLabelStyle):
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            yield entry.key
+
+
+class KeyedStyle(PlainStyle):
+    default_label_style = "key"
+
+
+register_plugin("pybtex.style.labels", "key", KeyLabelStyle)
+register_plugin("pybtex.style.formatting", "keyed", KeyedStyle)
 
 
 def _prune_scripts(app, pagename, templatename, context, doctree):
