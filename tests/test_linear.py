@@ -16,6 +16,15 @@ def test_mp_quadrature_moments():
         assert_allclose([w.sum(), w @ lam, w @ lam**2], [1.0, 1.0, 1.0 + 1.0 / alpha], rtol=1e-10)
 
 
+def test_mp_quadrature_matches_core_rmt():
+    from dmftlib.core import rmt
+    t = np.array([0.1, 1.0, 5.0])
+    for alpha in (0.4, 2.0):
+        lam, w = L.mp_quadrature(alpha)
+        ref = rmt.marchenko_pastur_expect(lambda l: np.exp(-np.outer(t, l)), alpha, n=512)
+        assert_allclose(np.exp(-np.outer(t, lam)) @ w, ref, rtol=1e-10)
+
+
 @pytest.mark.parametrize("alpha", [0.5, 2.0])
 @pytest.mark.parametrize("sigma2", [0.0, 0.3])
 def test_initial_values_and_long_time_limit(alpha, sigma2):
