@@ -364,9 +364,13 @@ def plot_potential(g: float, phi: str = "tanh", ax=None):
         _, ax = _plotting.new_figure()
     d0 = float(delta0_theory(g, phi))
     if d0 == 0.0:
-        D = np.linspace(-1, 1, 201)
-        V = -0.5 * D**2 + 0.5 * g**2 * D**2 * 0  # Delta0 = 0: V = -Delta^2/2 + g^2 C_Phi; C_Phi = 0 at Delta0 = 0
-        ax.plot(D, V, label=f"g = {g:g}: Δ0 = 0, the particle stays at rest at Δ = 0")
+        # no self-consistent Delta0 > 0: with a trial Delta0 the particle's energy is below the hill at 0
+        trial = 0.5
+        D = np.linspace(-trial, trial, 201)
+        ax.plot(D, potential(D, trial, g, phi), label=f"V(Δ; Δ0 = {trial:g}), g = {g:g}: trial Δ0")
+        ax.axhline(float(potential(trial, trial, g, phi)), color="gray", ls="--", lw=1,
+                   label="energy V(Δ0) < V(0): no chaotic solution, Δ0 = 0")
+        ax.plot([trial], [float(potential(trial, trial, g, phi))], "o", color="C1")
     else:
         D = np.linspace(-d0, d0, 201)
         V = potential(D, d0, g, phi)
