@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
@@ -655,7 +656,7 @@ def plot_euler_error(result: EulerConvergence, ax=None):
         _, ax = new_figure()
     plot_simulation(ax, result.L, result.error, result.error_sem, N=result.N, n_seeds=result.n_seeds)
     ax.plot(result.L, result.prefactor * result.L.astype(float) ** result.slope, "--",
-            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.3f}")
+            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.2g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("depth L")
@@ -670,9 +671,11 @@ def plot_gd_error(result: GDConvergence, ax=None):
         _, ax = new_figure()
     plot_simulation(ax, result.eta, result.error, result.error_sem, N=result.N, n_seeds=result.n_seeds)
     ax.plot(result.eta, result.prefactor * result.eta**result.slope, "--",
-            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.3f}")
+            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.2g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(result.eta, [f"{e:g}" for e in result.eta])
     ax.set_xlabel(r"learning rate $\eta$")
     ax.set_ylabel(rf"$|w_{{GD}}(T) - w_{{GF}}(T)|/\sqrt{{N}}$, T = {result.T:g}")
     ax.legend()
@@ -755,7 +758,7 @@ def plot_self_averaging(result: SelfAveraging, ax=None):
     plot_theory(ax, Nf, result.std_theory, color="k", label=r"theory $\sqrt{2E_g^\infty(2t)/N}$")
     plot_simulation(ax, result.N, result.std, result.std_err, label=label)
     ax.plot(Nf, result.prefactor * Nf**result.slope, "--",
-            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr_seeds:.3f}")
+            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr_seeds:.2g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("N")
