@@ -52,7 +52,7 @@ from .core import rmt
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
-    "gradient_flow_theory", "long_time_errors", "optimal_stopping", "mp_quadrature",
+    "gradient_flow_theory", "correlation_theory", "long_time_errors", "optimal_stopping", "mp_quadrature",
     "response_functions", "gradient_flow_dmft", "simulate_gradient_flow",
     "power_law_spectrum", "gradient_flow_theory_spectrum",
     "plot_learning_curves", "plot_long_time_error",
@@ -277,6 +277,43 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
     et = (lam * B2) @ w + sigma2 * (1.0 + (B2 @ w - 1.0) / alpha)
     _readonly(t, eg, et)
     return GradientFlowResult(t=t, test_error=eg, train_error=et, alpha=alpha, sigma2=sigma2, ridge=ridge)
+
+
+def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_quad: int = 2000):
+    r"""Two-time correlations :math:`C(t,t')` and :math:`C_r(t,t')` of the :math:`N\to\infty` theory (isotropic data).
+
+    The closed form that the DMFT correlations (:func:`gradient_flow_dmft`) must reproduce:
+
+    .. math::
+
+        C(t,t') = \int\!\rho\,\Bigl[B(\lambda,t)B(\lambda,t') + \frac{\sigma^2}{\alpha}\lambda\,\Phi(\lambda,t)\Phi(\lambda,t')\Bigr]d\lambda,
+
+        C_r(t,t') = \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda
+        + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
+
+    whose diagonals are :math:`E_g` and :math:`E_t` of :func:`gradient_flow_theory`.
+    Memory: two ``(n, n)`` arrays plus ``(n, n_quad)`` work arrays.
+
+    Returns
+    -------
+    C, C_r : (n, n) arrays for the times ``t`` (any increasing grid).
+
+    Examples
+    --------
+    >>> C, Cr = correlation_theory(2.0, 0.25, [0.0, 1.0, 2.0])
+    >>> round(float(C[0, 0]), 4), round(float(Cr[0, 0]), 4), bool(np.allclose(C, C.T))
+    (1.0, 1.25, True)
+    """
+    alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
+    t = check_time_grid("t", t)
+    lam, w = mp_quadrature(alpha, n_quad)
+    B, phi, _ = _bias_noise_factors(lam, t, ridge)
+    BB = (B * w) @ B.T
+    C = BB + (sigma2 / alpha) * (phi * (lam * w)) @ phi.T
+    Cr = (B * (lam * w)) @ B.T + sigma2 * (1.0 + (BB - 1.0) / alpha)
+    C, Cr = symmetrize(C), symmetrize(Cr)
+    _readonly(C, Cr)
+    return C, Cr
 
 
 def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: int = 2000):

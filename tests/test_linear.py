@@ -96,6 +96,18 @@ def test_dmft_matches_closed_form_to_dt_squared(alpha, sigma2, ridge):
     assert 3.5 < ratio < 4.5, ratio              # halving dt divides the error by 4
 
 
+def test_dmft_two_time_correlations_match_closed_form():
+    # the whole C(t, t') and C_r(t, t'), not only the diagonal, to O(dt^2)
+    errs = []
+    for n in (81, 161):
+        t = np.linspace(0, 8, n)
+        d = L.gradient_flow_dmft(1.5, 0.3, t, ridge=0.05)
+        C, Cr = L.correlation_theory(1.5, 0.3, t, ridge=0.05)
+        errs.append(max(np.abs(d.C - C).max(), np.abs(d.C_r - Cr).max()))
+        assert errs[-1] < 2.0 * t[1] ** 2
+    assert 3.5 < errs[0] / errs[1] < 4.5
+
+
 def test_dmft_convergence_error():
     t = np.linspace(0, 20, 201)
     with pytest.raises(ConvergenceError) as info:
