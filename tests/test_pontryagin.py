@@ -44,19 +44,22 @@ def test_tanh_system_symbolic(tanh2):
     assert tanh2.blocks[0][1] == (2, 2) and tanh2.blocks[1][1] == (2,)
 
 
-def test_lambdified_functions_match_numpy(tanh2):
+@pytest.mark.parametrize("K", [2, 6])
+def test_lambdified_functions_match_numpy(K):
+    """The lambdified F, dF/dh, -dH/dh, dH/dtheta, Phi, -dPhi/dh equal their matrix forms (rounding)."""
+    sys = tanh_system(K)
     rng = np.random.default_rng(1)
-    A, b = rng.standard_normal((2, 2)), rng.standard_normal(2)
-    theta = tanh2.pack({"A": A, "b": b})
-    h, lam, y = rng.standard_normal((3, 2, 7))
-    assert_allclose(tanh2.f(h, theta), -h + A @ np.tanh(h) + b[:, None], rtol=1e-14, atol=1e-14)
-    J = np.einsum("ij,jn->ijn", A, 1 - np.tanh(h) ** 2) - np.eye(2)[:, :, None]
-    assert_allclose(tanh2.jacobian(h, theta), J, atol=1e-14)
-    assert_allclose(tanh2.costate_f(h, lam, theta), -np.einsum("ijn,in->jn", J, lam), atol=1e-14)
-    gA = np.einsum("in,jn->ijn", lam, np.tanh(h)).reshape(4, 7)
-    assert_allclose(tanh2.grad_h(h, lam, theta), np.concatenate([gA, lam]), atol=1e-14)
-    assert_allclose(tanh2.loss_fn(h, y), 0.5 * np.sum((h - y) ** 2, axis=0), atol=1e-14)
-    assert_allclose(tanh2.terminal_fn(h, y), y - h, atol=1e-14)
+    A, b = rng.standard_normal((K, K)), rng.standard_normal(K)
+    theta = sys.pack({"A": A, "b": b})
+    h, lam, y = rng.standard_normal((3, K, 7))
+    assert_allclose(sys.f(h, theta), -h + A @ np.tanh(h) + b[:, None], rtol=1e-13, atol=1e-13)
+    J = np.einsum("ij,jn->ijn", A, 1 - np.tanh(h) ** 2) - np.eye(K)[:, :, None]
+    assert_allclose(sys.jacobian(h, theta), J, atol=1e-13)
+    assert_allclose(sys.costate_f(h, lam, theta), -np.einsum("ijn,in->jn", J, lam), atol=1e-13)
+    gA = np.einsum("in,jn->ijn", lam, np.tanh(h)).reshape(K * K, 7)
+    assert_allclose(sys.grad_h(h, lam, theta), np.concatenate([gA, lam]), atol=1e-13)
+    assert_allclose(sys.loss_fn(h, y), 0.5 * np.sum((h - y) ** 2, axis=0), atol=1e-13)
+    assert_allclose(sys.terminal_fn(h, y), y - h, atol=1e-13)
 
 
 def test_jacobian_and_parameter_gradient_by_finite_differences():
@@ -97,9 +100,9 @@ def test_discrete_costate_equations_are_the_recursion():
     L = 3
     lag, eqs = discrete_costate_equations(sys, L)
     dt = sp.Rational(1, L)
-    h = {l: sp.Symbol(f"h_0,{l}", real=True) for l in range(L + 1)}
-    lam = {l: sp.Symbol(f"lambda_0,{l}", real=True) for l in range(L + 1)}
-    th = {l: [sp.Symbol(f"theta_{j},{l}", real=True) for j in range(2)] for l in range(L)}
+    h = {l: sp.Symbol(f"h_0,{l}") for l in range(L + 1)}
+    lam = {l: sp.Symbol(f"lambda_0,{l}") for l in range(L + 1)}
+    th = {l: [sp.Symbol(f"theta_{j},{l}") for j in range(2)] for l in range(L)}
     y = sys.y[0]
     assert sp.simplify(eqs[h[L]] - (h[L] - y + lam[L])) == 0
     for l in range(1, L):
