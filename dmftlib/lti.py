@@ -752,6 +752,7 @@ def plot_spectrum(ensemble: str, N: int, a: float, sigma: float = 1.0, alpha: fl
         ax.plot(a + sigma * np.cos(th), sigma * np.sin(th), "-", label="circular law edge")
         ax.axvline(0.0, color="k", lw=0.8)
         ax.set_aspect("equal")
+        ax.set_ylim(-1.15 * sigma, 1.75 * sigma)             # room for the legend above the disk
         ax.set_xlabel(r"Re $\lambda$")
         ax.set_ylabel(r"Im $\lambda$")
     else:
@@ -829,21 +830,30 @@ def plot_transient_growth(N: int = 200, a: float = 1.1, sigma: float = 1.0, t_ma
     ax.plot(tt, np.exp(-(a - sigma) * tt), "--", color="C0", label=r"$e^{-(a-\sigma)t}$ (spectral abscissa)")
     omega = numerical_abscissa("ginibre", a, sigma)
     ax.plot(tt[tt < 1.5], np.exp(omega * tt[tt < 1.5]), ":", color="C1",
-            label=rf"$e^{{\omega t}}$, $\omega = \sqrt2\sigma - a = {omega:.2f}$")
+            label=rf"$e^{{\omega t}}$, $\omega = \sqrt{{2}}\sigma - a = {omega:.2f}$")
     ax.set_xlabel("$t$")
     ax.set_ylabel(r"$\|e^{-At}\|_2$")
     ax.set_title(f"Ginibre, a = {a:g}, σ = {sigma:g}")
-    ax.legend()
+    ax.set_ylim(0.0, max(1.0, float(np.max(g.norm + g.norm_sem))) * 1.45)
+    ax.legend(loc="upper right")
     return ax
 
 
-def plot_lti(ensemble: str = "ginibre", a: float = 1.5, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
+def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
              c0: float = 1.0, t_max: float = 8.0, N: int | None = 200, n_seeds: int = 4, seed=0, axes=None):
     r"""Two panels: :math:`R(\tau)` and :math:`C(t,t)` in theory (line) and, if ``N`` is given, at finite N.
 
-    For the Ginibre ensemble the correlation of the normal counterpart (same eigenvalues) is
-    drawn dashed: equal responses, different correlations.
+    The shift is set by the stability ``margin`` (the distance of the limiting spectrum from the
+    imaginary axis): :math:`a = \text{margin} - \min\operatorname{Re}\operatorname{spec}(A - aI)`, so
+    every ``margin > 0`` is stable whatever the ensemble. For the Ginibre ensemble the correlation
+    of the normal counterpart (same eigenvalues) is drawn dashed: equal responses, different
+    correlations.
     """
+    ensemble = check_choice("ensemble", ensemble, ENSEMBLES)
+    margin = check_real("margin", margin, low=0.0, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    a = margin - _lowest_real_part(ensemble, sigma, alpha)
     ensemble, a, sigma, alpha, T, c0 = _check_model(ensemble, a, sigma, alpha, T, c0)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     if axes is None:
@@ -857,6 +867,6 @@ def plot_lti(ensemble: str = "ginibre", a: float = 1.5, sigma: float = 1.0, alph
         nrm = theory(ensemble, t, a, sigma, alpha, T, c0, normal=True)
         axes[1].plot(t, nrm.correlation, "--", color="C0", label="normal counterpart")
         axes[1].legend()
-    axes[0].set_title(f"{_LABELS[ensemble]}: response")
-    axes[1].set_title(f"{_LABELS[ensemble]}: correlation")
+    axes[0].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: response")
+    axes[1].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: correlation")
     return axes
