@@ -63,7 +63,8 @@ from .core import (ConvergenceError, causal_weights, check_array, check_choice, 
                    damped_fixed_point, expect2, mean_sem, project_psd, symmetrize, uniform_grid)
 
 __all__ = ["CavityResult", "theory", "simulate", "response_closed_form", "kick_indices",
-           "plot_correlation", "plot_response", "plot_cavity"]
+           "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
+           "plot_finite_size"]
 
 PHIS = ("linear", "tanh")
 
@@ -352,7 +353,80 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
                         wall_time=time.perf_counter() - start)
 
 
+# ----------------------------------------------------------------------------- finite-size scan
+
+@dataclass(frozen=True)
+class FiniteSizeScan:
+    """Root-mean-square (over the grid) deviation of simulation from theory, at each N.
+
+    ``err_C[m] = rms(C_sim - C_th)``, ``sem_C[m] = rms(C_sem)`` (idem for the kicked responses).
+    """
+
+    N: np.ndarray
+    err_C: np.ndarray
+    sem_C: np.ndarray
+    err_R: np.ndarray
+    sem_R: np.ndarray
+    n_seeds: int
+
+
+def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), n_seeds=4, t_max=6.0, n_t=61,
+                     kick_times=(0.0, 2.0), seed=0) -> FiniteSizeScan:
+    r"""Deviation of the N-unit simulation from the single-site theory as N grows.
+
+    Expected: the deviation is dominated by seed-to-seed fluctuations of size
+    :math:`O(1/\sqrt{N\,n_{\rm seeds}})`, on top of a bias :math:`O(1/N)`.
+
+    >>> scan = finite_size_scan(0.4, True, Ns=(50, 200), n_seeds=3, t_max=2.0, n_t=21)
+    >>> scan.N.tolist(), bool(scan.sem_C[1] < scan.sem_C[0])
+    ([50, 200], True)
+    """
+    Ns = np.asarray([check_int("N", int(n), low=2, high=20000) for n in np.atleast_1d(Ns)])
+    th = theory(g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times)
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a))))  # noqa: E731
+    out = {k: [] for k in ("err_C", "sem_C", "err_R", "sem_R")}
+    for m, N in enumerate(Ns):
+        sim = simulate(int(N), g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times,
+                       n_seeds=n_seeds, seed=seed + m)
+        out["err_C"].append(rms(sim.C - th.C))
+        out["sem_C"].append(rms(sim.C_sem))
+        out["err_R"].append(rms(sim.R_kick - th.R_kick))
+        out["sem_R"].append(rms(sim.R_kick_sem))
+    return FiniteSizeScan(N=Ns, n_seeds=n_seeds, **{k: np.array(v) for k, v in out.items()})
+
+
 # ----------------------------------------------------------------------------- plots
+
+def plot_finite_size(scans: dict, ax=None):
+    r"""Deviation (rms over the grid) of :math:`C` versus N, with the rms standard error and an :math:`N^{-1/2}` guide.
+
+    ``scans`` maps a label to a :class:`FiniteSizeScan`: circles are the deviation of the seed average
+    from the theory, squares joined by a line the standard error of that average.
+    """
+    from . import plotting as P
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+    if ax is None:
+        _, ax = P.new_figure(width=7.6)
+    Nmin, Nmax, top = np.inf, 0, 0.0
+    for label, sc in scans.items():
+        line, = ax.plot(sc.N, sc.sem_C, "-", marker="s", ms=4, lw=1, label=f"{label} ({sc.n_seeds} seeds)")
+        ax.plot(sc.N, sc.err_C, "o", ms=6, color=line.get_color(), label="_nolegend_")
+        Nmin, Nmax, top = min(Nmin, sc.N.min()), max(Nmax, sc.N.max()), max(top, sc.sem_C[0])
+    Ng = np.array([Nmin, Nmax], dtype=float)
+    ax.plot(Ng, 1.3 * top * np.sqrt(Nmin / Ng), "k--", lw=1, label="∝ N^(-1/2)")
+    ax.plot([], [], "ks-", ms=4, lw=1, label="standard error of the mean")
+    ax.plot([], [], "ko", ms=6, label="deviation from theory")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    Ns = np.unique(np.concatenate([sc.N for sc in scans.values()]))
+    ax.xaxis.set_major_locator(FixedLocator(Ns))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("N")
+    ax.set_ylabel("rms over the grid")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return ax
+
 
 def _label(symmetric):
     return "symmetric J" if symmetric else "i.i.d. J"
@@ -391,10 +465,12 @@ def plot_response(th: CavityResult, sim: CavityResult | None = None, ax=None, ev
     if ax is None:
         _, ax = P.new_figure()
     for j, tk in enumerate(th.kick_times):
-        line, = ax.plot(th.t, th.R_kick[j], "-", label=f"theory R(t, {tk:g})")
+        after = th.t >= tk - 1e-12
+        line, = ax.plot(th.t[after], th.R_kick[j][after], "-", label=f"theory R(t, {tk:g})")
         if sim is not None:
-            P.plot_simulation(ax, sim.t, sim.R_kick[j], sim.R_kick_sem[j], N=sim.N, n_seeds=sim.n_seeds,
-                              color=line.get_color(), every=every,
+            k0 = int(np.argmax(sim.t >= tk - 1e-12))
+            P.plot_simulation(ax, sim.t[k0:], sim.R_kick[j][k0:], sim.R_kick_sem[j][k0:], N=sim.N,
+                              n_seeds=sim.n_seeds, color=line.get_color(), every=every,
                               label=P.simulation_label(sim.N, sim.n_seeds) if j == 0 else "_nolegend_")
     if closed_form is not None:
         ax.plot(th.t, closed_form, "k:", lw=1.2, label="closed form")

@@ -136,3 +136,19 @@ def test_plot_functions_run():
     cv.plot_correlation(th, sim, t_refs=[1.0])
     cv.plot_response(th, sim)
     cv.plot_cavity(0.7, True, N=60, n_seeds=2, t_max=2.0)
+
+
+def test_iid_linear_correlation_bessel_closed_form():
+    # i.i.d. linear: C(t,t') = C0 e^{-(t+t')} I0(2 g sqrt(t t')) (series in (J^T)^k J^l); trapezoid O(dt^2)
+    from scipy.special import i0
+    g = 0.7
+    th = cv.theory(g, False, t_max=10.0, n_t=201, C0=1.5)
+    T, Tp = np.meshgrid(th.t, th.t, indexing="ij")
+    assert_allclose(th.C, 1.5 * np.exp(-T - Tp) * i0(2 * g * np.sqrt(T * Tp)), atol=2e-5)
+
+
+def test_finite_size_scan_small_instance():
+    # small re-creation of book/data/cavity_scaling_make.py: the standard error shrinks with N
+    scan = cv.finite_size_scan(0.4, True, Ns=(100, 400), n_seeds=4, t_max=3.0, n_t=31)
+    assert scan.sem_C[1] < scan.sem_C[0]
+    assert np.all(scan.err_C < 3 * scan.sem_C + 1.0 / scan.N)

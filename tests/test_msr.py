@@ -48,7 +48,7 @@ def test_saddle_point_kernels(symmetric):
 def test_equation_of_motion_is_euler_step():
     d = msr.derive(T=2, N=2, symmetric=True, phi="linear")
     x0, x1, x2 = [sp.Symbol(f"x^{{{k}}}", real=True) for k in range(3)]
-    eta1, h1 = sp.Symbol("eta^{1}", real=True), sp.Symbol("h^{1}", real=True)
+    eta1, h1 = sp.Symbol(r"\eta^{1}", real=True), sp.Symbol("h^{1}", real=True)
     R10 = d.R[1, 0]
     expected = x1 + msr.dt * (-x1 + msr.dt * msr.g**2 * R10 * x0 + eta1 + h1)
     assert d.equations_of_motion[1].lhs == x2

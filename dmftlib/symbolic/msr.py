@@ -274,7 +274,7 @@ def derive(T: int = 2, N: int = 2, symmetric: bool = False, phi: str = "generic"
     else:
         M = sp.Matrix(T, T, lambda k, l: sp.simplify(
             (sp.diff(drift[k], x1[0, l]) - (-1 if k == l else 0)) / dt))
-    eta = [sp.Symbol(f"eta^{{{k}}}", real=True) for k in range(T)]
+    eta = [sp.Symbol(f"\\eta^{{{k}}}", real=True) for k in range(T)]
     eom = [sp.Eq(x1[0, k + 1], x1[0, k] + dt * (drift[k] + eta[k])) for k in range(T)]
     return MSRDerivation(T=T, N=N, symmetric=bool(symmetric), phi=phi, x=x, xt=xt, action=action,
                          coupling_term=coupling, pair_average=gaussian_coupling_average(1),
