@@ -207,3 +207,24 @@ def test_convergence_errors():
         lti.dmft_response(6.0, 101, a=2.5, max_iter=2)
     with pytest.raises(ConvergenceError):
         lti.dmft_correlation_iid(6.0, 61, a=1.5, max_iter=2)
+
+
+# ----------------------------------------------------------------- plots (pure functions, smoke tests)
+
+
+def test_plot_functions_return_axes():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = lti.plot_spectrum("ginibre", 60, a=1.5)
+    assert ax.get_xlabel()
+    ax = lti.plot_response("goe", a=2.5, t_max=2.0, Ns=(40, 80), n_seeds=2)
+    assert len(ax.get_legend().get_texts()) == 3          # theory + two sizes
+    ax = lti.plot_correlation("ginibre", a=1.5, T=0.5, t_max=2.0, Ns=(40,), n_seeds=2, quantity="stationary")
+    assert "N = 40, 2 seeds" in [t.get_text() for t in ax.get_legend().get_texts()][-1]
+    axes = lti.plot_lti("wishart", margin=0.3, N=None)
+    assert len(axes) == 2
+    ax = lti.plot_transient_growth(N=40, t_max=2.0, n_t=5, n_seeds=2)
+    with pytest.raises(ValueError, match="margin"):
+        lti.plot_lti("goe", margin=0.0)
+    plt.close("all")
