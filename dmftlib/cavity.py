@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
-                   damped_fixed_point, expect2, mean_sem, project_psd, symmetrize, uniform_grid)
+                   damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
 
 __all__ = ["CavityResult", "theory", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -242,20 +242,25 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
         r = R[:, 0]
         return project_psd(C0 * np.outer(r, r) + g**2 * (A @ C_phi(C) @ A.T))
 
+    history = []
+
+    def norm(d):
+        r = rms(d)
+        history.append(r)
+        return r
+
     def F(x):
         C, R = x
         if not (np.all(np.isfinite(C)) and np.all(np.isfinite(R))) or max(np.abs(C).max(), np.abs(R).max()) > max_growth:
             raise ConvergenceError(
-                f"the solution exceeds max_growth={max_growth:g}: the dynamics is unstable for g={g:g} "
-                f"({'symmetric: stable only for g < 1/2' if symmetric else 'i.i.d. linear: stable only for g < 1'}"
-                f"{'' if phi == 'linear' else '; tanh: chaotic for g > 1 but bounded'})", [np.inf])
+                f"the solution exceeds max_growth={max_growth:g} after {len(history)} iterations: the dynamics is "
+                f"unstable for g={g:g} "
+                f"({'symmetric linear: stable only for g < 1/2' if symmetric else 'i.i.d. linear: stable only for g < 1'})",
+                history)
         return (F_C(C, R), F_R(R))
 
     x0 = (C0 * np.outer(E[:, 0], E[:, 0]), E.copy())
-    try:
-        res = damped_fixed_point(F, x0, damping=damping, tol=tol, max_iter=max_iter, divergence=max_growth)
-    except ConvergenceError:
-        raise
+    res = damped_fixed_point(F, x0, damping=damping, tol=tol, max_iter=max_iter, divergence=max_growth, norm=norm)
     C, R = res.x
     C = symmetrize(C)
     R = np.tril(R)

@@ -91,7 +91,7 @@ class MSRDerivation:
     ----------
     T, N, symmetric, phi
         Grid size, number of units kept explicit, coupling type, ``"linear"`` or ``"generic"``.
-    x, xt : sympy Matrix (N, T+1), (N, T)
+    x, xt : sympy ImmutableMatrix (N, T+1), (N, T)
         Unit variables :math:`x_i^k` and response fields :math:`\\tilde x_i^k`.
     action : sympy Expr
         The MSR action :math:`S` of the N units before the disorder average.
@@ -105,17 +105,17 @@ class MSRDerivation:
         The same per unit, in order parameters: :math:`\\frac{g^2\\Delta t^2}{2}\\sum(Q C + \\kappa K K^T)`.
     order_parameter_identity : bool
         True when SymPy verified ``averaged_term == N * W`` at the microscopic order parameters.
-    Q, C, K, Qh, Ch, Kh, R : sympy Matrix (T, T)
+    Q, C, K, Qh, Ch, Kh, R : sympy ImmutableMatrix (T, T)
         Order parameters, their conjugate fields, and the (strictly causal) response symbols.
-    saddle_equations : list of sympy Eq
+    saddle_equations : tuple of sympy Eq
         Stationarity of :math:`W - \\sum(\\hat Q Q + \\hat C C + \\hat K K)` in Q, C, K, solved for the hats.
     single_site_action : sympy Expr
         :math:`S_1` at the physical saddle (:math:`Q = 0`, :math:`K_{lk} = -R_{kl}`).
-    noise_covariance : sympy Matrix (T, T)
+    noise_covariance : sympy ImmutableMatrix (T, T)
         :math:`\\partial^2 S_1/\\partial\\tilde x^k\\partial\\tilde x^l / \\Delta t^2` (the covariance of :math:`\\eta`).
-    memory_kernel : sympy Matrix (T, T)
+    memory_kernel : sympy ImmutableMatrix (T, T)
         :math:`\\partial\\,\\mathrm{drift}^k/\\partial\\phi^l / \\Delta t` (kernel of the memory term).
-    equations_of_motion : list of sympy Eq
+    equations_of_motion : tuple of sympy Eq
         :math:`x^{k+1}` read off :math:`S_1` (noise :math:`\\eta^k` reinstated).
     """
 
@@ -138,11 +138,11 @@ class MSRDerivation:
     Ch: sp.Matrix
     Kh: sp.Matrix
     R: sp.Matrix
-    saddle_equations: list
+    saddle_equations: tuple
     single_site_action: sp.Expr
     noise_covariance: sp.Matrix
     memory_kernel: sp.Matrix
-    equations_of_motion: list
+    equations_of_motion: tuple
 
 
 def _mat(name, rows, cols, lower_strict=False):
@@ -276,12 +276,13 @@ def derive(T: int = 2, N: int = 2, symmetric: bool = False, phi: str = "generic"
             (sp.diff(drift[k], x1[0, l]) - (-1 if k == l else 0)) / dt))
     eta = [sp.Symbol(f"\\eta^{{{k}}}", real=True) for k in range(T)]
     eom = [sp.Eq(x1[0, k + 1], x1[0, k] + dt * (drift[k] + eta[k])) for k in range(T)]
-    return MSRDerivation(T=T, N=N, symmetric=bool(symmetric), phi=phi, x=x, xt=xt, action=action,
+    im = sp.ImmutableMatrix      # the result is cached (lru_cache): keep it immutable
+    return MSRDerivation(T=T, N=N, symmetric=bool(symmetric), phi=phi, x=im(x), xt=im(xt), action=action,
                          coupling_term=coupling, pair_average=gaussian_coupling_average(1),
                          averaged_term=sp.expand(averaged), W=W, order_parameter_identity=bool(identity),
-                         Q=Q, C=C, K=K, Qh=Qh, Ch=Ch, Kh=Kh, R=R, saddle_equations=saddle,
-                         single_site_action=S1, noise_covariance=Sigma, memory_kernel=M,
-                         equations_of_motion=eom)
+                         Q=im(Q), C=im(C), K=im(K), Qh=im(Qh), Ch=im(Ch), Kh=im(Kh), R=im(R),
+                         saddle_equations=tuple(saddle), single_site_action=S1, noise_covariance=im(Sigma),
+                         memory_kernel=im(M), equations_of_motion=tuple(eom))
 
 
 def kernel_functions(d: MSRDerivation):
