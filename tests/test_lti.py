@@ -228,3 +228,19 @@ def test_plot_functions_return_axes():
     with pytest.raises(ValueError, match="margin"):
         lti.plot_lti("goe", margin=0.0)
     plt.close("all")
+
+
+def test_noisy_trajectories_two_N():
+    # One noise realization per matrix: C(t,t) = |x|^2/N and the kick estimator v.dx/N fluctuate as
+    # O(1/sqrt(N)) (a sample of N units), their bias is O(1/N) (matrix) + O(dt^2) (midpoint noise rule,
+    # ~ 1e-3 C here), so |mean - theory| <= 4 sem + 1/N at a few times (t-distribution with 7 dof).
+    idx = [10, 25, 50, 100]                                # t = 0.2, 0.5, 1, 2 with dt = 0.02
+    sems = []
+    for N in (100, 400):
+        sim = lti.simulate_trajectories(N, "ginibre", 2.0, a=1.5, T=0.5, n_seeds=8, seed=N)
+        th = lti.theory("ginibre", sim.t[idx], a=1.5, T=0.5)
+        for q in ("response", "correlation"):
+            err = np.abs(getattr(sim, q)[idx] - getattr(th, q))
+            assert np.all(err <= 4 * getattr(sim, q + "_sem")[idx] + 1.0 / N), (q, N, err)
+        sems.append(sim.correlation_sem[idx].mean())
+    assert sems[1] < 0.75 * sems[0]                        # ~ 1/2 expected for 4x more units
