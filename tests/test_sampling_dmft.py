@@ -90,8 +90,9 @@ def test_linear_goe_self_consistent_with_memory():
     C_ex = _semicircle_moment(k[:, None] + k[None, :], g, a)
     # R depends on the samples only through M = g^2 R (deterministic for linear drift): tight
     assert np.abs(res.R - R_ex).max() < 1e-3
-    # C: Monte Carlo, 5 standard errors of the final pass (the converged K adds a comparable error)
-    assert np.abs(res.C - C_ex).max() < 2 * 5 * res.C_sem.max()
+    # C: Monte Carlo, elementwise within 5 standard errors of the final pass (the noise of the converged
+    # K adds less: C is dominated by the random initial condition); measured max z ~ 0.6-1.6 over seeds
+    assert (np.abs(res.C - C_ex) / res.C_sem).max() < 5.0
     # and the continuum closed forms (O(dt)): R = e^{-a tau} I1(2 g tau)/(g tau)
     t = res.t
     tau = t[:, None] - t[None, :]
