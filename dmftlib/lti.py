@@ -29,7 +29,8 @@ with :math:`G_A` the Stieltjes transform of :mod:`dmftlib.core.rmt`.
 ``theory`` gives the :math:`N\to\infty` values from the limiting spectrum (Hermitian and normal
 cases) or from the Bessel-function solution of the DMFT (Ginibre); ``simulate`` evaluates the
 same traces exactly for sampled matrices (the average over :math:`x(0)` and the noise is done
-analytically, only the disorder is sampled), batched over seeds. The DMFT equations themselves
+analytically, only the disorder is sampled), batched over seeds; ``simulate_trajectories``
+integrates single noisy runs and measures the same quantities on them. The DMFT equations themselves
 are solved by ``dmft_response_laplace``, ``dmft_response`` and ``dmft_correlation_iid``.
 
 After the review of Bordelon & Pehlevan, *Disordered dynamics in high dimensions: connections
