@@ -1,0 +1,718 @@
+r"""Gradient flow on random-feature models: learning curves, bias/variance, ensembles.
+
+The model (conventions of the whole module)
+-------------------------------------------
+Inputs :math:`x\sim\mathcal N(0, I_N)`, :math:`P` training samples, :math:`\alpha = P/N`; a *linear*
+teacher :math:`y = w^*\cdot x/\sqrt N + \sigma\varepsilon` with :math:`w^*\sim\mathcal N(0, I_N)`,
+:math:`\varepsilon\sim\mathcal N(0,1)`. A random projection :math:`F\in\mathbb R^{M\times N}` with i.i.d.
+:math:`\mathcal N(0,1)` entries (fixed, never trained), :math:`\nu = M/N`, and the student
+
+.. math::
+
+    f(x) = \frac{a\cdot\varphi(Fx/\sqrt N)}{\sqrt M},\qquad
+    L(a) = \frac1{2P}\sum_{\mu=1}^P\bigl(y_\mu - f(x_\mu)\bigr)^2,\qquad
+    \frac{da}{dt} = -N\,\nabla_a L,\quad a(0) = 0 .
+
+Time unit: with this rate the function-space kernel is
+:math:`\frac NP\,\Phi\Phi^\top/M\to XX^\top/P` as :math:`M\to\infty` (linear :math:`\varphi`), so that for
+:math:`M\to\infty` the dynamics *is* the gradient flow of :mod:`dmftlib.linear` with the same clock.
+With :math:`\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}` and :math:`K = \Phi^\top\Phi/P`,
+
+.. math::
+
+    \frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\qquad
+    a(t) = g_t(K)\,b,\quad g_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
+
+Errors: :math:`E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2` (without the irreducible
+:math:`\sigma^2`), :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2`.
+
+Activations (``phi``): ``"linear"`` (:math:`\varphi(z) = z`), ``"tanh"``, ``"relu"`` (centred:
+:math:`\max(z,0) - 1/\sqrt{2\pi}`, so :math:`\mu_0 = 0`). Nonlinear features are described in the theory by
+the Gaussian equivalent :math:`\varphi(z)\to\mu_1 z + \mu_*\xi` (:func:`activation_coefficients`).
+
+Two views
+---------
+* :func:`theory`: the :math:`N\to\infty` prediction, **evaluated numerically at a large** ``N_theory``:
+  the teacher, the label noise and the test point are averaged analytically (traces), the random
+  matrices :math:`X, F` are sampled once or twice; the remaining error is :math:`O(1/N_{theory})` (linear
+  spectral statistics), see the chapter for its convergence. Nonlinear :math:`\varphi` enter through the
+  Gaussian-equivalent features :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi`.
+* :func:`simulate`: finite :math:`N`, the actual activation, explicit teacher / noise draws, exact in
+  time (eigendecomposition of :math:`K`), batched over seeds.
+
+Both evaluate the same 2 x 2 design per draw: two feature matrices :math:`F_1, F_2` and two data sets
+:math:`(X_1,\varepsilon_1), (X_2,\varepsilon_2)` (same teacher), i.e. four models. Averages of products of
+the errors of two models that share the data but not the features (resp. the features, resp. nothing)
+give the infinite ensembles over features (resp. data) and the bias; see :class:`RandomFeaturesResult`.
+
+References: B. Bordelon and C. Pehlevan, *Disordered dynamics in high dimensions* (review);
+A. Rahimi and B. Recht (2007); S. Mei and A. Montanari (2022); B. Adlam and J. Pennington (2020);
+S. d'Ascoli, M. Refinetti, G. Biroli and F. Krzakala (2020); B. Bordelon, A. Atanasov and
+C. Pehlevan (2024); S. Goldt et al. (2022); H. Hu and Y. M. Lu (2022).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import ConvergenceError, check_array, check_choice, check_int, check_real, check_time_grid, expect
+from .core import mean_sem
+from .core import rmt
+
+__all__ = [
+    "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
+    "theory", "simulate", "simulate_ensemble", "ensemble_error", "long_time_error_underparametrized",
+    "product_wishart_density", "hermitian_theory",
+    "plot_learning_curves", "plot_bias_variance", "plot_explorer",
+]
+
+ACTIVATIONS = ("linear", "tanh", "relu")
+_RELU_MEAN = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _phi(name, z):
+    if name == "linear":
+        return z
+    if name == "tanh":
+        return np.tanh(z)
+    return np.maximum(z, 0.0) - _RELU_MEAN
+
+
+def activation_coefficients(phi: str):
+    r"""Gaussian-equivalence coefficients :math:`(\mu_0, \mu_1, \mu_*)` of an activation.
+
+    .. math::
+
+        \mu_0 = \mathbb E\varphi(z),\quad \mu_1 = \mathbb E[z\varphi(z)],\quad
+        \mu_*^2 = \mathbb E\varphi(z)^2 - \mu_0^2 - \mu_1^2,\qquad z\sim\mathcal N(0,1).
+
+    Examples
+    --------
+    >>> [round(c, 4) for c in activation_coefficients("relu")]
+    [0.0, 0.5, 0.3014]
+    >>> [round(c, 4) for c in activation_coefficients("tanh")]
+    [0.0, 0.6057, 0.1656]
+    """
+    phi = check_choice("phi", phi, ACTIVATIONS)
+    if phi == "linear":
+        return 0.0, 1.0, 0.0
+    if phi == "relu":  # closed forms (Gauss-Hermite converges slowly on the kink)
+        return 0.0, 0.5, math.sqrt(0.25 - 1.0 / (2.0 * math.pi))
+    f = lambda z: _phi(phi, z)  # noqa: E731
+    mu0 = float(expect(f, n=200))
+    mu1 = float(expect(lambda z: z * f(z), n=200))
+    m2 = float(expect(lambda z: f(z) ** 2, n=200))
+    mus = math.sqrt(max(m2 - mu0**2 - mu1**2, 0.0))
+    return (0.0 if abs(mu0) < 1e-12 else mu0), mu1, mus
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RandomFeaturesResult:
+    r"""Learning curves and their bias/variance parts (theory or simulation: same fields).
+
+    With :math:`e_{fd}(t)` the test error function of the model trained with features :math:`f` on data
+    :math:`d`, and :math:`\langle\cdot,\cdot\rangle` the test average:
+
+    * ``test_error`` :math:`E_g = \langle e_{fd}, e_{fd}\rangle`, ``train_error`` :math:`E_t`;
+    * ``ens_features`` :math:`=\langle e_{1d}, e_{2d}\rangle`: error of the infinite ensemble over features
+      (same data); ``ens_data`` :math:`=\langle e_{f1}, e_{f2}\rangle`: infinite ensemble over data sets
+      (same features); ``bias`` :math:`=\langle e_{11}, e_{22}\rangle` (the mean predictor's error);
+    * ``var_features = ens_data - bias``, ``var_data = ens_features - bias`` (label noise counts as data),
+      ``var_interaction = test_error - ens_features - ens_data + bias``, so that
+      ``test_error = bias + var_features + var_data + var_interaction``;
+    * ``hermitian_error``: :math:`1 - \frac1N\sum_k(1 - e^{-2\lambda_k t/\nu})` over the eigenvalues of
+      :math:`K`, the test error of the Hermitian (normal) drive with the same spectrum (meaningful for
+      ``phi="linear"``, ``sigma2=0``);
+    * ``*_sem``: standard errors over draws; ``N`` (``N_theory`` for the theory), ``M``, ``P``, ``n_seeds``;
+      ``kind`` is ``"theory"`` or ``"simulation"``.
+    """
+
+    t: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    ens_features: np.ndarray
+    ens_data: np.ndarray
+    bias: np.ndarray
+    var_features: np.ndarray
+    var_data: np.ndarray
+    var_interaction: np.ndarray
+    hermitian_error: np.ndarray
+    test_error_sem: np.ndarray
+    train_error_sem: np.ndarray
+    ens_features_sem: np.ndarray
+    ens_data_sem: np.ndarray
+    bias_sem: np.ndarray
+    alpha: float
+    nu: float
+    sigma2: float
+    phi: str
+    N: int
+    M: int
+    P: int
+    n_seeds: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Test error of ensembles of ``k`` simulated models, ``test_error[i, j]`` for ``ks[i]`` and ``t[j]``."""
+
+    t: np.ndarray
+    ks: np.ndarray
+    test_error: np.ndarray
+    test_error_sem: np.ndarray
+    over: str
+    alpha: float
+    nu: float
+    sigma2: float
+    phi: str
+    N: int
+    n_seeds: int
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation and shared numerics
+# ----------------------------------------------------------------------------------------------
+def _check_params(alpha, nu, sigma2, phi):
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    phi = check_choice("phi", phi, ACTIVATIONS)
+    return alpha, nu, sigma2, phi
+
+
+def _check_t(t, allow_inf=False):
+    if allow_inf:
+        arr = np.asarray(t, dtype=np.float64)
+        if arr.ndim == 1 and arr.size >= 1 and np.isinf(arr[-1]) and arr[-1] > 0:
+            head = arr[:-1]
+            if head.size:
+                check_array("t", head, ndim=1, low=0.0, increasing=True)
+            return arr
+    return check_time_grid("t", t)
+
+
+def _sizes(N, alpha, nu):
+    P = max(2, int(round(alpha * N)))
+    M = max(2, int(round(nu * N)))
+    return P, M
+
+
+def _time_functions(lam, t, nu):
+    r"""``e = exp(-lam t/nu)`` and ``g = (1 - e)/lam`` of shape ``lam.shape[:-1] + (T, M)``.
+
+    Null directions (``lam`` below a relative threshold) get ``e = 1`` and ``g = 0``: they carry no
+    signal (``b`` lies in the range of ``K``), so their coefficient stays zero. ``t = inf`` is allowed.
+    """
+    thr = 1e-10 * np.maximum(lam.max(axis=-1, keepdims=True), 1e-300)
+    pos = lam > thr
+    lamp = np.where(pos, lam, 1.0)[..., None, :]
+    x = lamp * (t[:, None] / nu)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.where(np.isinf(x), 0.0, np.exp(-np.where(np.isinf(x), 0.0, x)))
+        g = np.where(np.isinf(x), 1.0 / lamp, -np.expm1(-np.where(np.isinf(x), 0.0, x)) / lamp)
+    posb = pos[..., None, :]
+    return np.where(posb, e, 1.0), np.where(posb, g, 0.0)
+
+
+def _draw(N, P, M, S, rng_seeds, n_test=0):
+    """Gaussian draws per seed: ``X (S,2,P,N)``, ``eps (S,2,P)``, ``F (S,2,M,N)``, ``w (S,N)``, ``Xi (S,2,2,P,M)``."""
+    X = np.empty((S, 2, P, N))
+    eps = np.empty((S, 2, P))
+    F = np.empty((S, 2, M, N))
+    w = np.empty((S, N))
+    Xi = np.empty((S, 2, 2, P, M))
+    Xt = np.empty((S, n_test, N))
+    for i, s in enumerate(rng_seeds):  # drawing only: one generator per seed, reproducible seed by seed
+        rng = np.random.default_rng(s)
+        X[i] = rng.standard_normal((2, P, N))
+        eps[i] = rng.standard_normal((2, P))
+        F[i] = rng.standard_normal((2, M, N))
+        w[i] = rng.standard_normal(N)
+        Xi[i] = rng.standard_normal((2, 2, P, M))
+        Xt[i] = rng.standard_normal((n_test, N))
+    return X, eps, F, w, Xi, Xt
+
+
+def _eig_models(Phi):
+    """Batched ``eigh`` of ``K = Phi^T Phi / P``; returns ``lam (..., M)``, ``U``, ``Z = Phi U / sqrt(P)``."""
+    P = Phi.shape[-2]
+    K = np.matmul(np.swapaxes(Phi, -1, -2), Phi) / P
+    lam, U = np.linalg.eigh(K)
+    lam = np.clip(lam, 0.0, None)
+    Z = np.matmul(Phi, U) / np.sqrt(P)
+    return lam, U, Z
+
+
+_PAIRS = {"features": (((0, 0), (1, 0)), ((0, 1), (1, 1))),
+          "data": (((0, 0), (0, 1)), ((1, 0), (1, 1))),
+          "bias": (((0, 0), (1, 1)), ((1, 0), (0, 1)))}
+
+
+def _design(N, alpha, nu, sigma2, t, seeds, phi, mode, n_test=0):
+    """Per-draw curves of the 2 x 2 design; each array has shape ``(n_draws, T)``.
+
+    ``mode="theory"``: Gaussian-equivalent features, analytic averages over ``w*``, ``eps`` and the test
+    point. ``mode="simulate"``: the actual activation and explicit draws; the test error is exact for a
+    linear activation and estimated on ``n_test`` fresh inputs otherwise.
+    """
+    P, M = _sizes(N, alpha, nu)
+    S = len(seeds)
+    mu0, mu1, mus = activation_coefficients(phi)
+    use_test_set = (mode == "simulate" and phi != "linear")
+    X, eps, F, w, Xi, Xt = _draw(N, P, M, S, seeds, n_test if use_test_set else 0)
+    sq = math.sqrt(N)
+    pre = np.matmul(X[:, None], np.swapaxes(F, -1, -2)[:, :, None]) / sq   # (S, f, d, P, M)
+    if mode == "theory":
+        Phi = mu1 * pre + (mus * Xi if mus > 0 else 0.0)
+    else:
+        Phi = _phi(phi, pre)
+    del pre
+    lam, U, Z = _eig_models(Phi)                                 # (S,2,2,M), (S,2,2,M,M), (S,2,2,P,M)
+    e, g = _time_functions(lam, t, nu)                           # (S,2,2,T,M)
+    sqrtP = math.sqrt(P)
+    out = {}
+    # Hermitian comparison: eigenvalues of K
+    out["herm"] = 1.0 - np.mean(np.sum(1.0 - e**2, axis=-1), axis=(1, 2)) / N
+
+    if mode == "simulate":
+        y = np.einsum("sdpn,sn->sdp", X, w) / sq + math.sqrt(sigma2) * eps       # (S,2,P)
+        c = np.matmul(y[:, None, :, None, :], Z)[..., 0, :] / sqrtP              # (S,2,2,M)
+        et = (np.sum(y**2, axis=-1)[:, None, :, None] / P
+              - np.einsum("sfdtm,sfdm->sfdt", np.where(lam[..., None, :] > 0, (1 - e**2), 0.0)
+                          / np.where(lam[..., None, :] > 0, lam[..., None, :], 1.0), c**2))
+        coef = g * c[..., None, :]                                              # a(t)/sqrt(M) = U coef
+        if phi == "linear":
+            GU = np.matmul(np.swapaxes(F, -1, -2)[:, :, None], U)               # F^T U  (S,2,2,N,M)
+            err = np.matmul(coef, np.swapaxes(GU, -1, -2)) - w[:, None, None, None, :]
+            norm = N
+        else:
+            feats = _phi(phi, np.einsum("sqn,sfmn->sfqm", Xt, F) / sq)           # (S,2,n_test,M)
+            fU = np.einsum("sfqm,sfdmk->sfdqk", feats, U)
+            f_test = np.einsum("sfdqk,sfdtk->sfdtq", fU, coef)
+            err = f_test - (np.einsum("sqn,sn->sq", Xt, w) / sq)[:, None, None, None, :]
+            norm = n_test
+
+        def cross(i, j):
+            (fi, di), (fj, dj) = i, j
+            return np.sum(err[:, fi, di] * err[:, fj, dj], axis=-1) / norm
+    else:
+        # analytic averages: E[y_d y_d'^T] = X_d X_d'^T/N + sigma2 delta, E[y_d w*^T] = X_d/sqrt(N)
+        ZX = np.matmul(np.swapaxes(Z, -1, -2), X[:, None]) / sq                 # Z_{fd}^T X_d/sqrt(N)
+        FU = np.matmul(np.swapaxes(F, -1, -2)[:, :, None], U)                   # F_f^T U_{fd}
+        et_terms = np.einsum("sfdmn,sfdmn->sfdm", ZX, ZX)                     # diag Z^T X X^T Z / N
+        ZZdiag = np.einsum("sfdpm,sfdpm->sfdm", Z, Z)                            # = lam
+        Gam_diag = (et_terms + sigma2 * ZZdiag) / P
+        trCy = (np.einsum("sdpn,sdpn->sd", X, X) / N + sigma2 * P) / P           # (S,2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wgt = np.where(lam[..., None, :] > 0, (1 - e**2) / np.where(lam[..., None, :] > 0,
+                                                                        lam[..., None, :], 1.0), 0.0)
+        et = trCy[:, None, :, None] - np.einsum("sfdtm,sfdm->sfdt", wgt, Gam_diag)
+        # linear term: E[(F^T U (g o c)) . w*]/N = sum_k g_k (Z^T X F^T U)_kk /(N sqrt(P))
+        lin = np.einsum("sfdmn,sfdnm->sfdm", ZX, FU) / (N * sqrtP)              # (S,2,2,M)
+
+        def cross(i, j):
+            (fi, di), (fj, dj) = i, j
+            # Gamma_ij = Z_i^T (X_di X_dj^T / N + sigma2 delta) Z_j / P
+            Gam = np.matmul(ZX[:, fi, di], np.swapaxes(ZX[:, fj, dj], -1, -2))
+            if di == dj:
+                Gam = Gam + sigma2 * np.matmul(np.swapaxes(Z[:, fi, di], -1, -2), Z[:, fj, dj])
+            Gam = Gam / P
+            Q = (mu1**2 / N) * np.matmul(np.swapaxes(FU[:, fi, di], -1, -2), FU[:, fj, dj])
+            if fi == fj and mus > 0:
+                Q = Q + mus**2 * np.matmul(np.swapaxes(U[:, fi, di], -1, -2), U[:, fj, dj])
+            Q = Q * Gam
+            quad = np.sum(np.matmul(g[:, fi, di], Q) * g[:, fj, dj], axis=-1)
+            lin_i = np.einsum("stm,sm->st", g[:, fi, di], lin[:, fi, di])
+            lin_j = np.einsum("stm,sm->st", g[:, fj, dj], lin[:, fj, dj])
+            return 1.0 + quad - mu1 * (lin_i + lin_j)
+
+    out["eg"] = np.mean([cross((f, d), (f, d)) for f in (0, 1) for d in (0, 1)], axis=0)
+    out["et"] = et.mean(axis=(1, 2))
+    for key, pairs in _PAIRS.items():
+        out[key] = np.mean([cross(i, j) for i, j in pairs], axis=0)
+    return out, P, M
+
+
+def _result(out, t, alpha, nu, sigma2, phi, N, P, M, kind):
+    vals = {}
+    for name, key in (("test_error", "eg"), ("train_error", "et"), ("ens_features", "features"),
+                      ("ens_data", "data"), ("bias", "bias"), ("hermitian_error", "herm")):
+        if out[key].shape[0] >= 2:
+            m, s = mean_sem(out[key], axis=0)
+        else:
+            m, s = out[key][0], np.zeros_like(out[key][0])
+        vals[name], vals[name + "_sem"] = m, s
+    var_features = vals["ens_data"] - vals["bias"]
+    var_data = vals["ens_features"] - vals["bias"]
+    var_int = vals["test_error"] - vals["ens_features"] - vals["ens_data"] + vals["bias"]
+    arrays = [t, var_features, var_data, var_int] + list(vals.values())
+    for a in arrays:
+        a.setflags(write=False)
+    return RandomFeaturesResult(
+        t=t, test_error=vals["test_error"], train_error=vals["train_error"], ens_features=vals["ens_features"],
+        ens_data=vals["ens_data"], bias=vals["bias"], var_features=var_features, var_data=var_data,
+        var_interaction=var_int, hermitian_error=vals["hermitian_error"], test_error_sem=vals["test_error_sem"],
+        train_error_sem=vals["train_error_sem"], ens_features_sem=vals["ens_features_sem"],
+        ens_data_sem=vals["ens_data_sem"], bias_sem=vals["bias_sem"], alpha=alpha, nu=nu, sigma2=sigma2,
+        phi=phi, N=N, M=M, P=P, n_seeds=out["eg"].shape[0], kind=kind)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public views
+# ----------------------------------------------------------------------------------------------
+def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_theory: int = 600,
+           n_draws: int = 2, seed: int = 12345) -> RandomFeaturesResult:
+    r"""The :math:`N\to\infty` learning curves, evaluated at a large ``N_theory``.
+
+    For each draw of :math:`X_{1,2}, F_{1,2}` the four models of the 2 x 2 design are solved exactly,
+    :math:`a(t) = g_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
+    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`G = F^\top U`, the
+    overlap of models :math:`i, j` is
+
+    .. math::
+
+        \langle e_i, e_j\rangle = 1 + g_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}G_i^\top G_j
+        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Gamma_{ij}\Bigr]g_j
+        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[g_{i,k}(Z_i^\top X_iG_i)_{kk} + (i\leftrightarrow j)\bigr],
+
+    :math:`\Gamma_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
+    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Gamma_{ii,kk}`.
+    These are normalized traces (linear spectral statistics): their draw-to-draw fluctuations and their
+    bias are :math:`O(1/N_{theory})`. Nonlinear ``phi`` use Gaussian-equivalent features
+    :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi` (:func:`activation_coefficients`).
+
+    Cost: batched ``eigh`` of four :math:`M\times M` matrices per draw and :math:`O(TM^2)` per pair;
+    memory about :math:`4(PM + M^2 + MN)` floats per draw, :math:`M = \nu N_{theory}`, :math:`P = \alpha N_{theory}`.
+
+    Parameters
+    ----------
+    alpha, nu : float > 0
+        :math:`P/N` and :math:`M/N`.
+    sigma2 : float >= 0
+        Label-noise variance.
+    t : 1-D increasing array of times >= 0; the last entry may be ``np.inf`` (the ridgeless limit).
+    phi : ``"linear"``, ``"tanh"`` or ``"relu"``.
+    N_theory : int >= 50, n_draws : int >= 1, seed : int >= 0.
+
+    Examples
+    --------
+    >>> res = theory(2.0, 1.0, 0.0, [0.0, 1.0, 10.0], N_theory=200, n_draws=1)
+    >>> [round(float(x), 2) for x in res.test_error]
+    [1.0, 0.5, 0.25]
+    """
+    alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
+    t = _check_t(t, allow_inf=True)
+    N_theory = check_int("N_theory", N_theory, low=50)
+    n_draws = check_int("n_draws", n_draws, low=1)
+    seed = check_int("seed", seed, low=0)
+    out, P, M = _design(N_theory, alpha, nu, sigma2, t, [seed + i for i in range(n_draws)], phi, "theory")
+    return _result(out, t, alpha, nu, sigma2, phi, N_theory, P, M, "theory")
+
+
+def simulate(N: int, alpha: float, nu: float, sigma2: float, t, seeds, phi: str = "linear",
+             n_test: int = 2000) -> RandomFeaturesResult:
+    r"""Gradient flow at finite :math:`N` with the actual activation, vectorized over seeds.
+
+    Seed ``s`` draws (with ``np.random.default_rng(s)``) the teacher, two data sets, two feature
+    matrices, and for nonlinear ``phi`` a test set of ``n_test`` inputs; the four models are solved
+    exactly in time. For ``phi="linear"`` the test error is exact,
+    :math:`|F^\top a/\sqrt M - w^*|^2/N`; otherwise it is the mean over the test set. The fields are those of
+    :func:`theory`, with means and standard errors over seeds.
+
+    Parameters
+    ----------
+    N : int >= 10
+    alpha, nu, sigma2, t, phi : as in :func:`theory` (``t`` may end with ``np.inf``).
+    seeds : sequence of at least 2 ints >= 0.
+    n_test : int >= 10 (nonlinear ``phi`` only).
+
+    Memory: :math:`n_{seeds}\,(4PM + 4M^2 + 2PN + 2MN + 4TM)` floats (plus :math:`4\,T\,N` for linear
+    :math:`\varphi`, :math:`4\,T\,n_{test}` otherwise).
+
+    Examples
+    --------
+    >>> sim = simulate(60, 2.0, 1.0, 0.0, [0.0, 1.0], seeds=range(3))
+    >>> round(float(sim.test_error[0]), 2), sim.n_seeds, sim.P, sim.M
+    (0.88, 3, 120, 60)
+    """
+    N = check_int("N", N, low=10)
+    alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
+    t = _check_t(t, allow_inf=True)
+    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    if len(seeds) < 2:
+        raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
+    n_test = check_int("n_test", n_test, low=10)
+    out, P, M = _design(N, alpha, nu, sigma2, t, seeds, phi, "simulate", n_test=n_test)
+    return _result(out, t, alpha, nu, sigma2, phi, N, P, M, "simulation")
+
+
+def ensemble_error(result: RandomFeaturesResult, k, over: str = "features") -> np.ndarray:
+    r"""Test error of an ensemble of ``k`` models: :math:`E_k = E_\infty + (E_g - E_\infty)/k`.
+
+    ``over="features"`` (independent :math:`F`, same data: :math:`E_\infty` = ``ens_features``) or
+    ``"data"`` (same :math:`F`, independent data sets: :math:`E_\infty` = ``ens_data``). This is exact for
+    any ``k``: the ensemble error is the mean of the :math:`k^2` pairwise overlaps.
+
+    Returns an array of shape ``(len(k), len(t))``.
+
+    Examples
+    --------
+    >>> res = theory(2.0, 0.5, 0.0, [0.0, 5.0], N_theory=100, n_draws=1)
+    >>> bool(np.allclose(ensemble_error(res, [1], "data")[0], res.test_error))
+    True
+    """
+    over = check_choice("over", over, ("features", "data"))
+    ks = check_array("k", np.atleast_1d(k), ndim=1, low=1.0)
+    inf = result.ens_features if over == "features" else result.ens_data
+    return inf[None, :] + (result.test_error - inf)[None, :] / ks[:, None]
+
+
+def simulate_ensemble(N: int, alpha: float, nu: float, sigma2: float, t, ks, seeds, over: str = "features",
+                      phi: str = "linear", n_test: int = 2000) -> EnsembleResult:
+    r"""Simulated ensembles: the mean predictor of ``k`` models, ``k`` in ``ks``.
+
+    ``over="features"``: ``max(ks)`` models with independent :math:`F` trained on the same data;
+    ``over="data"``: the same :math:`F`, independent data sets (and label noise), same teacher. The
+    ensemble of size ``k`` averages the first ``k`` models. Test error exact for linear ``phi``.
+
+    Examples
+    --------
+    >>> ens = simulate_ensemble(40, 2.0, 1.0, 0.0, [0.0, 1.0], [1, 2], seeds=range(2))
+    >>> ens.test_error.shape
+    (2, 2)
+    """
+    N = check_int("N", N, low=10)
+    alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
+    t = _check_t(t, allow_inf=True)
+    ks = np.array([check_int("ks[i]", k, low=1) for k in ks])
+    if ks.size < 1:
+        raise ValueError("ks must hold at least one ensemble size")
+    over = check_choice("over", over, ("features", "data"))
+    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    if len(seeds) < 2:
+        raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
+    n_test = check_int("n_test", n_test, low=10)
+    P, M = _sizes(N, alpha, nu)
+    K = int(ks.max())
+    S = len(seeds)
+    nf, nd = (K, 1) if over == "features" else (1, K)
+    X = np.empty((S, nd, P, N))
+    eps = np.empty((S, nd, P))
+    F = np.empty((S, nf, M, N))
+    w = np.empty((S, N))
+    nt = 0 if phi == "linear" else n_test
+    Xt = np.empty((S, nt, N))
+    for i, s in enumerate(seeds):  # drawing only
+        rng = np.random.default_rng(s)
+        X[i] = rng.standard_normal((nd, P, N))
+        eps[i] = rng.standard_normal((nd, P))
+        F[i] = rng.standard_normal((nf, M, N))
+        w[i] = rng.standard_normal(N)
+        Xt[i] = rng.standard_normal((nt, N))
+    sq = math.sqrt(N)
+    Phi = _phi(phi, np.einsum("sdpn,sfmn->sfdpm", X, F) / sq).reshape(S, K, P, M)
+    lam, U, Z = _eig_models(Phi)
+    _, g = _time_functions(lam, t, nu)
+    y = np.einsum("sdpn,sn->sdp", X, w) / sq + math.sqrt(sigma2) * eps                  # (S, nd, P)
+    yk = np.broadcast_to(y[:, None], (S, nf, nd, P)).reshape(S, K, P)
+    c = np.einsum("skpm,skp->skm", Z, yk) / math.sqrt(P)
+    coef = g * c[:, :, None, :]                                                       # (S,K,T,M)
+    Fk = np.broadcast_to(F[:, :, None], (S, nf, nd, M, N)).reshape(S, K, M, N)
+    if phi == "linear":
+        pred = np.einsum("skmn,skmj,sktj->sktn", Fk, U, coef)                           # F^T a/sqrt(M)
+        target, norm = w[:, None, None, :], N
+    else:
+        feats = _phi(phi, np.einsum("sqn,skmn->skqm", Xt, Fk) / sq)
+        pred = np.einsum("skqm,skmj,sktj->sktq", feats, U, coef)
+        target, norm = (np.einsum("sqn,sn->sq", Xt, w) / sq)[:, None, None, :], n_test
+    csum = np.cumsum(pred, axis=1)[:, ks - 1] / ks[None, :, None, None]             # (S, n_k, T, .)
+    err = np.sum((csum - target) ** 2, axis=-1) / norm
+    m, s = mean_sem(err, axis=0)
+    for a in (t, m, s):
+        a.setflags(write=False)
+    return EnsembleResult(t=t, ks=ks, test_error=m, test_error_sem=s, over=over, alpha=alpha, nu=nu,
+                          sigma2=sigma2, phi=phi, N=N, n_seeds=S)
+
+
+def long_time_error_underparametrized(alpha: float, nu: float, sigma2: float) -> float:
+    r"""Ridgeless limit :math:`E_g(\infty)` of linear random features when :math:`\nu < 1` and :math:`\alpha>\nu`.
+
+    The features span an :math:`M`-dimensional subspace of the inputs; the part of the teacher outside it,
+    of variance :math:`1-\nu`, acts as extra label noise, and least squares in :math:`M` dimensions from
+    :math:`P>M` samples gives (ordinary least squares with Gaussian design)
+
+    .. math:: E_g(\infty) = (1-\nu) + (1 - \nu + \sigma^2)\,\frac{\nu}{\alpha-\nu} .
+
+    Examples
+    --------
+    >>> round(long_time_error_underparametrized(2.0, 0.5, 0.0), 4)
+    0.6667
+    """
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, high=1.0, low_open=True, high_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    if not alpha > nu:
+        raise ValueError(f"alpha must be in ({nu:g}, inf) (more samples than features); got {alpha:g}")
+    return (1.0 - nu) + (1.0 - nu + sigma2) * nu / (alpha - nu)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact N -> infinity spectrum: the Hermitian comparison
+# ----------------------------------------------------------------------------------------------
+def product_wishart_density(x, alpha: float, nu: float, eta: float = 1e-8):
+    r"""Density of the continuous part of the spectrum of :math:`A = \frac{F^\top F}{M}\,\frac{X^\top X}{P}` (:math:`N\to\infty`).
+
+    The two Wishart factors are asymptotically free, so the S-transforms multiply,
+    :math:`S_A(z) = \frac{1}{(1+z/\alpha)(1+z/\nu)}`, and the moment generating function
+    :math:`\psi(u) = \int\frac{\lambda u}{1-\lambda u}\rho(\lambda)d\lambda` solves the cubic
+
+    .. math:: u\,(1+\psi)\Bigl(1+\frac\psi\alpha\Bigr)\Bigl(1+\frac\psi\nu\Bigr) = \psi,\qquad u = 1/z,
+
+    with :math:`G(z) = (1+\psi)/z` and :math:`\rho(x) = -\frac1\pi\operatorname{Im}G(x+i0)`, evaluated at
+    :math:`z = x(1 + i\eta)`. The three roots
+    are the eigenvalues of a batch of companion matrices (vectorized over ``x``); the physical one has the
+    most negative :math:`\operatorname{Im}G`. The atom at zero has weight :math:`1-\min(1,\alpha,\nu)`.
+
+    Examples
+    --------
+    >>> x = np.linspace(1e-3, 12, 20001)
+    >>> rho = product_wishart_density(x, 1.0, 0.5)    # atom 1/2 at zero, bulk mass 1/2, mean 1
+    >>> round(float(np.trapezoid(rho, x)), 3), round(float(np.trapezoid(x * rho, x)), 3)
+    (0.5, 1.0)
+    """
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, low_open=True)
+    x = check_array("x", np.atleast_1d(x), ndim=1, low=0.0)
+    z = x * (1.0 + 1j * eta)       # relative broadening: the atom at zero leaks no mass into the bulk
+    u = 1.0 / z
+    # u (1+p)(1+p/a)(1+p/n) - p = 0  ->  coefficients of p^3, p^2, p, 1
+    a, n = alpha, nu
+    c3 = u / (a * n)
+    c2 = u * (1 / a + 1 / n + 1 / (a * n))
+    c1 = u * (1 + 1 / a + 1 / n) - 1
+    c0 = u
+    comp = np.zeros((x.size, 3, 3), dtype=complex)
+    comp[:, 0, :] = -np.stack([c2 / c3, c1 / c3, c0 / c3], axis=1)
+    comp[:, 1, 0] = 1.0
+    comp[:, 2, 1] = 1.0
+    roots = np.linalg.eigvals(comp)
+    G = (1.0 + roots) / z[:, None]
+    best = np.argmin(G.imag, axis=1)
+    Gp = G[np.arange(x.size), best]
+    return np.clip(-Gp.imag / np.pi, 0.0, None)
+
+
+def hermitian_theory(alpha: float, nu: float, t, n_grid: int = 4000):
+    r""":math:`E_H(t) = \int\rho_A(\lambda)e^{-2\lambda t}d\lambda` exactly at :math:`N\to\infty` (atom included).
+
+    The test error of the Hermitian drive :math:`\dot v = -Sv`, :math:`S = \hat\Sigma^{1/2}W\hat\Sigma^{1/2}`,
+    which has the spectrum of the non-normal :math:`A = W\hat\Sigma` of linear random features
+    (:func:`product_wishart_density`). The bulk is integrated on the grid :math:`\lambda = \lambda_{max}s^2`
+    (trapezoid; the substitution :math:`\lambda = \lambda_{max}s^3` tames the integrable
+    :math:`\lambda^{-1/2}` or :math:`\lambda^{-2/3}` singularity at zero when :math:`\alpha` or :math:`\nu` equals one).
+
+    Examples
+    --------
+    >>> [round(float(e), 3) for e in hermitian_theory(1.0, 0.5, [0.0, 1.0, 1e3])]
+    [1.0, 0.614, 0.5]
+    """
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, low_open=True)
+    t = check_array("t", np.atleast_1d(t), ndim=1, low=0.0)
+    n_grid = check_int("n_grid", n_grid, low=100)
+    lmax = (1 + 1 / math.sqrt(alpha)) ** 2 * (1 + 1 / math.sqrt(nu)) ** 2 * 1.05
+    s = np.linspace(0.0, 1.0, n_grid + 1)[1:]
+    lam = lmax * s**3
+    rho = product_wishart_density(lam, alpha, nu) * 3 * lmax * s**2       # density in s
+    s = np.concatenate([[0.0], s])
+    rho = np.concatenate([[0.0], rho])
+    lam = np.concatenate([[0.0], lam])
+    atom = 1.0 - min(1.0, alpha, nu)
+    mass = np.trapezoid(rho, s)
+    rho = rho * (1.0 - atom) / mass                                          # fix the O(grid) mass error
+    return atom + np.trapezoid(rho[None, :] * np.exp(-2.0 * lam[None, :] * t[:, None]), s, axis=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots (pure: they draw on ``ax`` and return it)
+# ----------------------------------------------------------------------------------------------
+def plot_learning_curves(theory_result, simulations=(), ax=None, hermitian=False, color=None, label=None,
+                         every=1):
+    """Test error of ``theory_result`` (line) with simulations (markers, legend names N and seeds).
+
+    ``hermitian=True`` adds the Hermitian drive with the same spectrum (dashed). Time axis logarithmic
+    (the point ``t = 0`` is dropped there).
+    """
+    from .plotting import new_figure, plot_simulation
+    if ax is None:
+        _, ax = new_figure()
+    th = theory_result
+    keep = (th.t > 0) & np.isfinite(th.t)
+    lab = label if label is not None else f"theory, ν = {th.nu:g}"
+    line, = ax.plot(th.t[keep], th.test_error[keep], "-", color=color, label=lab)
+    c = line.get_color()
+    if hermitian:
+        ax.plot(th.t[keep], th.hermitian_error[keep], "--", color=c, label="Hermitian drive, same spectrum")
+    markers = ("o", "s", "^", "D")
+    for i, sim in enumerate(simulations):
+        ks = (sim.t > 0) & np.isfinite(sim.t)
+        plot_simulation(ax, sim.t[ks], sim.test_error[ks], sim.test_error_sem[ks], N=sim.N, n_seeds=sim.n_seeds,
+                        color=c, fmt=markers[i % 4], every=every)
+    ax.set_xscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel(r"$E_g(t)$")
+    return ax
+
+
+def plot_bias_variance(x, results, xlabel=r"$\nu = M/N$", ax=None, time_index=-1):
+    """Stacked decomposition ``bias + var_features + var_data + var_interaction`` against a parameter.
+
+    ``results`` is a sequence of :class:`RandomFeaturesResult` (one per value of ``x``); the parts are taken
+    at ``t[time_index]``.
+    """
+    from .plotting import new_figure
+    if ax is None:
+        _, ax = new_figure()
+    x = np.asarray(x, dtype=float)
+    parts = [np.array([getattr(r, name)[time_index] for r in results])
+             for name in ("bias", "var_features", "var_data", "var_interaction")]
+    labels = ("bias$^2$", "variance: features", "variance: data", "variance: interaction")
+    ax.stackplot(x, *[np.clip(p, 0, None) for p in parts], labels=labels, alpha=0.6)
+    ax.plot(x, [r.test_error[time_index] for r in results], "k-", lw=1.5, label="total $E_g$")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test error")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: str = "linear", t_max: float = 1e3,
+                  N_theory: int = 120, ax=None):
+    """Widget view: theory learning curves (single model, infinite ensembles, bias, Hermitian drive).
+
+    Evaluated at a small ``N_theory`` so that it is interactive (error O(1/N_theory)).
+    """
+    from .plotting import new_figure
+    sigma = check_real("sigma", sigma, low=0.0)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    if ax is None:
+        _, ax = new_figure()
+    t = np.geomspace(1e-2, t_max, 60)
+    th = theory(alpha, nu, sigma**2, t, phi=phi, N_theory=N_theory, n_draws=1)
+    ax.plot(t, th.test_error, "-", label="single model $E_g$")
+    ax.plot(t, th.ens_features, "-", label="∞ ensemble over features")
+    ax.plot(t, th.ens_data, "-", label="∞ ensemble over data")
+    ax.plot(t, th.bias, "-", label="bias$^2$")
+    if phi == "linear":
+        ax.plot(t, th.hermitian_error, "k--", lw=1.2, label="Hermitian drive, same spectrum")
+    ax.set_xscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("test error")
+    ax.set_title(f"α = {alpha:g}, ν = {nu:g}, σ = {sigma:g}, φ = {phi}  (theory at N = {N_theory})", fontsize=10)
+    ax.legend(fontsize=8)
+    return ax

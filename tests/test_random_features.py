@@ -1,0 +1,154 @@
+"""Tests of dmftlib.random_features.
+
+Error model used for every theory-vs-simulation tolerance: the simulated mean over seeds fluctuates by
+its standard error (the test error of one model fluctuates by O(1/sqrt(N)) over the draws of teacher,
+data and features), and the finite-N mean differs from the N -> infinity limit by O(1/N). The "theory"
+is itself evaluated at N_theory with analytic averages over teacher, noise and test point, so it carries
+an O(1/N_theory) error (linear spectral statistics); it is checked against the exact N -> infinity
+Hermitian curve and the closed-form limits below.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from dmftlib import linear
+from dmftlib import random_features as rf
+
+T = np.array([0.0, 0.3, 1.0, 3.0, 10.0, 30.0, np.inf])
+
+
+@pytest.fixture(scope="module")
+def theory_lin():
+    return rf.theory(1.0, 0.5, 0.0, T, N_theory=600, n_draws=2)
+
+
+def test_activation_coefficients_closed_forms():
+    mu0, mu1, mus = rf.activation_coefficients("relu")
+    assert mu0 == 0.0
+    np.testing.assert_allclose(mu1, 0.5, atol=1e-10)
+    np.testing.assert_allclose(mus**2, 0.25 - 1 / (2 * np.pi), atol=1e-10)
+    assert rf.activation_coefficients("linear") == (0.0, 1.0, 0.0)
+
+
+def test_initial_errors_exact(theory_lin):
+    # a(0) = 0: E_g(0) = |w*|^2/N -> 1 exactly in the averaged theory; E_t(0) = |y|^2/P -> 1 + sigma2
+    np.testing.assert_allclose(theory_lin.test_error[0], 1.0, atol=1e-12)
+    th = rf.theory(2.0, 1.0, 0.25, [0.0, 1.0], N_theory=300, n_draws=2)
+    np.testing.assert_allclose(th.train_error[0], 1.25, atol=5 / 300)   # tr(XX^T)/(NP) fluctuates O(1/N)
+
+
+def test_decomposition_identities(theory_lin):
+    th = theory_lin
+    total = th.bias + th.var_features + th.var_data + th.var_interaction
+    np.testing.assert_allclose(total, th.test_error, atol=1e-12)
+    # an average of predictors is never worse than one predictor (Cauchy-Schwarz), up to O(1/N)
+    assert np.all(th.ens_features <= th.test_error + 1e-3)
+    assert np.all(th.ens_data <= th.test_error + 1e-3)
+    assert np.all(th.bias <= np.minimum(th.ens_features, th.ens_data) + 1e-3)
+    np.testing.assert_allclose(rf.ensemble_error(th, [1], "features")[0], th.test_error)
+    np.testing.assert_allclose(rf.ensemble_error(th, [1e12], "data")[0], th.ens_data, atol=1e-10)
+
+
+@pytest.mark.parametrize("N, n_seeds", [(60, 40), (240, 10)])
+def test_theory_vs_simulation_linear(theory_lin, N, n_seeds):
+    sim = rf.simulate(N, 1.0, 0.5, 0.0, T, seeds=range(n_seeds))
+    for name in ("test_error", "train_error", "ens_features", "ens_data", "bias"):
+        th, m, s = getattr(theory_lin, name), getattr(sim, name), getattr(sim, name + "_sem")
+        # seed fluctuations (4 sem, sem ~ 1/sqrt(N n_seeds)) + finite-size bias c/N with c = 3
+        # (+ 3/600 for the theory's own finite N_theory)
+        tol = 4 * s + 3.0 / N + 3.0 / 600
+        assert np.all(np.abs(m - th) <= tol), (name, N, np.abs(m - th), tol)
+
+
+@pytest.mark.parametrize("N, n_seeds", [(60, 30), (200, 8)])
+def test_gaussian_equivalence_tanh(N, n_seeds):
+    th = rf.theory(1.0, 0.5, 0.0, T, phi="tanh", N_theory=400, n_draws=2)
+    sim = rf.simulate(N, 1.0, 0.5, 0.0, T, seeds=range(n_seeds), phi="tanh", n_test=1500)
+    for name in ("test_error", "train_error", "bias"):
+        th_, m, s = getattr(th, name), getattr(sim, name), getattr(sim, name + "_sem")
+        # Gaussian equivalence holds up to O(1/sqrt(N)) per model (absorbed in the sem) and O(1/N) in mean
+        tol = 4 * s + 4.0 / N + 3.0 / 400
+        assert np.all(np.abs(m - th_) <= tol), (name, N, np.abs(m - th_), tol)
+
+
+def test_large_width_limit_is_linear_regression():
+    # M -> infinity: the random-feature kernel becomes the linear kernel, same clock (da/dt = -N dL/da).
+    t = np.array([0.3, 1.0, 3.0, 10.0])
+    lr = linear.gradient_flow_theory(2.0, 0.25, t).test_error
+    errs = []
+    for nu in (2.0, 8.0):
+        th = rf.theory(2.0, nu, 0.25, t, N_theory=100, n_draws=2)
+        errs.append(np.max(np.abs(th.test_error - lr)))
+    # the deviation is O(1/nu) (measured: 0.12 at nu = 2, 0.031 at nu = 8): quadrupling nu must divide it by
+    # about four; allow 0.35 of it plus O(1/N_theory) = 0.01
+    assert errs[1] < 0.35 * errs[0] + 0.01, errs
+    assert errs[1] < 0.05, errs
+
+
+@pytest.mark.parametrize("alpha, nu, sigma2", [(2.0, 0.5, 0.0), (1.5, 0.5, 0.25)])
+def test_ridgeless_limit_underparametrized(alpha, nu, sigma2):
+    ref = rf.long_time_error_underparametrized(alpha, nu, sigma2)
+    for N in (200, 400):
+        th = rf.theory(alpha, nu, sigma2, [0.0, np.inf], N_theory=N, n_draws=2)
+        # OLS in M dims: finite-M correction to nu/(alpha-nu) is O(1/N) relative
+        assert abs(th.test_error[-1] - ref) <= 4 * th.test_error_sem[-1] + 3 * ref / N, (N, th.test_error[-1], ref)
+
+
+def test_ridgeless_limit_wide_features():
+    # nu > 1 and alpha > 1: least squares in the input space, E_g(inf) = sigma2/(alpha - 1) as for linear regression
+    th = rf.theory(2.0, 1.5, 0.25, [0.0, np.inf], N_theory=300, n_draws=2)
+    np.testing.assert_allclose(th.test_error[-1], 0.25 / (2.0 - 1.0), atol=4 * th.test_error_sem[-1] + 3 * 0.25 / 300)
+
+
+def test_hermitian_theory_exact_and_convergence():
+    t = np.array([0.0, 0.5, 2.0, 10.0])
+    H = rf.hermitian_theory(1.0, 0.5, t)
+    np.testing.assert_allclose(H[0], 1.0, atol=1e-8)
+    assert np.all(np.diff(H) <= 0)                       # a Hermitian drive only decays
+    for N in (150, 600):
+        th = rf.theory(1.0, 0.5, 0.0, t, N_theory=N, n_draws=2)
+        # linear spectral statistic: fluctuation and bias O(1/N), coefficient ~ 1
+        assert np.max(np.abs(th.hermitian_error - H)) <= 1.0 / N, N
+
+
+def test_non_normal_drive_is_non_monotone(theory_lin):
+    th = theory_lin
+    # without label noise the non-normal drive overshoots: E_g rises after its minimum ...
+    assert th.test_error[-1] - th.test_error.min() > 0.15
+    # ... while the Hermitian drive with the same spectrum decreases monotonically
+    assert np.all(np.diff(th.hermitian_error) <= 1e-12)
+
+
+@pytest.mark.parametrize("over", ["features", "data"])
+def test_simulated_ensembles_match_theory(theory_lin, over):
+    ks = [1, 2, 8]
+    N, n_seeds = 80, 16
+    ens = rf.simulate_ensemble(N, 1.0, 0.5, 0.0, T, ks, seeds=range(n_seeds), over=over)
+    pred = rf.ensemble_error(theory_lin, ks, over)
+    tol = 4 * ens.test_error_sem + 3.0 / N + 3.0 / 600
+    assert np.all(np.abs(ens.test_error - pred) <= tol), (over, np.abs(ens.test_error - pred), tol)
+    # the infinite ensemble over features removes the feature variance: E_inf = bias + data variance
+    if over == "features":
+        np.testing.assert_allclose(theory_lin.ens_features, theory_lin.bias + theory_lin.var_data, atol=1e-12)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        rf.theory(0.0, 1.0, 0.0, [0.0, 1.0])
+    with pytest.raises(ValueError, match="nu"):
+        rf.simulate(50, 1.0, -1.0, 0.0, [0.0, 1.0], seeds=range(2))
+    with pytest.raises(ValueError, match="sigma2"):
+        rf.theory(1.0, 1.0, -0.1, [0.0, 1.0])
+    with pytest.raises(ValueError, match="phi"):
+        rf.theory(1.0, 1.0, 0.0, [0.0, 1.0], phi="gelu")
+    with pytest.raises(ValueError, match="t"):
+        rf.theory(1.0, 1.0, 0.0, [1.0, 0.5])
+    with pytest.raises(ValueError, match="seeds"):
+        rf.simulate(50, 1.0, 1.0, 0.0, [0.0, 1.0], seeds=[3])
+    with pytest.raises(ValueError, match="N_theory"):
+        rf.theory(1.0, 1.0, 0.0, [0.0, 1.0], N_theory=10)
+    with pytest.raises(ValueError, match="over"):
+        rf.ensemble_error(rf.theory(1.0, 1.0, 0.0, [0.0, 1.0], N_theory=50, n_draws=1), [2], "width")
+    with pytest.raises(ValueError, match="alpha"):
+        rf.long_time_error_underparametrized(0.4, 0.5, 0.0)
