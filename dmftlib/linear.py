@@ -10,14 +10,14 @@ Loss and gradient flow (time in units where the mean eigenvalue of :math:`\hat\S
 
 .. math::
 
-    L(w) = \frac1{2P}\sum_\mu (y_\mu - f_\mu)^2 + \frac{\lambda}{2}\frac{|w|^2}{N},\qquad
+    L(w) = \frac1{2P}\sum_\mu (y_\mu - f_\mu)^2 + \frac{\gamma}{2}\frac{|w|^2}{N},\qquad
     \frac{dw}{dt} = -N\,\nabla_w L .
 
 With :math:`\hat\Sigma = X^\top X/P` the error :math:`v = w - w^*` obeys
-:math:`\dot v = -\hat\Sigma v + \sigma\frac{\sqrt N}{P}X^\top\varepsilon - \lambda w`.
+:math:`\dot v = -\hat\Sigma v + \sigma\frac{\sqrt N}{P}X^\top\varepsilon - \gamma w`.
 Test error :math:`E_g(t) = v^\top\Sigma v/N` (:math:`= |w - w^*|^2/N` when :math:`\Sigma = I`; the irreducible
 :math:`\sigma^2` is not included), train error :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f_\mu)^2`.
-The ridge :math:`\lambda` is called ``ridge`` in code.
+The ridge :math:`\gamma` is called ``ridge`` in code (:math:`\lambda` denotes eigenvalues).
 
 Three views of the same model
 -----------------------------
@@ -54,7 +54,7 @@ __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
     "gradient_flow_theory", "correlation_theory", "long_time_errors", "optimal_stopping", "mp_quadrature",
     "response_functions", "gradient_flow_dmft", "simulate_gradient_flow",
-    "power_law_spectrum", "gradient_flow_theory_spectrum",
+    "power_law_spectrum", "gradient_flow_theory_spectrum", "FiniteSizeScan", "finite_size_scan",
     "plot_learning_curves", "plot_long_time_error",
 ]
 
@@ -242,8 +242,8 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
     r"""Learning curves of gradient flow in the limit :math:`N\to\infty` (isotropic data).
 
     With :math:`\rho` the Marchenko-Pastur law of :math:`\hat\Sigma` (atom included),
-    :math:`B(\lambda,t) = \frac{\lambda e^{-(\lambda+\lambda_r)t} + \lambda_r}{\lambda+\lambda_r}` and
-    :math:`\Phi(\lambda,t) = \frac{1-e^{-(\lambda+\lambda_r)t}}{\lambda+\lambda_r}` (:math:`\lambda_r` = ``ridge``):
+    :math:`B(\lambda,t) = \frac{\lambda e^{-(\lambda+\gamma)t} + \gamma}{\lambda+\gamma}` and
+    :math:`\Phi(\lambda,t) = \frac{1-e^{-(\lambda+\gamma)t}}{\lambda+\gamma}` (:math:`\gamma` = ``ridge``):
 
     .. math::
 
@@ -407,13 +407,13 @@ def response_functions(alpha: float, t, ridge: float = 0.0) -> ResponseFunctions
 
     .. math::
 
-        \partial_\tau R(\tau) = -(1+\lambda_r)R(\tau) - \int_0^\tau \tilde R_r(\tau-u)R(u)\,du,\quad R(0) = 1,
+        \partial_\tau R(\tau) = -(1+\gamma)R(\tau) - \int_0^\tau \tilde R_r(\tau-u)R(u)\,du,\quad R(0) = 1,
 
         \tilde R_r(\tau) = -\frac1\alpha R(\tau) - \frac1\alpha\int_0^\tau R(\tau-u)\tilde R_r(u)\,du .
 
-    In Laplace space :math:`\hat R(s) = 1/(s + \lambda_r + \alpha/(\alpha + \hat R(s)))`: the resolvent
-    :math:`\frac1N\operatorname{tr}(s+\lambda_r+\hat\Sigma)^{-1}` of the Marchenko-Pastur law, i.e.
-    :math:`R(\tau) = \int\rho(\lambda)e^{-(\lambda+\lambda_r)\tau}d\lambda`. Trapezoid rule for both the
+    In Laplace space :math:`\hat R(s) = 1/(s + \gamma + \alpha/(\alpha + \hat R(s)))`: the resolvent
+    :math:`\frac1N\operatorname{tr}(s+\gamma+\hat\Sigma)^{-1}` of the Marchenko-Pastur law, i.e.
+    :math:`R(\tau) = \int\rho(\lambda)e^{-(\lambda+\gamma)\tau}d\lambda`. Trapezoid rule for both the
     memory integrals and the time step (each step solves a 2 x 2 linear system): error
     :math:`O(\Delta t^2)`. Cost :math:`O(n^2)`, memory :math:`O(n)`.
 
@@ -469,7 +469,7 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     r"""Solve the two-time DMFT of gradient flow on linear regression (isotropic data).
 
     Two single-site processes (derivation in the chapter *Gradient flow on linear regression*):
-    on the N side :math:`\dot v = -(1+\lambda_r)v - \int_0^t\tilde R_r(t,s)v(s)ds - \lambda_r w^* + \xi/\alpha`,
+    on the N side :math:`\dot v = -(1+\gamma)v - \int_0^t\tilde R_r(t,s)v(s)ds - \gamma w^* + \xi/\alpha`,
     :math:`v(0) = -w^*`, :math:`\langle\xi\xi\rangle = \alpha C_r`; on the P side
     :math:`r = R_r\ast(\sigma\varepsilon - \beta)`, :math:`\langle\beta\beta\rangle = C`. The responses
     (:func:`response_functions`) close by themselves; the correlations then solve
@@ -479,7 +479,7 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
         C = m\,m^\top + \frac1\alpha\,R\,(I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top R^\top,
         \qquad C_r = (I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top,
 
-    with :math:`m(t) = R(t,0) + \lambda_r\int_0^t R(t,s)ds` and time integrals as trapezoid-weighted
+    with :math:`m(t) = R(t,0) + \gamma\int_0^t R(t,s)ds` and time integrals as trapezoid-weighted
     matrix products. The linear equation for :math:`C` has the form :math:`C = S + A C A^\top`; it is
     solved by the doubling iteration :math:`C \leftarrow C + A C A^\top`, :math:`A\leftarrow A^2`
     (every term is PSD, so :math:`C` stays symmetric PSD), stopped when the added term is below
@@ -690,41 +690,14 @@ def gradient_flow_theory_spectrum(alpha: float, sigma2: float, t, spectrum, n_st
 # ----------------------------------------------------------------------------------------------
 # Simulation
 # ----------------------------------------------------------------------------------------------
-def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge: float = 0.0,
-                           spectrum=None) -> GradientFlowSimulation:
-    r"""Gradient flow at finite :math:`N`, exact in time, vectorised over seeds.
-
-    For each seed draw :math:`X\in\mathbb R^{P\times N}` (rows :math:`\mathcal N(0,\Sigma)`), :math:`w^*`,
-    :math:`\varepsilon`; diagonalise :math:`\hat\Sigma = U\operatorname{diag}(\lambda)U^\top` (batched
-    ``eigh`` over seeds) and evaluate
-
-    .. math:: v(t) = U\bigl[-B(\lambda,t)\,U^\top w^* + \sigma\Phi(\lambda,t)\,U^\top n\bigr],\qquad n = \frac{\sqrt N}{P}X^\top\varepsilon,
-
-    the exact solution of :math:`\dot v = -\hat\Sigma v + \sigma n - \lambda_r(v + w^*)`, :math:`v(0) = -w^*`
-    (:math:`B`, :math:`\Phi` as in :func:`gradient_flow_theory`). :math:`P = \mathrm{round}(\alpha N)`.
-
-    Parameters
-    ----------
-    N : int >= 2
-    alpha, sigma2, ridge : model parameters.
-    t : 1-D increasing array of times >= 0 (any spacing: the solution is exact).
-    seeds : sequence of at least 2 ints; seed ``s`` draws everything with ``np.random.default_rng(s)``.
-    spectrum : optional (N,) array of the eigenvalues of :math:`\Sigma` (mean 1); isotropic if None.
-
-    Memory: :math:`n_{seeds}(P + 2N)N` floats for the data and eigenvectors.
-
-    Examples
-    --------
-    >>> sim = simulate_gradient_flow(50, 2.0, 0.25, [0.0, 1.0], seeds=range(4))
-    >>> round(float(sim.test_error[0]), 2), sim.n_seeds, sim.P
-    (0.87, 4, 100)
-    """
+def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min_seeds=2):
+    """Per-seed errors ``(eg, et)`` of shape ``(n_seeds, len(t))`` and ``P``; see :func:`simulate_gradient_flow`."""
     N = check_int("N", N, low=2)
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
     seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
-    if len(seeds) < 2:
-        raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
+    if len(seeds) < min_seeds:
+        raise ValueError(f"seeds must hold at least {min_seeds} seeds (for a standard error); got {len(seeds)}")
     P = max(1, int(round(alpha * N)))
     if spectrum is None:
         sqrt_spec = None
@@ -765,12 +738,110 @@ def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge:
         eg = np.mean(spec[None, None, :] * v**2, axis=2)
     resid = np.sqrt(sigma2) * eps[:, None, :] - np.einsum("spi,sti->stp", X, v) / np.sqrt(N)
     et = np.mean(resid**2, axis=2)
+    return t, eg, et, P, alpha, sigma2, ridge, N
+
+
+def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge: float = 0.0,
+                           spectrum=None) -> GradientFlowSimulation:
+    r"""Gradient flow at finite :math:`N`, exact in time, vectorised over seeds.
+
+    For each seed draw :math:`X\in\mathbb R^{P\times N}` (rows :math:`\mathcal N(0,\Sigma)`), :math:`w^*`,
+    :math:`\varepsilon`; diagonalise :math:`\hat\Sigma = U\operatorname{diag}(\lambda)U^\top` (batched
+    ``eigh`` over seeds) and evaluate
+
+    .. math:: v(t) = U\bigl[-B(\lambda,t)\,U^\top w^* + \sigma\Phi(\lambda,t)\,U^\top n\bigr],\qquad n = \frac{\sqrt N}{P}X^\top\varepsilon,
+
+    the exact solution of :math:`\dot v = -\hat\Sigma v + \sigma n - \gamma(v + w^*)`, :math:`v(0) = -w^*`
+    (:math:`B`, :math:`\Phi` as in :func:`gradient_flow_theory`). :math:`P = \mathrm{round}(\alpha N)`.
+
+    Parameters
+    ----------
+    N : int >= 2
+    alpha, sigma2, ridge : model parameters.
+    t : 1-D increasing array of times >= 0 (any spacing: the solution is exact).
+    seeds : sequence of at least 2 ints; seed ``s`` draws everything with ``np.random.default_rng(s)``.
+    spectrum : optional (N,) array of the eigenvalues of :math:`\Sigma` (mean 1); isotropic if None.
+
+    Memory: :math:`n_{seeds}(P + 2N)N` floats for the data and eigenvectors.
+
+    Examples
+    --------
+    >>> sim = simulate_gradient_flow(50, 2.0, 0.25, [0.0, 1.0], seeds=range(4))
+    >>> round(float(sim.test_error[0]), 2), sim.n_seeds, sim.P
+    (0.87, 4, 100)
+    """
+    t, eg, et, P, alpha, sigma2, ridge, N = _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge, spectrum)
+    S = eg.shape[0]
     eg_m, eg_s = mean_sem(eg, axis=0)
     et_m, et_s = mean_sem(et, axis=0)
     _readonly(t, eg_m, eg_s, et_m, et_s)
     return GradientFlowSimulation(t=t, test_error=eg_m, train_error=et_m, test_error_sem=eg_s,
                                   train_error_sem=et_s, alpha=alpha, sigma2=sigma2, ridge=ridge,
                                   N=N, P=P, n_seeds=S)
+
+
+@dataclass(frozen=True)
+class FiniteSizeScan:
+    """Simulated test error against the :math:`N\\to\\infty` theory for several N.
+
+    Attributes
+    ----------
+    N : (n_N,) int array
+    t : (n_t,) array
+    theory : (n_t,) array, :math:`E_g(t)` of :func:`gradient_flow_theory`
+    mean, std, sem : (n_N, n_t) arrays, mean over seeds, standard deviation across seeds (ddof = 1)
+        and standard error of the mean
+    n_seeds : int
+    alpha, sigma2, ridge : float
+    """
+
+    N: np.ndarray
+    t: np.ndarray
+    theory: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    sem: np.ndarray
+    n_seeds: int
+    alpha: float
+    sigma2: float
+    ridge: float
+
+
+def finite_size_scan(Ns, alpha: float, sigma2: float, t, n_seeds: int, ridge: float = 0.0,
+                     seeds_per_batch: int = 4, seed0: int = 0) -> FiniteSizeScan:
+    r"""Test error at several N, with its sample-to-sample spread, against the theory.
+
+    Expected scaling: the spread across seeds ``std`` is :math:`O(N^{-1/2})` (it comes from :math:`w^*`
+    and :math:`\varepsilon`), the bias ``|mean - theory|`` is :math:`O(1/N)` and is hidden below the
+    standard error ``sem = std / sqrt(n_seeds)`` unless ``n_seeds`` is large. Seeds are simulated in
+    batches of ``seeds_per_batch`` (vectorised within a batch) to bound memory at
+    :math:`\approx 8\,b\,(P+2N)N` bytes; seed ``seed0 + k`` is used for the k-th run at every N.
+
+    Examples
+    --------
+    >>> sc = finite_size_scan([20, 40], 2.0, 0.25, [1.0, 2.0], n_seeds=4)
+    >>> sc.mean.shape, sc.n_seeds
+    ((2, 2), 4)
+    """
+    Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
+    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seeds_per_batch = check_int("seeds_per_batch", seeds_per_batch, low=1)
+    seed0 = check_int("seed0", seed0, low=0)
+    th = gradient_flow_theory(alpha, sigma2, t, ridge)
+    seeds = np.arange(seed0, seed0 + n_seeds)
+    mean, std = [], []
+    for N in Ns:
+        eg = np.concatenate([_simulate_per_seed(N, alpha, sigma2, th.t, seeds[k:k + seeds_per_batch], ridge,
+                                                min_seeds=1)[1]
+                             for k in range(0, n_seeds, seeds_per_batch)])
+        mean.append(eg.mean(axis=0))
+        std.append(eg.std(axis=0, ddof=1))
+    mean, std = np.array(mean), np.array(std)
+    sem = std / np.sqrt(n_seeds)
+    N_arr = np.array(Ns)
+    _readonly(mean, std, sem, N_arr)
+    return FiniteSizeScan(N=N_arr, t=th.t, theory=th.test_error, mean=mean, std=std, sem=sem, n_seeds=n_seeds,
+                          alpha=th.alpha, sigma2=th.sigma2, ridge=th.ridge)
 
 
 # ----------------------------------------------------------------------------------------------
