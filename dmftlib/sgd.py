@@ -1,0 +1,518 @@
+r"""Stochastic gradient descent on high-dimensional linear regression: learning curves and stability.
+
+The model (same conventions as :mod:`dmftlib.linear`)
+----------------------------------------------------
+Inputs :math:`x_\mu\sim\mathcal N(0, I_N)`, :math:`\mu = 1..P`, :math:`\alpha = P/N`; teacher
+:math:`y_\mu = w^*\cdot x_\mu/\sqrt N + \sigma\varepsilon_\mu` (:math:`w^*\sim\mathcal N(0, I_N)`,
+:math:`\varepsilon_\mu\sim\mathcal N(0,1)`); student :math:`f_\mu = w\cdot x_\mu/\sqrt N`, :math:`w_0 = 0`.
+Residuals :math:`r_\mu = y_\mu - f_\mu`, weight error :math:`v = w - w^*`, test error
+:math:`E_g = |v|^2/N`, train error :math:`E_t = \frac1P\sum_\mu r_\mu^2`.
+
+Multi-pass mini-batch SGD with *Bernoulli batches* (Mignacco et al. 2020): at step :math:`k` each
+sample enters the batch independently with probability :math:`b = B/P` (selection variables
+:math:`s_\mu(k)\in\{0,1\}`, mean batch size :math:`B`), and
+
+.. math::
+
+    w_{k+1} = w_k + \eta\,\frac{N}{bP}\sum_\mu s_\mu(k)\,r_\mu(k)\,\frac{x_\mu}{\sqrt N}
+            = w_k - \eta\,\frac{N}{B}\sum_{\mu\in\text{batch}}\nabla_w\tfrac12 r_\mu^2 .
+
+Time is :math:`t = k\eta`: since :math:`\mathbb E[s_\mu]/b = 1` the mean step is the gradient-flow step
+:math:`-\eta N\nabla L`, and :math:`\eta\to0` at fixed :math:`b` gives the gradient flow of
+:mod:`dmftlib.linear`; :math:`b = 1` is full-batch gradient descent.
+
+Views
+-----
+* :func:`theory`: the :math:`N\to\infty` mean learning curves, a recursion over steps for the second
+  moments of the weight error in the eigenbasis of :math:`\hat\Sigma = X^\top X/P`, averaged over the
+  Marchenko-Pastur law; the batch noise enters through a term :math:`\eta^2(1/b-1)(\lambda/\alpha)E_t`
+  per step (the one-time reduction of the DMFT of Mignacco et al.; the Volterra equation of
+  Paquette et al. 2021 in the continuum).
+* :func:`simulate`: finite :math:`N`, vectorised over seeds.
+* :func:`stability_threshold`: the step size where the theory's learning curves blow up.
+* Online SGD (fresh samples at each step): :func:`online_theory` (closed ODE),
+  :func:`online_recursion` (exact finite-:math:`N` mean), :func:`simulate_online`.
+
+References: F. Mignacco, F. Krzakala, P. Urbani, L. Zdeborova (NeurIPS 2020); B. Bordelon and
+C. Pehlevan (review, and NeurIPS 2021 "Learning curves for SGD on structured features");
+C. Paquette, K. Lee, F. Pedregosa, E. Paquette (COLT 2021); D. Saad and S. Solla (1995).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import check_int, check_real, mean_sem
+from .core import rmt
+from .linear import mp_quadrature
+
+__all__ = [
+    "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold",
+    "online_theory", "online_recursion", "simulate_online",
+    "plot_learning_curves", "plot_stability", "plot_online",
+]
+
+_CAP = 1e8   # divergence guard: a learning curve above this value is declared divergent
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SGDResult:
+    """Mean learning curves in the limit :math:`N\\to\\infty`.
+
+    Attributes
+    ----------
+    t, test_error, train_error : numpy.ndarray
+        Times :math:`t = k\\eta` and :math:`E_g`, :math:`E_t` there. After a divergence (``diverged``)
+        the errors are ``inf``.
+    alpha, sigma2, eta, b : float
+        Parameters (``alpha = inf`` for online SGD, where ``b`` is ``B/N``).
+    diverged : bool
+        True if the curve exceeded ``1e8`` (step size beyond the stability limit).
+    """
+
+    t: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    alpha: float
+    sigma2: float
+    eta: float
+    b: float
+    diverged: bool
+
+
+@dataclass(frozen=True)
+class SGDSimulation:
+    """Finite-N learning curves: mean over seeds and standard error (``*_sem``), with ``N``, ``P``, ``B``, ``n_seeds``.
+
+    ``B`` is the mean batch size :math:`bP` (multi-pass) or the batch size (online, ``P = 0``).
+    """
+
+    t: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    test_error_sem: np.ndarray
+    train_error_sem: np.ndarray
+    alpha: float
+    sigma2: float
+    eta: float
+    b: float
+    N: int
+    P: int
+    B: float
+    n_seeds: int
+
+
+def _readonly(*arrays):
+    for a in arrays:
+        a.setflags(write=False)
+
+
+def _check(alpha, sigma2, eta, b, t_max):
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    return alpha, sigma2, eta, b, t_max
+
+
+def _n_steps(t_max, eta):
+    n = int(math.ceil(t_max / eta - 1e-9))
+    if n > 200_000:
+        raise ValueError(f"t_max / eta must be at most 200000 steps; got {n}")
+    return max(n, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Multi-pass SGD: theory
+# ----------------------------------------------------------------------------------------------
+def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_quad: int = 600) -> SGDResult:
+    r"""Mean learning curves of multi-pass Bernoulli-batch SGD as :math:`N\to\infty`.
+
+    For each eigenvalue :math:`\lambda` of :math:`\hat\Sigma` (Marchenko-Pastur law :math:`\rho`, atom
+    included) let :math:`a_k(\lambda)` be the mean square of the weight error along the eigenvector
+    and :math:`d_k(\lambda)` its correlation with the label-noise drive, :math:`a_0 = 1`, :math:`d_0 = 0`:
+
+    .. math::
+
+        a_{k+1} &= (1-\eta\lambda)^2a_k + 2\eta(1-\eta\lambda)d_k
+                  + \eta^2\frac{\lambda}{\alpha}\Bigl[\sigma^2 + \Bigl(\frac1b-1\Bigr)E_t(k)\Bigr],\\
+        d_{k+1} &= (1-\eta\lambda)d_k + \eta\sigma^2\frac{\lambda}{\alpha},\\
+        E_g(k) &= \int\!\rho\,a_k,\qquad E_t(k) = \sigma^2 - 2\!\int\!\rho\,d_k + \int\!\rho\,\lambda a_k .
+
+    The term :math:`(1/b-1)E_t` is the batch noise; :math:`b = 1` is exact gradient descent and
+    :math:`\eta\to0` gives :func:`dmftlib.linear.gradient_flow_theory` at :math:`t = k\eta`.
+    Cost :math:`O(n_{steps}\,n_{quad})`, memory :math:`O(n_{steps} + n_{quad})`.
+
+    Parameters
+    ----------
+    alpha : float > 0
+    sigma2 : float >= 0
+    eta : float > 0
+        Step size (time step of :math:`t = k\eta`).
+    b : float in (0, 1]
+        Batch fraction :math:`B/P`.
+    t_max : float > 0
+        Final time; ``ceil(t_max / eta)`` steps.
+    n_quad : int
+        Quadrature nodes on the Marchenko-Pastur bulk.
+
+    Examples
+    --------
+    >>> th = theory(2.0, 0.25, eta=0.2, b=0.1, t_max=20.0)
+    >>> round(float(th.test_error[0]), 4), round(float(th.test_error[-1]), 4), th.diverged
+    (1.0, 0.374, False)
+    """
+    alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
+    n_quad = check_int("n_quad", n_quad, low=8)
+    lam, w = mp_quadrature(alpha, n_quad)
+    n = _n_steps(t_max, eta)
+    q = lam / alpha
+    damp = 1.0 - eta * lam
+    noise = (1.0 / b - 1.0)
+    a = np.ones_like(lam)
+    d = np.zeros_like(lam)
+    eg = np.full(n + 1, np.inf)
+    et = np.full(n + 1, np.inf)
+    diverged = False
+    for k in range(n + 1):
+        eg[k] = w @ a
+        et[k] = sigma2 - 2.0 * (w @ d) + w @ (lam * a)
+        if not (eg[k] < _CAP and et[k] < _CAP):
+            eg[k:] = np.inf
+            et[k:] = np.inf
+            diverged = True
+            break
+        if k == n:
+            break
+        a = damp**2 * a + 2.0 * eta * damp * d + eta**2 * q * (sigma2 + noise * et[k])
+        d = damp * d + eta * sigma2 * q
+    t = eta * np.arange(n + 1)
+    _readonly(t, eg, et)
+    return SGDResult(t=t, test_error=eg, train_error=et, alpha=alpha, sigma2=sigma2, eta=eta, b=b,
+                     diverged=diverged)
+
+
+def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
+    r"""Largest step size :math:`\eta_c` for which the mean learning curves of :func:`theory` stay bounded.
+
+    A bounded solution of the recursion needs :math:`|1-\eta\lambda_+|<1` (the GD limit
+    :math:`\eta<2/\lambda_+`) and a feedback gain of the batch noise below one:
+
+    .. math::
+
+        \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)\int\!\rho(\lambda)\,\frac{\lambda}{2-\eta\lambda}\,d\lambda = 1 .
+
+    For :math:`\eta\lambda_+\ll 2` this gives :math:`\eta_c\simeq 2\alpha b/(1-b) = 2B/(N(1-b))`,
+    the :math:`2B/N` of the GD-stability chapter; whichever of the two limits
+    is smaller binds (:func:`dmftlib.stability.sgd_threshold_theory`).
+
+    Examples
+    --------
+    >>> round(stability_threshold(2.0, 0.1), 4), round(stability_threshold(2.0, 1.0), 4)
+    (0.3273, 0.6863)
+    """
+    from scipy.optimize import brentq
+
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
+    lam, w = mp_quadrature(alpha, n_quad)
+    eta_gd = 2.0 / rmt.mp_edges(alpha)[1]
+    if b == 1.0:
+        return float(eta_gd)
+    c = (1.0 / b - 1.0) / alpha
+    gain = lambda eta: c * eta * float(w @ (lam / (2.0 - eta * lam))) - 1.0
+    hi = eta_gd * (1.0 - 1e-12)
+    if gain(hi) < 0:   # weak batch noise: the gain stays below one up to the GD limit, which binds
+        return float(eta_gd)
+    return float(brentq(gain, 1e-12, hi, xtol=1e-12))
+
+
+# ----------------------------------------------------------------------------------------------
+# Multi-pass SGD: simulation
+# ----------------------------------------------------------------------------------------------
+def _seeds(seeds, min_seeds=2):
+    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    if len(seeds) < min_seeds:
+        raise ValueError(f"seeds must hold at least {min_seeds} seeds (for a standard error); got {len(seeds)}")
+    return seeds
+
+
+def simulate(N: int, alpha: float, sigma2: float, eta: float, b: float, t_max: float, seeds,
+             max_bytes: float = 1.5e8) -> SGDSimulation:
+    r"""Multi-pass Bernoulli-batch SGD at finite :math:`N`, all seeds at once.
+
+    For each seed draw :math:`X\in\mathbb R^{P\times N}`, :math:`w^*`, :math:`\varepsilon`
+    (``np.random.default_rng(seed)``, :math:`P = \mathrm{round}(\alpha N)`), then iterate, batched over
+    seeds (state :math:`v` of shape ``(n_seeds, N)``),
+
+    .. math:: r = \sigma\varepsilon - Xv/\sqrt N,\qquad v \leftarrow v + \frac{\eta\sqrt N}{bP}X^\top(s\odot r),
+
+    with :math:`s_\mu\sim\mathrm{Bernoulli}(b)` independent across samples, steps and seeds. Errors are
+    recorded before each step, at :math:`t = k\eta`. Memory: :math:`8\,n_{seeds}PN` bytes; if that exceeds
+    ``max_bytes`` the seeds are processed in groups (each group vectorised).
+
+    Examples
+    --------
+    >>> sim = simulate(100, 2.0, 0.25, eta=0.2, b=0.1, t_max=2.0, seeds=range(4))
+    >>> round(float(sim.test_error[0]), 2), sim.n_seeds, sim.P, sim.B
+    (0.98, 4, 200, 20.0)
+    """
+    t, eg, et, P, (alpha, sigma2, eta, b) = _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes)
+    eg_m, eg_s = mean_sem(eg, axis=0)
+    et_m, et_s = mean_sem(et, axis=0)
+    _readonly(t, eg_m, eg_s, et_m, et_s)
+    return SGDSimulation(t=t, test_error=eg_m, train_error=et_m, test_error_sem=eg_s, train_error_sem=et_s,
+                         alpha=alpha, sigma2=sigma2, eta=eta, b=b, N=int(N), P=P, B=b * P, n_seeds=eg.shape[0])
+
+
+def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
+    """Per-seed errors ``(t, eg, et, P, params)``, ``eg`` and ``et`` of shape ``(n_seeds, n_steps + 1)``; see :func:`simulate`."""
+    N = check_int("N", N, low=2)
+    alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
+    seeds = _seeds(seeds)
+    max_bytes = check_real("max_bytes", max_bytes, low=1e6)
+    P = max(1, int(round(alpha * N)))
+    n = _n_steps(t_max, eta)
+    group = max(1, int(max_bytes // (8.0 * P * N)))
+    sigma = math.sqrt(sigma2)
+    eg_all, et_all = [], []
+    for g0 in range(0, len(seeds), group):          # memory groups; each one is vectorised over seeds
+        sg = seeds[g0:g0 + group]
+        S = len(sg)
+        X = np.empty((S, P, N))
+        v = np.empty((S, N))
+        eps = np.empty((S, P))
+        for i, s in enumerate(sg):                   # drawing only: one generator per seed
+            rng = np.random.default_rng(s)
+            X[i] = rng.standard_normal((P, N))
+            v[i] = -rng.standard_normal(N)
+            eps[i] = rng.standard_normal(P)
+        rng = np.random.default_rng([*sg, 0x5D])     # selection variables of the whole group
+        eg = np.empty((S, n + 1))
+        et = np.empty((S, n + 1))
+        scale = eta * math.sqrt(N) / (b * P)
+        for k in range(n + 1):
+            r = sigma * eps - np.einsum("spn,sn->sp", X, v) / math.sqrt(N)
+            eg[:, k] = np.einsum("sn,sn->s", v, v) / N
+            et[:, k] = np.einsum("sp,sp->s", r, r) / P
+            if k == n:
+                break
+            sel = rng.random((S, P)) < b
+            v = v + scale * np.einsum("spn,sp->sn", X, sel * r)
+        eg_all.append(eg)
+        et_all.append(et)
+    eg = np.concatenate(eg_all)
+    et = np.concatenate(et_all)
+    if not (np.all(np.isfinite(eg)) and np.all(np.isfinite(et))):
+        raise FloatingPointError("the simulation overflowed (step size beyond the stability limit?); "
+                                 "reduce eta or t_max")
+    return eta * np.arange(n + 1), eg, et, P, (alpha, sigma2, eta, b)
+
+
+# ----------------------------------------------------------------------------------------------
+# Online SGD
+# ----------------------------------------------------------------------------------------------
+def _check_online(sigma2, g, t_max):
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g = check_real("g", g, low=0.0, low_open=True)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    return sigma2, g, t_max
+
+
+def online_theory(sigma2: float, g: float, t) -> SGDResult:
+    r"""Online SGD as :math:`N\to\infty` with :math:`g = \eta N/B` fixed: the closed ODE and its solution.
+
+    With fresh samples at every step, :math:`t = k\eta` and :math:`g = \eta N/B`,
+
+    .. math::
+
+        \frac{dE_g}{dt} = -(2-g)E_g + g\sigma^2,\qquad
+        E_g(t) = E_\infty + (1-E_\infty)e^{-(2-g)t},\quad E_\infty = \frac{g\sigma^2}{2-g},
+
+    stable for :math:`g<2`, i.e. :math:`\eta<2B/N`. In units of samples per dimension, :math:`\tau = kB/N
+    = t/g`, this is the classical :math:`dE_g/d\tau = -2gE_g + g^2(E_g+\sigma^2)`. The train error is the
+    loss on the fresh batch, :math:`E_t = E_g + \sigma^2`.
+
+    Examples
+    --------
+    >>> th = online_theory(0.25, 0.5, [0.0, 1.0, 50.0])
+    >>> [round(float(e), 4) for e in th.test_error]
+    [1.0, 0.2879, 0.0833]
+    """
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g = check_real("g", g, low=0.0, low_open=True)
+    t = np.array(t, dtype=np.float64)
+    if t.ndim != 1 or t.size < 1 or np.any(t < 0):
+        raise ValueError("t must be a 1-D array of times >= 0")
+    rate = 2.0 - g
+    if rate > 0:
+        einf = g * sigma2 / rate
+        eg = einf + (1.0 - einf) * np.exp(-rate * t)
+    elif rate == 0:
+        eg = 1.0 + g * sigma2 * t
+    else:
+        einf = g * sigma2 / rate
+        with np.errstate(over="ignore"):
+            eg = einf + (1.0 - einf) * np.exp(-rate * t)
+    diverged = bool(rate <= 0)
+    eg = np.where(eg < _CAP, eg, np.inf)
+    et = eg + sigma2
+    _readonly(t, eg, et)
+    return SGDResult(t=t, test_error=eg, train_error=et, alpha=math.inf, sigma2=sigma2, eta=0.0, b=0.0,
+                     diverged=diverged)
+
+
+def online_recursion(N: int, B: int, eta: float, sigma2: float, n_steps: int) -> np.ndarray:
+    r"""Exact mean test error of online SGD at finite :math:`N` (Gaussian inputs), steps ``0..n_steps``.
+
+    .. math:: E_g(k+1) = \Bigl[(1-\eta)^2 + \eta^2\frac{N+1}{B}\Bigr]E_g(k) + \eta^2\frac NB\sigma^2,\qquad E_g(0) = 1,
+
+    from :math:`\mathbb E[(x\cdot v)^2|x|^2] = (N+2)|v|^2`. With :math:`\eta = gB/N` and :math:`t = k\eta` it
+    tends to :func:`online_theory` with :math:`O(1/N)` corrections.
+
+    Examples
+    --------
+    >>> [round(float(e), 4) for e in online_recursion(100, 10, 0.05, 0.25, 2)]
+    [1.0, 0.934, 0.8728]
+    """
+    N = check_int("N", N, low=1)
+    B = check_int("B", B, low=1)
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    n_steps = check_int("n_steps", n_steps, low=1)
+    m = (1.0 - eta) ** 2 + eta**2 * (N + 1) / B
+    c = eta**2 * N / B * sigma2
+    k = np.arange(n_steps + 1, dtype=np.float64)
+    if m == 1.0:
+        return 1.0 + c * k
+    einf = c / (1.0 - m)
+    return einf + (1.0 - einf) * m**k
+
+
+def simulate_online(N: int, B: int, sigma2: float, g: float, t_max: float, seeds) -> SGDSimulation:
+    r"""Online SGD at finite :math:`N`: a fresh batch of :math:`B` Gaussian samples at every step.
+
+    :math:`\eta = gB/N`, :math:`t = k\eta`; update :math:`w\leftarrow w + \frac{\eta\sqrt N}{B}\sum_{j}r_jx_j`
+    (the multi-pass update with :math:`b = 1` on the batch). ``train_error`` is the batch loss
+    :math:`\frac1B\sum_j r_j^2` before the step. All seeds at once (state ``(n_seeds, N)``); the
+    teacher is drawn from ``default_rng(seed)``.
+
+    Examples
+    --------
+    >>> sim = simulate_online(200, 10, 0.25, g=0.5, t_max=1.0, seeds=range(4))
+    >>> sim.n_seeds, round(sim.eta, 4), len(sim.t)
+    (4, 0.025, 41)
+    """
+    N = check_int("N", N, low=2)
+    B = check_int("B", B, low=1)
+    sigma2, g, t_max = _check_online(sigma2, g, t_max)
+    seeds = _seeds(seeds)
+    eta = g * B / N
+    n = _n_steps(t_max, eta)
+    S = len(seeds)
+    v = -np.stack([np.random.default_rng(s).standard_normal(N) for s in seeds])   # drawing only
+    rng = np.random.default_rng([*seeds, 0x0A])
+    sigma = math.sqrt(sigma2)
+    eg = np.empty((S, n + 1))
+    et = np.empty((S, n + 1))
+    for k in range(n + 1):
+        eg[:, k] = np.einsum("sn,sn->s", v, v) / N
+        x = rng.standard_normal((S, B, N))
+        r = sigma * rng.standard_normal((S, B)) - np.einsum("sbn,sn->sb", x, v) / math.sqrt(N)
+        et[:, k] = np.mean(r**2, axis=1)
+        if k == n:
+            break
+        v = v + (eta * math.sqrt(N) / B) * np.einsum("sbn,sb->sn", x, r)
+    if not np.all(np.isfinite(eg)):
+        raise FloatingPointError("the simulation overflowed (g >= 2?); reduce g or t_max")
+    eg_m, eg_s = mean_sem(eg, axis=0)
+    et_m, et_s = mean_sem(et, axis=0)
+    t = eta * np.arange(n + 1)
+    _readonly(t, eg_m, eg_s, et_m, et_s)
+    return SGDSimulation(t=t, test_error=eg_m, train_error=et_m, test_error_sem=eg_s, train_error_sem=et_s,
+                         alpha=math.inf, sigma2=sigma2, eta=eta, b=B / N, N=N, P=0, B=float(B), n_seeds=S)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots
+# ----------------------------------------------------------------------------------------------
+def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.2, B_over_N: float = 0.2,
+                         t_max: float = 20.0, ax=None):
+    r"""Theory of :math:`E_g(t)` (solid) and :math:`E_t(t)` (dashed) for SGD against gradient flow (grey).
+
+    ``B_over_N`` is the mean batch size per dimension, so :math:`b = (B/N)/\alpha` (clipped to 1).
+    Pure function of its parameters (the chapter's widget). Returns the axes.
+    """
+    from . import plotting
+    from .linear import gradient_flow_theory
+
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0)
+    B_over_N = check_real("B_over_N", B_over_N, low=0.0, low_open=True)
+    b = min(1.0, B_over_N / alpha)
+    if ax is None:
+        _, ax = plotting.new_figure()
+    th = theory(alpha, sigma**2, eta, b, t_max, n_quad=300)
+    gf = gradient_flow_theory(alpha, sigma**2, np.linspace(0, t_max, 200), n_quad=300)
+    ax.plot(gf.t, gf.test_error, color="0.6", lw=1.2, label="gradient flow, test")
+    plotting.plot_theory(ax, th.t, th.test_error, label="SGD, test $E_g$", color="C0")
+    ax.plot(th.t, th.train_error, "--", color="C1", label="SGD, train $E_t$")
+    eta_c = stability_threshold(alpha, b, n_quad=300)
+    ax.set_title(f"α = {alpha:g}, σ = {sigma:g}, η = {eta:g}, b = B/P = {b:.3g}  (η_c = {eta_c:.3g})", fontsize=9)
+    ax.set_xlabel("time t = kη")
+    ax.set_ylabel("error")
+    finite = np.concatenate([th.test_error[np.isfinite(th.test_error)], th.train_error[np.isfinite(th.train_error)]])
+    ax.set_ylim(0, min(3.0, 1.1 * max(1.0, float(finite.max()) if finite.size else 1.0)))
+    if th.diverged:
+        ax.text(0.5, 0.5, "diverges: η > η_c", transform=ax.transAxes, ha="center", color="C3")
+    ax.legend()
+    return ax
+
+
+def plot_stability(alpha: float = 2.0, sigma: float = 0.5, b: float = 0.1, ratios=(0.5, 0.9, 0.98, 1.02),
+                   t_max: float = 30.0, ax=None):
+    r"""Theory of :math:`E_g(t)` (log scale) for step sizes :math:`\eta = r\,\eta_c` around the stability limit."""
+    from . import plotting
+
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0)
+    if ax is None:
+        _, ax = plotting.new_figure()
+    eta_c = stability_threshold(alpha, b)
+    for r in ratios:
+        r = check_real("ratios[i]", r, low=0.0, low_open=True)
+        th = theory(alpha, sigma**2, r * eta_c, b, t_max, n_quad=400)
+        ok = np.isfinite(th.test_error)
+        plotting.plot_theory(ax, th.t[ok], th.test_error[ok], label=f"η = {r:g} η_c")
+    ax.set_yscale("log")
+    ax.set_xlabel("time t = kη")
+    ax.set_ylabel("test error $E_g$")
+    ax.set_title(f"α = {alpha:g}, σ = {sigma:g}, b = {b:g}: η_c = {eta_c:.4f}", fontsize=10)
+    ax.legend()
+    return ax
+
+
+def plot_online(sigma: float = 0.5, gs=(0.25, 0.5, 1.0, 1.5), t_max: float = 6.0, ax=None):
+    r"""Online SGD: the closed-form :math:`E_g(t)` for several :math:`g = \eta N/B` and the floors :math:`g\sigma^2/(2-g)`."""
+    from . import plotting
+
+    sigma = check_real("sigma", sigma, low=0.0)
+    if ax is None:
+        _, ax = plotting.new_figure()
+    t = np.linspace(0.0, t_max, 300)
+    for g in gs:
+        th = online_theory(sigma**2, g, t)
+        line = plotting.plot_theory(ax, t, th.test_error, label=f"g = ηN/B = {g:g}").lines[-1]
+        if g < 2:
+            ax.axhline(g * sigma**2 / (2 - g), color=line.get_color(), lw=0.8, ls=":")
+    ax.set_yscale("log")
+    ax.set_xlabel("time t = kη")
+    ax.set_ylabel("test error $E_g$")
+    ax.legend()
+    return ax
