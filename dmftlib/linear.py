@@ -53,7 +53,7 @@ from .core import rmt
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
     "gradient_flow_theory", "correlation_theory", "long_time_errors", "optimal_stopping", "mp_quadrature",
-    "response_functions", "gradient_flow_dmft", "simulate_gradient_flow",
+    "response_functions", "stein_doubling", "gradient_flow_dmft", "simulate_gradient_flow",
     "power_law_spectrum", "gradient_flow_theory_spectrum", "FiniteSizeScan", "finite_size_scan",
     "plot_learning_curves", "plot_long_time_error",
 ]
@@ -464,6 +464,64 @@ def _toeplitz_lower(f):
     return np.where(idx >= 0, f[np.clip(idx, 0, None)], 0.0)
 
 
+def stein_doubling(A, S, tol: float = 1e-12, max_doublings: int = 40, divergence: float = 1e10):
+    r"""Solve the Stein equation :math:`C = S + A\,C\,A^\top` by doubling summation of its series.
+
+    :math:`C = \sum_{k\ge0}A^kS(A^\top)^k` is summed as :math:`C\leftarrow C + ACA^\top`, :math:`A\leftarrow A^2`
+    (after :math:`j` steps, :math:`2^j` terms). With :math:`S` symmetric PSD every term is PSD, so the
+    partial sums increase monotonically and stay PSD: no damping is needed. This is how two-time DMFT
+    correlations of linear(ised) dynamics are obtained once the responses are known (``A`` holds the
+    response kernels times quadrature weights, lower triangular for causal kernels).
+
+    Parameters
+    ----------
+    A, S : (n, n) arrays.
+    tol : stop when the last added term is below ``tol * max|C|``.
+    max_doublings : int >= 1.
+    divergence : raise when ``max|C|`` exceeds this or is not finite.
+
+    Returns
+    -------
+    C : (n, n) array
+    residuals : list of float, relative size of each added term
+    n_iter : int, number of doubling steps
+
+    Raises
+    ------
+    ConvergenceError
+        No convergence within ``max_doublings`` steps, or divergence (spectral radius of ``A`` >= 1).
+
+    Examples
+    --------
+    >>> A = np.array([[0.5, 0.0], [0.3, 0.2]]); S = np.eye(2)
+    >>> C, res, k = stein_doubling(A, S)
+    >>> bool(np.allclose(C, S + A @ C @ A.T)), k
+    (True, 6)
+    """
+    A = check_array("A", A, ndim=2)
+    C = check_array("S", S, ndim=2)
+    if A.shape != C.shape or A.shape[0] != A.shape[1]:
+        raise ValueError(f"A and S must be square arrays of the same shape; got {A.shape} and {C.shape}")
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_doublings = check_int("max_doublings", max_doublings, low=1)
+    divergence = check_real("divergence", divergence, low=0.0, low_open=True)
+    residuals = []
+    for k in range(1, max_doublings + 1):
+        term = A @ C @ A.T
+        scale = max(np.abs(C).max(), 1e-300)
+        r = float(np.abs(term).max() / scale)
+        residuals.append(r)
+        C = C + term
+        if not np.all(np.isfinite(C)) or np.abs(C).max() > divergence:
+            raise ConvergenceError(f"Stein series diverged at doubling {k} "
+                                   f"(max |C| > divergence={divergence:g})", residuals)
+        if r < tol:
+            return C, residuals, k
+        A = A @ A
+    raise ConvergenceError(f"Stein series did not reach tol={tol:g} in "
+                           f"max_doublings={max_doublings} (sum of 2^{max_doublings} terms)", residuals)
+
+
 def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: float = 1e-12,
                        max_doublings: int = 40, divergence: float = 1e10) -> GradientFlowDMFT:
     r"""Solve the two-time DMFT of gradient flow on linear regression (isotropic data).
@@ -526,25 +584,8 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     A = (Rw @ M) / np.sqrt(alpha)
     a1 = A.sum(axis=1)
     C = np.outer(m, m) + sigma2 * np.outer(a1, a1)
-    residuals = []
-    converged = False
-    k = 0
-    for k in range(1, max_doublings + 1):
-        term = A @ C @ A.T
-        scale = max(np.abs(C).max(), 1e-300)
-        r = float(np.abs(term).max() / scale)
-        residuals.append(r)
-        C = C + term
-        if not np.all(np.isfinite(C)) or np.abs(C).max() > divergence:
-            raise ConvergenceError(f"DMFT correlation series diverged at doubling {k} "
-                                   f"(max |C| > divergence={divergence:g})", residuals)
-        if r < tol:
-            converged = True
-            break
-        A = A @ A
-    if not converged:
-        raise ConvergenceError(f"DMFT correlation series did not reach tol={tol:g} in "
-                               f"max_doublings={max_doublings} (sum of 2^{max_doublings} terms)", residuals)
+    C, residuals, k = stein_doubling(A, C, tol=tol, max_doublings=max_doublings, divergence=divergence)
+    converged = True
     C = symmetrize(C)
     lam_min = float(np.linalg.eigvalsh(C).min())
     if lam_min < -1e-10 * np.abs(C).max():

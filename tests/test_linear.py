@@ -108,6 +108,20 @@ def test_dmft_two_time_correlations_match_closed_form():
     assert 3.5 < errs[0] / errs[1] < 4.5
 
 
+def test_stein_doubling_matches_scipy():
+    from scipy.linalg import solve_discrete_lyapunov
+    rng = np.random.default_rng(0)
+    A = np.tril(rng.standard_normal((30, 30))) * 0.15
+    A[np.diag_indices(30)] = 0.3
+    G = rng.standard_normal((30, 30))
+    S = G @ G.T / 30
+    C, res, k = L.stein_doubling(A, S)
+    assert_allclose(C, solve_discrete_lyapunov(A, S), rtol=1e-9, atol=1e-12)
+    assert is_psd(C) and res[-1] < 1e-12
+    with pytest.raises(ConvergenceError):
+        L.stein_doubling(2.0 * np.eye(3), np.eye(3))      # spectral radius > 1: divergence guard
+
+
 def test_dmft_convergence_error():
     t = np.linspace(0, 20, 201)
     with pytest.raises(ConvergenceError) as info:
