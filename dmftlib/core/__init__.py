@@ -2,7 +2,7 @@
 
 Gaussian expectations, time grids and causal two-time integrals, damped fixed-point
 iteration with ``ConvergenceError``, random-matrix laws, ODE integration, statistics over
-seeds and argument checks. Model modules build on these; these import nothing from models.
+seeds, argument checks, and the generic sampling DMFT solver. Model modules build on these; these import nothing from models.
 """
 from .errors import ConvergenceError
 from .validation import check_array, check_choice, check_int, check_real, check_time_grid
@@ -22,4 +22,5 @@ __all__ = [
     "project_psd", "symmetrize", "uniform_grid",
     "FixedPointResult", "damped_fixed_point", "rms",
     "PowerLawFit", "fit_power_law", "mean_sem", "integrate", "rmt",
+    "SamplingDMFTResult", "sample_gaussian_paths", "solve_sampling_dmft",
 ]

@@ -106,14 +106,7 @@ def expect2(f, g, var_u, var_v, cov, n: int = 60):
     >>> round(float(expect2(np.square, np.square, 1.0, 2.0, 0.5)), 10)  # v_u v_v + 2 c^2
     2.5
     """
-    su, a, b = _factor(var_u, var_v, cov)
-    z, w = gauss_hermite(n)
-    z1 = z[:, None]
-    z2 = z[None, :]
-    u = su[..., None, None] * z1
-    v = a[..., None, None] * z1 + b[..., None, None] * z2
-    vals = np.asarray(f(u)) * np.asarray(g(v))
-    return np.einsum("...ij,i,j->...", np.broadcast_to(vals, np.broadcast_shapes(vals.shape, u.shape, v.shape)), w, w)
+    return expect_joint(lambda u, v: np.asarray(f(u)) * np.asarray(g(v)), var_u, var_v, cov, n=n)
 
 
 def expect_joint(h, var_u, var_v, cov, n: int = 60):
