@@ -860,12 +860,12 @@ def plot_phase_diagram(phi: str = "tanh", sigma_w2_max: float = 4.0, sigma_b2_ma
     ax.plot(crit, sb, "k-", lw=2, label=r"critical line $\chi_1 = 1$")
     if marker is not None:
         ax.plot([marker[0]], [marker[1]], "*", color="gold", ms=14, mec="k", label="chosen point")
-    ax.text(0.05, 0.9, "ordered", transform=ax.transAxes)
-    ax.text(0.75, 0.9, "chaotic" if phi != "relu" else "q diverges", transform=ax.transAxes)
+    ax.text(0.05, 0.92, "ordered", transform=ax.transAxes)
+    ax.text(0.72, 0.92, "chaotic" if phi != "relu" else "q diverges", transform=ax.transAxes)
     ax.set_xlabel(r"$\sigma_w^2$")
     ax.set_ylabel(r"$\sigma_b^2$")
     ax.set_xlim(0, sigma_w2_max)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.3))
     return ax
 
 
@@ -900,7 +900,7 @@ def plot_depth_scales(sigma_b2: float = 0.05, phi: str = "tanh", sigma_w2_max: f
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
     if ax is None:
-        _, ax = new_figure()
+        _, ax = new_figure(width=8.5)
     sw = np.linspace(sigma_w2_max / n, sigma_w2_max, n)
     crit = critical_sigma_w2(sb, phi)
     sw = np.sort(np.concatenate([sw, crit * (1 + np.array([-1e-3, -1e-2, 1e-2, 1e-3]))]))
@@ -915,7 +915,7 @@ def plot_depth_scales(sigma_b2: float = 0.05, phi: str = "tanh", sigma_w2_max: f
     ax.set_ylim(0.3, 300)
     ax.set_xlabel(r"$\sigma_w^2$")
     ax.set_ylabel("depth scale (layers)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
 
