@@ -240,3 +240,24 @@ def test_convergence_errors():
     # ... and the simulated pre-activations overflow: q^l ~ 1.5^l
     with pytest.raises(ConvergenceError):
         sp.simulate(50, 2000, 3.0, 0.1, "relu", n_seeds=2, method="gram")
+
+
+# --------------------------------------------------------------------------- plots (smoke tests)
+def test_plot_functions_draw_without_error():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    # the widget's corner cases: no q* (ReLU above 2), q* = 0 (no bias, ordered), chaotic erf
+    for args in [(2.5, 0.05, "tanh"), (2.5, 0.05, "relu"), (1.0, 0.0, "relu"), (0.5, 0.0, "tanh"), (3.0, 0.5, "erf")]:
+        axes = sp.plot_maps(*args)
+        assert len(axes[0].lines) >= 2
+    sp.plot_phase_diagram("relu", n=7)
+    ax = sp.plot_phase_diagram("tanh", n=7, marker=(2.5, 0.05))
+    assert len(ax.lines) == 2
+    th = sp.theory(5, 2.5, SB)
+    sim = sp.simulate(50, 5, 2.5, SB, n_seeds=2, method="gram")
+    ax = sp.plot_layers(th, sim, "c")
+    assert "N = 50, 2 seeds" in [t.get_text() for t in ax.legend().get_texts()][1]
+    sp.plot_depth_scales(SB, n=20, measured=([1.0, 3.0], [3.6, 9.0], 1000, 8))
+    sp.plot_trainability([1.0, 2.0, 3.0], [4, 8], np.full((3, 2), 0.8), SB)
+    plt.close("all")
