@@ -194,12 +194,14 @@ def test_precomputed_data_recreated():
                       c0=float(d["c0"]), n_seeds=int(d["layers_n_seeds"]), seed=0)
     assert_allclose(sim.q, d["layers_q"][0, 0, :6], rtol=1e-10)
     assert_allclose(sim.c, d["layers_c"][0, 0, :6], rtol=1e-10)
-    # Part C: the first depth column of the trainability grid (its stream comes first).
+    # Part C: the first depth column of the trainability grid (its random stream comes first).
     kw = {k: int(d[f"train_{k}"]) for k in ("width", "n_steps", "batch", "n_seeds", "n_test", "seed")}
-    r = sp.trainability(d["train_sw"][::7], d["train_depths"][:1], sigma_b2=float(d["sigma_b2"]),
+    r = sp.trainability(d["train_sw"], d["train_depths"][:1], sigma_b2=float(d["sigma_b2"]),
                         lr=float(d["train_lr"]), **kw)
-    assert r.accuracy.shape == (3, 1)
-    assert np.all((r.accuracy >= 0.4) & (r.accuracy <= 1.0))
+    # Same seed, same stream: equal up to floating-point summation order of another BLAS, which
+    # could flip the sign of an output within rounding of 0 (one test point = 1/512 of accuracy).
+    assert_allclose(r.accuracy[:, 0], d["train_accuracy"][:, 0], atol=2.5 / kw["n_test"])
+    assert_allclose(r.loss[:, 0], d["train_loss"][:, 0], rtol=1e-6)
 
 
 def test_trainability_tiny_instance():
