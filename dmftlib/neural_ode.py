@@ -80,7 +80,7 @@ from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbo
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
            "forward_backward", "theory", "simulate", "linear_closed_form", "generalization_error", "save_results",
-           "load_results", "plot_learning_curve", "plot_controls", "plot_widget"]
+           "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
 _DEFAULT_NODES = {2: 24, 3: 14, 4: 10, 5: 6}
