@@ -147,6 +147,7 @@ class RandomFeaturesResult:
     ens_features_sem: np.ndarray
     ens_data_sem: np.ndarray
     bias_sem: np.ndarray
+    hermitian_error_sem: np.ndarray
     alpha: float
     nu: float
     sigma2: float
@@ -359,7 +360,8 @@ def _result(out, t, alpha, nu, sigma2, phi, N, P, M, kind):
         ens_data=vals["ens_data"], bias=vals["bias"], var_features=var_features, var_data=var_data,
         var_interaction=var_int, hermitian_error=vals["hermitian_error"], test_error_sem=vals["test_error_sem"],
         train_error_sem=vals["train_error_sem"], ens_features_sem=vals["ens_features_sem"],
-        ens_data_sem=vals["ens_data_sem"], bias_sem=vals["bias_sem"], alpha=alpha, nu=nu, sigma2=sigma2,
+        ens_data_sem=vals["ens_data_sem"], bias_sem=vals["bias_sem"],
+        hermitian_error_sem=vals["hermitian_error_sem"], alpha=alpha, nu=nu, sigma2=sigma2,
         phi=phi, N=N, M=M, P=P, n_seeds=out["eg"].shape[0], kind=kind)
 
 

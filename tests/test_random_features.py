@@ -152,3 +152,20 @@ def test_bad_input():
         rf.ensemble_error(rf.theory(1.0, 1.0, 0.0, [0.0, 1.0], N_theory=50, n_draws=1), [2], "width")
     with pytest.raises(ValueError, match="alpha"):
         rf.long_time_error_underparametrized(0.4, 0.5, 0.0)
+
+
+def test_data_script_small_instance():
+    # book/data/random_features_make.py at a small size reproduces the stored (N = 800 / 300) curves
+    # up to the O(1/N) error of the small instance (N = 60: a few percent at early times)
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("rf_make", root / "book" / "data" / "random_features_make.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.make(N_curve=60, N_sweep=60, n_sweep=5)
+    stored = np.load(root / "book" / "data" / "random_features_curves.npz")
+    assert set(data) == set(stored.files)
+    early = stored["t_curve"] < 0.5
+    np.testing.assert_allclose(data["curves_alpha05"][:, 0, early], stored["curves_alpha05"][:, 0, early], atol=0.05)
+    np.testing.assert_allclose(data["curve_tanh"][0, early], stored["curve_tanh"][0, early], atol=0.05)

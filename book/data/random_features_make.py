@@ -1,0 +1,57 @@
+"""Make ``random_features_curves.npz``: the N -> infinity curves of the random-features chapter.
+
+The "theory" of ``dmftlib.random_features.theory`` evaluates the N -> infinity learning curves at a large
+``N_theory`` with the teacher, label noise and test point averaged analytically (error O(1/N_theory)).
+Sweeps over nu = M/N and alpha = P/N need many such evaluations, so they are precomputed here.
+Run from the repository root:  OMP_NUM_THREADS=1 .venv/bin/python book/data/random_features_make.py
+(about two minutes on one core). ``tests/test_random_features.py`` re-creates a small instance.
+"""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+from dmftlib import random_features as rf
+
+OUT = pathlib.Path(__file__).with_name("random_features_curves.npz")
+T_CURVE = np.geomspace(1e-2, 1e3, 46)
+T_SWEEP = np.array([1.0, 10.0, np.inf])
+FIELDS = ("test_error", "train_error", "ens_features", "ens_data", "bias", "hermitian_error")
+
+
+def curves(alpha, nu, sigma2, phi="linear", N_theory=800, n_draws=2):
+    th = rf.theory(alpha, nu, sigma2, T_CURVE, phi=phi, N_theory=N_theory, n_draws=n_draws)
+    return np.stack([getattr(th, f) for f in FIELDS])
+
+
+def sweep(alphas, nus, sigma2, phi="linear", N_theory=300, n_draws=2):
+    out = []
+    for a, n in zip(alphas, nus):
+        th = rf.theory(a, n, sigma2, T_SWEEP, phi=phi, N_theory=N_theory, n_draws=n_draws)
+        out.append(np.stack([getattr(th, f) for f in FIELDS]))
+    return np.array(out)                                   # (n_points, n_fields, n_times)
+
+
+def make(N_curve=800, N_sweep=300, n_sweep=24):
+    data = {"t_curve": T_CURVE, "t_sweep": T_SWEEP, "fields": np.array(FIELDS),
+            "N_curve": N_curve, "N_sweep": N_sweep}
+    data["curve_nus"] = np.array([0.25, 0.5, 1.0, 2.0])
+    data["curves_alpha05"] = np.array([curves(0.5, n, 0.0, N_theory=N_curve) for n in data["curve_nus"]])
+    data["curve_tanh"] = curves(1.0, 0.5, 0.0, phi="tanh", N_theory=N_curve)
+    nus = np.linspace(0.1, 2.0, n_sweep)
+    nus = nus[np.abs(nus - 0.5) > 0.04]                    # skip the divergence at M = P itself
+    data["sweep_nu"] = nus
+    data["sweep_nu_linear"] = sweep(np.full(nus.size, 0.5), nus, 0.0, N_theory=N_sweep)
+    data["sweep_nu_tanh"] = sweep(np.full(nus.size, 0.5), nus, 0.0, phi="tanh", N_theory=N_sweep)
+    alphas = np.linspace(0.1, 2.0, n_sweep)
+    alphas = alphas[np.abs(alphas - 1.0) > 0.04]          # skip the divergence at P = N itself
+    data["sweep_alpha"] = alphas
+    # wide features (nu = 2 > 1) with label noise: the peak moves to P = N = min(M, N)
+    data["sweep_alpha_linear_nu2"] = sweep(alphas, np.full(alphas.size, 2.0), 0.25, N_theory=N_sweep)
+    return data
+
+
+if __name__ == "__main__":
+    np.savez_compressed(OUT, **make())
+    print(f"wrote {OUT}")
