@@ -169,3 +169,17 @@ def test_data_script_small_instance():
     early = stored["t_curve"] < 0.5
     np.testing.assert_allclose(data["curves_alpha05"][:, 0, early], stored["curves_alpha05"][:, 0, early], atol=0.05)
     np.testing.assert_allclose(data["curve_tanh"][0, early], stored["curve_tanh"][0, early], atol=0.05)
+
+
+def test_plot_functions_are_pure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    th = rf.theory(1.0, 0.5, 0.0, [0.0, 1.0, 10.0], N_theory=60, n_draws=1)
+    sim = rf.simulate(20, 1.0, 0.5, 0.0, [0.0, 1.0, 10.0], seeds=range(2))
+    ax = rf.plot_learning_curves(th, [sim], hermitian=True)
+    assert len(ax.lines) >= 2
+    ax = rf.plot_bias_variance([0.5, 1.0], [th, th])
+    ax = rf.plot_explorer(alpha=1.0, nu=0.5, N_theory=60, t_max=10.0)
+    assert ax.get_xscale() == "log"
+    plt.close("all")
