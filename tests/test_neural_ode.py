@@ -170,3 +170,18 @@ def test_divergence_raises():
     s = no.setup(K=1, M=1, L=2, a_star=0.0)
     with pytest.raises(ValueError, match="finite"):
         no.theory(s, 60.0, np.linspace(0.0, 200.0, 3), eta_theta=0.0, dt=0.1)
+
+
+def test_backward_pass_equals_dmftlib_control():
+    """For shared controls the costate pass equals dmftlib.control.costate_gradient (discrete Pontryagin)."""
+    rng = np.random.default_rng(5)
+    L = 6
+    s = no.setup(K=2, M=1, L=L, A0=0.7 * rng.standard_normal((L, 2, 2)), b0=0.2 * rng.standard_normal((L, 2)))
+    h0, hs0 = rng.standard_normal((2, 9)), rng.standard_normal((1, 9))
+    r = no.forward_backward(s, s.theta0, h0, hs0)
+    y = r["err"] + s.v @ no._forward(no.system(2), s.theta0, h0)[-1]          # the labels
+    targets = np.concatenate([y[None], np.ones((2, 9))])
+    ref = control.costate_gradient(no.system(2), s.theta0, h0, targets)
+    assert_allclose(r["g"], ref.lam[0], rtol=1e-12, atol=1e-14)
+    assert_allclose(-r["dH"].mean(axis=-1) / L, ref.grad, rtol=1e-12, atol=1e-14)
+    assert_allclose(r["loss"].mean(), ref.loss, rtol=1e-12)
