@@ -49,8 +49,8 @@ from .core import rmt
 from .linear import mp_quadrature
 
 __all__ = [
-    "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold",
-    "online_theory", "online_recursion", "simulate_online",
+    "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
+    "FiniteSizeScan", "finite_size_scan", "online_theory", "online_recursion", "simulate_online",
     "plot_learning_curves", "plot_stability", "plot_online",
 ]
 
@@ -233,6 +233,48 @@ def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
     return float(brentq(gain, 1e-12, hi, xtol=1e-12))
 
 
+def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad: int = 2000):
+    r"""Long-time limits :math:`(E_g(\infty), E_t(\infty))` of :func:`theory` for :math:`\eta<\eta_c` (:math:`\alpha\neq1`).
+
+    The fixed point of the recursion is :math:`d_\infty = \sigma^2/\alpha` and
+    :math:`a_\infty(\lambda) = \frac{\sigma^2}{\alpha\lambda} + \frac{\eta(1/b-1)E_t(\infty)}{\alpha(2-\eta\lambda)}` on the bulk
+    (:math:`a = 1` on the atom at zero), so that, with the gain
+    :math:`G = \frac{\eta}{\alpha}(\frac1b-1)\int\rho\frac{\lambda}{2-\eta\lambda}` of :func:`stability_threshold`,
+
+    .. math::
+
+        E_t(\infty) = \frac{E_t^{GF}(\infty)}{1-G},\qquad
+        E_g(\infty) = E_g^{GF}(\infty) + \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)E_t(\infty)\int_{\lambda>0}\!\rho\,\frac{d\lambda}{2-\eta\lambda},
+
+    where :math:`E^{GF}(\infty)` are the gradient-flow limits (:func:`dmftlib.linear.long_time_errors`).
+    For :math:`\alpha<1`, :math:`E_t^{GF}(\infty) = 0`: the batch noise switches off at interpolation.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in stationary_errors(2.0, 0.25, 0.2, 0.1)]
+    [0.3848, 0.2677]
+    """
+    from .linear import long_time_errors
+
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
+    if alpha == 1.0:
+        raise ValueError("alpha must differ from 1 (the gradient-flow limit diverges there); got 1")
+    eta_c = stability_threshold(alpha, b, n_quad)
+    if eta >= eta_c:
+        raise ValueError(f"eta must be below the stability limit eta_c = {eta_c:.6g}; got {eta:g}")
+    lam, w = mp_quadrature(alpha, n_quad)
+    bulk = lam > 0
+    c = eta * (1.0 / b - 1.0) / alpha
+    G = c * float(w[bulk] @ (lam[bulk] / (2.0 - eta * lam[bulk])))
+    eg_gf, et_gf = long_time_errors(alpha, sigma2)
+    et = et_gf / (1.0 - G)
+    eg = eg_gf + c * et * float(w[bulk] @ (1.0 / (2.0 - eta * lam[bulk])))
+    return float(eg), float(et)
+
+
 # ----------------------------------------------------------------------------------------------
 # Multi-pass SGD: simulation
 # ----------------------------------------------------------------------------------------------
@@ -313,6 +355,88 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
         raise FloatingPointError("the simulation overflowed (step size beyond the stability limit?); "
                                  "reduce eta or t_max")
     return eta * np.arange(n + 1), eg, et, P, (alpha, sigma2, eta, b)
+
+
+@dataclass(frozen=True)
+class FiniteSizeScan:
+    r"""Deviation of the simulated learning curves from :func:`theory` at several N.
+
+    Attributes
+    ----------
+    N, n_seeds : (n_N,) int arrays
+    t : (n_t,) array
+    test_error, train_error : (n_t,) arrays of the theory
+    sim_test_error, sim_test_error_sem, sim_train_error, sim_train_error_sem : (n_N, n_t) arrays
+    window : (float, float)
+        Time window of the averages below.
+    dev_test, dev_test_sem, dev_train, dev_train_sem : (n_N,) arrays
+        Mean over seeds (and its standard error) of the window-averaged simulated error minus the
+        window-averaged theory: a finite-size bias estimate.
+    std_test : (n_N,) array
+        Seed-to-seed standard deviation of the window-averaged test error (:math:`O(1/\sqrt N)`).
+    """
+
+    N: np.ndarray
+    n_seeds: np.ndarray
+    t: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    sim_test_error: np.ndarray
+    sim_test_error_sem: np.ndarray
+    sim_train_error: np.ndarray
+    sim_train_error_sem: np.ndarray
+    window: tuple
+    dev_test: np.ndarray
+    dev_test_sem: np.ndarray
+    dev_train: np.ndarray
+    dev_train_sem: np.ndarray
+    std_test: np.ndarray
+
+
+def finite_size_scan(Ns, n_seeds, alpha: float, sigma2: float, eta: float, b: float, t_max: float,
+                     window=None, seed0: int = 0) -> FiniteSizeScan:
+    r"""Simulate at each ``N`` (with ``n_seeds[i]`` seeds ``seed0, seed0 + 1, ...``) and compare with :func:`theory`.
+
+    ``window`` defaults to the second half of the run. Cost: that of :func:`simulate` at each N.
+
+    Examples
+    --------
+    >>> sc = finite_size_scan([50, 100], [4, 4], 2.0, 0.25, 0.2, 0.1, 4.0)
+    >>> sc.N.tolist(), sc.dev_test.shape, sc.window
+    ([50, 100], (2,), (2.0, 4.0))
+    """
+    Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
+    n_seeds = [check_int("n_seeds[i]", s, low=2) for s in n_seeds]
+    if len(n_seeds) != len(Ns):
+        raise ValueError(f"n_seeds must have one entry per N ({len(Ns)}); got {len(n_seeds)}")
+    th = theory(alpha, sigma2, eta, b, t_max)
+    if window is None:
+        window = (0.5 * float(th.t[-1]), float(th.t[-1]))
+    lo, hi = (check_real("window[0]", window[0], low=0.0), check_real("window[1]", window[1], low=0.0))
+    win = (th.t >= lo) & (th.t <= hi)
+    if not win.any():
+        raise ValueError(f"window must contain at least one time of the grid; got {window}")
+    rows = {k: [] for k in ("m_eg", "s_eg", "m_et", "s_et", "d_eg", "ds_eg", "d_et", "ds_et", "std")}
+    for N, S in zip(Ns, n_seeds):                  # loop over system sizes; seeds are vectorised inside
+        _, eg, et, _, _ = _runs(N, alpha, sigma2, eta, b, t_max, range(seed0, seed0 + S))
+        for key, runs in (("eg", eg), ("et", et)):
+            m, s = mean_sem(runs, axis=0)
+            rows["m_" + key].append(m)
+            rows["s_" + key].append(s)
+            ref = (th.test_error if key == "eg" else th.train_error)[win].mean()
+            avg = runs[:, win].mean(axis=1) - ref
+            dm, ds = mean_sem(avg)
+            rows["d_" + key].append(dm)
+            rows["ds_" + key].append(ds)
+            if key == "eg":
+                rows["std"].append(avg.std(ddof=1))
+    arr = {k: np.array(v) for k, v in rows.items()}
+    _readonly(*arr.values())
+    return FiniteSizeScan(N=np.array(Ns), n_seeds=np.array(n_seeds), t=th.t, test_error=th.test_error,
+                          train_error=th.train_error, sim_test_error=arr["m_eg"], sim_test_error_sem=arr["s_eg"],
+                          sim_train_error=arr["m_et"], sim_train_error_sem=arr["s_et"], window=(lo, hi),
+                          dev_test=arr["d_eg"], dev_test_sem=arr["ds_eg"], dev_train=arr["d_et"],
+                          dev_train_sem=arr["ds_et"], std_test=arr["std"])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -167,3 +167,23 @@ def test_plots_smoke():
                sgd.plot_online()):
         assert ax.get_xlabel()
     plt.close("all")
+
+
+@pytest.mark.parametrize("alpha, eta, b", [(2.0, 0.2, 0.1), (0.5, 0.05, 0.1), (3.0, 0.4, 0.3)])
+def test_stationary_errors_are_the_long_time_limit(alpha, eta, b):
+    # closed-form fixed point vs iterating the recursion far past the relaxation time (geometric convergence)
+    th = sgd.theory(alpha, SIGMA2, eta, b, 600.0, n_quad=2000)
+    eg, et = sgd.stationary_errors(alpha, SIGMA2, eta, b)
+    assert_allclose([th.test_error[-1], th.train_error[-1]], [eg, et], rtol=1e-6, atol=1e-10)
+    with pytest.raises(ValueError, match="eta"):
+        sgd.stationary_errors(alpha, SIGMA2, 1.01 * sgd.stability_threshold(alpha, b), b)
+
+
+def test_finite_size_scan_small_instance():
+    # the scan behind book/data/sgd_scan.npz, at small N: deviations within 4 sem + 2/N, fields consistent
+    sc = sgd.finite_size_scan([100, 200], [8, 6], ALPHA, SIGMA2, ETA, B_FRAC, 10.0, window=(5.0, 10.0))
+    assert sc.sim_test_error.shape == (2, sc.t.size)
+    assert np.all(np.abs(sc.dev_test) < 4 * sc.dev_test_sem + 2.0 / sc.N)
+    assert np.all(np.abs(sc.dev_train) < 4 * sc.dev_train_sem + 2.0 / sc.N)
+    with pytest.raises(ValueError, match="n_seeds"):
+        sgd.finite_size_scan([100, 200], [8], ALPHA, SIGMA2, ETA, B_FRAC, 10.0)
