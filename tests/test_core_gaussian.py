@@ -81,3 +81,10 @@ def test_invalid_covariance_raises(kwargs, name):
 def test_invalid_node_count():
     with pytest.raises(ValueError, match="n must be an integer in"):
         gauss_hermite(0)
+
+
+def test_largest_allowed_rule_is_finite_and_larger_is_refused():
+    z, w = gauss_hermite(350)
+    assert np.all(np.isfinite(w)) and abs(w.sum() - 1) < 1e-12
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 350\]"):
+        gauss_hermite(351)

@@ -186,8 +186,8 @@ def test_decay_length_of_correlations_matches_xi_c():
 
 
 # --------------------------------------------------------------------------- precomputed data
-@pytest.mark.skipif(not DATA.exists(), reason="precomputed data not generated")
 def test_precomputed_data_recreated():
+    assert DATA.exists(), f"{DATA} is missing: run book/data/signal_propagation_make.py"
     d = np.load(DATA)
     # Part A: the first 6 layers of the N = 500, sigma_w2 = LAYERS_SW[0] run (same seed, same stream).
     sim = sp.simulate(500, 5, float(d["layers_sw"][0]), float(d["sigma_b2"]), str(d["phi"]), q0=float(d["q0"]),
