@@ -47,7 +47,7 @@ def test_pair_expectation_erf_kernel():
 def test_pair_expectation_relu_arccos_kernel():
     # Cho & Saul: E[relu(u) relu(v)] = sqrt(ab)/(2 pi) (sin th + (pi - th) cos th), cos th = rho.
     # The kink limits Gauss-Hermite to algebraic convergence: the error must fall with n
-    # (about n^{-3/2}), reaching the 1e-3 level at n = 120. Use closed forms for ReLU where exact
+    # (about 1/n), reaching the 1e-3 level at n = 120. Use closed forms for ReLU where exact
     # numbers matter.
     a, b = 2.0, 0.5
     rho = np.array([-0.5, 0.0, 0.3, 0.8])

@@ -9,7 +9,8 @@ of variances and covariances (NumPy broadcasting).
 
 The rule with ``n`` nodes is exact for polynomials of degree ``2n - 1``; for smooth
 non-linearities (tanh, erf) the error decays faster than any power of ``n``, for ReLU
-(a kink) it decays like ``n^{-3/2}``.
+(a kink) only like ``1/n`` (measured in the appendix on Gaussian integrals): use closed
+forms for ReLU where accuracy matters.
 """
 from __future__ import annotations
 
