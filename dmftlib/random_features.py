@@ -64,7 +64,7 @@ from .core import rmt
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
     "theory", "simulate", "simulate_ensemble", "ensemble_error", "long_time_error_underparametrized",
-    "product_wishart_density", "hermitian_theory",
+    "product_wishart_density", "hermitian_theory", "sample_drive_spectrum",
     "plot_learning_curves", "plot_bias_variance", "plot_explorer",
 ]
 
@@ -639,6 +639,32 @@ def hermitian_theory(alpha: float, nu: float, t, n_grid: int = 4000):
     mass = np.trapezoid(rho, s)
     rho = rho * (1.0 - atom) / mass                                          # fix the O(grid) mass error
     return atom + np.trapezoid(rho[None, :] * np.exp(-2.0 * lam[None, :] * t[:, None]), s, axis=1)
+
+
+def sample_drive_spectrum(N: int, alpha: float, nu: float, seed: int = 0) -> np.ndarray:
+    r"""Eigenvalues of the input-space drive :math:`A = \frac{F^\top F}{M}\frac{X^\top X}{P}` for one draw (``N`` values).
+
+    Computed from the symmetric :math:`M\times M` matrix :math:`F\hat\Sigma F^\top/M = K/\nu`, which has the same
+    non-zero eigenvalues; the remaining :math:`N - M` (if :math:`M<N`) are zero. Sorted increasingly.
+
+    Examples
+    --------
+    >>> lam = sample_drive_spectrum(200, 1.0, 0.5, seed=1)
+    >>> lam.shape, round(float(lam.mean()), 1), int(np.sum(lam < 1e-10))
+    ((200,), 1.0, 100)
+    """
+    N = check_int("N", N, low=2)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, low_open=True)
+    seed = check_int("seed", seed, low=0)
+    P, M = _sizes(N, alpha, nu)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((P, N))
+    F = rng.standard_normal((M, N))
+    Phi = X @ F.T / math.sqrt(N)
+    lam = np.clip(np.linalg.eigvalsh(Phi.T @ Phi / P), 0.0, None) / nu
+    lam = np.sort(lam)[-min(M, N):]
+    return np.concatenate([np.zeros(N - lam.size), lam])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -183,3 +183,17 @@ def test_plot_functions_are_pure():
     ax = rf.plot_explorer(alpha=1.0, nu=0.5, N_theory=60, t_max=10.0)
     assert ax.get_xscale() == "log"
     plt.close("all")
+
+
+def test_drive_spectrum_matches_free_product():
+    # histogram of the eigenvalues of A at N = 400 against the free multiplicative convolution (rf-cubic);
+    # bin counts fluctuate by about sqrt(count), so compare masses per bin within 4 sqrt(count)/N + O(1/N) edges
+    lam = rf.sample_drive_spectrum(400, 1.0, 0.5, seed=3)
+    bulk = lam[lam > 1e-10]
+    assert bulk.size == 200
+    edges = np.linspace(0.0, bulk.max() * 1.01, 9)
+    counts, _ = np.histogram(bulk, edges)
+    x = np.linspace(1e-6, edges[-1], 40001)
+    rho = rf.product_wishart_density(x, 1.0, 0.5)
+    mass = np.array([np.trapezoid(rho[(x >= a) & (x < b)], x[(x >= a) & (x < b)]) for a, b in zip(edges[:-1], edges[1:])])
+    np.testing.assert_allclose(counts / 400, mass, atol=4 * np.sqrt(counts.max()) / 400 + 2 / 400)
