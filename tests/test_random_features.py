@@ -197,3 +197,35 @@ def test_drive_spectrum_matches_free_product():
     rho = rf.product_wishart_density(x, 1.0, 0.5)
     mass = np.array([np.trapezoid(rho[(x >= a) & (x < b)], x[(x >= a) & (x < b)]) for a, b in zip(edges[:-1], edges[1:])])
     np.testing.assert_allclose(counts / 400, mass, atol=4 * np.sqrt(counts.max()) / 400 + 2 / 400)
+
+
+def test_nonnormal_theory_exact_limit():
+    t = np.array([0.0, 0.3, 1.0, 3.0, 10.0, 30.0])
+    exact = rf.nonnormal_theory(1.0, 0.5, t)
+    assert exact[0] == 1.0
+    # Talbot accuracy: 12 and 16 nodes agree to ~1e-6
+    np.testing.assert_allclose(rf.nonnormal_theory(1.0, 0.5, t, n_talbot=12), exact, atol=1e-5)
+    for N in (150, 600):
+        th = rf.theory(1.0, 0.5, 0.0, t, N_theory=N, n_draws=2)
+        # linear spectral statistics: fluctuation + bias O(1/N); measured N*|dev| between 0.3 and 1.8
+        assert np.max(np.abs(th.test_error - exact)) <= 3.0 / N, (N, np.abs(th.test_error - exact))
+
+
+def test_nonnormal_theory_limits():
+    # symmetry alpha <-> nu (trace cyclicity, exercise ex-rf-symmetry)
+    t = np.array([0.3, 1.0, 3.0, 10.0])
+    np.testing.assert_allclose(rf.nonnormal_theory(0.7, 1.3, t), rf.nonnormal_theory(1.3, 0.7, t), atol=1e-6)
+    # ridgeless limit (rf-ols)
+    np.testing.assert_allclose(rf.nonnormal_theory(2.0, 0.5, [1e4]), rf.long_time_error_underparametrized(2.0, 0.5, 0.0),
+                               atol=1e-3)
+    # M -> infinity: linear regression, with an O(1/nu) correction (measured coefficient 0.248)
+    lr = linear.gradient_flow_theory(2.0, 0.0, t).test_error
+    assert np.max(np.abs(rf.nonnormal_theory(2.0, 16.0, t) - lr)) <= 0.3 / 16
+    assert np.max(np.abs(rf.nonnormal_theory(2.0, 64.0, t) - lr)) <= 0.3 / 64
+
+
+def test_nonnormal_theory_convergence_error():
+    with pytest.raises(rf.ConvergenceError):
+        rf.nonnormal_theory(1.0, 0.5, [1.0], max_iter=1)
+    with pytest.raises(ValueError, match="n_talbot"):
+        rf.nonnormal_theory(1.0, 0.5, [1.0], n_talbot=64)
