@@ -73,6 +73,8 @@ def main(argv=None) -> int:
     ap.add_argument("--write", type=Path, help="status page to update between the BENCH-TABLE markers")
     ap.add_argument("--budget", type=float, default=60.0, help="seconds allowed per chapter")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of the status page for chapters not re-measured in this run")
     args = ap.parse_args(argv)
     nbs = [p.resolve() for p in args.notebooks] or chapters_from_toc()
     rows = []
@@ -89,11 +91,20 @@ def main(argv=None) -> int:
                  f"Python {platform.python_version()}; budget {args.budget:.0f} s per chapter.", "",
                  "| chapter | notebook | wall time (s) | CPU time (s) | peak memory (MB) | status |",
                  "|---|---|---:|---:|---:|---|"]
-        lines += [f"| {t} | `{f}` | {w:.1f} | {c:.1f} | {m:.0f} | {s} |" for t, f, w, c, m, s in rows]
         page = args.write.read_text()
         start, end = "<!-- BENCH-TABLE-START -->", "<!-- BENCH-TABLE-END -->"
         head, rest = page.split(start, 1)
-        _, tail = rest.split(end, 1)
+        old, tail = rest.split(end, 1)
+        fresh = {f: (t, f, w, c, m, s) for t, f, w, c, m, s in rows}
+        if args.merge:   # previous rows, parsed back, for the chapters not measured now
+            for line in old.splitlines():
+                cells = [x.strip() for x in line.strip().strip("|").split("|")]
+                if len(cells) == 6 and cells[1].startswith("`") and cells[1].strip("`") not in fresh:
+                    f = cells[1].strip("`")
+                    fresh[f] = (cells[0], f, float(cells[2]), float(cells[3]), float(cells[4]), cells[5])
+        order = [p.relative_to(ROOT).as_posix() for p in chapters_from_toc()]
+        rows = sorted(fresh.values(), key=lambda r: order.index(r[1]) if r[1] in order else len(order))
+        lines += [f"| {t} | `{f}` | {w:.1f} | {c:.1f} | {m:.0f} | {s} |" for t, f, w, c, m, s in rows]
         args.write.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
     return 0
 
