@@ -39,6 +39,10 @@ Two views
   Gaussian-equivalent features :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi`.
 * :func:`simulate`: finite :math:`N`, the actual activation, explicit teacher / noise draws, exact in
   time (eigendecomposition of :math:`K`), batched over seeds.
+* Exact :math:`N\to\infty` curves where we have them: :func:`nonnormal_theory` (linear features, no label
+  noise: two-point deterministic equivalent + double Talbot inversion), :func:`hermitian_theory` (the
+  Hermitian drive with the same spectrum, from the free product :func:`product_wishart_density`) and
+  :func:`long_time_error_underparametrized`.
 
 Both evaluate the same 2 x 2 design per draw: two feature matrices :math:`F_1, F_2` and two data sets
 :math:`(X_1,\varepsilon_1), (X_2,\varepsilon_2)` (same teacher), i.e. four models. Averages of products of
