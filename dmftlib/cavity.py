@@ -42,6 +42,13 @@ What is solved here (:func:`theory`):
   with :math:`C_\phi(s,s') = \mathbb E[\tanh u\,\tanh v]`, :math:`(u,v)` centred Gaussian of
   covariance :math:`\begin{pmatrix}C(s,s)&C(s,s')\\C(s,s')&C(s',s')\end{pmatrix}`.
 
+* ``phi="tanh"`` with symmetric couplings: the process is not Gaussian (the memory term is a
+  nonlinear functional of the path), with
+  :math:`R_\phi(t,s) = \langle\phi'(x(t))\,\delta x(t)/\delta h(s)\rangle`; :func:`theory_sampling`
+  samples it with :func:`dmftlib.core.solve_sampling_dmft` (field covariance :math:`g^2 C_\phi`,
+  memory kernel :math:`g^2 R_\phi`), Monte Carlo error :math:`O(n_{\rm samples}^{-1/2})`, Euler
+  error :math:`O(\Delta t)`.
+
 Grid conventions: a uniform grid :math:`t_k = k\,\Delta t`; ``C`` is an ``(n, n)`` symmetric
 PSD array; ``R[k, l]`` is :math:`R(t_k, t_l)` for ``l < k``, zero for ``l > k``, and the diagonal
 stores the limit :math:`R(t_k^+, t_k) = 1` (so ``R`` is causal in the non-strict sense). Both
@@ -59,10 +66,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
+from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
 
-__all__ = ["CavityResult", "theory", "simulate", "response_closed_form", "kick_indices",
+__all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
            "plot_finite_size"]
 
@@ -172,7 +179,7 @@ def response_closed_form(tau, g, symmetric):
 
 
 def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
-           damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24) -> CavityResult:
+           damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24, sampling=None) -> CavityResult:
     r"""Solve the single-site (N -> infinity) equations for :math:`C(t,t')` and :math:`R(t,t')`.
 
     Parameters
@@ -182,8 +189,9 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     symmetric : bool
         Symmetric couplings :math:`J_{ij} = J_{ji}` (memory term, :math:`\kappa=1`) or i.i.d. (:math:`\kappa=0`).
     phi : {"linear", "tanh"}
-        Transfer function; ``"tanh"`` is supported for i.i.d. couplings only (for symmetric
-        couplings the single-site process is not Gaussian: use a sampling solver).
+        Transfer function. For ``"tanh"`` with symmetric couplings the single-site process is not
+        Gaussian and :func:`theory_sampling` is used (Monte Carlo; ``damping``, ``tol``, ``max_iter``,
+        ``max_growth`` and ``n_quad`` do not apply: its options are passed as the dict ``sampling``).
     t_max, n_t : float, int
         Grid ``[0, t_max]`` with ``n_t`` points.
     C0 : float >= 0
@@ -197,6 +205,8 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
         (an unstable dynamics: :math:`g > 1` i.i.d. linear, :math:`g > 1/2` symmetric linear).
     n_quad : int
         Gauss-Hermite nodes per dimension for :math:`C_\phi` (tanh only).
+    sampling : dict, optional
+        Keyword arguments of :func:`theory_sampling` (symmetric tanh only), e.g. ``n_samples``, ``seed``.
 
     Returns
     -------
@@ -215,8 +225,8 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     max_growth = check_real("max_growth", max_growth, low=0.0, low_open=True)
     n_quad = check_int("n_quad", n_quad, low=4, high=200)
     if phi == "tanh" and symmetric:
-        raise ValueError("phi='tanh' is supported for symmetric=False only: with symmetric couplings the "
-                         "single-site process has a non-Gaussian memory term; use a sampling DMFT solver")
+        return theory_sampling(g, True, phi, t_max=t_max, n_t=n_t, C0=C0, kick_times=kick_times,
+                               **(sampling or {}))
     t, dt, n = grid.t, grid.dt, grid.n
     start = time.perf_counter()
     E = np.tril(np.exp(-(t[:, None] - t[None, :])))
@@ -270,6 +280,117 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     return CavityResult(t=t, C=C, C_sem=None, kick_times=kicks, R_kick=R_kick, R_kick_sem=None, R=R,
                         N=None, n_seeds=None, residuals=res.residuals, n_iter=res.n_iter,
                         converged=res.converged, wall_time=time.perf_counter() - start)
+
+
+def _tangent(x, M, dt, dphi):
+    r"""Tangent dynamics of the Euler single-site process on the samples ``x`` (shape ``(b, n)``).
+
+    :math:`D_{k+1,s} = (1-\Delta t)D_{k,s} + \Delta t^2\sum_{u<k} M_{ku}\phi'(x_u)D_{u,s} + \delta_{ks}`
+    (the scheme of :func:`dmftlib.core.solve_sampling_dmft`); returns ``D`` of shape ``(b, n, n)``.
+    """
+    b, n = x.shape
+    dp = dphi(x)
+    D = np.zeros((b, n, n))
+    for k in range(n - 1):
+        Dk = D[:, k, :] * (1.0 - dt)
+        if k > 0:
+            w = (dt * dt) * M[k, :k][None, :] * dp[:, :k]
+            Dk += np.einsum("bu,bus->bs", w, D[:, :k, :])
+        Dk[:, k] += 1.0
+        D[:, k + 1] = Dk
+    return D
+
+
+def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, kick_times=(0.0,), refine=2,
+                    n_samples=16000, n_response=256, damping=0.0, max_iter=60, min_iter=8, seed=0) -> CavityResult:
+    r"""Solve the single-site process by Monte Carlo sampling (any :math:`\phi`, both coupling types).
+
+    The single-site process (:math:`\kappa = 1` symmetric, :math:`0` i.i.d.)
+
+    .. math::
+
+        \frac{dx}{dt} = -x + \eta(t) + \kappa g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds,\quad
+        \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),\quad
+        R_\phi(t,s) = \Big\langle \frac{\delta\phi(x(t))}{\delta h(s)}\Big\rangle
+        = \langle \phi'(x(t))\,\frac{\delta x(t)}{\delta h(s)}\rangle,
+
+    is not Gaussian for nonlinear :math:`\phi`, so it is solved with
+    :func:`dmftlib.core.solve_sampling_dmft`: field covariance :math:`K = g^2 C_\phi`, memory kernel
+    :math:`M = \kappa g^2 R_\phi` acting on :math:`\psi = \phi`. The solver measures only
+    :math:`R = \langle\delta x/\delta h\rangle`; :math:`R_\phi` needs the per-sample tangent weighted
+    by :math:`\phi'(x(t))`, so the kernel map propagates the tangent itself (:func:`_tangent`) on
+    ``n_response`` samples, with the memory kernel of the pass that produced them. The solver calls the
+    kernel map three times per iteration (all samples, then two halves for its automatic noise-level
+    tolerance); the memory kernel of the next pass is the damped update of the one returned by the
+    first call.
+
+    The solver is Euler (error :math:`O(\Delta t)`), run on a grid ``refine`` times finer than the
+    output grid and extended by one step; the response is reported as
+    :math:`R(t_k, t_l) \approx D_{k+1, l}` (a kick in step ``l`` acts from :math:`t_{l+1}`), so that
+    ``R[k, k] = 1`` as in :func:`theory`. Monte Carlo errors: ``C_sem`` is the standard error of the
+    final pass (:math:`\propto 1/\sqrt{n_{\rm samples}}`), ``R_kick_sem`` that of the response over the
+    ``n_response`` tangent samples; the converged kernels carry an error of the same order.
+    Memory: ``8 n_response n_f^2`` bytes for the tangent (``n_f = refine (n_t - 1) + 2``) plus
+    ``8 n_samples n_f`` bytes per pass.
+
+    Examples
+    --------
+    >>> res = theory_sampling(0.8, t_max=2.0, n_t=11, n_samples=2000, n_response=64)
+    >>> res.converged, res.C.shape, float(res.R_kick[0, 0])
+    (True, (11, 11), 1.0)
+    >>> bool(abs(res.C[-1, -1] - 0.19) < 0.02)      # simulation, N = 2000: 0.191 +- 0.003
+    True
+    """
+    g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
+    refine = check_int("refine", refine, low=1, high=16)
+    n_samples = check_int("n_samples", n_samples, low=16)
+    n_response = check_int("n_response", n_response, low=2)
+    damping = check_real("damping", damping, low=0.0, high=1.0, high_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    min_iter = check_int("min_iter", min_iter, low=1)
+    seed = check_int("seed", seed, low=0)
+    start = time.perf_counter()
+    kappa = 1.0 if symmetric else 0.0
+    if phi == "linear":
+        f, df = (lambda x: x), (lambda x: np.ones_like(x))
+    else:
+        f, df = np.tanh, (lambda x: 1.0 - np.tanh(x) ** 2)
+    dt = grid.dt / refine
+    n = refine * (grid.n - 1) + 2
+    state = {"calls": 0, "M_pass": np.zeros((n, n)), "R_sd": np.zeros((n, n)), "b": 1}
+
+    def kernel_map(x, R):
+        first = state["calls"] % 3 == 0          # full sample set; the next two calls are its halves
+        state["calls"] += 1
+        p = f(x)
+        K = g**2 * (p.T @ p) / x.shape[0]
+        if kappa == 0.0:
+            return K, np.zeros((n, n))
+        b = min(x.shape[0], n_response)
+        D = _tangent(x[:b], state["M_pass"], dt, df)
+        Rphi = np.einsum("bk,bks->ks", df(x[:b]), D) / b
+        M = kappa * g**2 * Rphi
+        if first:
+            state["R_sd"], state["b"] = D.std(axis=0), b
+            state["M_next"] = damping * state["M_pass"] + (1.0 - damping) * M
+        if state["calls"] % 3 == 0:               # both halves done: the solver now uses M_next
+            state["M_pass"] = state["M_next"]
+        return K, M
+
+    res = solve_sampling_dmft(
+        drift=lambda t, x, z: -x, drift_dx=lambda t, x, z: -np.ones_like(x), kernel_map=kernel_map,
+        t_max=dt * (n - 1), n_t=n, x0=lambda rng, S: np.sqrt(C0) * rng.standard_normal(S), M0=np.zeros((n, n)),
+        psi=f, dpsi=df, n_samples=n_samples, n_response=n_response, damping=damping, tol=None,
+        max_iter=max_iter, min_iter=min(min_iter, max_iter), seed=seed)
+    sub = slice(0, refine * (grid.n - 1) + 1, refine)
+    C = symmetrize(res.C[sub, sub])
+    C_sem = res.C_sem[sub, sub]
+    R = res.R[1:, :-1][sub, sub] + 0.0
+    R_sem = (state["R_sd"] / np.sqrt(state["b"]))[1:, :-1][sub, sub]
+    return CavityResult(t=grid.t, C=C, C_sem=C_sem, kick_times=kicks, R_kick=R[:, idx].T.copy(),
+                        R_kick_sem=R_sem[:, idx].T.copy(), R=np.tril(R), N=None, n_seeds=None,
+                        residuals=res.residuals, n_iter=res.n_iter, converged=res.converged,
+                        wall_time=time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------- simulation

@@ -114,7 +114,7 @@ def test_convergence_error_max_iter():
 @pytest.mark.parametrize("kw", [dict(g=-1.0), dict(g=0.5, phi="relu"), dict(g=0.5, t_max=0.0),
                                 dict(g=0.5, n_t=1), dict(g=0.5, kick_times=[0.123]),
                                 dict(g=0.5, symmetric="yes"), dict(g=0.5, C0=-1.0),
-                                dict(g=1.2, phi="tanh", symmetric=True)])
+                                dict(g=0.8, phi="tanh", symmetric=True, sampling=dict(n_samples=4))])
 def test_theory_bad_input(kw):
     with pytest.raises(ValueError):
         cv.theory(**kw)
@@ -152,3 +152,100 @@ def test_finite_size_scan_small_instance():
     scan = cv.finite_size_scan(0.4, True, Ns=(100, 400), n_seeds=4, t_max=3.0, n_t=31)
     assert scan.sem_C[1] < scan.sem_C[0]
     assert np.all(scan.err_C < 3 * scan.sem_C + 1.0 / scan.N)
+
+
+# ----------------------------------------------------------------------------- symmetric couplings, tanh (sampling)
+
+G_ST, TMAX_ST, NT_ST, KICKS_ST = 0.8, 5.0, 51, [0.0, 2.0]
+S_ST, B_ST = 16000, 256          # Monte Carlo: samples of the single-site process, tangent samples for R
+
+
+def _euler_bias(t, kicks, dt, C0=1.0):
+    """First-order Euler error of the bare relaxation x' = -x, rms over the grid: (dt/2) tau e^{-tau} for R(t, t'),
+    (dt/2) (t+t') e^{-(t+t')} C0 for C. It predicts the measured error of the linear symmetric case (exact
+    reference) to about 25 % (test_sampling_linear_symmetric_matches_exact)."""
+    tau = np.clip(t[None, :] - np.asarray(kicks)[:, None], 0, None)
+    T = t[:, None] + t[None, :]
+    return rms(0.5 * dt * T * np.exp(-T) * C0), rms(0.5 * dt * tau * np.exp(-tau))
+
+
+@pytest.fixture(scope="module")
+def sym_tanh():
+    return cv.theory(G_ST, True, "tanh", t_max=TMAX_ST, n_t=NT_ST, kick_times=KICKS_ST,
+                     sampling=dict(n_samples=S_ST, n_response=B_ST, seed=0))
+
+
+def test_sym_tanh_theory_vs_simulation_two_N(sym_tanh):
+    # Error budget, rms over the grid:
+    #  simulation: 3 * rms(sem) (fluctuations O(1/sqrt(N n_seeds))) + 1/N (finite-size bias);
+    #  theory, Monte Carlo: 3 * 2 * rms(theory sem) -- the final pass's standard error (O(1/sqrt(n_samples)),
+    #    n_samples = 16000 for C, n_response = 256 tangent samples for R) plus that of the converged kernels,
+    #    of the same order: the spread over 4 solver seeds is 1.6 (C) and 2.0 (R) times the final-pass sem;
+    #  theory, Euler step dt/refine = 0.05: 1.5 * the first-order Euler error of the bare relaxation.
+    th = sym_tanh
+    assert th.converged
+    dt = (th.t[1] - th.t[0]) / 2
+    bias_C, bias_R = _euler_bias(th.t, KICKS_ST, dt)
+    tols = []
+    for N in (250, 1000):
+        sim = cv.simulate(N, G_ST, True, "tanh", t_max=TMAX_ST, n_t=NT_ST, kick_times=KICKS_ST, n_seeds=8, seed=3)
+        tol_C = 3 * rms(sim.C_sem) + 1.0 / N + 6 * rms(th.C_sem) + 1.5 * bias_C
+        tol_R = 3 * rms(sim.R_kick_sem) + 1.0 / N + 6 * rms(th.R_kick_sem) + 1.5 * bias_R
+        assert rms(sim.C - th.C) < tol_C
+        assert rms(sim.R_kick - th.R_kick) < tol_R
+        tols.append(tol_C)
+    assert tols[1] < tols[0]
+
+
+def test_sym_tanh_invariants(sym_tanh):
+    th = sym_tanh
+    assert_allclose(th.C, th.C.T, atol=0)          # symmetric
+    assert is_psd(th.C)                            # a covariance
+    assert is_causal(th.R, strict=False)           # R(t, t') = 0 for t' > t
+    assert_allclose(np.diag(th.R), 1.0, atol=1e-12)  # R(t'+, t') = 1
+    assert th.R_kick.shape == (2, NT_ST) and th.C_sem.shape == th.C.shape
+    # tanh saturates: bounded where the linear symmetric network (unstable for g > 1/2) grows like e^{(2g-1)t}
+    assert np.all(np.diag(th.C) < 1.1)
+
+
+def test_sampling_linear_symmetric_matches_exact():
+    # the sampling solver with phi linear against the exact (C, R) solver: Euler error O(dt) (predicted by the
+    # bare relaxation) plus Monte Carlo (3 * 2 * rms of the standard error); R of a linear process is
+    # deterministic given M, so only the Euler error remains
+    kw = dict(t_max=3.0, n_t=31, kick_times=[0.0, 1.0])
+    th = cv.theory_sampling(0.4, True, "linear", n_samples=4000, n_response=64, seed=1, **kw)
+    ex = cv.theory(0.4, True, "linear", **kw)
+    bias_C, bias_R = _euler_bias(th.t, [0.0, 1.0], 0.05)
+    assert rms(th.C - ex.C) < 1.5 * bias_C + 6 * rms(th.C_sem)
+    assert rms(th.R_kick - ex.R_kick) < 1.5 * bias_R
+    assert rms(th.R_kick - ex.R_kick) > 0.5 * bias_R      # the error is the Euler one, O(dt)
+
+
+def test_sym_tanh_small_amplitude_is_linear():
+    # tanh(x) = x - x^3/3 + ...: with initial variance C0 the relative nonlinear correction is O(C0). Same seed,
+    # so the Monte Carlo noise is common to both and cancels in the difference
+    C0 = 1e-2
+    kw = dict(t_max=3.0, n_t=31, C0=C0, kick_times=[0.0, 1.0], n_samples=4000, n_response=64, seed=5)
+    tnh = cv.theory_sampling(0.4, True, "tanh", **kw)
+    lin = cv.theory_sampling(0.4, True, "linear", **kw)
+    assert rms(tnh.C - lin.C) < C0 * C0
+    assert rms(tnh.R_kick - lin.R_kick) < C0
+
+
+def test_sampling_iid_linear_has_no_memory():
+    th = cv.theory_sampling(0.5, False, "linear", t_max=2.0, n_t=21, n_samples=400, n_response=16)
+    assert_allclose(th.R_kick[0], np.exp(-th.t), atol=0.06 * 0.5)   # Euler: (1-dt)^k vs e^{-t}, dt = 0.05
+
+
+def test_sampling_convergence_error():
+    with pytest.raises(ConvergenceError):
+        cv.theory_sampling(0.8, t_max=3.0, n_t=31, n_samples=400, n_response=16, max_iter=2, min_iter=2)
+
+
+@pytest.mark.parametrize("kw", [dict(refine=0), dict(n_samples=1), dict(n_response=1), dict(damping=1.0),
+                                dict(g=-0.1), dict(phi="relu")])
+def test_sampling_bad_input(kw):
+    args = dict(g=0.8, t_max=1.0, n_t=11)
+    args.update(kw)
+    with pytest.raises(ValueError):
+        cv.theory_sampling(**args)
