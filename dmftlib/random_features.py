@@ -32,19 +32,21 @@ the Gaussian equivalent :math:`\varphi(z)\to\mu_1 z + \mu_*\xi` (:func:`activati
 
 Two views
 ---------
-* :func:`theory`: the :math:`N\to\infty` prediction, **evaluated numerically at a large** ``N_theory``:
-  the teacher, the label noise and the test point are averaged analytically (traces), the random
-  matrices :math:`X, F` are sampled once or twice; the remaining error is :math:`O(1/N_{theory})` (linear
-  spectral statistics), see the chapter for its convergence. Nonlinear :math:`\varphi` enter through the
-  Gaussian-equivalent features :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi`.
+* :func:`theory`: the :math:`N\to\infty` prediction. For **linear features it is exact**
+  (:func:`exact_theory`: test and train error with label noise, the infinite ensembles over features and over
+  data, the bias and the Hermitian comparison, from first- and second-order deterministic equivalents of the
+  resolvent of :math:`A = W\hat\Sigma` and a fixed-Talbot inversion of their Laplace transforms). For nonlinear
+  :math:`\varphi` it is :func:`large_n_theory`, a **numerical evaluation at a large** ``N_theory``: the
+  teacher, the label noise and the test point are averaged analytically (traces), the random matrices
+  :math:`X, F` are sampled once or twice, nonlinear features enter through the Gaussian-equivalent features
+  :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi`; its error is :math:`O(1/N_{theory})` (linear spectral statistics).
 * :func:`simulate`: finite :math:`N`, the actual activation, explicit teacher / noise draws, exact in
   time (eigendecomposition of :math:`K`), batched over seeds.
-* Exact :math:`N\to\infty` curves where we have them: :func:`nonnormal_theory` (linear features, no label
-  noise: two-point deterministic equivalent + double Talbot inversion), :func:`hermitian_theory` (the
-  Hermitian drive with the same spectrum, from the free product :func:`product_wishart_density`) and
-  :func:`long_time_error_underparametrized`.
+* Further exact :math:`N\to\infty` curves: :func:`nonnormal_theory` (the noiseless test error alone),
+  :func:`hermitian_theory` (the Hermitian drive with the same spectrum, from the free product
+  :func:`product_wishart_density`) and :func:`long_time_error_underparametrized`.
 
-Both evaluate the same 2 x 2 design per draw: two feature matrices :math:`F_1, F_2` and two data sets
+:func:`large_n_theory` and :func:`simulate` evaluate the same 2 x 2 design per draw: two feature matrices :math:`F_1, F_2` and two data sets
 :math:`(X_1,\varepsilon_1), (X_2,\varepsilon_2)` (same teacher), i.e. four models. Averages of products of
 the errors of two models that share the data but not the features (resp. the features, resp. nothing)
 give the infinite ensembles over features (resp. data) and the bias; see :class:`RandomFeaturesResult`.
@@ -67,7 +69,7 @@ from .core import rmt
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
-    "theory", "simulate", "simulate_ensemble", "ensemble_error", "long_time_error_underparametrized",
+    "theory", "exact_theory", "large_n_theory", "simulate", "simulate_ensemble", "ensemble_error", "long_time_error_underparametrized",
     "product_wishart_density", "hermitian_theory", "sample_drive_spectrum", "nonnormal_theory",
     "plot_learning_curves", "plot_bias_variance", "plot_explorer",
 ]
@@ -373,8 +375,31 @@ def _result(out, t, alpha, nu, sigma2, phi, N, P, M, kind):
 # Public views
 # ----------------------------------------------------------------------------------------------
 def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_theory: int = 600,
-           n_draws: int = 2, seed: int = 12345) -> RandomFeaturesResult:
-    r"""The :math:`N\to\infty` learning curves, evaluated at a large ``N_theory``.
+           n_draws: int = 2, seed: int = 12345, n_talbot: int = 16) -> RandomFeaturesResult:
+    r"""The :math:`N\to\infty` learning curves: exact for linear features, a large-N evaluation otherwise.
+
+    ``phi="linear"``: :func:`exact_theory` (``N_theory``, ``n_draws``, ``seed`` are not used; the result has
+    ``N = M = P = n_seeds = 0`` and zero standard errors). Nonlinear ``phi``: :func:`large_n_theory` (Gaussian
+    equivalence, evaluated at ``N_theory``; ``n_talbot`` is not used). Same fields in both cases.
+
+    Examples
+    --------
+    >>> res = theory(2.0, 1.0, 0.0, [0.0, 1.0, 10.0])
+    >>> [round(float(x), 2) for x in res.test_error]
+    [1.0, 0.5, 0.25]
+    """
+    alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
+    check_int("N_theory", N_theory, low=50)
+    check_int("n_draws", n_draws, low=1)
+    check_int("seed", seed, low=0)
+    if phi == "linear":
+        return exact_theory(alpha, nu, sigma2, t, n_talbot=n_talbot)
+    return large_n_theory(alpha, nu, sigma2, t, phi=phi, N_theory=N_theory, n_draws=n_draws, seed=seed)
+
+
+def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_theory: int = 600,
+                   n_draws: int = 2, seed: int = 12345) -> RandomFeaturesResult:
+    r"""The :math:`N\to\infty` learning curves, **evaluated numerically** at a large ``N_theory``.
 
     For each draw of :math:`X_{1,2}, F_{1,2}` the four models of the 2 x 2 design are solved exactly,
     :math:`a(t) = g_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
@@ -393,6 +418,10 @@ def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_the
     bias are :math:`O(1/N_{theory})`. Nonlinear ``phi`` use Gaussian-equivalent features
     :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi` (:func:`activation_coefficients`).
 
+    :func:`theory` uses it for nonlinear ``phi``; for linear features :func:`exact_theory` is the exact limit, and
+    this evaluation serves as an independent check of it (the chapter and the tests measure the :math:`O(1/N)`
+    convergence).
+
     Cost: batched ``eigh`` of four :math:`M\times M` matrices per draw and :math:`O(TM^2)` per pair;
     memory about :math:`4(PM + M^2 + MN)` floats per draw, :math:`M = \nu N_{theory}`, :math:`P = \alpha N_{theory}`.
 
@@ -408,7 +437,7 @@ def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_the
 
     Examples
     --------
-    >>> res = theory(2.0, 1.0, 0.0, [0.0, 1.0, 10.0], N_theory=200, n_draws=1)
+    >>> res = large_n_theory(2.0, 1.0, 0.0, [0.0, 1.0, 10.0], N_theory=200, n_draws=1)
     >>> [round(float(x), 2) for x in res.test_error]
     [1.0, 0.5, 0.25]
     """
@@ -784,6 +813,166 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
 
 
 # ----------------------------------------------------------------------------------------------
+# Exact N -> infinity theory of linear features: label noise, train error, ensembles, bias
+# ----------------------------------------------------------------------------------------------
+def _two_point(K, ratio):
+    r""":math:`D_{12} = \int\frac{d\mu}{(x+\kappa_1)(x+\kappa_2)}`, :math:`E_{12} = \int\frac{x\,d\mu}{(x+\kappa_1)(x+\kappa_2)}`
+    on the grid ``K x K`` for the Marchenko-Pastur law of aspect ratio ``ratio`` (divided differences, central
+    differences on the diagonal)."""
+    k1, k2 = K[:, None], K[None, :]
+    G1, G2 = _wishart_resolvent(k1, ratio), _wishart_resolvent(k2, ratio)
+    dk = k1 - k2
+    same = np.abs(dk) < 1e-9 * (1.0 + np.abs(k1))
+    h = 1e-5 * (1.0 + np.abs(k1))
+    Gp, Gm = _wishart_resolvent(k1 + h, ratio), _wishart_resolvent(k1 - h, ratio)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        D = np.where(same, -(Gp - Gm) / (2 * h), (G2 - G1) / np.where(same, 1.0, dk))
+        E = np.where(same, ((k1 + h) * Gp - (k1 - h) * Gm) / (2 * h),
+                     (k1 * G1 - k2 * G2) / np.where(same, 1.0, dk))
+    return D, E
+
+
+def _exact_transforms(s, alpha, nu, sigma2, max_iter):
+    r"""The Laplace transforms of :func:`exact_theory` on the grid ``s x s`` (one-point ones on ``s``)."""
+    s1, s2 = s[:, None], s[None, :]
+    # data side: average over X at fixed W (kappa of the Wishart W = F^T F / M)
+    k = _kappa_path(s, alpha, nu, max_iter=max_iter)
+    D, E = _two_point(k, nu)
+    k1, k2 = k[:, None], k[None, :]
+    gam = (1.0 - (k1 + k2) * E - k1 * k2 * D) / alpha                 # (1/alpha) int w^2 dmu/((w+k1)(w+k2))
+    sig = k1 * k2 * D / (s1 * s2)
+    out = {"eg": (sig + sigma2 * gam / (s1 * s2)) / (1.0 - gam), "data": sig, "et": D / (1.0 - gam),
+           "one": k * _wishart_resolvent(k, nu) / s}                   # (1/N) tr (s + A)^{-1}
+    # feature side: average over F at fixed data (kappa of the sample covariance X^T X / P)
+    kf = _kappa_path(s, nu, alpha, max_iter=max_iter)
+    Df, Ef = _two_point(kf, alpha)
+    f1, f2 = kf[:, None], kf[None, :]
+    out["features"] = (f1 * f2 * Df + (sigma2 / alpha) * Ef) / (s1 * s2)
+    return out
+
+
+def _kappa0(ratio_samples, ratio_law):
+    r"""Root :math:`\kappa_0\ge0` of :math:`1 = \frac1{r_s}\int\frac{x\,d\mu}{x+\kappa}` (law: MP of ratio ``ratio_law``).
+
+    Zero when :math:`\min(1, r_{law})\le r_s` (the ridgeless limit interpolates nothing: no implicit ridge)."""
+    from scipy.optimize import brentq
+    m = min(1.0, ratio_law)
+    if m <= ratio_samples:
+        return 0.0
+    g = lambda k: ratio_samples - (1.0 - k * float(np.real(_wishart_resolvent(k, ratio_law))))  # noqa: E731
+    hi = 1.0
+    while g(hi) < 0:
+        hi *= 2.0
+    return brentq(g, 1e-300, hi, xtol=1e-15, rtol=1e-13)
+
+
+def _side_limit(r_s, r_law):
+    r"""``(kappa0^2 D00, E00, atom-or-kappa0 G)`` limits of one side (``s -> 0``), and ``(1 - m/r_s)``.
+
+    With :math:`\kappa_0>0` the integrals are taken at :math:`\kappa_0`; with :math:`\kappa_0 = 0` one has
+    :math:`\kappa\simeq s/(1 - m/r_s)`, :math:`m = \min(1, r_{law})`, and :math:`\kappa^2D\to` the atom of the law."""
+    k0 = _kappa0(r_s, r_law)
+    if k0 > 0:
+        kD = float(rmt.marchenko_pastur_expect(lambda x: k0**2 / (x + k0) ** 2, r_law))
+        E = float(rmt.marchenko_pastur_expect(lambda x: x / (x + k0) ** 2, r_law))
+        g = float(rmt.marchenko_pastur_expect(lambda x: x**2 / (x + k0) ** 2, r_law)) / r_s
+        return k0, kD, E, g, 0.0
+    m = min(1.0, r_law)
+    atom = 1.0 - m
+    if r_law == 1.0:
+        E = math.inf
+    else:   # int_{x>0} dmu/x for MP of ratio r: r/(r-1) if r > 1, r^2/(1-r) if r < 1
+        E = r_law / (r_law - 1.0) if r_law > 1.0 else r_law**2 / (1.0 - r_law)
+    return 0.0, atom, E, m / r_s, (1.0 - m / r_s) * atom
+
+
+def _exact_limit(alpha, nu, sigma2):
+    r"""``t -> inf`` limits :math:`\lim_{s\to0}s_1s_2\hat F` of the transforms of :func:`exact_theory`."""
+    k0, kD, _, gam, et_sig = _side_limit(alpha, nu)
+    with np.errstate(divide="ignore"):
+        eg = (kD + sigma2 * gam) / (1.0 - gam) if gam < 1.0 else math.inf
+    kf0, kDf, Ef, _, _ = _side_limit(nu, alpha)
+    feat = kDf + (sigma2 / alpha) * Ef if sigma2 > 0 else kDf
+    # c(inf) = kappa0 G_W(kappa0) = 1 - alpha if kappa0 > 0, else the atom of W
+    c_inf = (1.0 - alpha) if k0 > 0 else kD
+    return {"eg": eg, "data": kD, "features": feat, "et": et_sig}, c_inf
+
+
+def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
+                 max_iter: int = 100) -> RandomFeaturesResult:
+    r"""Exact :math:`N\to\infty` learning curves of linear random features, with label noise and ensembles.
+
+    With :math:`A = W\hat\Sigma` (:math:`W = F^\top F/M`, :math:`\hat\Sigma = X^\top X/P`), :math:`\kappa(s)` from
+    :math:`s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)` and
+    :math:`\kappa_F(s)` from :math:`s = \kappa_F\bigl(1 - \frac1\nu\int\frac{x\,d\mu_\Sigma}{x+\kappa_F}\bigr)`
+    (Marchenko-Pastur laws of aspect ratios :math:`\nu` and :math:`\alpha`), the double Laplace transforms are
+
+    .. math::
+
+        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\gamma_{12}}{s_1s_2(1-\gamma_{12})},\quad
+        \hat E_{data} = \frac{\kappa_1\kappa_2D_{12}}{s_1s_2},\quad
+        \hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
+        \hat E_t^{signal} = \frac{D_{12}}{1-\gamma_{12}},
+
+    with :math:`D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}`,
+    :math:`\gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
+    the integrals of :math:`1` and :math:`x` against :math:`d\mu_\Sigma/((x+\kappa_{F1})(x+\kappa_{F2}))`. The
+    one-point function :math:`c(t) = \frac1N\operatorname{tr}e^{-At}`, transform :math:`\kappa G_W(\kappa)/s`, gives
+    the bias :math:`c(t)^2`, the Hermitian curve :math:`c(2t)` and the noise part of the train error,
+    :math:`E_t = E_t^{signal} + \sigma^2\bigl(1 - \frac1\alpha + \frac{c(2t)}\alpha\bigr)`. Derivation: the chapter
+    (equations ``rf-noise`` to ``rf-bias-exact``). Double (single) fixed-Talbot inversion on the diagonal
+    :math:`t_1 = t_2 = t`; the last time may be ``np.inf`` (limits :math:`s\to0`).
+
+    Returns a :class:`RandomFeaturesResult` with ``N = M = P = n_seeds = 0`` and zero standard errors.
+
+    Examples
+    --------
+    >>> th = exact_theory(1.0, 0.5, 0.25, [0.0, 1.0, 10.0])
+    >>> [round(float(x), 4) for x in th.test_error], round(float(th.train_error[0]), 4)
+    ([1.0, 0.8398, 1.1205], 1.25)
+    """
+    alpha, nu, sigma2, _ = _check_params(alpha, nu, sigma2, "linear")
+    t = _check_t(t, allow_inf=True)
+    n_talbot = check_int("n_talbot", n_talbot, low=8, high=32)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    T = t.size
+    eg, data, feat, ets, herm, bias = (np.ones(T) for _ in range(6))
+    for i, tt in enumerate(t):  # loop over times (each needs its own contour)
+        if tt == 0.0:
+            continue
+        if np.isinf(tt):
+            lim, c_inf = _exact_limit(alpha, nu, sigma2)
+            eg[i], data[i], feat[i], ets[i] = lim["eg"], lim["data"], lim["features"], lim["et"]
+            herm[i], bias[i] = c_inf, c_inf**2
+            continue
+        s, c = _talbot(tt, n_talbot)
+        S = np.concatenate([s, np.conj(s[1:])])
+        Cw = np.concatenate([c[:1], 0.5 * c[1:], 0.5 * np.conj(c[1:])])
+        tr = _exact_transforms(S, alpha, nu, sigma2, max_iter)
+        inv2 = {key: float(np.real(Cw @ tr[key] @ Cw)) for key in ("eg", "data", "features", "et")}
+        eg[i], data[i], feat[i], ets[i] = inv2["eg"], inv2["data"], inv2["features"], inv2["et"]
+        bias[i] = float(np.real(Cw @ tr["one"])) ** 2
+        s2t, c2t = _talbot(2.0 * tt, n_talbot)
+        k2t = _kappa_path(s2t, alpha, nu, max_iter=max_iter)
+        herm[i] = float(np.real(np.sum(c2t * k2t * _wishart_resolvent(k2t, nu) / s2t)))
+    et = ets + sigma2 * (1.0 - 1.0 / alpha + herm / alpha)
+    arrays = [eg, et, feat, data, bias, herm]
+    if any(np.any(np.isnan(a)) or np.any(np.isinf(a[:-1])) for a in arrays):
+        raise ConvergenceError("the Talbot inversion produced non-finite values", [])
+    zero = np.zeros(T)
+    var_features, var_data = data - bias, feat - bias
+    var_int = eg - feat - data + bias
+    for a in arrays + [t, zero, var_features, var_data, var_int]:
+        a.setflags(write=False)
+    return RandomFeaturesResult(
+        t=t, test_error=eg, train_error=et, ens_features=feat, ens_data=data, bias=bias,
+        var_features=var_features, var_data=var_data, var_interaction=var_int, hermitian_error=herm,
+        test_error_sem=zero, train_error_sem=zero, ens_features_sem=zero, ens_data_sem=zero, bias_sem=zero,
+        hermitian_error_sem=zero, alpha=alpha, nu=nu, sigma2=sigma2, phi="linear", N=0, M=0, P=0, n_seeds=0,
+        kind="theory")
+
+
+# ----------------------------------------------------------------------------------------------
 # Plots (pure: they draw on ``ax`` and return it)
 # ----------------------------------------------------------------------------------------------
 def plot_learning_curves(theory_result, simulations=(), ax=None, hermitian=False, color=None, label=None,
@@ -839,15 +1028,16 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
                   N_theory: int = 120, ax=None):
     """Widget view: theory learning curves (single model, infinite ensembles, bias, Hermitian drive).
 
-    Evaluated at a small ``N_theory`` so that it is interactive (error O(1/N_theory)).
+    Exact for linear features; for nonlinear ones evaluated at a small ``N_theory`` so that it is interactive
+    (error O(1/N_theory)).
     """
     from .plotting import new_figure
     sigma = check_real("sigma", sigma, low=0.0)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     if ax is None:
         _, ax = new_figure()
-    t = np.geomspace(1e-2, t_max, 60)
-    th = theory(alpha, nu, sigma**2, t, phi=phi, N_theory=N_theory, n_draws=1)
+    t = np.geomspace(1e-2, t_max, 60 if phi == "linear" else 40)
+    th = theory(alpha, nu, sigma**2, t, phi=phi, N_theory=N_theory, n_draws=1, n_talbot=12)
     ax.plot(t, th.test_error, "-", label="single model $E_g$")
     ax.plot(t, th.ens_features, "-", label="∞ ensemble over features")
     ax.plot(t, th.ens_data, "-", label="∞ ensemble over data")
@@ -857,6 +1047,7 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
     ax.set_xscale("log")
     ax.set_xlabel("t")
     ax.set_ylabel("test error")
-    ax.set_title(f"α = {alpha:g}, ν = {nu:g}, σ = {sigma:g}, φ = {phi}  (theory at N = {N_theory})", fontsize=10)
+    how = "exact N → ∞" if phi == "linear" else f"large-N evaluation, N = {N_theory}"
+    ax.set_title(f"α = {alpha:g}, ν = {nu:g}, σ = {sigma:g}, φ = {phi}  ({how})", fontsize=10)
     ax.legend(fontsize=8)
     return ax

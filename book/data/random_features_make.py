@@ -1,8 +1,8 @@
 """Make ``random_features_curves.npz``: the N -> infinity curves of the random-features chapter.
 
-The "theory" of ``dmftlib.random_features.theory`` evaluates the N -> infinity learning curves at a large
-``N_theory`` with the teacher, label noise and test point averaged analytically (error O(1/N_theory)).
-Sweeps over nu = M/N and alpha = P/N need many such evaluations, so they are precomputed here.
+``dmftlib.random_features.theory`` is exact for linear features (``exact_theory``: fast) and, for nonlinear
+ones, a large-N evaluation at ``N_theory`` with the teacher, label noise and test point averaged analytically
+(error O(1/N_theory)). The tanh sweeps need many such evaluations, so all curves are precomputed here.
 Run from the repository root:  OMP_NUM_THREADS=1 .venv/bin/python book/data/random_features_make.py
 (about two minutes on one core). ``tests/test_random_features.py`` re-creates a small instance.
 """
