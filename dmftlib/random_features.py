@@ -134,7 +134,8 @@ class RandomFeaturesResult:
     * ``hermitian_error``: :math:`1 - \frac1N\sum_k(1 - e^{-2\lambda_k t/\nu})` over the eigenvalues of
       :math:`K`, the test error of the Hermitian (normal) drive with the same spectrum (meaningful for
       ``phi="linear"``, ``sigma2=0``);
-    * ``*_sem``: standard errors over draws; ``N`` (``N_theory`` for the theory), ``M``, ``P``, ``n_seeds``;
+    * ``*_sem``: standard errors over draws; ``N`` (``N_theory`` for :func:`large_n_theory`, 0 for the exact
+      :func:`exact_theory`, whose standard errors are zero), ``M``, ``P``, ``n_seeds``;
       ``kind`` is ``"theory"`` or ``"simulation"``.
     """
 
