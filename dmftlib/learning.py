@@ -33,7 +33,7 @@ from matplotlib.ticker import NullFormatter
 
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
-from .plotting import new_figure, plot_simulation, plot_theory
+from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -654,11 +654,7 @@ def plot_euler_error(result: EulerConvergence, ax=None):
     """ResNet-to-ODE error against depth on log-log axes, with the fitted power law."""
     if ax is None:
         _, ax = new_figure()
-    plot_simulation(ax, result.L, result.error, result.error_sem, N=result.N, n_seeds=result.n_seeds)
-    ax.plot(result.L, result.prefactor * result.L.astype(float) ** result.slope, "--",
-            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.2g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    plot_power_law_fit(ax, result.L, result.error, result.error_sem, result, N=result.N, n_seeds=result.n_seeds)
     ax.set_xlabel("depth L")
     ax.set_ylabel(r"$|h_L - h(1)|/\sqrt{N}$")
     ax.legend()
@@ -669,11 +665,7 @@ def plot_gd_error(result: GDConvergence, ax=None):
     """Gradient-descent-to-gradient-flow error against the step, with the fitted power law."""
     if ax is None:
         _, ax = new_figure()
-    plot_simulation(ax, result.eta, result.error, result.error_sem, N=result.N, n_seeds=result.n_seeds)
-    ax.plot(result.eta, result.prefactor * result.eta**result.slope, "--",
-            label=f"fit: slope {result.slope:.3f} ± {result.slope_stderr:.2g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    plot_power_law_fit(ax, result.eta, result.error, result.error_sem, result, N=result.N, n_seeds=result.n_seeds)
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(result.eta, [f"{e:g}" for e in result.eta])
     ax.set_xlabel(r"learning rate $\eta$")

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["STYLE", "use_house_style", "new_figure", "plot_theory", "plot_simulation",
-           "theory_vs_simulation", "simulation_label"]
+           "theory_vs_simulation", "simulation_label", "plot_power_law_fit"]
 
 STYLE = {
     "figure.figsize": (6.4, 4.0),
@@ -87,4 +87,18 @@ def theory_vs_simulation(ax, theory_x, theory_y, sim_x, sim_mean, sim_sem, N, n_
     """Overlay one theory curve and one simulation in the same colour."""
     line, = ax.plot(np.asarray(theory_x), np.asarray(theory_y), "-", color=color, label=theory_label)
     plot_simulation(ax, sim_x, sim_mean, sim_sem, N=N, n_seeds=n_seeds, color=line.get_color(), every=every)
+    return ax
+
+
+def plot_power_law_fit(ax, x, y, sem, fit, N=None, n_seeds: int = 1):
+    """Measured errors (markers with error bars) and their fitted power law (dashed) on log-log axes.
+
+    ``fit`` is any object with ``slope``, ``slope_stderr`` and ``prefactor`` (e.g. a
+    :class:`dmftlib.core.PowerLawFit` or a result carrying those fields).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    plot_simulation(ax, x, y, sem, N=N, n_seeds=n_seeds)
+    ax.plot(x, fit.prefactor * x**fit.slope, "--", label=f"fit: slope {fit.slope:.3f} ± {fit.slope_stderr:.2g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     return ax
