@@ -5,7 +5,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_real", "check_int", "check_choice", "check_array", "check_time_grid"]
+__all__ = ["check_real", "check_int", "check_choice", "check_array", "check_time_grid", "check_bool",
+           "check_seed", "check_seeds", "check_budget", "readonly", "ReadOnlyArrays"]
+
+#: The largest number of elementary steps (time steps x units x seeds, or grid cells) a call may
+#: request before it is refused with a ValueError naming the size and this limit.
+MAX_WORK = 2 * 10**9
+#: The largest number of float64 values one call may allocate at once (2**28 doubles = 2 GiB).
+MAX_DOUBLES = 2**28
 
 
 def _fmt_interval(low, high, low_open, high_open) -> str:
@@ -93,3 +100,119 @@ def check_time_grid(name: str, t) -> np.ndarray:
     if t.size < 2:
         raise ValueError(f"{name} must hold at least 2 times; got {t.size}")
     return t
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a bool; refuse anything that is not ``True``/``False`` (e.g. the string 'False').
+
+    >>> check_bool("symmetric", np.bool_(True))
+    True
+    >>> check_bool("symmetric", "False")
+    Traceback (most recent call last):
+    ...
+    ValueError: symmetric must be True or False; got 'False'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False; got {value!r}")
+
+
+def check_seed(name: str, value, allow_none: bool = True):
+    """The one seed rule of the library: ``None`` (fresh entropy) or an integer in [0, 2**63 - 1].
+
+    >>> check_seed("seed", 3)
+    3
+    >>> check_seed("seed", -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be None or an integer in [0, 2**63 - 1]; got -1
+    """
+    if value is None and allow_none:
+        return None
+    what = "None or an integer" if allow_none else "an integer"
+    msg = f"{name} must be {what} in [0, 2**63 - 1]; got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(msg)
+    v = int(value)
+    if v < 0 or v > 2**63 - 1:
+        raise ValueError(msg)
+    return v
+
+
+def check_seeds(name: str, value, max_seeds: int = 100_000) -> tuple:
+    """The one ``seeds`` rule of the library: an int ``n`` means ``range(n)``; otherwise a non-empty
+    sequence of distinct integers in [0, 2**63 - 1]. Returns a tuple of ints.
+
+    >>> check_seeds("seeds", 3)
+    (0, 1, 2)
+    >>> check_seeds("seeds", [5, 7])
+    (5, 7)
+    >>> check_seeds("seeds", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds must be a positive integer n (meaning range(n)) or a non-empty sequence of distinct integers in [0, 2**63 - 1]; got None
+    """
+    msg = (f"{name} must be a positive integer n (meaning range(n)) or a non-empty sequence of "
+           f"distinct integers in [0, 2**63 - 1]; got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+        raise ValueError(msg)
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+        if n < 1 or n > max_seeds:
+            raise ValueError(f"{name} = {n}: the number of seeds must be in [1, {max_seeds}]")
+        return tuple(range(n))
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValueError(msg) from None
+    if not items or len(items) > max_seeds:
+        raise ValueError(msg if not items else f"{name}: at most {max_seeds} seeds; got {len(items)}")
+    out = tuple(check_seed(f"{name}[{i}]", s, allow_none=False) for i, s in enumerate(items))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must not repeat a seed; got {list(out)!r}")
+    return out
+
+
+def check_budget(what: str, work: float, limit: float = MAX_WORK) -> None:
+    """Refuse a call whose size (steps, cells or doubles) exceeds ``limit``, saying both.
+
+    >>> check_budget("time steps x units", 10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: this call needs 1e+12 time steps x units, more than the limit 2e+09; reduce the size or the duration
+    """
+    if not np.isfinite(work) or work > limit:
+        raise ValueError(f"this call needs {float(work):.3g} {what}, more than the limit {float(limit):.3g}; "
+                         "reduce the size or the duration")
+
+
+def readonly(a) -> np.ndarray:
+    """A read-only copy of ``a`` (the caller's array is never frozen)."""
+    arr = np.array(a, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+class ReadOnlyArrays:
+    """Mixin for frozen dataclasses of results: after ``__init__``, every ndarray field becomes read-only,
+    and list/tuple fields become tuples. Subclass it alongside ``@dataclass(frozen=True)``.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class R(ReadOnlyArrays):
+    ...     C: np.ndarray
+    >>> r = R(np.zeros(2)); r.C.flags.writeable
+    False
+    """
+
+    def __post_init__(self):
+        import dataclasses
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                if v.flags.writeable:  # copy: never freeze an array the caller still owns
+                    v = v.copy()
+                    v.setflags(write=False)
+                object.__setattr__(self, f.name, v)
+            elif isinstance(v, list):
+                object.__setattr__(self, f.name, tuple(v))

@@ -1,0 +1,2 @@
+"""Gradient flow and aging in the spherical p-spin (being written)."""
+__all__ = []

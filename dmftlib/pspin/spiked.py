@@ -1,0 +1,2 @@
+"""The spiked matrix-tensor model with momentum (being written)."""
+__all__ = []
