@@ -47,8 +47,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erf as _erf
 
-from .core import (ConvergenceError, check_array, check_choice, check_int, check_real, expect,
-                   expect2, mean_sem)
+from .core import (ConvergenceError, ReadOnlyArrays, check_array, check_budget, check_choice, check_int,
+                   check_real, check_seeds, expect, expect2, mean_sem)
+from .core.validation import MAX_DOUBLES
 
 __all__ = [
     "ACTIVATIONS", "activation", "length_map", "correlation_map", "q_star", "c_star", "chi1",
@@ -56,6 +57,7 @@ __all__ = [
     "iterate_length_map", "iterate_correlation_map", "SignalPropagationSimulation", "simulate",
     "decay_length", "phase_diagram", "TrainabilityResult", "trainability",
     "plot_maps", "plot_phase_diagram", "plot_layers", "plot_depth_scales", "plot_trainability",
+    "Kernels", "kernels_theory", "empirical_kernels",
 ]
 
 ACTIVATIONS = ("tanh", "relu", "erf")
@@ -938,3 +940,121 @@ def plot_trainability(sigma_w2, depths, accuracy, sigma_b2: float = 0.05, phi: s
     ax.set_ylabel(r"depth $L$")
     ax.legend(loc="upper right", labelcolor="w")
     return ax
+
+
+# ----------------------------------------------------------------------------- NNGP and NTK
+@dataclass(frozen=True)
+class Kernels(ReadOnlyArrays):
+    r"""NNGP and NTK of two inputs, layer by layer (``l = 0..L``; layer 0 is the input, where both are 0 for
+    the NTK). ``K_aa``, ``K_ab``: :math:`K^\ell(x_a, x_a)` and :math:`K^\ell(x_a, x_b)` (the NNGP, i.e.
+    :math:`q^\ell` and :math:`q^\ell c^\ell`); ``Theta_aa``, ``Theta_ab``: the NTK. For simulations these are
+    means over networks, with ``*_sem`` their standard errors (zero for the theory) and ``N``, ``n_seeds``."""
+
+    l: np.ndarray
+    K_aa: np.ndarray
+    K_ab: np.ndarray
+    Theta_aa: np.ndarray
+    Theta_ab: np.ndarray
+    K_aa_sem: np.ndarray
+    K_ab_sem: np.ndarray
+    Theta_aa_sem: np.ndarray
+    Theta_ab_sem: np.ndarray
+    N: float
+    n_seeds: int
+
+
+def kernels_theory(L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh", q0: float = 1.0,
+                   c0: float = 0.5) -> Kernels:
+    r"""The NNGP and NTK recursions of a deep network in the NTK parameterization.
+
+    The NNGP is the covariance map of :func:`theory`, :math:`K^{\ell} = \sigma_w^2\,\mathbb E[\phi(u)\phi(v)]
+    + \sigma_b^2` with :math:`(u, v)\sim\mathcal N(0, K^{\ell-1})`. The NTK of
+    :math:`h^\ell = \sigma_w W^\ell\phi(h^{\ell-1})/\sqrt N + \sigma_b b^\ell` (standard normal :math:`W, b`,
+    all trained) obeys (Jacot, Gabriel and Hongler 2018)
+
+    .. math:: \Theta^{\ell} = K^{\ell} + \sigma_w^2\,\mathbb E[\phi'(u)\phi'(v)]\,\Theta^{\ell-1},\qquad \Theta^0 = 0,
+
+    so on the diagonal, at the fixed point :math:`q^*`, :math:`\Theta^\ell = q^* + \chi_1\Theta^{\ell-1}`: the
+    NTK saturates (ordered, :math:`\chi_1 < 1`), grows linearly (critical) or exponentially (chaotic).
+
+    >>> k = kernels_theory(3, 2.0, 0.0, "relu")          # ReLU at criticality: K = q0, Theta = l q0
+    >>> k.K_aa.round(6).tolist(), k.Theta_aa.round(6).tolist()
+    ([1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 2.0, 3.0])
+    """
+    th = theory(L, sigma_w2, sigma_b2, phi, q0, c0)
+    if np.ndim(th.q) != 1:
+        raise ValueError("kernels_theory takes scalar sigma_w2 and sigma_b2")
+    sw = float(sigma_w2)
+    q, c = th.q, th.c
+    d_aa = sw * _dkernel(q[:-1], np.ones(L), phi)
+    d_ab = sw * _dkernel(q[:-1], c[:-1], phi)
+    T_aa, T_ab = np.zeros(L + 1), np.zeros(L + 1)
+    for l in range(1, L + 1):
+        T_aa[l] = q[l] + d_aa[l - 1] * T_aa[l - 1]
+        T_ab[l] = q[l] * c[l] + d_ab[l - 1] * T_ab[l - 1]
+    z = np.zeros(L + 1)
+    return Kernels(l=np.arange(L + 1), K_aa=q, K_ab=q * c, Theta_aa=T_aa, Theta_ab=T_ab, K_aa_sem=z, K_ab_sem=z,
+                   Theta_aa_sem=z, Theta_ab_sem=z, N=math.inf, n_seeds=0)
+
+
+def empirical_kernels(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh", q0: float = 1.0,
+                      c0: float = 0.5, seeds=8) -> Kernels:
+    r"""Empirical NNGP and NTK of random networks of width ``N`` (all seeds at once).
+
+    NNGP: :math:`\hat K^\ell_{ab} = h^\ell(x_a)\cdot h^\ell(x_b)/N`. NTK: of the scalar readout
+    :math:`f = r\cdot h^\ell/\sqrt N` (fixed random :math:`r`), by back-propagation,
+    :math:`\hat\Theta^\ell_{ab} = \sum_{k\le\ell}(\delta^k_a\cdot\delta^k_b)\,(\sigma_w^2\,\phi(h^{k-1}_a)\cdot
+    \phi(h^{k-1}_b)/N + \sigma_b^2)` with :math:`\delta^k = \partial f/\partial h^k`. Both converge to
+    :func:`kernels_theory` with :math:`O(N^{-1/2})` fluctuations. The weights of each layer are drawn twice
+    from the same per-layer stream (forward and backward pass), so memory is one layer of weights per seed.
+
+    >>> k = empirical_kernels(200, 2, 1.5, 0.05, seeds=4)
+    >>> k.Theta_aa.shape, k.n_seeds
+    ((3,), 4)
+    """
+    N = check_int("N", N, low=2, high=20000)
+    L = check_int("L", L, low=1, high=1000)
+    sw = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True, high=100.0)
+    sb = check_real("sigma_b2", sigma_b2, low=0.0, high=100.0)
+    check_choice("phi", phi, ACTIVATIONS)
+    q0, c0 = _check_q0_c0(q0, c0)
+    seeds = check_seeds("seeds", seeds)
+    S = len(seeds)
+    check_budget("weights drawn (2 x seeds x layers x N^2)", 2.0 * S * L * N * N)
+    check_budget("doubles in one layer of weights", float(S) * N * N, limit=MAX_DOUBLES)
+    f, fp = _ACT[phi][0], _ACT[phi][1]
+    h0 = _inputs(np.random.default_rng([*seeds, 0xC0]), S, N, q0, c0)          # (S, N, 2)
+
+    def layer_weights(l):
+        return np.stack([np.random.default_rng([s, l]).standard_normal((N, N)) for s in seeds])
+
+    hs = [h0]
+    rng_b = np.random.default_rng([*seeds, 0xB1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l in range(1, L + 1):
+            b = rng_b.standard_normal((S, N, 1))
+            hs.append(math.sqrt(sw / N) * (layer_weights(l) @ f(hs[-1])) + math.sqrt(sb) * b)
+        K = np.stack([np.einsum("sia,sib->sab", h, h) / N for h in hs], axis=1)          # (S, L+1, 2, 2)
+        Theta = np.zeros((S, L + 1, 2, 2))
+        r = np.random.default_rng([*seeds, 0x0F]).standard_normal((S, N, 1))
+        # one backward sweep for the readouts at every depth: at layer k the active columns are the
+        # back-propagated errors of the readouts at layers top >= k, stacked so that W^k is drawn once
+        delta = np.zeros((S, N, 0))
+        for k in range(L, 0, -1):
+            delta = np.concatenate([np.broadcast_to(r / math.sqrt(N), (S, N, 2)), delta], axis=2)
+            a = f(hs[k - 1])
+            feat = sw * np.einsum("sia,sib->sab", a, a) / N + sb
+            for j, top in enumerate(range(k, L + 1)):
+                d = delta[..., 2 * j:2 * j + 2]
+                Theta[:, top] += np.einsum("sia,sib->sab", d, d) * feat
+            if k > 1:
+                delta = np.tile(fp(hs[k - 1]), (1, 1, L - k + 1)) * (
+                    math.sqrt(sw / N) * (np.swapaxes(layer_weights(k), 1, 2) @ delta))
+    if not (np.all(np.isfinite(K)) and np.all(np.isfinite(Theta))):
+        raise ConvergenceError("empirical_kernels: the network overflowed (chaotic phase too deep?)")
+    Km, Ks = mean_sem(K, axis=0)
+    Tm, Ts = mean_sem(Theta, axis=0)
+    return Kernels(l=np.arange(L + 1), K_aa=0.5 * (Km[:, 0, 0] + Km[:, 1, 1]), K_ab=Km[:, 0, 1],
+                   Theta_aa=0.5 * (Tm[:, 0, 0] + Tm[:, 1, 1]), Theta_ab=Tm[:, 0, 1],
+                   K_aa_sem=0.5 * (Ks[:, 0, 0] + Ks[:, 1, 1]), K_ab_sem=Ks[:, 0, 1],
+                   Theta_aa_sem=0.5 * (Ts[:, 0, 0] + Ts[:, 1, 1]), Theta_ab_sem=Ts[:, 0, 1], N=float(N), n_seeds=S)
