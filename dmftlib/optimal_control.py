@@ -25,7 +25,7 @@ Three problems, each solved by two routes that must agree (or, where they do not
 Also the method of successive approximations (MSA, Li, Chen, Tai and E 2018) on a tanh ResNet with
 box-constrained controls (:func:`msa_train`), against projected gradient descent (:func:`projected_gd_train`).
 
-Sign conventions follow :mod:`dmftlib.control`: :math:`\mathcal L = \Phi + \int[\ell + \lambda\cdot(\dot x - f)]`,
+Sign conventions follow :mod:`dmftlib.control`: :math:`\mathcal L = \Phi + \int[c + \lambda\cdot(\dot x - f)]`,
 so :math:`\lambda(T) = -\nabla\Phi` and :math:`\lambda = -\nabla_x V` along optimal paths.
 """
 from __future__ import annotations
@@ -164,13 +164,13 @@ class DPResult(ReadOnlyArrays):
     u: np.ndarray
 
 
-def dp_solve_1d(f: Callable, ell: Callable, phi: Callable, x, u, T: float, n_t: int = 201) -> DPResult:
-    r"""Backward dynamic programming for :math:`\dot x = f(x, u)`, cost :math:`\Phi(x(T)) + \int\ell(x, u)dt`.
+def dp_solve_1d(f: Callable, cost: Callable, phi: Callable, x, u, T: float, n_t: int = 201) -> DPResult:
+    r"""Backward dynamic programming for :math:`\dot x = f(x, u)`, cost :math:`\Phi(x(T)) + \int c(x, u)dt` (running cost ``cost``).
 
-    The semi-Lagrangian scheme :math:`V_k(x) = \min_{u}\,[\ell(x, u)\,\Delta t + V_{k+1}(x + f(x, u)\Delta t)]`
+    The semi-Lagrangian scheme :math:`V_k(x) = \min_{u}\,[c(x, u)\,\Delta t + V_{k+1}(x + f(x, u)\Delta t)]`
     with linear interpolation in ``x`` (the state is clamped to the grid: keep the grid wide enough) and a
     minimum over the control grid ``u``; all grid points and controls at once. It converges to the viscosity
-    solution of the HJB equation :math:`-\partial_t V = \min_u[\ell + \partial_x V\,f]` as the grids refine.
+    solution of the HJB equation :math:`-\partial_t V = \min_u[c + \partial_x V\,f]` as the grids refine.
 
     Examples
     --------
@@ -190,7 +190,7 @@ def dp_solve_1d(f: Callable, ell: Callable, phi: Callable, x, u, T: float, n_t: 
     dt = t[1] - t[0]
     X, U = x[:, None], u[None, :]
     step = np.broadcast_to(X + dt * np.asarray(f(X, U), dtype=float), (x.size, u.size))
-    run = np.broadcast_to(dt * np.asarray(ell(X, U), dtype=float), (x.size, u.size))
+    run = np.broadcast_to(dt * np.asarray(cost(X, U), dtype=float), (x.size, u.size))
     V = np.empty((n_t, x.size))
     V[-1] = np.asarray(phi(x), dtype=float)
     arg = np.empty((n_t - 1, x.size), dtype=int)
@@ -200,7 +200,7 @@ def dp_solve_1d(f: Callable, ell: Callable, phi: Callable, x, u, T: float, n_t: 
         arg[k] = np.argmin(cand, axis=1)
         V[k] = cand[np.arange(x.size), arg[k]]
     if not np.all(np.isfinite(V)):
-        raise ValueError("the value function is not finite; check f, ell and phi on the grid")
+        raise ValueError("the value function is not finite; check f, cost and phi on the grid")
     return DPResult(t=t, x=x, V=V, u=u[arg])
 
 
