@@ -79,7 +79,7 @@ from . import linear
 from .core import rmt
 
 __all__ = ["saxe_mode", "saxe_time", "population_curve", "DeepLinearResult", "theory", "simulate",
-           "finite_width_spike", "plot_saxe_modes", "plot_learning_curves"]
+           "response_kernel", "finite_width_spike", "plot_saxe_modes", "plot_learning_curves"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def _substeps(t, dt):
 # ----------------------------------------------------------------------------------------------
 # Part 2: theory
 # ----------------------------------------------------------------------------------------------
-def _theory_run(lam, w_rho, wu, t, gamma0, dt, n_out):
+def _theory_run(lam, w_rho, wu, t, gamma0, dt, n_out, spikes=True):
     """RK4 on (r, H, q); returns r at the output times, q, and the top eigen-pairs of G - I."""
     g2 = gamma0**2
     om = w_rho * wu                       # rho(lambda) w(lambda): weight of each mode in the averages
@@ -360,14 +360,19 @@ def _theory_run(lam, w_rho, wu, t, gamma0, dt, n_out):
                 raise ConvergenceError(f"the DMFT integration diverged before t = {tk:g}; reduce dt",
                                        residuals=np.array([np.inf]))
         tcur = tk
+        rhist.append(r.copy())
+        qhist.append(q)
+        if not spikes:
+            if dt * lam_max * (1.0 + q + g2 * float(np.linalg.norm(sq[:, None] * H * sq[None, :]))) > 2.5:
+                raise ConvergenceError(f"the step dt = {dt:g} may be too large for the rates reached at t = {tk:g} "
+                                       "(RK4 stability); reduce dt", residuals=np.array([np.inf]))
+            continue
         A = g2 * (sq[:, None] * H * sq[None, :])
         mu, V = np.linalg.eigh(A)
         # RK4 stability: the fastest rate is lam_max times the largest eigenvalue of the preconditioner
         if dt * lam_max * (1.0 + q + max(float(mu[-1]), 0.0)) > 2.5:
             raise ConvergenceError(f"the step dt = {dt:g} is too large for the rates reached at t = {tk:g} "
                                    "(RK4 stability); reduce dt", residuals=np.array([np.inf]))
-        rhist.append(r.copy())
-        qhist.append(q)
         mus.append(mu[::-1][:n_out].copy())
         vecs.append(V[:, -1].copy())
     return np.array(rhist), np.array(qhist), np.array(mus), np.array(vecs)
@@ -442,7 +447,7 @@ def theory(alpha: float, sigma2: float, gamma0: float, t, n_outliers: int = 3, d
         outliers = np.concatenate([outliers, np.ones((t.size, n_outliers - n_out))], axis=1)
     err = 0.0
     if error_estimate:
-        r2, *_ = _theory_run(lam, w_rho, wu, t, gamma0, 2 * dt, 1)
+        r2, *_ = _theory_run(lam, w_rho, wu, t, gamma0, 2 * dt, 1, spikes=False)
         err = float(np.max(np.abs(curves(r2)[0] - eg)))
     z = np.zeros(t.size)
     return DeepLinearResult(t=t, test_error=eg, train_error=et, overlap=m, q=q, spike=spike, spike_overlap=cos2,
@@ -600,6 +605,74 @@ def simulate(N: int, D: int, alpha: float, sigma2: float, gamma0: float, t, seed
     return DeepLinearResult(t=t, **stats, outliers=outl.mean(axis=0), C=symmetrize(C), alpha=alpha, sigma2=sigma2,
                             gamma0=gamma0, N=N, D=D, P=P, n_seeds=S, init=init, dt=dt, error_estimate=0.0,
                             converged=True, wall_time=time.perf_counter() - wall)
+
+
+def response_kernel(alpha: float, sigma2: float, gamma0: float, t_max: float, n: int = 161, n_quad: int = 100):
+    r"""The two-time kernel :math:`K(t,t')` of the DMFT: :math:`\beta(t) = \int_0^t K(t,t')\,g(t')\,dt'`.
+
+    Writing :math:`(G(t)-I)g(t) = \gamma_0^2\int_0^t ds\,[g(s)C_{\beta g}(s,t) + \beta(s)C_{gg}(s,t)]` with the
+    self-averaging correlations :math:`C_{\beta g}(s,t) = \beta(s)\cdot g(t)/D`,
+    :math:`C_{gg}(s,t) = g(s)\cdot g(t)/D`, the flow :math:`\dot\beta = (qI+G)g` becomes linear in
+    :math:`g` with a *scalar* causal kernel:
+
+    .. math::
+
+        K(t'^+, t') = 1 + q(t'),\qquad
+        \partial_t K(t,t') = \gamma_0^2\Bigl[C_{\beta g}(t',t) + \int_{t'}^t C_{gg}(s,t)K(s,t')\,ds\Bigr].
+
+    Lazy limit: :math:`K = 1` (time-translation invariant). Rich: :math:`K(t'+\tau, t')` depends on
+    :math:`t'`. The correlations come from :func:`theory`'s mode functions on the uniform grid of ``n`` points
+    on ``[0, t_max]``; the Volterra equation is stepped with the trapezoid rule (error :math:`O(\Delta t^2)`,
+    cost :math:`O(n^3)`). Consistency: each mode obeys :math:`r_\lambda(t) = \int_0^t K(t,t')(1-\lambda r_\lambda(t'))dt'`.
+
+    Returns
+    -------
+    t : (n,) grid; K : (n, n) array, causal (zero above the diagonal, diagonal :math:`1 + q(t)`).
+
+    Examples
+    --------
+    >>> t, K = response_kernel(2.0, 0.0, 0.0, 2.0, n=21)
+    >>> float(K[20, 0]), float(K[0, 20])
+    (1.0, 0.0)
+    """
+    alpha, sigma2, gamma0 = _check_model(alpha, sigma2, gamma0)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e3)
+    n = check_int("n", n, low=3, high=2000)
+    n_quad = check_int("n_quad", n_quad, low=16, high=2000)
+    t = np.linspace(0.0, t_max, n)
+    h = t[1]
+    lam_all, w_all = linear.mp_quadrature(alpha, n_quad)
+    wu_all = lam_all**2 + sigma2 * lam_all / alpha
+    keep = (w_all > 0) & (wu_all > 0)
+    lam, w_rho, wu = lam_all[keep], w_all[keep], wu_all[keep]
+    r, q, _, _ = _theory_run(lam, w_rho, wu, t, gamma0, min(h, 0.05), 1, spikes=False)
+    om = w_rho * wu
+    e = 1.0 - lam[None, :] * r
+    Cbg = (r * om) @ e.T          # Cbg[s, t] = beta(s).g(t)/D
+    Cgg = (e * om) @ e.T
+    g2 = gamma0**2
+    K = np.zeros((n, n))
+    K[np.arange(n), np.arange(n)] = 1.0 + q
+    F = np.zeros((n, n))          # F[i, j] = dK(t_i, t_j)/dt
+    F[0, 0] = g2 * Cbg[0, 0]
+    for i in range(1, n):
+        j = np.arange(i + 1)
+        # trapezoid over s in [t_j, t_i]: sum_k w_k Cgg[k, i] K[k, j], the end points with weight h/2
+        M = (Cgg[:i + 1, i][:, None] * K[:i + 1, :i + 1])
+        M = np.tril(M)
+        S = h * M.sum(axis=0) - 0.5 * h * (M[j, j] + M[i, :i + 1])
+        F[i, :i + 1] = g2 * (Cbg[:i + 1, i] + S)
+        F[i, i] = g2 * Cbg[i, i]
+        if i >= 1:
+            jj = np.arange(i)
+            # K[i, jj] = K[i-1, jj] + h/2 (F[i-1, jj] + F[i, jj]); F[i, jj] holds K[i, jj] with weight h/2 Cgg[i, i]
+            a = g2 * 0.5 * h * Cgg[i, i]
+            Fi_wo = F[i, jj] - g2 * 0.5 * h * Cgg[i, i] * K[i, jj]     # K[i, jj] is still 0 here
+            K[i, jj] = (K[i - 1, jj] + 0.5 * h * (F[i - 1, jj] + Fi_wo)) / (1.0 - 0.5 * h * a)
+            F[i, jj] = Fi_wo + a * K[i, jj]
+    if not np.all(np.isfinite(K)):
+        raise ConvergenceError("the kernel K(t, t') diverged; reduce t_max or increase n", residuals=np.array([np.inf]))
+    return t, K
 
 
 # ----------------------------------------------------------------------------------------------

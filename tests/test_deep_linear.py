@@ -295,3 +295,65 @@ def test_bad_input():
         dl.finite_width_spike("theory", 10, 10)
     with pytest.raises(ValueError, match="error_estimate"):
         dl.theory(1.0, 0.1, 1.0, [0.0, 1.0], error_estimate="False")
+
+
+# ---------------------------------------------------------------- the two-time kernel
+def test_response_kernel_lazy_and_consistency():
+    t, K = dl.response_kernel(2.0, 0.25, 0.0, 4.0, n=41)
+    assert_allclose(np.tril(K), np.tril(np.ones_like(K)), atol=1e-12)      # lazy: K = 1, TTI
+    assert np.all(np.triu(K, 1) == 0)
+    # rich: every mode obeys r(t) = int_0^t K(t,t') (1 - lam r(t')) dt' (trapezoid, error O(dt^2))
+    errs = []
+    for n in (41, 81):
+        t, K = dl.response_kernel(2.0, 0.25, 1.5, 4.0, n=n, n_quad=60)
+        lam, w = linear.mp_quadrature(2.0, 60)
+        keep = (w > 0) & (lam > 0)
+        r, q, _, _ = dl._theory_run(lam[keep], w[keep], lam[keep] ** 2 + 0.125 * lam[keep], t, 1.5, 0.01, 1,
+                                    spikes=False)
+        h = t[1]
+        Wt = np.tril(np.full((n, n), h)); Wt[np.arange(n), np.arange(n)] = h / 2; Wt[:, 0] = h / 2; Wt[0, 0] = 0
+        errs.append(np.abs((K * Wt) @ (1 - lam[keep] * r) - r).max())
+        assert_allclose(np.diag(K), 1 + q, rtol=1e-5)    # q from a run at dt = 0.01 against 0.1 (RK4)
+    assert errs[1] < errs[0] / 3.5 and errs[1] < 2e-3                      # second order in dt
+    # time-translation invariance is lost: K(t' + tau, t') grows with t'
+    k = n // 4
+    assert K[2 * k, k] > K[k, 0] + 0.1
+
+
+# ---------------------------------------------------------------- the rank-one spike (conservation law)
+def test_spike_is_rank_one_along_beta():
+    # G(0) = I and a(0) = 0: W W^T - a a^T = W0 W0^T is N x a projector, so G = I + q beta beta^T/|beta|^2 and
+    # q + q^2 = gamma0^2 |beta|^2 / D; the theory (which does not use this) must reproduce it
+    t = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    th = dl.theory(2.0, 0.25, 2.0, t, dt=0.02, n_quad=80, error_estimate=False)
+    b2 = th.test_error - 1 + 2 * th.overlap                    # |beta|^2 / D
+    assert_allclose(th.spike, 1 + th.q, atol=1e-6)             # RK4 error
+    assert_allclose(th.q + th.q**2, 4.0 * b2, atol=1e-6)
+    assert_allclose(th.spike_overlap[1:], th.overlap[1:] ** 2 / b2[1:], atol=1e-6)
+    assert np.all(np.abs(th.outliers[:, 1:] - 1.0) < 1e-6)       # the other eigenvalues of G stay at 1
+    sim = dl.simulate(120, 40, 2.0, 0.25, 2.0, t, seeds=2, dt=0.02, init="orthogonal")
+    assert_allclose(sim.spike[1:], 1 + sim.q[1:], atol=1e-6)
+
+
+def test_local_closure_is_a_second_route():
+    # the DMFT closes on equal-time quantities: dr/dt = (1+q)(1 - lam r) + q r c/Q, Q = <w r^2>, c = <w r (1 - lam r)>
+    lam, w = linear.mp_quadrature(2.0, 80)
+    keep = w > 0
+    lam, w = lam[keep], w[keep]
+    om = w * (lam**2 + 0.125 * lam)
+    atom = 0.0
+    r, h, ts = np.zeros(lam.size), 0.01, [1.0, 3.0]
+
+    def f(r):
+        Q = om @ r**2
+        c = om @ (r * (1 - lam * r))
+        q = (-1 + np.sqrt(1 + 4 * 1.5**2 * Q)) / 2
+        return (1 + q) * (1 - lam * r) + (q * c / Q * r if Q > 0 else 0.0)
+    out = []
+    for k in range(1, 301):
+        k1 = f(r); k2 = f(r + h / 2 * k1); k3 = f(r + h / 2 * k2); k4 = f(r + h * k3)
+        r = r + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if k in (100, 300):
+            out.append(((1 - lam * r) ** 2 + 0.125 * lam * r**2) @ w + atom)
+    th = dl.theory(2.0, 0.25, 1.5, [0.0] + ts, dt=0.01, n_quad=80, error_estimate=False)
+    assert_allclose(th.test_error[1:], out, atol=1e-8)
