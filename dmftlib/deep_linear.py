@@ -20,24 +20,26 @@ Data :math:`x_\mu\sim\mathcal N(0, I_D)`, :math:`\mu = 1..P`, :math:`\alpha = P/
 
 .. math::
 
-    f(x) = \frac{a^\top W x}{\gamma_0 N} = \frac{\beta\cdot x}{\sqrt D},\quad
-    \beta = \frac{\sqrt D\,W^\top a}{\gamma_0 N},\qquad
+    f(x) = \frac{v^\top W x}{\gamma_0 N} = \frac{\beta\cdot x}{\sqrt D},\quad
+    \beta = \frac{\sqrt D\,W^\top v}{\gamma_0 N},\qquad
     L = \frac1{2P}\sum_\mu (y_\mu - f(x_\mu))^2,\qquad \frac{d\theta}{dt} = -\gamma_0^2 N\,\nabla_\theta L,
 
 :math:`W(0)` with i.i.d. :math:`\mathcal N(0,1)` entries (``init="gaussian"``) or :math:`\sqrt N` times a matrix with
-orthonormal columns (``init="orthogonal"``, needs :math:`N\ge D`), and a zero readout :math:`a(0) = 0` (as in muP),
+orthonormal columns (``init="orthogonal"``, needs :math:`N\ge D`), and a zero readout :math:`v(0) = 0` (as in muP),
 so :math:`f(0) = 0`. With :math:`g = \frac{\sqrt D}{P}X^\top(y - X\beta/\sqrt D) = \hat\Sigma(\beta^*-\beta) + \sigma n`
 (:math:`\hat\Sigma = X^\top X/P`, :math:`n = \sqrt D X^\top\varepsilon/P`), gradient flow gives
-:math:`\dot W = \gamma_0 a g^\top/\sqrt D`, :math:`\dot a = \gamma_0 W g/\sqrt D`, hence the **exact closed system**
+:math:`\dot W = \gamma_0 v g^\top/\sqrt D`, :math:`\dot v = \gamma_0 W g/\sqrt D`, hence the **exact closed system**
 
 .. math::
 
     \dot\beta = (q I + G)\,g,\qquad \dot G = \frac{\gamma_0^2}{D}\bigl(g\beta^\top + \beta g^\top\bigr),\qquad
     \dot q = \frac{2\gamma_0^2}{D}\,\beta\cdot g,
 
-for :math:`G = W^\top W/N` (the hidden weights' Gram matrix) and :math:`q = |a|^2/N`, with :math:`\beta(0) = 0`,
+for :math:`G = W^\top W/N` (the hidden weights' Gram matrix) and :math:`q = |v|^2/N` (readout :math:`v`), with :math:`\beta(0) = 0`,
 :math:`q(0) = 0`, :math:`G(0) = W_0^\top W_0/N`. The width enters only through :math:`G(0)` (a Wishart matrix,
-:math:`\to I` as :math:`N\to\infty`); :math:`WW^\top - aa^\top` is conserved. Lazy limit :math:`\gamma_0\to 0`:
+:math:`\to I` as :math:`N\to\infty`); :math:`WW^\top - vv^\top` is conserved. When :math:`G(0) = I`
+(:math:`N\to\infty`, or ``init="orthogonal"``) this forces :math:`G = I + q\hat\beta\hat\beta^\top` with
+:math:`q + q^2 = \gamma_0^2|\beta|^2/D`: a rank-one spike along the learned function (tested). Lazy limit :math:`\gamma_0\to 0`:
 :math:`\dot\beta = G(0)g`, i.e. for :math:`N\to\infty` the linear-regression flow of :mod:`dmftlib.linear`
 (same clock). Errors: :math:`E_g = |\beta-\beta^*|^2/D` (no irreducible :math:`\sigma^2`),
 :math:`E_t = \frac1P|y - X\beta/\sqrt D|^2`.
@@ -257,7 +259,7 @@ class DeepLinearResult(ReadOnlyArrays):
     overlap : (n,) array
         :math:`m(t) = \\beta\\cdot\\beta^*/D`.
     q : (n,) array
-        Readout norm :math:`|a|^2/N`.
+        Readout norm :math:`|v|^2/N`.
     spike : (n,) array
         Largest eigenvalue of :math:`G = W^\\top W/N` (theory: :math:`1 + \\mu_1`, :math:`\\mu_1` the top
         eigenvalue of :math:`G - I`, or 1 when :math:`\\mu_1\\le 0`).
@@ -489,8 +491,8 @@ def simulate(N: int, D: int, alpha: float, sigma2: float, gamma0: float, t, seed
     r"""Gradient flow of the two-layer linear network at finite width :math:`N` and input dimension :math:`D`.
 
     Integrates the exact closed system :math:`(\beta, G, q)` of the module docstring (it *is* gradient flow
-    on :math:`(W, a)`, reduced by :math:`\beta = \sqrt D W^\top a/(\gamma_0 N)`, :math:`G = W^\top W/N`,
-    :math:`q = |a|^2/N`; checked against the explicit :math:`(W,a)` flow in the tests) by RK4 with step
+    on :math:`(W, v)`, reduced by :math:`\beta = \sqrt D W^\top v/(\gamma_0 N)`, :math:`G = W^\top W/N`,
+    :math:`q = |v|^2/N`; checked against the explicit :math:`(W,v)` flow in the tests) by RK4 with step
     ``<= dt``, in the eigenbasis of :math:`\hat\Sigma`, batched over seeds (:math:`G` is updated by the
     rank-8 RK4 combination of the rank-2 stage increments). :math:`P = \mathrm{round}(\alpha D)`.
     Draws: see :func:`_draw`. Memory :math:`\approx 8\,n_{seeds}(P + 2D)D` bytes (plus :math:`N D` for one seed's

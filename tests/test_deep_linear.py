@@ -184,7 +184,7 @@ def test_dt_guard():
 
 # ---------------------------------------------------------------- simulation: exactness of the reduction
 def _network_flow(N, D, alpha, sigma2, gamma0, T, dt, seed):
-    """Gradient flow (RK4) on the network's own weights (W, a): f(x) = a^T W x / (gamma0 N)."""
+    """Gradient flow (RK4) on the network's own weights (W, v): f(x) = v^T W x / (gamma0 N) (v is called a here)."""
     P = int(round(alpha * D))
     rng = np.random.default_rng(seed)            # same draw order as deep_linear._draw
     X = rng.standard_normal((P, D)); bstar = rng.standard_normal(D); eps = rng.standard_normal(P)
