@@ -357,3 +357,22 @@ def test_local_closure_is_a_second_route():
             out.append(((1 - lam * r) ** 2 + 0.125 * lam * r**2) @ w + atom)
     th = dl.theory(2.0, 0.25, 1.5, [0.0] + ts, dt=0.01, n_quad=80, error_estimate=False)
     assert_allclose(th.test_error[1:], out, atol=1e-8)
+
+
+def test_plot_functions_and_more_bad_input():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = dl.plot_saxe_modes(depth=3, a0=1e-3, t_max=4.0)
+    assert len(ax.lines) == 5
+    ax = dl.plot_learning_curves(alpha=1.0, sigma=0.3, gamma0=1.0, t_max=10.0)
+    assert len(ax.lines) == 4
+    plt.close("all")
+    with pytest.raises(ValueError, match="gamma0"):
+        dl.population_curve(np.inf, [0.0, 1.0])
+    with pytest.raises(ValueError, match="t_max"):
+        dl.response_kernel(2.0, 0.0, 1.0, -1.0)
+    with pytest.raises(ValueError, match="fraction"):
+        dl.saxe_time(1.0, 0.1, 2, fraction=1.0)
+    with pytest.raises(ValueError, match="limit"):
+        dl.theory(2.0, 0.0, 1.0, [0.0, 1e6])
