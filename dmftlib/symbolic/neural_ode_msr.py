@@ -78,8 +78,8 @@ def derive(T: int = 2, N: int = 2) -> TwoReplicaMSR:
     True
     >>> d.noise_covariance
     Matrix([
-    [     C_{00}*g_{1}^{0}**2, C_{01}*g_{1}^{0}*g_{2}^{0}],
-    [C_{01}*g_{1}^{0}*g_{2}^{0},      C_{11}*g_{2}^{0}**2]])
+    [       C_{00}*g_{1}^{0}**2, C_{01}*g_{1}^{0}*g_{2}^{0}],
+    [C_{01}*g_{1}^{0}*g_{2}^{0},        C_{11}*g_{2}^{0}**2]])
     """
     T = check_int("T", T, low=1, high=3)
     N = check_int("N", N, low=1, high=3)
@@ -180,9 +180,10 @@ def linear_output_covariance(T: int = 2):
     shape (2(T+1), 2(T+1)), index ``a*(T+1) + k``) as polynomials in the gains, inputs and
     :math:`\Delta`, with the symbols ``(gains, inputs)``.
 
-    >>> C, gains, inputs = linear_output_covariance(1)
-    >>> sp.factor(C[1, 3] - C[1, 1].subs({gains[0, 0]: gains[1, 0], inputs[0, 0]: inputs[1, 0]}))
-    0
+    >>> C, gains, inputs = linear_output_covariance(1)     # C^{12}(1, 1) minus the input part
+    >>> u1, u2 = inputs[0, 0], inputs[1, 0]
+    >>> sp.factor(C[1, 3] - (1 - dt + dt * u1) * (1 - dt + dt * u2))
+    Delta**2*g_{1}^{0}*g_{2}^{0}
     """
     T = check_int("T", T, low=1, high=3)
     d = derive(T=T, N=1)
