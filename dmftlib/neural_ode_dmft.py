@@ -70,7 +70,8 @@ from .core import (ReadOnlyArrays, check_array, check_budget, check_choice, chec
                    check_seeds, check_time_grid, mean_sem)
 
 __all__ = ["PHIS", "DEFAULTS", "NeuralODEDMFTResult", "phi_fn", "phi_kernel", "closure", "loss_and_gradient",
-           "theory", "simulate", "sample_gradient", "linear_closed_form", "plot_learning_curve",
+           "theory", "simulate", "sample_gradient", "linear_closed_form", "save_results", "load_results",
+           "FiniteSizeDeviation", "finite_size_deviation", "plot_learning_curve",
            "plot_depth_overlap", "plot_widget"]
 
 PHIS = ("erf", "linear")
@@ -542,9 +543,10 @@ class FiniteSizeDeviation(ReadOnlyArrays):
     r"""Deviation of simulations from the theory, one entry per N.
 
     ``bias`` (mean over seeds of the time-averaged deviation
-    :math:`d = \overline{\epsilon_{\rm sim}(t)-\epsilon_{\rm th}(t)}/\overline{\epsilon_{\rm th}(t)}`, relative)
+    :math:`d = \overline{E_{\rm sim}(t)-E_{\rm th}(t)}/\overline{E_{\rm th}(t)}`, relative)
     with its standard error ``bias_sem``; ``spread`` the standard deviation of ``d`` over seeds; and the
-    power-law fits of ``spread`` (expected slope -1/2) and ``|bias|`` (expected slope -1) against N.
+    power-law fits (:class:`dmftlib.core.PowerLawFit`) of ``spread`` (expected slope -1/2) and
+    ``|bias|`` (expected slope -1) against N.
     """
 
     N: np.ndarray
@@ -552,20 +554,18 @@ class FiniteSizeDeviation(ReadOnlyArrays):
     bias: np.ndarray
     bias_sem: np.ndarray
     spread: np.ndarray
-    spread_slope: float
-    spread_slope_stderr: float
-    bias_slope: float
-    bias_slope_stderr: float
+    spread_fit: object
+    bias_fit: object
 
 
 def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
     """Measure :class:`FiniteSizeDeviation` of the simulations ``sims`` (a sequence, same times) from ``th``."""
     from .core import fit_power_law
-    sims = list(sims)
     if not isinstance(th, NeuralODEDMFTResult):
         raise ValueError(f"th must be a NeuralODEDMFTResult; got {type(th).__name__}")
-    if len(sims) < 2 or not all(isinstance(s, NeuralODEDMFTResult) and s.N > 0 for s in sims):
-        raise ValueError("sims must hold at least two simulations (NeuralODEDMFTResult with N > 0)")
+    sims = list(sims)
+    if len(sims) < 2 or not all(isinstance(s, NeuralODEDMFTResult) and s.N > 0 and s.n_seeds > 1 for s in sims):
+        raise ValueError("sims must hold at least two simulations (NeuralODEDMFTResult with N > 0, >= 2 seeds)")
     Ns, S, b, bs, sp = [], [], [], [], []
     for s in sims:
         if s.t.shape != th.t.shape or not np.allclose(s.t, th.t):
@@ -577,11 +577,9 @@ def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
         b.append(m)
         bs.append(e)
         sp.append(np.std(d, ddof=1))
-    fs = fit_power_law(Ns, sp)
-    fb = fit_power_law(Ns, np.abs(b))
     return FiniteSizeDeviation(N=np.array(Ns), n_seeds=np.array(S), bias=np.array(b), bias_sem=np.array(bs),
-                               spread=np.array(sp), spread_slope=fs.slope, spread_slope_stderr=fs.slope_stderr,
-                               bias_slope=fb.slope, bias_slope_stderr=fb.slope_stderr)
+                               spread=np.array(sp), spread_fit=fit_power_law(Ns, sp),
+                               bias_fit=fit_power_law(Ns, np.abs(b)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -656,26 +654,36 @@ def plot_learning_curve(th: NeuralODEDMFTResult, sims=(), ax=None, log: bool = T
 
 
 def plot_depth_overlap(th: NeuralODEDMFTResult, sim: NeuralODEDMFTResult | None = None, times=None, ax=None):
-    r"""Student-teacher overlap :math:`C^{s*}(\tau,\tau)` through depth at several training times
-    (theory lines, simulation markers), with the teacher's :math:`C^{**}(\tau,\tau)` dashed."""
+    r"""Left: student-teacher overlap :math:`C^{s*}(\tau,\tau)` through depth at several training times
+    (theory lines, simulation markers), with the teacher's :math:`C^{**}(\tau,\tau)` dashed. Right: the
+    depth-resolved distance :math:`\frac12[C^{ss}-2C^{s*}+C^{**}](\tau,\tau)` of the theory (log scale),
+    whose value at :math:`\tau_{\max}` is the test error. ``ax``: two axes, or None."""
     from .plotting import new_figure
     if ax is None:
-        _, ax = new_figure()
-    idx = np.unique(np.searchsorted(th.t, th.t[[0, th.t.size // 8, th.t.size // 3, -1]] if times is None
-                                    else np.asarray(times, dtype=float)).clip(0, th.t.size - 1))
+        _, ax = new_figure(ncols=2, width=10.0, height=3.8)
+    ax = np.atleast_1d(ax)
+    if ax.size != 2:
+        raise ValueError(f"ax must hold two axes; got {ax.size}")
+    want = th.t[[0, th.t.size // 8, th.t.size // 3, -1]] if times is None else np.asarray(times, dtype=float)
+    idx = np.unique([int(np.argmin(np.abs(th.t - w))) for w in np.atleast_1d(want)])
     cols = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
     for c, i in zip(cols, idx):
-        ax.plot(th.tau, th.C_diag[i, 1], "-", color=c, label=f"$t = {th.t[i]:g}$")
+        ax[0].plot(th.tau, th.C_diag[i, 1], "-", color=c, label=f"$t = {th.t[i]:g}$")
+        dist = 0.5 * (th.C_diag[i, 0] - 2 * th.C_diag[i, 1] + th.C_diag[i, 2])
+        ax[1].plot(th.tau[1:], dist[1:], "-", color=c, label=f"$t = {th.t[i]:g}$")
         if sim is not None:
             js = int(np.argmin(np.abs(sim.t - th.t[i])))
-            ax.errorbar(sim.tau[::2], sim.C_diag[js, 1, ::2], sim.C_diag_sem[js, 1, ::2], fmt="o", ms=4,
-                        mfc="none", color=c)
-    ax.plot(th.tau, th.C_diag[0, 2], "k--", label="teacher $C^{**}(\\tau,\\tau)$")
+            ax[0].errorbar(sim.tau[::2], sim.C_diag[js, 1, ::2], sim.C_diag_sem[js, 1, ::2], fmt="o", ms=4,
+                           mfc="none", color=c)
+    ax[0].plot(th.tau, th.C_diag[0, 2], "k--", label="teacher $C^{**}(\\tau,\\tau)$")
     if sim is not None:
-        ax.plot([], [], "o", mfc="none", color="gray", label=f"simulation, N = {sim.N}, {sim.n_seeds} seeds")
-    ax.set_xlabel("depth $\\tau$")
-    ax.set_ylabel("$C^{s*}(\\tau,\\tau)$")
-    ax.legend(fontsize=8)
+        ax[0].plot([], [], "o", mfc="none", color="gray", label=f"simulation, N = {sim.N}, {sim.n_seeds} seeds")
+    ax[0].set_ylabel("$C^{s*}(\\tau,\\tau)$")
+    ax[1].set_yscale("log")
+    ax[1].set_ylabel("$\\frac{1}{2}[C^{ss}-2C^{s*}+C^{**}](\\tau,\\tau)$ (theory)")
+    for a in ax:
+        a.set_xlabel("depth $\\tau$")
+        a.legend(fontsize=8)
     return ax
 
 
