@@ -70,7 +70,7 @@ from .core import (ReadOnlyArrays, check_array, check_budget, check_choice, chec
                    check_seeds, check_time_grid, mean_sem)
 
 __all__ = ["PHIS", "DEFAULTS", "NeuralODEDMFTResult", "phi_fn", "phi_kernel", "closure", "loss_and_gradient",
-           "theory", "simulate", "sample_gradient", "linear_closed_form", "save_results", "load_results",
+           "theory", "simulate", "sample_gradient", "hessian", "linear_closed_form", "save_results", "load_results",
            "FiniteSizeDeviation", "finite_size_deviation", "plot_learning_curve",
            "plot_depth_overlap", "plot_widget"]
 
@@ -206,6 +206,33 @@ def loss_and_gradient(g, u, g_teacher, u_teacher, tau_max: float, n_depth: int, 
     e = 0.5 * (C[:, 0, 0, K, K] - 2.0 * C[:, 0, 1, K, K] + C[:, 1, 1, K, K])
     grad = e[1:].imag / _CS
     return float(e[0].real), grad[:L], grad[L:], C[0].real
+
+
+def hessian(g, u, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_teacher"], tau_max=DEFAULTS["tau_max"],
+            n_depth=DEFAULTS["n_depth"], phi=DEFAULTS["phi"], h: float = 1e-5) -> np.ndarray:
+    r"""Hessian of the closure test error in the student's controls :math:`(g_1..g_{n_b}, u_1..u_{n_b})`,
+    by central differences (step ``h``) of the exact gradient; symmetrized. Near a minimum, gradient
+    descent contracts the eigendirection of eigenvalue :math:`\lambda` by :math:`1-\eta\lambda` per step.
+
+    >>> H = hessian(DEFAULTS["g_teacher"], DEFAULTS["u_teacher"])
+    >>> H.shape, bool(np.linalg.eigvalsh(H).min() > -1e-8)
+    ((8, 8), True)
+    """
+    _, _, gT, uT, g0, u0, tau_max, K, _, _, phi = _check_params(
+        [0.0, 1.0], g_teacher, u_teacher, g, u, tau_max, n_depth, 1.0, 1, phi)
+    h = check_real("h", h, low=1e-8, high=1e-2)
+    L = gT.size
+    theta = np.concatenate([g0, u0])
+    H = np.empty((2 * L, 2 * L))
+    for p in range(2 * L):
+        gr = []
+        for sgn in (1.0, -1.0):
+            q = theta.copy()
+            q[p] += sgn * h
+            _, dg, du, _ = loss_and_gradient(q[:L], q[L:], gT, uT, tau_max, K, phi)
+            gr.append(np.concatenate([dg, du]))
+        H[:, p] = (gr[0] - gr[1]) / (2 * h)
+    return 0.5 * (H + H.T)
 
 
 @dataclass(frozen=True)

@@ -198,3 +198,17 @@ def test_plots_run():
     nd.plot_depth_overlap(th, sim)
     nd.plot_widget(g_star=1.2, t_max=2.0)
     plt.close("all")
+
+
+def test_hessian_at_teacher_is_psd_and_matches_gradient_differences():
+    """At the teacher the closure loss is minimal: Hessian symmetric PSD, and H @ d ~ grad(theta* + d) for small d."""
+    gT, uT = np.array(D["g_teacher"]), np.array(D["u_teacher"])
+    H = nd.hessian(gT, uT)
+    assert np.linalg.eigvalsh(H).min() > -1e-8
+    d = 1e-4 * np.random.default_rng(1).standard_normal(8)
+    _, dg, du, _ = nd.loss_and_gradient(gT + d[:4], uT + d[4:], gT, uT, 2.0, 20)
+    assert_allclose(np.concatenate([dg, du]), H @ d, rtol=1e-3, atol=1e-10)
+    with pytest.raises(ValueError):
+        nd.hessian(gT, uT, h=0.0)
+    with pytest.raises(ValueError):
+        nd.hessian(gT[:3], uT)
