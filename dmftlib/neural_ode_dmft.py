@@ -569,11 +569,13 @@ def load_results(path) -> dict:
 class FiniteSizeDeviation(ReadOnlyArrays):
     r"""Deviation of simulations from the theory, one entry per N.
 
-    ``bias`` (mean over seeds of the time-averaged deviation
-    :math:`d = \overline{E_{\rm sim}(t)-E_{\rm th}(t)}/\overline{E_{\rm th}(t)}`, relative)
-    with its standard error ``bias_sem``; ``spread`` the standard deviation of ``d`` over seeds; and the
-    power-law fits (:class:`dmftlib.core.PowerLawFit`) of ``spread`` (expected slope -1/2) and
-    ``|bias|`` (expected slope -1) against N.
+    With :math:`d = \overline{E_{\rm sim}(t)-E_{\rm th}(t)}/\overline{E_{\rm th}(t)}` the relative deviation
+    of one run averaged over the recorded times: ``bias`` (mean of ``d`` over seeds, expected
+    :math:`O(1/N)`) with its standard error ``bias_sem``; ``spread`` (standard deviation of ``d`` over
+    seeds, expected :math:`O(N^{-1/2})`) with ``spread_sem`` (:math:`\approx` spread :math:`/\sqrt{2(S-1)}`);
+    ``control_spread``, the root mean square over the :math:`2n_b` controls of their standard deviation
+    over seeds at the last time (expected :math:`O(N^{-1/2})`); and the power-law fits
+    (:class:`dmftlib.core.PowerLawFit`) ``spread_fit``, ``control_fit`` against N.
     """
 
     N: np.ndarray
@@ -581,8 +583,10 @@ class FiniteSizeDeviation(ReadOnlyArrays):
     bias: np.ndarray
     bias_sem: np.ndarray
     spread: np.ndarray
+    spread_sem: np.ndarray
+    control_spread: np.ndarray
     spread_fit: object
-    bias_fit: object
+    control_fit: object
 
 
 def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
@@ -593,7 +597,7 @@ def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
     sims = list(sims)
     if len(sims) < 2 or not all(isinstance(s, NeuralODEDMFTResult) and s.N > 0 and s.n_seeds > 1 for s in sims):
         raise ValueError("sims must hold at least two simulations (NeuralODEDMFTResult with N > 0, >= 2 seeds)")
-    Ns, S, b, bs, sp = [], [], [], [], []
+    Ns, S, b, bs, sp, cs = [], [], [], [], [], []
     for s in sims:
         if s.t.shape != th.t.shape or not np.allclose(s.t, th.t):
             raise ValueError("every simulation must be recorded at the theory's times t")
@@ -604,9 +608,13 @@ def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
         b.append(m)
         bs.append(e)
         sp.append(np.std(d, ddof=1))
-    return FiniteSizeDeviation(N=np.array(Ns), n_seeds=np.array(S), bias=np.array(b), bias_sem=np.array(bs),
-                               spread=np.array(sp), spread_fit=fit_power_law(Ns, sp),
-                               bias_fit=fit_power_law(Ns, np.abs(b)))
+        ctrl_sd = np.concatenate([s.g_sem[-1], s.u_sem[-1]]) * np.sqrt(s.n_seeds)
+        cs.append(np.sqrt(np.mean(ctrl_sd ** 2)))
+    S = np.array(S)
+    sp = np.array(sp)
+    return FiniteSizeDeviation(N=np.array(Ns), n_seeds=S, bias=np.array(b), bias_sem=np.array(bs), spread=sp,
+                               spread_sem=sp / np.sqrt(2.0 * (S - 1)), control_spread=np.array(cs),
+                               spread_fit=fit_power_law(Ns, sp), control_fit=fit_power_law(Ns, cs))
 
 
 # ----------------------------------------------------------------------------------------------
