@@ -35,11 +35,11 @@ so :math:`(x, h_s, h_*)` is jointly Gaussian, with covariances
 
 .. math::
 
-    \epsilon_g(\theta) = \tfrac12\big[C^{ss}(\tau_{\max},\tau_{\max}) - 2C^{s*}(\tau_{\max},\tau_{\max})
+    E_g(\theta) = \tfrac12\big[C^{ss}(\tau_{\max},\tau_{\max}) - 2C^{s*}(\tau_{\max},\tau_{\max})
     + C^{**}(\tau_{\max},\tau_{\max})\big].
 
 At N -> infinity the per-sample gradient concentrates (fluctuations :math:`O(1/\sqrt{N\,\mathrm{batch}})`),
-so online SGD becomes gradient descent on :math:`\epsilon_g(\theta)` with the same step
+so online SGD becomes gradient descent on :math:`E_g(\theta)` with the same step
 :math:`\eta`; the kernels :math:`C^{ab}(\tau,\tau';t)` evolve in training time through
 :math:`\theta(t)`. The gradient of the closure is exact (complex-step differentiation of the
 discretized closure, one batched evaluation for all :math:`2L` controls); the simulation's
@@ -177,11 +177,11 @@ def _per_step(v, K):
 
 
 def loss_and_gradient(g, u, g_teacher, u_teacher, tau_max: float, n_depth: int, phi: str = "erf"):
-    r"""Closure test error :math:`\epsilon_g(\theta)` and its exact gradient in the student's block controls.
+    r"""Closure test error :math:`E_g(\theta)` and its exact gradient in the student's block controls.
 
     Complex-step differentiation: the closure is complex-analytic in the controls, so one batched
     evaluation at :math:`\theta + i\,10^{-30}e_p` (:math:`p = 1..2L`) gives
-    :math:`\partial_p\epsilon_g = \mathrm{Im}\,\epsilon_g/10^{-30}` to round-off. Returns
+    :math:`\partial_pE_g = \mathrm{Im}\,E_g/10^{-30}` to round-off. Returns
     ``(eps, grad_g, grad_u, C)`` with ``C`` (2, 2, K+1, K+1) the real kernels at :math:`\theta`.
 
     >>> e, gg, gu, _ = loss_and_gradient([0.5], [0.0], [1.0], [0.0], 1.0, 10)
@@ -309,7 +309,7 @@ def theory(t=_T_DEFAULT, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_
            phi=DEFAULTS["phi"]) -> NeuralODEDMFTResult:
     r"""N -> infinity learning curve: gradient descent on the DMFT closure loss, with step ``eta``.
 
-    :math:`\theta_{n+1} = \theta_n - \eta\nabla\epsilon_g(\theta_n)`, :math:`t = n\eta`, the kernels
+    :math:`\theta_{n+1} = \theta_n - \eta\nablaE_g(\theta_n)`, :math:`t = n\eta`, the kernels
     :math:`C^{ab}(\tau,\tau';t)` recomputed by :func:`closure` at every step. ``batch`` does not
     enter (the batch gradient concentrates); it is accepted so that the two views share parameters.
     ``t`` must hold multiples of ``eta``. Cost: one batched closure (2L+1 complex entries,
@@ -681,7 +681,7 @@ def plot_learning_curve(th: NeuralODEDMFTResult, sims=(), ax=None, log: bool = T
     for s in sims:
         plot_simulation(ax, s.t, s.test_error, s.test_error_sem, N=s.N, n_seeds=s.n_seeds)
     ax.set_xlabel("training time $t = \\eta\\times$step")
-    ax.set_ylabel("test error $\\epsilon_g$")
+    ax.set_ylabel("test error $E_g$")
     if log:
         ax.set_yscale("log")
     ax.legend()
@@ -738,7 +738,7 @@ def plot_widget(g_star: float = 1.5, eta: float = 0.5, t_max: float = 40.0, ax=N
     plot_theory(ax[0], th.t, th.test_error, color="k")
     ax[0].set_yscale("log")
     ax[0].set_xlabel("training time $t$")
-    ax[0].set_ylabel("test error $\\epsilon_g$")
+    ax[0].set_ylabel("test error $E_g$")
     ax[0].set_title(f"teacher gain $g^* = {g_star:g}$")
     for l in range(th.g.shape[1]):
         ax[1].plot(th.t, th.g[:, l], label=f"$g_{l + 1}$")
