@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (ReadOnlyArrays, check_array, check_budget, check_choice, check_int, check_real,
+from .core import (ReadOnlyArrays, check_array, check_bool, check_budget, check_choice, check_int, check_real,
                    check_seeds, check_time_grid, mean_sem)
 
 __all__ = ["PHIS", "DEFAULTS", "NeuralODEDMFTResult", "phi_fn", "phi_kernel", "closure", "loss_and_gradient",
@@ -86,7 +86,16 @@ _T_DEFAULT = np.linspace(0.0, 40.0, 21)
 
 
 def phi_fn(h, phi: str = "erf"):
-    r"""The activation: :math:`\operatorname{erf}(\sqrt\pi h/2)` or the identity."""
+    r"""The activation: :math:`\operatorname{erf}(\sqrt\pi h/2)` (``"erf"``) or the identity (``"linear"``).
+
+    >>> round(float(phi_fn(1.0)), 4)
+    0.7899
+    """
+    phi = check_choice("phi", phi, PHIS)
+    return _phi(check_array("h", h), phi)
+
+
+def _phi(h, phi):
     if phi == "linear":
         return h
     from scipy.special import erf
@@ -109,9 +118,37 @@ def phi_kernel(c11, c22, c12, phi: str = "erf"):
     >>> round(float(phi_kernel(1.0, 1.0, 0.5)), 4)
     0.1977
     """
+    phi = check_choice("phi", phi, PHIS)
+    c11 = check_array("c11", c11, low=0.0)
+    c22 = check_array("c22", c22, low=0.0)
+    c12 = check_array("c12", c12)
+    try:
+        np.broadcast(c11, c22, c12)
+    except ValueError:
+        raise ValueError(f"c11, c22, c12 must broadcast together; got shapes {c11.shape}, {c22.shape}, "
+                         f"{c12.shape}") from None
+    if np.any(c12 ** 2 > c11 * c22 * (1 + 1e-12) + 1e-300):
+        raise ValueError("c12 must satisfy c12^2 <= c11 c22 (a covariance matrix)")
+    return _kernel(c11, c22, c12, phi)
+
+
+def _kernel(c11, c22, c12, phi):
     if phi == "linear":
         return c12
     return (2.0 / np.pi) * np.arcsin(_A * c12 / np.sqrt((1.0 + _A * c11) * (1.0 + _A * c22)))
+
+
+def _check_controls(name, v):
+    try:
+        a = np.asarray(v)
+    except Exception:  # pragma: no cover
+        raise ValueError(f"{name} must be an array of numbers") from None
+    if a.dtype.kind not in "iufc" or a.ndim < 2 or a.shape[-2] != 2 or a.shape[-1] < 1:
+        raise ValueError(f"{name} must be a numeric array of shape (..., 2, K) with K >= 1; got "
+                         f"{a.dtype} {a.shape}")
+    if not np.all(np.isfinite(a)) or np.max(np.abs(a)) > 20.0:
+        raise ValueError(f"{name} must hold finite controls of modulus at most 20")
+    return a
 
 
 def closure(G, U, dt: float, phi: str = "erf"):
@@ -134,6 +171,18 @@ def closure(G, U, dt: float, phi: str = "erf"):
     >>> round(float(C[0, 1, 4, 4]), 4)
     0.1474
     """
+    G = _check_controls("G", G)
+    U = _check_controls("U", U)
+    if G.shape != U.shape:
+        raise ValueError(f"G and U must have the same shape; got {G.shape} and {U.shape}")
+    dt = check_real("dt", dt, low=0.0, high=1.0, low_open=True)
+    phi = check_choice("phi", phi, PHIS)
+    K = G.shape[-1]
+    check_budget("doubles", 10.0 * G.size / (2 * K) * (K + 1) ** 2 * (2 if G.dtype.kind == "c" else 1), limit=2**28)
+    return _closure(G, U, dt, phi)
+
+
+def _closure(G, U, dt, phi):
     G = np.asarray(G)
     U = np.asarray(U)
     K = G.shape[-1]
@@ -155,7 +204,7 @@ def closure(G, U, dt: float, phi: str = "erf"):
     for k in range(K):
         c11 = var[..., :, None, k:k + 1]                                           # (..., 2, 1, 1)
         c22 = var[..., None, :, :k + 1]                                            # (..., 1, 2, k+1)
-        row = phi_kernel(c11, c22, C[..., :, :, k, :k + 1], phi)                   # (..., 2, 2, k+1)
+        row = _kernel(c11, c22, C[..., :, :, k, :k + 1], phi)                   # (..., 2, 2, k+1)
         Cp[..., :, :, k, :k + 1] = row
         Cp[..., :, :, :k + 1, k] = np.swapaxes(row, -3, -2)
         # D[a, b, l] = sum_{n <= k} beta[b, l, n] Cp[a, b, k, n] for l <= k + 1
@@ -188,8 +237,13 @@ def loss_and_gradient(g, u, g_teacher, u_teacher, tau_max: float, n_depth: int, 
     >>> round(float(e), 4), round(float(gg[0]), 4)
     (0.0145, -0.0539)
     """
-    g = np.asarray(g, dtype=np.float64)
-    u = np.asarray(u, dtype=np.float64)
+    _, _, gT, uT, g0, u0, tau_max, K, _, _, phi = _check_params(
+        [0.0, 1.0], g_teacher, u_teacher, g, u, tau_max, n_depth, 1.0, 1, phi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _loss_and_gradient(g0, u0, gT, uT, tau_max, K, phi)
+
+
+def _loss_and_gradient(g, u, g_teacher, u_teacher, tau_max, n_depth, phi):
     L = g.shape[-1]
     K = int(n_depth)
     P = 2 * L
@@ -202,7 +256,7 @@ def loss_and_gradient(g, u, g_teacher, u_teacher, tau_max: float, n_depth: int, 
     Ut = np.broadcast_to(_per_step(np.asarray(u_teacher, dtype=np.float64), K), Us.shape)
     G = np.stack([Gs, Gt], axis=-2)
     U = np.stack([Us, Ut], axis=-2)
-    C, _ = closure(G, U, tau_max / K, phi)
+    C, _ = _closure(G, U, tau_max / K, phi)
     e = 0.5 * (C[:, 0, 0, K, K] - 2.0 * C[:, 0, 1, K, K] + C[:, 1, 1, K, K])
     grad = e[1:].imag / _CS
     return float(e[0].real), grad[:L], grad[L:], C[0].real
@@ -229,7 +283,7 @@ def hessian(g, u, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_teacher
         for sgn in (1.0, -1.0):
             q = theta.copy()
             q[p] += sgn * h
-            _, dg, du, _ = loss_and_gradient(q[:L], q[L:], gT, uT, tau_max, K, phi)
+            _, dg, du, _ = _loss_and_gradient(q[:L], q[L:], gT, uT, tau_max, K, phi)
             gr.append(np.concatenate([dg, du]))
         H[:, p] = (gr[0] - gr[1]) / (2 * h)
     return 0.5 * (H + H.T)
@@ -333,7 +387,7 @@ def theory(t=_T_DEFAULT, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_
     C = None
     while j < nt:
         with np.errstate(over="ignore", invalid="ignore"):
-            e, dg, du, C = loss_and_gradient(g, u, gT, uT, tau_max, K, phi)
+            e, dg, du, C = _loss_and_gradient(g, u, gT, uT, tau_max, K, phi)
         if not (np.isfinite(e) and np.all(np.isfinite(dg)) and np.all(np.isfinite(du)) and e < 1e8):
             diverged = True
             break
@@ -362,7 +416,7 @@ def _forward(J, X, gs, us, gt, ut, dt, phi, keep=False):
     hs, ht = X, X
     Hs, Zs, diag = [], [], []
     for k in range(gs.shape[1]):
-        Z = np.matmul(J, phi_fn(np.concatenate([hs, ht], axis=-1), phi))
+        Z = np.matmul(J, _phi(np.concatenate([hs, ht], axis=-1), phi))
         if keep:
             Hs.append(hs)
             Zs.append(Z[..., :B])
@@ -377,7 +431,7 @@ def _overlaps(J, X, gs, us, gt, ut, dt, phi):
     hs, ht = X, X
     Hs, Ht = [hs], [ht]
     for k in range(gs.shape[1]):
-        Z = np.matmul(J, phi_fn(np.concatenate([hs, ht], axis=-1), phi))
+        Z = np.matmul(J, _phi(np.concatenate([hs, ht], axis=-1), phi))
         hs = hs + dt * (-hs + gs[:, k, None, None] * Z[..., :B] + us[:, k, None, None] * X)
         ht = ht + dt * (-ht + gt[k] * Z[..., B:] + ut[k] * X)
         Hs.append(hs)
@@ -538,6 +592,8 @@ def _simulate(N, t, steps, seeds, gT, uT, g0, u0, tau_max, K, eta, batch, phi, n
 def save_results(path, **results) -> None:
     """Save named :class:`NeuralODEDMFTResult` objects to one ``.npz`` (keys ``name/field``)."""
     from dataclasses import fields
+    if not results:
+        raise ValueError("save_results needs at least one named result")
     flat = {}
     for name, r in results.items():
         if not isinstance(r, NeuralODEDMFTResult):
@@ -672,11 +728,27 @@ def linear_closed_form(g_a, u_a, g_b, u_b, tau_max: float = 1.0, n_depth: int | 
 # ----------------------------------------------------------------------------------------------
 # figures
 # ----------------------------------------------------------------------------------------------
+def _axes(ax, n, **fig_kw):
+    """``ax`` as a flat array of ``n`` matplotlib Axes (a new figure when None); ValueError otherwise."""
+    from matplotlib.axes import Axes
+    from .plotting import new_figure
+    if ax is None:
+        _, ax = new_figure(ncols=n, **fig_kw)
+    arr = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+    if arr.size != n or not all(isinstance(a, Axes) for a in arr):
+        raise ValueError(f"ax must be None or {n} matplotlib Axes; got {ax!r}")
+    return arr
+
+
 def plot_learning_curve(th: NeuralODEDMFTResult, sims=(), ax=None, log: bool = True):
     """Test error against training time: the theory as a line, each simulation as markers with error bars."""
-    from .plotting import new_figure, plot_simulation, plot_theory
-    if ax is None:
-        _, ax = new_figure()
+    from .plotting import plot_simulation, plot_theory
+    log = check_bool("log", log)
+    if isinstance(sims, NeuralODEDMFTResult):
+        sims = [sims]
+    if not isinstance(th, NeuralODEDMFTResult) or not all(isinstance(x, NeuralODEDMFTResult) for x in sims):
+        raise ValueError("th and sims must be NeuralODEDMFTResult objects")
+    ax = _axes(ax, 1)[0]
     plot_theory(ax, th.t, th.test_error, color="k")
     for s in sims:
         plot_simulation(ax, s.t, s.test_error, s.test_error_sem, N=s.N, n_seeds=s.n_seeds)
@@ -693,12 +765,9 @@ def plot_depth_overlap(th: NeuralODEDMFTResult, sim: NeuralODEDMFTResult | None 
     (theory lines, simulation markers), with the teacher's :math:`C^{**}(\tau,\tau)` dashed. Right: the
     depth-resolved distance :math:`\frac12[C^{ss}-2C^{s*}+C^{**}](\tau,\tau)` of the theory (log scale),
     whose value at :math:`\tau_{\max}` is the test error. ``ax``: two axes, or None."""
-    from .plotting import new_figure
-    if ax is None:
-        _, ax = new_figure(ncols=2, width=10.0, height=3.8)
-    ax = np.atleast_1d(ax)
-    if ax.size != 2:
-        raise ValueError(f"ax must hold two axes; got {ax.size}")
+    if not isinstance(th, NeuralODEDMFTResult) or not (sim is None or isinstance(sim, NeuralODEDMFTResult)):
+        raise ValueError("th and sim must be NeuralODEDMFTResult objects (sim may be None)")
+    ax = _axes(ax, 2, width=10.0, height=3.8)
     want = th.t[[0, th.t.size // 8, th.t.size // 3, -1]] if times is None else np.asarray(times, dtype=float)
     idx = np.unique([int(np.argmin(np.abs(th.t - w))) for w in np.atleast_1d(want)])
     cols = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
@@ -725,16 +794,14 @@ def plot_depth_overlap(th: NeuralODEDMFTResult, sim: NeuralODEDMFTResult | None 
 def plot_widget(g_star: float = 1.5, eta: float = 0.5, t_max: float = 40.0, ax=None):
     """Theory learning curves for a teacher with constant gain ``g_star`` (no re-injection), the
     student starting at gain 0.5: the pure function behind the chapter's slider."""
-    from .plotting import new_figure, plot_theory
+    from .plotting import plot_theory
     g_star = check_real("g_star", g_star, low=0.0, high=5.0)
     eta = check_real("eta", eta, low=0.0, high=2.0, low_open=True)
     t_max = check_real("t_max", t_max, low=0.0, high=400.0, low_open=True)
     n = max(1, int(round(t_max / eta)))
     t = eta * np.arange(n + 1)
+    ax = _axes(ax, 2, width=9.5)
     th = theory(t=t, g_teacher=(g_star,) * 4, u_teacher=(0.0,) * 4, eta=eta)
-    if ax is None:
-        _, ax = new_figure(ncols=2, width=9.5)
-    ax = np.atleast_1d(ax)
     plot_theory(ax[0], th.t, th.test_error, color="k")
     ax[0].set_yscale("log")
     ax[0].set_xlabel("training time $t$")

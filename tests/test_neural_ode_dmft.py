@@ -160,6 +160,33 @@ def test_bad_input_simulate(kw):
         nd.simulate(**kw)
 
 
+def test_bad_input_closure_and_kernels():
+    G, U = np.full((2, 4), 0.5), np.zeros((2, 4))
+    for bad in (dict(G=np.full((3, 4), 0.5)), dict(G=np.full((2, 4), np.nan)), dict(G="abc"), dict(U=np.zeros((2, 3))),
+                dict(dt=0.0), dict(dt=np.inf), dict(dt=2.0), dict(phi="relu"), dict(G=np.full((2, 4), 1e9))):
+        kw = dict(G=G, U=U, dt=0.25, phi="erf")
+        kw.update(bad)
+        with pytest.raises(ValueError):
+            nd.closure(**kw)
+    for args in ((np.nan, 1.0, 0.5), (-1.0, 1.0, 0.5), (1.0, 1.0, 2.0), ([1.0, 1.0], [1.0, 1.0, 1.0], 0.0)):
+        with pytest.raises(ValueError):
+            nd.phi_kernel(*args)
+    with pytest.raises(ValueError):
+        nd.phi_fn(np.inf)
+    with pytest.raises(ValueError):
+        nd.phi_fn(1.0, phi="tanh")
+    with pytest.raises(ValueError):
+        nd.loss_and_gradient([0.5], [0.0], [1.0, 2.0], [0.0], 1.0, 10)
+    with pytest.raises(ValueError):
+        nd.loss_and_gradient([0.5], [0.0], [1.0], [0.0], -1.0, 10)
+    with pytest.raises(ValueError):
+        nd.save_results("/tmp/never.npz")
+    with pytest.raises(ValueError):
+        nd.plot_learning_curve("not a result")
+    with pytest.raises(ValueError):
+        nd.finite_size_deviation(nd.theory(t=[0.0, 1.0]), [])
+
+
 def test_bad_input_others():
     with pytest.raises(ValueError):
         nd.linear_closed_form([1.0], [0.0], [1.0, 2.0], [0.0])
