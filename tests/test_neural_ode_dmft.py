@@ -198,6 +198,8 @@ def test_bad_input_others():
         nd.plot_widget(g_star=np.nan)
     with pytest.raises(ValueError):
         sm.derive(T=0)
+    with pytest.raises(ValueError):
+        sm.noise_kernel("not a derivation")
 
 
 def test_data_script_small_instance_and_roundtrip(tmp_path):

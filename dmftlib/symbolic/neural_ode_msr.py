@@ -154,6 +154,8 @@ def noise_kernel(d: TwoReplicaMSR):
     >>> float(f(2.0, 3.0, 0.5))
     3.0
     """
+    if not isinstance(d, TwoReplicaMSR):
+        raise ValueError(f"d must be a TwoReplicaMSR (from derive); got {type(d).__name__}")
     ga, gb, c = sp.symbols("g_a g_b c", real=True)
     T = d.T
     forms = set()
