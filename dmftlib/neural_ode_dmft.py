@@ -9,10 +9,10 @@ The model (Urbani 2026's programme with an :math:`N`-dimensional state). A state
     x\sim\mathcal N(0, I_N),
 
 with quenched couplings :math:`J_{ij}\sim\mathcal N(0, 1/N)` i.i.d. (asymmetric) shared by teacher
-and student, and trained controls :math:`\theta = (g_l, u_l)_{l=1..L}`, piecewise constant on
-:math:`L` equal blocks of depth (gains of the recurrent drive and re-injection scales of the
-input). The depth ODE is discretized by ``n_depth`` = :math:`K` forward-Euler steps of length
-:math:`\Delta = \tau_{\max}/K` (a ResNet); theory and simulation use the same grid. The teacher is
+and student, and trained controls :math:`\theta = (g_m, u_m)_{m=1..n_b}`, piecewise constant on
+:math:`n_b` equal blocks of depth (gains of the recurrent drive and re-injection scales of the
+input). The depth ODE is discretized by ``n_depth`` = :math:`L` forward-Euler steps of length
+:math:`\Delta = \tau_{\max}/L` (a ResNet); theory and simulation use the same grid. The teacher is
 the same model with controls :math:`\theta^*`; the loss of one sample is
 :math:`\ell = |h_s(\tau_{\max}) - h_*(\tau_{\max})|^2/(2N)`. Online SGD: one fresh batch of
 ``batch`` inputs per step, :math:`\theta\leftarrow\theta - \eta\nabla_\theta\hat\ell`, training time
