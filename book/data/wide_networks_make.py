@@ -59,8 +59,9 @@ def main(parts):
             np.savez_compressed(os.path.join(HERE, "wide_networks_mean_field.npz"), **mf.mean_field_width_scan(**MF))
 
 
-LAZY: dict = {}
-MF: dict = {}
+LAZY = dict(widths=(64, 256, 1024, 4096, 16384), n=20, d=5, t_max=60.0, eta=0.1, n_times=61, seeds=8)
+MF = dict(widths=(32, 64, 128, 256, 512), seeds=(16, 16, 16, 8, 8), t_max=4.0, n_times=21, d=4,
+          sigma_a=1.0, sigma_w=0.5, dt=0.01)
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["kuramoto", "lazy", "mean_field"])
