@@ -162,9 +162,9 @@ def _check_lazy(X, y, t, eta):
 def lazy_theory(X, y, t, eta=0.1) -> LazyTheory:
     r"""Kernel gradient descent :math:`u_k = y - (I - \eta H^\infty)^k y` (from :math:`u_0 = 0`) at :math:`t = \eta k`.
 
-    >>> X, y = sphere_data(10, 5); th = lazy_theory(X, y, [0.0, 50.0, 100.0])
+    >>> X, y = sphere_data(10, 5); th = lazy_theory(X, y, [0.0, 10.0, 20.0])
     >>> th.loss.round(3).tolist(), round(th.lambda_min, 3)
-    [5.0, 0.017, 0.0]
+    ([5.0, 0.034, 0.002], 0.096)
     """
     X, y, t, eta, steps = _check_lazy(X, y, t, eta)
     H = ntk_gram(X)
@@ -207,9 +207,9 @@ def lazy_simulate(m, X, y, t, eta=0.1, seeds=4) -> LazySimulation:
     Symmetric initialization: :math:`w_{k+m/2} = w_k`, :math:`a_{k+m/2} = -a_k = -1`, so
     :math:`u_0 = 0`; m must be even. Work :math:`\sim 3\,n\,m\,d` per step and seed.
 
-    >>> X, y = sphere_data(10, 5); sim = lazy_simulate(2000, X, y, [0.0, 50.0], seeds=2)
-    >>> sim.loss.round(2).tolist(), bool(sim.u_dev.max() < 0.05)
-    ([5.0, 0.02], True)
+    >>> X, y = sphere_data(10, 5); sim = lazy_simulate(2000, X, y, [0.0, 5.0], seeds=2)
+    >>> sim.loss.round(2).tolist(), round(float(lazy_theory(X, y, [5.0]).loss[0]), 2)
+    ([5.0, 0.29], 0.27)
     """
     t0 = time.perf_counter()
     X, y, t, eta, steps = _check_lazy(X, y, t, eta)
@@ -218,7 +218,7 @@ def lazy_simulate(m, X, y, t, eta=0.1, seeds=4) -> LazySimulation:
         raise ValueError(f"m must be even (neurons come in pairs with opposite a); got {m}")
     seeds = check_seeds("seeds", seeds)
     S, (n, d) = len(seeds), X.shape
-    check_budget("multiply-adds (steps x seeds x m x n x d)", 3.0 * steps[-1] * S * m * n * d)
+    check_budget("neuron-sample updates (steps x seeds x m x n)", float(steps[-1]) * S * m * n)
     check_budget("doubles (seeds x m x max(n, d))", 3.0 * S * m * max(n, d), limit=2**27)
     half = np.stack([np.random.default_rng(s).standard_normal((m // 2, d)) for s in seeds])
     W = np.concatenate([half, half], axis=1)                       # (S, m, d)
@@ -251,7 +251,7 @@ def lazy_simulate(m, X, y, t, eta=0.1, seeds=4) -> LazySimulation:
                           eta=eta, wall_time=time.perf_counter() - t0)
 
 
-def lazy_width_scan(widths=(64, 256, 1024, 4096, 16384), n=20, d=5, t_max=60.0, eta=0.1, n_times=61,
+def lazy_width_scan(widths=(64, 256, 1024, 4096), n=20, d=5, t_max=60.0, eta=0.1, n_times=61,
                     seeds=8, data_seed=0) -> dict:
     """Train at every width in ``widths`` (same data); a dict of arrays for a ``.npz`` file.
 
@@ -329,7 +329,8 @@ def _check_mf(t, d, sigma_a, sigma_w):
     return t, d, sigma_a, sigma_w
 
 
-def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, substeps=10) -> MeanFieldTheory:
+def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, substeps=10,
+                      dead_threshold=0.0) -> MeanFieldTheory:
     r"""Solve the reduced mean-field dynamics :math:`d\tau/dt = d\,c_d(1 - c_d M(\tau))` (RK4).
 
     :math:`M(\tau) = \int a r\,d\rho_\tau` over the initial law (:math:`a_0\sim\mathcal N(0,\sigma_a^2)`,
@@ -337,15 +338,17 @@ def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, substep
     :math:`a_0` on the live set :math:`a_0 > -r_0\coth\tau` is done in closed form (truncated Gaussian
     moments), the one over :math:`r_0` by ``n_r``-point generalized Gauss-Laguerre quadrature;
     ``substeps`` RK4 steps per interval of t. ``a``, ``r`` are ``n_a x 50`` quantile particles (for plots).
+    ``dead_fraction`` is the share of neurons with :math:`|w| \le` ``dead_threshold`` (0: exactly dead).
 
     >>> th = mean_field_theory(np.linspace(0.0, 6.0, 4))
     >>> th.risk.round(4).tolist(), round(float(th.dead_fraction[-1]), 3)
-    [2.0, 0.0468, 0.0007, 0.0]
+    ([2.0, 0.0913, 0.0001, 0.0], 0.144)
     """
     t, d, sigma_a, sigma_w = _check_mf(t, d, sigma_a, sigma_w)
     n_a = check_int("n_a", n_a, low=2, high=10**5)
     n_r = check_int("n_r", n_r, low=2, high=10**5)
     substeps = check_int("substeps", substeps, low=1, high=10**4)
+    dead_threshold = check_real("dead_threshold", dead_threshold, low=0.0, high=1e3)
     check_budget("reduced-particle updates", 4.0 * n_r * t.size * substeps + n_a * n_r)
     cd = c_d(d)
     u, wu = roots_genlaguerre(n_r, d / 2 - 1)          # r0 = sigma_w sqrt(2 u), u ~ Gamma(d/2)
@@ -360,7 +363,9 @@ def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, substep
         ar = r0 * e1 * math.cosh(2 * tau) + (e2 + r0 ** 2 * Phi) * math.sinh(2 * tau) / 2
         rr = r0 * ch * Phi + sh * e1
         dr2 = (ch - 1) ** 2 * r0 ** 2 * Phi + 2 * (ch - 1) * sh * r0 * e1 + sh ** 2 * e2 + r0 ** 2 * (1 - Phi)
-        return wr @ ar, wr @ rr, wr @ (1 - Phi), wr @ dr2
+        # P(r <= delta): a0 <= (delta - r0 cosh tau) / sinh tau
+        small = 1 - ndtr((r0 * ch - dead_threshold) / (sigma_a * sh)) if sh > 0 else (r0 <= dead_threshold) * 1.0
+        return wr @ ar, wr @ rr, wr @ small, wr @ dr2
 
     def rate(tau):
         return d * cd * (1.0 - cd * moments(tau)[0])
@@ -388,7 +393,7 @@ def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, substep
 class MeanFieldSimulation(ReadOnlyArrays):
     """Width-m networks (same field names as :class:`MeanFieldTheory`), means over seeds with ``*_sem``;
     ``risk_seeds`` (n_seeds, nt); ``a`` and ``r`` (m,) the neurons of the first seed at the last time.
-    ``dead_fraction`` counts neurons with :math:`|w| <` ``dead_threshold``."""
+    ``dead_fraction`` counts neurons with :math:`|w| \\le` ``dead_threshold``."""
 
     t: np.ndarray
     risk: np.ndarray
@@ -475,7 +480,7 @@ def mean_field_simulate(m, t, d=4, sigma_a=1.0, sigma_w=0.5, seeds=4, dt=0.01,
             out["risk"][:, j] = risk
             out["M"][:, j] = np.mean(a * r, axis=-1)
             out["mean_r"][:, j] = np.mean(r, axis=-1)
-            out["dead_fraction"][:, j] = np.mean(r < dead_threshold, axis=-1)
+            out["dead_fraction"][:, j] = np.mean(r <= dead_threshold, axis=-1)
             out["dW"][:, j] = np.linalg.norm(W - W0, axis=(1, 2)) / (nW0 * math.sqrt(m))
             j += 1
             if j == nt:
@@ -535,7 +540,7 @@ def plot_mean_field(t_max=6.0, d=4, sigma_a=1.0, sigma_w=0.5, m=0, seeds=4, axes
     t_max = check_real("t_max", t_max, low=0.0, high=100.0, low_open=True)
     m = check_int("m", m, low=0, high=4096)
     t = np.linspace(0.0, t_max, 31)
-    th = mean_field_theory(t, d, sigma_a, sigma_w, n_a=200, n_r=50)
+    th = mean_field_theory(t, d, sigma_a, sigma_w, dead_threshold=0.05)
     if axes is None:
         _, axes = new_figure(2)
     plot_theory(axes[0], t, th.risk, label="mean-field theory (m → ∞)")
@@ -551,7 +556,7 @@ def plot_mean_field(t_max=6.0, d=4, sigma_a=1.0, sigma_w=0.5, m=0, seeds=4, axes
     axes[0].set_xlabel("time $t$")
     axes[0].set_ylabel("population risk")
     axes[1].set_xlabel("time $t$")
-    axes[1].set_ylabel("share of dead neurons ($|w| = 0$)")
+    axes[1].set_ylabel(r"share of neurons with $|w| \leq 0.05$")
     for ax in axes:
         ax.legend()
     return axes
