@@ -448,6 +448,8 @@ def plot_order_parameter(width=1.0, distribution="gaussian", graphon="constant",
     and any :class:`KuramotoSimulation` results as markers with error bars."""
     width = _check_dist(width, distribution)
     K_max = check_real("K_max", K_max, low=0.0, high=1e3, low_open=True)
+    if isinstance(sims, KuramotoSimulation) or not all(isinstance(s, KuramotoSimulation) for s in sims):
+        raise ValueError("sims must be a sequence of KuramotoSimulation results")
     if ax is None:
         _, ax = new_figure()
     Ks = np.linspace(0.0, K_max, 161)

@@ -257,7 +257,10 @@ def lazy_width_scan(widths=(64, 256, 1024, 4096), n=20, d=5, t_max=60.0, eta=0.1
 
     Keys: ``widths``, ``t``, ``X``, ``y``, ``loss`` / ``loss_sem`` / ``dH`` / ``dH_sem`` / ``dW`` /
     ``dW_sem`` (n_widths, nt), ``u_dev`` (n_widths, n_seeds), ``lambda_min``, ``theory_loss`` (nt,)."""
-    widths = [check_int("widths[i]", w, low=2) for w in widths]
+    widths = [check_int("widths[i]", w, low=2) for w in np.atleast_1d(np.asarray(widths, dtype=object))]
+    t_max = check_real("t_max", t_max, low=0.0, high=1e6, low_open=True)
+    eta = check_real("eta", eta, low=0.0, high=10.0, low_open=True)
+    n_times = check_int("n_times", n_times, low=2, high=10**5)
     X, y = sphere_data(n, d, data_seed)
     t = eta * np.round(np.linspace(0.0, t_max, n_times) / eta)
     th = lazy_theory(X, y, t, eta)
@@ -502,6 +505,13 @@ def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), seeds=(32, 16, 1
 
     Keys: ``widths``, ``t``, per width ``m{m}_{field}`` for risk_seeds, M, M_sem, mean_r, mean_r_sem,
     dead_fraction, dead_fraction_sem, dW, dW_sem, a, r (neurons of the first seed at the end)."""
+    widths = [check_int("widths[i]", w, low=2) for w in np.atleast_1d(np.asarray(widths, dtype=object))]
+    seeds = list(np.atleast_1d(np.asarray(seeds, dtype=object)))
+    if len(seeds) != len(widths):
+        raise ValueError(f"seeds must give one number of seeds per width ({len(widths)}); got {len(seeds)}")
+    t_max = check_real("t_max", t_max, low=0.0, high=1e6, low_open=True)
+    dt = check_real("dt", dt, low=1e-5, high=0.5)
+    n_times = check_int("n_times", n_times, low=2, high=10**5)
     t = dt * np.round(np.linspace(0.0, t_max, n_times) / dt)
     out = {"widths": np.array(widths), "t": t}
     for m, s in zip(widths, seeds):
@@ -518,6 +528,9 @@ def plot_lazy_vs_width(data, field="dH", ax=None):
     markers with error bars and the fitted power law (dashed). ``data`` is a :func:`lazy_width_scan` dict."""
     if field not in ("dH", "dW"):
         raise ValueError(f"field must be 'dH' or 'dW'; got {field!r}")
+    need = ("widths", field, field + "_sem", "u_dev")
+    if not hasattr(data, "__getitem__") or isinstance(data, (str, bytes)) or any(k not in data for k in need):
+        raise ValueError(f"data must be a lazy_width_scan result holding {', '.join(need)}")
     if ax is None:
         _, ax = new_figure()
     m = np.asarray(data["widths"], dtype=float)

