@@ -219,6 +219,8 @@ def _r_constant(Kp, width, distribution):
     def phi(r):   # F(K p r) / r - 1, decreasing in r, positive at 0+ above K_c, negative at r = 1
         return float(_F(Kp * r, width, distribution)) / r - 1.0
 
+    if phi(1.0) >= 0.0:   # K p >> width: r = 1 - O((width / K p)^2) is 1 to machine precision
+        return 1.0
     return brentq(phi, 1e-300, 1.0, xtol=1e-14, rtol=1e-13)
 
 

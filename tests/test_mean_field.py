@@ -101,7 +101,7 @@ def test_c_d_and_reduced_theory_two_routes():
         assert np.mean(r == 0) == pytest.approx(th.dead_fraction[i], abs=2e-3)
         assert np.allclose(a * a - r * r, np.where(r == 0, a * a, a0 * a0 - r0 * r0))  # a^2 - r^2 conserved
     # quadrature converged
-    th2 = mf.mean_field_theory(t, n_r=150, substeps=40)
+    th2 = mf.mean_field_theory(t, n_r=150, rtol=1e-12)
     assert np.abs(th2.risk / th.risk - 1).max() < 1e-5
 
 
