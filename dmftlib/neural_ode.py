@@ -79,7 +79,7 @@ from .core import check_array, check_int, check_real, check_time_grid, gauss_her
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
-           "forward_backward", "theory", "simulate", "linear_closed_form", "generalization_error", "save_results",
+           "forward_backward", "rhs", "theory", "Plateau", "plateau", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
@@ -241,6 +241,30 @@ def _backward(sys, theta, hs, lamL, want_grad=True):
     return lam, G
 
 
+def _student_pass(A, b, h0, y, v):
+    r"""Forward and backward pass of the tanh field with the seeds as a batch axis (used by :func:`simulate`).
+
+    ``A`` (L, S, K, K), ``b`` (L, S, K), ``h0`` (S, K), labels ``y`` (S,). Returns
+    :math:`g = \lambda_0` (S, K) and :math:`\partial H/\partial A_\ell` (L, S, K, K),
+    :math:`\partial H/\partial b_\ell` (L, S, K): the same numbers as :func:`forward_backward`
+    (checked in the tests), with one matmul per layer instead of the scalar lambdified functions.
+    """
+    L = A.shape[0]
+    dt = 1.0 / L
+    th = np.empty(b.shape)
+    h = h0
+    for l in range(L):
+        th[l] = np.tanh(h)
+        h = (1.0 - dt) * h + dt * ((A[l] @ th[l][..., None])[..., 0] + b[l])
+    lam = (y - h @ v)[:, None] * v
+    lams = np.empty(b.shape)
+    for l in range(L - 1, -1, -1):
+        lams[l] = lam
+        # lambda_l = lambda_{l+1} + dtau (dF/dh)^T lambda_{l+1}, dF/dh = -I + A diag(1 - tanh^2)
+        lam = (1.0 - dt) * lam + dt * (1.0 - th[l] ** 2) * (lam[..., None, :] @ A[l])[..., 0, :]
+    return lam, lams[..., :, None] * th[..., None, :], lams
+
+
 def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
     r"""One forward and backward pass of student and teacher, vectorized over samples.
 
@@ -358,6 +382,46 @@ def _check_common(sp_, eta, t, eta_theta, sigma):
     return eta, t, eta_theta, sigma
 
 
+def _shaped(name, value, shape):
+    a = check_array(name, value)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {a.shape}")
+    return a
+
+
+def _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n):
+    a = _averages(sp_, Q, R, theta, n, sigma)
+    dQ = eta * (a["gh"] + a["gh"].T) + eta ** 2 * a["gg"]
+    return dQ, eta * a["ghs"], eta_theta * a["dH"]
+
+
+def rhs(sp_: Setup, Q, R, theta, eta: float, eta_theta: float | None = None, sigma: float = 0.0,
+        n_nodes: int | None = None):
+    r"""The right-hand sides :math:`(dQ/dt, dR/dt, d\theta/dt)` of the order-parameter ODEs at one point.
+
+    ``Q`` (K, K), ``R`` (K, M), ``theta`` (L, P) packed controls (``system(K).pack``); the other
+    arguments as in :func:`theory`. Returns three arrays of the same shapes. This is the drift
+    that the saddle point of the training MSR action reproduces
+    (:mod:`dmftlib.symbolic.training_msr`).
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)
+    >>> dQ, dR, dth = rhs(s, [[1.0]], [[0.5]], s.theta0, eta=1.0, eta_theta=0.0)
+    >>> round(float(dR[0, 0]), 6) == round(0.25 ** 2 * 0.5, 6)     # c^2 (T - R), c = 1/4
+    True
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    eta_theta = eta if eta_theta is None else check_real("eta_theta", eta_theta, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0)
+    K, M, L = sp_.K, sp_.M, sp_.L
+    Q = _shaped("Q", Q, (K, K))
+    R = _shaped("R", R, (K, M))
+    theta = _shaped("theta", theta, (L, K * K + K))
+    n = _DEFAULT_NODES[K + M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    return _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n)
+
+
 def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: float = 0.0,
            n_nodes: int | None = None, dt: float | None = None) -> NeuralODETheory:
     r"""Integrate the order-parameter ODEs (module docstring) for the problem ``sp_``.
@@ -394,10 +458,8 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
 
     def f(_, y):
         Q, R, theta = unpack(y)
-        a = _averages(sp_, Q, R, theta, n, sigma)
-        dQ = eta * (a["gh"] + a["gh"].T) + eta ** 2 * a["gg"]
-        dR = eta * a["ghs"]
-        return np.concatenate([dQ.ravel(), dR.ravel(), (eta_theta * a["dH"]).ravel()])
+        dQ, dR, dth = _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n)
+        return np.concatenate([dQ.ravel(), dR.ravel(), dth.ravel()])
 
     y0 = np.concatenate([sp_.Q0.ravel(), sp_.R0.ravel(), sp_.theta0.ravel()])
     substeps = max(1, int(np.ceil(np.max(np.diff(t)) / dt - 1e-9)))
@@ -497,8 +559,10 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
 
     State ``W`` (n_seeds, K, N) and controls (L, P, n_seeds); one fresh sample
     :math:`x\sim\mathcal N(0, I_N)` per step and seed; ``round(t * N)`` steps. The forward and
-    backward passes are those of :func:`forward_backward`, with the seeds as the samples axis of
-    the lambdified Pontryagin functions. Teacher and initial student are realized with exactly
+    backward passes give the same numbers as :func:`forward_backward`, computed with the seeds as
+    a batch axis and one matmul per layer (the teacher's outputs are computed once per chunk of
+    ``chunk`` samples). Cost: about ``t[-1] * N`` steps of ``O(L)`` small array operations plus
+    ``O(n_seeds K N)`` flops each; the seeds come almost for free. Teacher and initial student are realized with exactly
     the overlaps of ``sp_`` (frame from ``init_seed``); seeds differ in their sample streams.
 
     >>> s = setup(K=1, M=1, L=4)
@@ -521,18 +585,21 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     if np.any(np.diff(steps) <= 0):
         raise ValueError(f"t must be spaced by at least 1/N = {1.0 / N:g} so that record steps are distinct")
     W = np.broadcast_to(W0, (S, K, N)).copy()
-    theta = np.broadcast_to(sp_.theta0[:, :, None], sp_.theta0.shape + (S,)).copy()   # (L, P, S)
+    A = np.broadcast_to(sp_.A0[:, None], (L, S, K, K)).copy()       # controls, seeds second
+    b = np.broadcast_to(sp_.b0[:, None], (L, S, K)).copy()
     rngs = [np.random.default_rng(s) for s in seeds]
     sqN = np.sqrt(N)
     nt = t.size
     Qs = np.empty((nt, S, K, K))
     Rs = np.empty((nt, S, K, M))
     ths = np.empty((nt, S) + sp_.theta0.shape)
+    sysM = system(M)
 
     def record(j):
-        Qs[j] = np.einsum("skn,sln->skl", W, W) / N
-        Rs[j] = np.einsum("skn,mn->skm", W, Ws) / N
-        ths[j] = np.moveaxis(theta, -1, 0)
+        Qs[j] = W @ np.swapaxes(W, 1, 2) / N
+        Rs[j] = W @ Ws.T / N
+        ths[j, :, :, :K * K] = np.moveaxis(A, 1, 0).reshape(S, L, K * K)
+        ths[j, :, :, K * K:] = np.moveaxis(b, 1, 0)
 
     j = 0
     if steps[0] == 0:
@@ -542,19 +609,24 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     while mu < total:
         nb = min(chunk, total - mu)
         Z = np.stack([r.standard_normal((nb, N + 1)) for r in rngs], axis=1)   # (nb, S, N + 1)
+        # the teacher does not learn: its outputs for the whole chunk in one pass
+        hs0 = np.moveaxis(Z[:, :, :N] @ Ws.T / sqN, -1, 0).reshape(M, nb * S)
+        y = (sp_.v_star @ _forward(sysM, sp_.theta_star, hs0)[-1]).reshape(nb, S)
+        if sigma > 0:
+            y = y + sigma * Z[:, :, N]
         for k in range(nb):
             x = Z[k, :, :N]
-            h0 = np.einsum("skn,sn->ks", W, x) / sqN
-            hs0 = Ws @ x.T / sqN
-            r = forward_backward(sp_, theta, h0, hs0, noise=sigma * Z[k, :, N] if sigma > 0 else None)
-            W += (eta / sqN) * r["g"].T[:, :, None] * x[:, None, :]
+            h0 = (W @ x[:, :, None])[:, :, 0] / sqN                            # (S, K)
+            g, gA, gb = _student_pass(A, b, h0, y[k], sp_.v)
+            W += (eta / sqN) * g[:, :, None] * x[:, None, :]
             if eta_theta > 0:
-                theta += (eta_theta / N) * r["dH"]
+                A += (eta_theta / N) * gA
+                b += (eta_theta / N) * gb
             mu += 1
             if j < nt and mu == steps[j]:
                 record(j)
                 j += 1
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(theta))):
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
             raise ValueError(f"the simulation diverged before t = {mu / N:g}; reduce eta or eta_theta")
     sysK = system(K)
     egs = np.array([[_averages(sp_, Qs[i, s], Rs[i, s], ths[i, s], n, want_rhs=False) for i in range(nt)]
