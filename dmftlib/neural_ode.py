@@ -75,11 +75,12 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .core import check_array, check_int, check_real, check_time_grid, gauss_hermite, integrate, mean_sem
+from .core import check_array, check_int, check_real, check_time_grid, damped_fixed_point, gauss_hermite, integrate, mean_sem
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
-           "forward_backward", "rhs", "theory", "Plateau", "plateau", "simulate", "linear_closed_form", "generalization_error", "save_results",
+           "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
+           "swap_students", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
@@ -473,6 +474,190 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     b = cp["b"].reshape(-1, L, K)
     return NeuralODETheory(t, eg, Q, R, A, b, sp_.T, K, M, L, eta, eta_theta, sigma, n,
                            float(np.max(np.diff(t)) / substeps), time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------------------------
+# the plateau: a fixed point of the ODEs and the escape rate from its linearization
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Linearization:
+    r"""The Jacobian of the order-parameter ODEs at one state: its ``eigenvalues`` (largest real parts
+    first), ``escape_rate`` (the largest real part), and for ``K = 2`` ``symmetric_rate`` /
+    ``antisymmetric_rate``: the largest real part among eigenvectors even / odd under the exchange of
+    the two student units (:func:`swap_students`; NaN for other ``K``). At an exchange-symmetric
+    state the Jacobian is block diagonal in this parity, and ``antisymmetric_rate`` is the rate at
+    which an asymmetry between the two students grows."""
+
+    eigenvalues: np.ndarray
+    escape_rate: float
+    symmetric_rate: float
+    antisymmetric_rate: float
+    jacobian: np.ndarray
+
+
+@dataclass(frozen=True)
+class Plateau:
+    r"""A fixed point of the order-parameter ODEs: overlaps ``Q``, ``R``, controls ``A`` (L, K, K),
+    ``b`` (L, K), its ``eg``, its :class:`Linearization` ``lin``; Newton diagnostics ``residuals``,
+    ``n_iter``, ``converged``, ``wall_time``."""
+
+    Q: np.ndarray
+    R: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    eg: float
+    lin: Linearization
+    residuals: np.ndarray
+    n_iter: int
+    converged: bool
+    wall_time: float
+
+
+def _flat_state(Q, R, theta):
+    iu = np.triu_indices(Q.shape[0])
+    return np.concatenate([Q[iu], R.ravel(), theta.ravel()])
+
+
+def _unflat_state(y, K, M, L):
+    iu = np.triu_indices(K)
+    nq = iu[0].size
+    Q = np.zeros((K, K))
+    Q[iu] = y[:nq]
+    Q = Q + np.triu(Q, 1).T
+    return Q, y[nq:nq + K * M].reshape(K, M), y[nq + K * M:].reshape(L, K * K + K)
+
+
+def swap_students(K: int, M: int, L: int) -> np.ndarray:
+    r"""The exchange of student units 1 and 2 as a matrix on the flat state (upper :math:`Q`, :math:`R`, controls).
+
+    The ODEs are invariant under the permutation :math:`P` of the two units (:math:`v = (1, 1)`):
+    :math:`Q\to PQP`, :math:`R\to PR`, :math:`A_\ell\to PA_\ell P`, :math:`b_\ell\to Pb_\ell`.
+
+    >>> S = swap_students(2, 2, 1)
+    >>> S.shape, bool(np.allclose(S @ S, np.eye(S.shape[0])))
+    ((13, 13), True)
+    """
+    K = check_int("K", K, low=2, high=_MAX_DIM)
+    M = check_int("M", M, low=1, high=_MAX_DIM)
+    L = check_int("L", L, low=1)
+    P = np.eye(K)[[1, 0] + list(range(2, K))]
+    n = _flat_state(np.zeros((K, K)), np.zeros((K, M)), np.zeros((L, K * K + K))).size
+    S = np.empty((n, n))
+    for i, e in enumerate(np.eye(n)):
+        Q, R, th = _unflat_state(e, K, M, L)
+        A, b = th[:, :K * K].reshape(L, K, K), th[:, K * K:]
+        th2 = np.concatenate([(P @ A @ P).reshape(L, K * K), b @ P.T], axis=1)
+        S[:, i] = _flat_state(P @ Q @ P, P @ R, th2)
+    return S
+
+
+def _check_state(sp_, Q, R, A, b):
+    K, M, L = sp_.K, sp_.M, sp_.L
+    return _shaped("Q", Q, (K, K)), _shaped("R", R, (K, M)), _shaped("A", A, (L, K, K)), _shaped("b", b, (L, K))
+
+
+def _field(sp_, eta, eta_theta, sigma, n, y_full=None):
+    """The flat right-hand side; with ``y_full``, a function of the first (Q, R) entries only (frozen controls)."""
+    K, M, L = sp_.K, sp_.M, sp_.L
+
+    def F(y):
+        if y_full is not None:
+            y = np.concatenate([y, y_full[y.size:]])
+        Qy, Ry, th = _unflat_state(y, K, M, L)
+        out = _flat_state(*_rhs(sp_, Qy, Ry, th, eta, eta_theta, sigma, n))
+        return out if y_full is None else out[:-th.size]
+    return F
+
+
+def _jacobian(F, y, eps):
+    return np.stack([(F(y + e) - F(y - e)) / (2 * eps) for e in np.eye(y.size) * eps], axis=1)
+
+
+def _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b):
+    """Flat state and field; with frozen controls (eta_theta = 0) only (Q, R) are variables."""
+    y = _flat_state(Q, R, system(sp_.K).pack({"A": A, "b": b}))
+    if eta_theta == 0.0:
+        n_qr = y.size - A.size - b.size
+        return y[:n_qr], _field(sp_, eta, eta_theta, sigma, n, y), y
+    return y, _field(sp_, eta, eta_theta, sigma, n), y
+
+
+def _linearize(sp_, Jm):
+    w, V = np.linalg.eig(Jm)
+    order = np.argsort(-w.real)
+    w, V = w[order], V[:, order]
+    sym = anti = float("nan")
+    if sp_.K == 2:
+        S = swap_students(2, sp_.M, sp_.L)[:Jm.shape[0], :Jm.shape[0]]
+        odd = np.linalg.norm(S @ V + V, axis=0) < np.linalg.norm(S @ V - V, axis=0)
+        anti = float(w[odd].real.max()) if odd.any() else float("nan")
+        sym = float(w[~odd].real.max()) if (~odd).any() else float("nan")
+    return Linearization(w, float(w[0].real), sym, anti, Jm)
+
+
+def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,
+                  n_nodes: int | None = None, eps: float = 1e-6) -> Linearization:
+    r"""The Jacobian of the ODEs (:func:`rhs`, central differences of step ``eps``) at the state ``(Q, R, A, b)``.
+
+    At a fixed point its eigenvalues are the rates of the linearized dynamics. Along the
+    exchange-symmetric subspace (invariant for ``K = 2``, :func:`swap_students`) the Jacobian is
+    block diagonal and ``antisymmetric_rate`` is the instantaneous growth rate of an asymmetry
+    between the two students: the escape rate from the plateau. Cost: ``2 n`` right-hand sides,
+    ``n = K(K+1)/2 + KM + L(K^2+K)`` (with ``eta_theta = 0`` the frozen controls are left out).
+    The state must be inside the physical region (covariance :math:`[[Q, R], [R^\top, T]]`
+    positive definite): on its boundary the differences are one-sided.
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear: c = 1/4, rates eta c^2 and 2 eta c^2 - eta^2 c^4
+    >>> lin = linearization(s, 1.0, [[1.0]], [[0.5]], np.zeros((2, 1, 1)), np.zeros((2, 1)), eta_theta=0.0)
+    >>> np.round(lin.eigenvalues.real, 6).tolist()
+    [-0.0625, -0.121094]
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
+    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    Q, R, A, b = _check_state(sp_, Q, R, A, b)
+    eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
+    y, F, _ = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
+    return _linearize(sp_, _jacobian(F, y, eps))
+
+
+def plateau(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,
+            n_nodes: int | None = None, tol: float = 1e-10, max_iter: int = 30, eps: float = 1e-6) -> Plateau:
+    r"""Newton's method for a fixed point of the ODEs near ``(Q, R, A, b)``, and its :func:`linearization`.
+
+    The approach of :func:`dmftlib.committee.plateau`: the Newton map
+    :math:`y\mapsto y - J^{-1}F(y)` on the flat state (upper triangle of :math:`Q`, :math:`R`, the
+    :math:`L(K^2+K)` controls), :math:`F` = :func:`rhs`, :math:`J` by central differences, iterated
+    by :func:`dmftlib.core.damped_fixed_point` (raises ``ConvergenceError``, for instance where
+    :math:`J` is singular: a continuum of fixed points). Cost: ``2 n + 1`` right-hand sides per
+    iteration.
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear, label noise: Q = 1 + eta sigma^2 / (2 - eta c^2)
+    >>> p = plateau(s, 1.0, [[1.2]], [[0.9]], np.zeros((2, 1, 1)), np.zeros((2, 1)), eta_theta=0.0, sigma=0.5)
+    >>> round(float(p.Q[0, 0]), 6), round(float(p.R[0, 0]), 6), round(p.lin.escape_rate, 6)
+    (1.129032, 1.0, -0.0625)
+    """
+    start = time.perf_counter()
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
+    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    Q, R, A, b = _check_state(sp_, Q, R, A, b)
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
+    K, M, L = sp_.K, sp_.M, sp_.L
+    sysK = system(K)
+    y0, F, y_full = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
+    res = damped_fixed_point(lambda y: y - np.linalg.solve(_jacobian(F, y, eps), F(y)), y0, damping=0.0,
+                             tol=tol, max_iter=max_iter)
+    lin = _linearize(sp_, _jacobian(F, res.x, eps))
+    Qf, Rf, th = _unflat_state(np.concatenate([res.x, y_full[res.x.size:]]), K, M, L)
+    cp = sysK.unpack(th)
+    eg = float(_averages(sp_, Qf, Rf, th, n, want_rhs=False))
+    return Plateau(Qf, Rf, cp["A"], cp["b"], eg, lin, res.residuals, res.n_iter, res.converged,
+                   time.perf_counter() - start)
 
 
 def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float = 0.0):
