@@ -80,7 +80,7 @@ from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbo
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
            "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
-           "swap_students", "simulate", "linear_closed_form", "generalization_error", "save_results",
+           "swap_students", "asymmetry", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
@@ -593,6 +593,28 @@ def _linearize(sp_, Jm):
         anti = float(w[odd].real.max()) if odd.any() else float("nan")
         sym = float(w[~odd].real.max()) if (~odd).any() else float("nan")
     return Linearization(w, float(w[0].real), sym, anti, Jm)
+
+
+def asymmetry(res) -> np.ndarray:
+    r"""Size of the exchange-antisymmetric part of the state of a ``K = 2`` result, at each recorded time.
+
+    :math:`\|y - Sy\|/2` for the flat state :math:`y = (Q_{11}, Q_{12}, Q_{22}, R, A, b)` and the swap
+    :math:`S` of :func:`swap_students`: zero on the exchange-symmetric subspace (the two students
+    alike up to their exchange), of order one once they have specialized. Near a symmetric state it
+    grows as :math:`e^{\int\lambda_{\rm anti}\,dt}` (:func:`linearization`).
+
+    >>> s = setup()
+    >>> th = theory(s, 2.0, [0.0, 1.0], n_nodes=4)
+    >>> np.round(asymmetry(th), 3).tolist()
+    [0.08, 0.129]
+    """
+    if not isinstance(res, (NeuralODETheory, NeuralODESimulation)) or res.K != 2:
+        raise ValueError("res must be a NeuralODETheory or NeuralODESimulation with K = 2")
+    sysK = system(2)
+    S = swap_students(2, res.M, res.L)
+    Y = np.array([_flat_state(res.Q[i], res.R[i], sysK.pack({"A": res.A[i], "b": res.b[i]}))
+                  for i in range(res.t.size)])
+    return 0.5 * np.linalg.norm(Y - Y @ S.T, axis=1)
 
 
 def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,
