@@ -80,7 +80,7 @@ from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbo
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
            "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
-           "swap_students", "asymmetry", "simulate", "linear_closed_form", "generalization_error", "save_results",
+           "swap_students", "asymmetry", "realize", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
@@ -758,6 +758,21 @@ def _realize(sp_: Setup, N: int, seed: int):
     U, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((N, sp_.K + sp_.M)))
     X = Fm @ U.T * np.sqrt(N)
     return X[:sp_.K], X[sp_.K:]
+
+
+def realize(sp_: Setup, N: int, init_seed: int = 0):
+    r"""Student ``W`` (K, N) and teacher ``W*`` (M, N) with exactly the overlaps ``Q0``, ``R0``, ``T`` of ``sp_``.
+
+    The frame :func:`simulate` starts from (a random orthonormal frame drawn from ``init_seed``).
+
+    >>> W, Ws = realize(setup(K=1, M=1), 50)
+    >>> round(float(W[0] @ W[0] / 50), 6), round(float(Ws[0] @ Ws[0] / 50), 6)
+    (0.5, 1.0)
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    N = check_int("N", N, low=sp_.K + sp_.M)
+    return _realize(sp_, N, check_int("init_seed", init_seed, low=0))
 
 
 def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None = None, sigma: float = 0.0,

@@ -4,10 +4,10 @@ Run from the repository root:
 
     OMP_NUM_THREADS=1 .venv/bin/python book/data/neural_ode_make.py [--keep-short] [--procs 6]
 
-About 8 min of CPU in all, spread over ``--procs`` processes (default 6); the long online-SGD
-runs (t = 300 at N = 1000: 3e5 sequential steps, about 2 min) dominate. ``--keep-short`` reuses the
-short-horizon entries (``width_*``, ``depth_*``, t <= 8) already in the file instead of
-recomputing them (the same code path, about 3 more minutes of CPU).
+About 5 min of CPU in all, spread over ``--procs`` processes (default 6); the long online-SGD
+runs (t = 300 at N = 500: 1.5e5 sequential steps, about 1 min) dominate. ``--keep-short`` reuses
+the short-horizon entries (``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file
+instead of recomputing them (the same code path, about 5 more minutes of CPU).
 
 Writes ``book/data/neural_ode_runs.npz`` (read with ``dmftlib.neural_ode.load_results``) and
 ``book/data/neural_ode_linearization.npz`` (the antisymmetric growth rates along the symmetric
@@ -33,13 +33,18 @@ T_SIM = 300.0           # online SGD, through specialization
 T_SHORT = 8.0           # the early-phase experiments (width, depth)
 NODES = 10              # Gauss-Hermite nodes per dimension for K + M = 4 (about 0.5% of eg)
 NODES_FINE = 13
-DT = 0.25               # RK4 step of the long ODE runs
+DT = 0.5                # RK4 step of the long ODE runs after t = 8 (0.25 before)
 LIN_TIMES = (8.0, 16.0, 32.0, 50.0, 100.0, 200.0, 300.0)
 
 
 def symmetric_setup(s: no.Setup) -> no.Setup:
     """The same problem started in the exchange-symmetric subspace (both rows of R0 replaced by their mean)."""
     return dataclasses.replace(s, R0=np.repeat(s.R0.mean(axis=0, keepdims=True), s.K, axis=0))
+
+
+def theory_times() -> np.ndarray:
+    """Every 0.25 up to t = 8, then every 1 (RK4 steps of 0.25 and 0.5) up to T_THEORY."""
+    return np.concatenate([np.arange(0.0, T_SHORT, 0.25), np.arange(T_SHORT, T_THEORY + 1e-9, 1.0)])
 
 
 def sim_times(t_max: float, small: bool) -> np.ndarray:
@@ -54,19 +59,24 @@ def jobs(small: bool = False, keep_short: bool = False) -> dict:
     L = 4 if small else 8
     s = no.setup(K=2, M=2, L=L)
     nq = 6 if small else NODES
-    t_th = np.linspace(0.0, 1.0, 11) if small else np.arange(0.0, T_THEORY + 1e-9, 0.5)
+    t_th = np.linspace(0.0, 1.0, 11) if small else theory_times()
     t_sim = sim_times(1.0 if small else T_SIM, small)
     seeds = range(4) if small else range(8)
     dt = 0.1 if small else DT
     J = {"matched": (no.theory, (s, ETA, t_th), dict(n_nodes=nq, dt=dt)),
          "symmetric": (no.theory, (symmetric_setup(s), ETA, t_th), dict(n_nodes=nq, dt=dt)),
          "fixed": (no.theory, (s, ETA, t_th), dict(eta_theta=0.0, n_nodes=nq, dt=dt))}
-    for N in ((200, 400) if small else (500, 1000)):
+    for N in ((200, 400) if small else (250, 500)):
         J[f"matched_N{N}"] = (no.simulate, (N, s, ETA, t_sim, seeds), dict(n_nodes=nq))
-    J["fixed_N400" if small else "fixed_N500"] = (no.simulate, (400 if small else 500, s, ETA, t_sim, seeds),
+    J["fixed_N400" if small else "fixed_N250"] = (no.simulate, (400 if small else 250, s, ETA, t_sim, seeds),
                                                    dict(eta_theta=0.0, n_nodes=nq))
     if small or keep_short:
         return J
+    # the early phase (t <= 8) at larger N
+    t_early = np.linspace(0.0, T_SHORT, 17)
+    J["early"] = (no.theory, (s, ETA, np.linspace(0.0, T_SHORT, 81)), dict(n_nodes=NODES_FINE))
+    for N in (500, 1000, 2000, 4000):
+        J[f"early_N{N}"] = (no.simulate, (N, s, ETA, t_early, seeds), dict(n_nodes=NODES_FINE))
     t_short = np.linspace(0.0, T_SHORT, 81)
     t_short_sim = np.linspace(0.0, T_SHORT, 17)
     for K in (1, 2, 3):      # a student with more directions than the teacher (M = 1)
@@ -119,7 +129,10 @@ if __name__ == "__main__":
     res = make(keep_short=a.keep_short, procs=a.procs)
     if a.keep_short:
         old = no.load_results(out_path)
-        res.update({k: v for k, v in old.items() if k.startswith(("width_", "depth_"))})
+        res.update({k: v for k, v in old.items() if k.startswith(("width_", "depth_", "early"))})
+        # files written before the long runs stored the early phase as matched_N{N}, t <= 8
+        res.update({("early" if k == "matched" else k.replace("matched_", "early_")): v for k, v in old.items()
+                    if k.startswith("matched") and "early" not in old and v.t[-1] <= T_SHORT})
     no.save_results(out_path, **res)
     lin = linearization(res["symmetric"], no.setup(K=2, M=2, L=8))
     np.savez_compressed(ROOT / "book" / "data" / "neural_ode_linearization.npz", **lin)
