@@ -17,12 +17,12 @@ the projections :math:`h = J_kx_k`, :math:`h^* = J^*x_k` and of :math:`\theta_k`
 
 **1. The increments** (:func:`sgd_increments`). SymPy expands :math:`J_{k+1}J_{k+1}^\top` and
 :math:`J_{k+1}J^{*\top}` componentwise: the order parameters :math:`q = (Q, R, \theta)` change by
-:math:`\Delta q_k = \varphi(h, h^*, n; q_k)/N` with :math:`n = |x_k|^2/N` and
+:math:`\Delta q_k = \psi(h, h^*, n; q_k)/N` with :math:`n = |x_k|^2/N` and
 
 .. math::
 
-    \varphi_Q = \eta\,(g h^\top + h g^\top) + \eta^2 n\, g g^\top,\qquad
-    \varphi_R = \eta\, g h^{*\top},\qquad \varphi_\theta = \eta_\theta\, G .
+    \psi_Q = \eta\,(g h^\top + h g^\top) + \eta^2 n\, g g^\top,\qquad
+    \psi_R = \eta\, g h^{*\top},\qquad \psi_\theta = \eta_\theta\, G .
 
 **2. The action.** Enforce each update with a delta function,
 :math:`\delta(z) = \int_{-i\infty}^{i\infty}\frac{d\tilde q}{2\pi i}e^{\tilde q z}`. The weights
@@ -36,7 +36,7 @@ the weights collapses onto that of the order parameters, with one response field
 
     Z = \int\mathcal Dq\,\mathcal Dp\; e^{N S[q, p]},\qquad
     S = \int dt\,\Big[p\cdot\dot q + \Lambda\big(-p; q\big)\Big],\qquad
-    \Lambda(s; q) = \ln\mathbb E\,e^{s\cdot\varphi},
+    \Lambda(s; q) = \ln\mathbb E\,e^{s\cdot\psi},
 
 :math:`\Lambda` the cumulant generating function of one step's increment (:func:`action`).
 :func:`chi2_limit` shows that the factor :math:`n` may be set to one inside :math:`\Lambda`.
@@ -47,14 +47,14 @@ path integral concentrates on the stationary point; SymPy's Euler-Lagrange equat
 Normalization, :math:`\Lambda(0; q) = 0` for every :math:`q`, makes :math:`p\equiv0` a solution of
 the second (the physical, causal saddle, as :math:`\hat Q = 0` in Part II), and the first becomes
 
-.. math:: \dot q = \partial_s\Lambda(0; q) = \mathbb E\,\varphi(h, h^*, 1; q):
+.. math:: \dot q = \partial_s\Lambda(0; q) = \mathbb E\,\psi(h, h^*, 1; q):
 
 the order-parameter ODEs of the chapter. The second cumulant (the SGD noise) enters only at
 :math:`p\ne0`: it sets the Gaussian :math:`O(1/\sqrt N)` fluctuations around the saddle.
 
-**4. Checks on reduced instances.** :func:`drift` builds :math:`\varphi` for small ``K``, ``M``,
+**4. Checks on reduced instances.** :func:`drift` builds :math:`\psi` for small ``K``, ``M``,
 ``L`` by composing the Euler ResNet symbolically and differentiating the loss with ``sympy.diff``
-(no costate code), lambdified; :func:`linear_drift` computes :math:`\mathbb E\varphi` exactly
+(no costate code), lambdified; :func:`linear_drift` computes :math:`\mathbb E\psi` exactly
 (Gaussian moments by Wick's theorem, :mod:`dmftlib.symbolic.gaussian`) when the controls
 :math:`A` of student and teacher vanish and only :math:`b` is present (fixed): linear networks.
 Both are tested against :func:`dmftlib.neural_ode.rhs`.
@@ -70,7 +70,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from ..core import check_int
+from ..core import check_int, check_real
 from .gaussian import moment
 
 __all__ = ["sgd_increments", "chi2_limit", "action", "saddle_point", "Drift", "drift", "linear_drift"]
@@ -104,9 +104,9 @@ def sgd_increments(K: int = 2, M: int = 1, N: int = 3):
     h, hs, n = J * x, Js * x, (x.T * x)[0, 0] / N_sym
     dQ = J1 * J1.T - J * J.T
     dR = J1 * Js.T - J * Js.T
-    phiQ = eta * (g * h.T + h * g.T) + eta ** 2 * n * g * g.T
-    phiR = eta * g * hs.T
-    return (dQ - phiQ / N_sym).applyfunc(sp.expand), (dR - phiR / N_sym).applyfunc(sp.expand)
+    psiQ = eta * (g * h.T + h * g.T) + eta ** 2 * n * g * g.T
+    psiR = eta * g * hs.T
+    return (dQ - psiQ / N_sym).applyfunc(sp.expand), (dR - psiR / N_sym).applyfunc(sp.expand)
 
 
 def chi2_limit():
@@ -181,29 +181,28 @@ def _resnet(h, A, b, L):
 
 @dataclass(frozen=True)
 class Drift:
-    r"""The per-sample increment :math:`\varphi` of one SGD step, symbolic and lambdified.
+    r"""The per-sample increment :math:`\psi` of one SGD step, symbolic and lambdified.
 
-    ``phiQ`` (K x K), ``phiR`` (K x M), ``phiA`` (L blocks K x K), ``phib`` (L, K) are SymPy
+    ``psiQ`` (K x K), ``psiR`` (K x M), ``psiA`` (L blocks K x K), ``psib`` (L, K) are SymPy
     expressions in ``h`` (K), ``hs`` (M), the student controls ``A``, ``b``, and ``eta``,
     ``eta_theta`` (``n = 1``). ``fn(h, hs, A, b, eta, eta_theta)`` evaluates them on arrays of
     samples: ``h`` (K, n), ``hs`` (M, n), ``A`` (L, K, K), ``b`` (L, K); returns
-    ``(phiQ (K, K, n), phiR (K, M, n), phiA (L, K, K, n), phib (L, K, n))``."""
+    ``(psiQ (K, K, n), psiR (K, M, n), psiA (L, K, K, n), psib (L, K, n))``."""
 
     K: int
     M: int
     L: int
     L_teacher: int
-    phiQ: sp.Matrix
-    phiR: sp.Matrix
-    phiA: tuple
-    phib: tuple
+    psiQ: sp.Matrix
+    psiR: sp.Matrix
+    psiA: tuple
+    psib: tuple
     fn: object
 
 
-@lru_cache(maxsize=8)
 def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_star: float = 1.0,
           c_star: float = 1.0) -> Drift:
-    r"""The increment :math:`\varphi` of the module docstring for the neural-ODE teacher-student model.
+    r"""The increment :math:`\psi` of the module docstring for the neural-ODE teacher-student model.
 
     The teacher (:func:`dmftlib.neural_ode.teacher_controls`, constant in depth, :math:`b^* = 0`,
     read-outs one) and the student are composed as Euler ResNets with SymPy; the loss
@@ -213,7 +212,7 @@ def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_st
     expressions grow like :math:`K^{2L}`; keep ``K * L <= 6``.
 
     >>> d = drift(1, 1, 1)                   # L = 1: h(1) = A tanh(h(0)) + b, teacher y = tanh(h*(0))
-    >>> d.phiR
+    >>> d.psiR
     Matrix([[A_0_00*eta*hs_0*(1 - tanh(h_0)**2)*(-A_0_00*tanh(h_0) - b_0_0 + tanh(hs_0))]])
     """
     K = check_int("K", K, low=1, high=3)
@@ -222,6 +221,11 @@ def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_st
     Lt = L if L_teacher is None else check_int("L_teacher", L_teacher, low=1, high=4)
     if K * L > 6 or M * Lt > 6:
         raise ValueError(f"K * L and M * L_teacher must be at most 6 (expression swell); got {K * L}, {M * Lt}")
+    return _drift(K, M, L, Lt, check_real("a_star", a_star), check_real("c_star", c_star))
+
+
+@lru_cache(maxsize=8)
+def _drift(K, M, L, Lt, a_star, c_star) -> Drift:
     from ..neural_ode import teacher_controls
     As_num, _ = teacher_controls(M, a_star, c_star)
     h = sp.Matrix([sp.Symbol(f"h_{i}") for i in range(K)])
@@ -233,12 +237,12 @@ def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_st
     y = sum(_resnet(hs, As, bs, Lt))
     loss = (y - sum(_resnet(h, A, b, L))) ** 2 / 2
     g = sp.Matrix([-sp.diff(loss, hi) for hi in h])
-    phiQ = eta * (g * h.T + h * g.T) + eta ** 2 * g * g.T
-    phiR = eta * g * hs.T
-    phiA = tuple(sp.Matrix(K, K, lambda i, j, l=l: -eta_theta * L * sp.diff(loss, A[l][i, j])) for l in range(L))
-    phib = tuple(sp.Matrix([-eta_theta * L * sp.diff(loss, b[l][i]) for i in range(K)]) for l in range(L))
+    psiQ = eta * (g * h.T + h * g.T) + eta ** 2 * g * g.T
+    psiR = eta * g * hs.T
+    psiA = tuple(sp.Matrix(K, K, lambda i, j, l=l: -eta_theta * L * sp.diff(loss, A[l][i, j])) for l in range(L))
+    psib = tuple(sp.Matrix([-eta_theta * L * sp.diff(loss, b[l][i]) for i in range(K)]) for l in range(L))
     args = list(h) + list(hs) + [s for l in range(L) for s in A[l]] + [s for l in range(L) for s in b[l]] + [eta, eta_theta]
-    exprs = [list(phiQ), list(phiR), [e for m in phiA for e in m], [e for m in phib for e in m]]
+    exprs = [list(psiQ), list(psiR), [e for m in psiA for e in m], [e for m in psib for e in m]]
     raw = sp.lambdify(args, exprs, "numpy")
 
     def fn(hv, hsv, Av, bv, eta_v, eta_theta_v):
@@ -249,7 +253,7 @@ def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_st
         return (full[0].reshape((K, K) + shape), full[1].reshape((K, M) + shape),
                 full[2].reshape((L, K, K) + shape), full[3].reshape((L, K) + shape))
 
-    return Drift(K, M, L, Lt, phiQ, phiR, phiA, phib, fn)
+    return Drift(K, M, L, Lt, psiQ, psiR, psiA, psib, fn)
 
 
 def _gauss_expect(poly, u, C):
@@ -261,11 +265,10 @@ def _gauss_expect(poly, u, C):
     return sp.expand(total)
 
 
-@lru_cache(maxsize=4)
 def linear_drift(K: int = 2, M: int = 1, L: int = 2):
-    r"""Exact drift :math:`\mathbb E\varphi` of :math:`(Q, R)` for linear networks: :math:`A = A^* = 0`, biases ``b`` fixed.
+    r"""Exact drift :math:`\mathbb E\psi` of :math:`(Q, R)` for linear networks: :math:`A = A^* = 0`, biases ``b`` fixed.
 
-    With :math:`A = 0` the field is :math:`-h + b` and both ResNets are affine, so :math:`\varphi`
+    With :math:`A = 0` the field is :math:`-h + b` and both ResNets are affine, so :math:`\psi`
     is a polynomial in :math:`(h, h^*)`; its Gaussian average with covariance
     :math:`[[Q, R], [R^\top, T]]` (:math:`T = I_M`) is computed exactly by Wick's theorem. This is
     the saddle-point drift :math:`\partial_s\Lambda(0; q)` with nothing left to quadrature.
@@ -276,9 +279,12 @@ def linear_drift(K: int = 2, M: int = 1, L: int = 2):
     >>> float(dR[0, 0])          # L = 1, A = 0: h(1) = b = 0, so g = y = 0 and nothing moves
     0.0
     """
-    K = check_int("K", K, low=1, high=3)
-    M = check_int("M", M, low=1, high=3)
-    L = check_int("L", L, low=1, high=4)
+    return _linear_drift(check_int("K", K, low=1, high=3), check_int("M", M, low=1, high=3),
+                         check_int("L", L, low=1, high=4))
+
+
+@lru_cache(maxsize=4)
+def _linear_drift(K, M, L):
     h = sp.Matrix([sp.Symbol(f"h_{i}") for i in range(K)])
     hs = sp.Matrix([sp.Symbol(f"hs_{i}") for i in range(M)])
     b = [sp.Matrix([sp.Symbol(f"b_{l}_{i}") for i in range(K)]) for l in range(L)]
@@ -286,14 +292,14 @@ def linear_drift(K: int = 2, M: int = 1, L: int = 2):
     y = sum(_resnet(hs, [zero_M] * L, [sp.zeros(M, 1)] * L, L))
     loss = (y - sum(_resnet(h, [zero_K] * L, b, L))) ** 2 / 2
     g = sp.Matrix([-sp.diff(loss, hi) for hi in h])
-    phiQ = eta * (g * h.T + h * g.T) + eta ** 2 * g * g.T
-    phiR = eta * g * hs.T
+    psiQ = eta * (g * h.T + h * g.T) + eta ** 2 * g * g.T
+    psiR = eta * g * hs.T
     Q = sp.Matrix(K, K, lambda i, j: sp.Symbol(f"Q_{min(i, j)}{max(i, j)}"))
     R = sp.Matrix(K, M, lambda i, j: sp.Symbol(f"R_{i}{j}"))
     C = sp.Matrix(sp.BlockMatrix([[Q, R], [R.T, sp.eye(M)]]))
     u = list(h) + list(hs)
-    EQ = phiQ.applyfunc(lambda e: _gauss_expect(e, u, C))
-    ER = phiR.applyfunc(lambda e: _gauss_expect(e, u, C))
+    EQ = psiQ.applyfunc(lambda e: _gauss_expect(e, u, C))
+    ER = psiR.applyfunc(lambda e: _gauss_expect(e, u, C))
     qsyms = [Q[i, j] for i in range(K) for j in range(i, K)]
     args = qsyms + list(R) + [s for l in range(L) for s in b[l]] + [eta]
     raw = sp.lambdify(args, [list(EQ), list(ER)], "numpy")
