@@ -59,6 +59,12 @@ costate started from :math:`\lambda_L = v`). The averages are computed by Gauss-
 quadrature on a tensor grid in :math:`K+M\le5` dimensions. The generalization error is
 :math:`\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle`.
 
+**Plateau and escape.** :func:`rhs` is the right-hand side at one point (the drift that the saddle
+point of the training MSR action reproduces, :mod:`dmftlib.symbolic.training_msr`);
+:func:`linearization` its Jacobian by central differences, split by parity under the exchange of
+two student units (:func:`swap_students`, :func:`asymmetry`); :func:`plateau` Newton's method for a
+fixed point, as :func:`dmftlib.committee.plateau`.
+
 Examples
 --------
 >>> s = setup(K=1, M=1, L=4)
