@@ -59,6 +59,12 @@ costate started from :math:`\lambda_L = v`). The averages are computed by Gauss-
 quadrature on a tensor grid in :math:`K+M\le5` dimensions. The generalization error is
 :math:`\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle`.
 
+**Plateau and escape.** :func:`rhs` is the right-hand side at one point (the drift that the saddle
+point of the training MSR action reproduces, :mod:`dmftlib.symbolic.training_msr`);
+:func:`linearization` its Jacobian by central differences, split by parity under the exchange of
+two student units (:func:`swap_students`, :func:`asymmetry`); :func:`plateau` Newton's method for a
+fixed point, as :func:`dmftlib.committee.plateau`.
+
 Examples
 --------
 >>> s = setup(K=1, M=1, L=4)
@@ -75,11 +81,12 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .core import check_array, check_int, check_real, check_time_grid, gauss_hermite, integrate, mean_sem
+from .core import check_array, check_int, check_real, check_time_grid, damped_fixed_point, gauss_hermite, integrate, mean_sem
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
-           "forward_backward", "theory", "simulate", "linear_closed_form", "generalization_error", "save_results",
+           "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
+           "swap_students", "asymmetry", "realize", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
@@ -241,6 +248,30 @@ def _backward(sys, theta, hs, lamL, want_grad=True):
     return lam, G
 
 
+def _student_pass(A, b, h0, y, v):
+    r"""Forward and backward pass of the tanh field with the seeds as a batch axis (used by :func:`simulate`).
+
+    ``A`` (L, S, K, K), ``b`` (L, S, K), ``h0`` (S, K), labels ``y`` (S,). Returns
+    :math:`g = \lambda_0` (S, K) and :math:`\partial H/\partial A_\ell` (L, S, K, K),
+    :math:`\partial H/\partial b_\ell` (L, S, K): the same numbers as :func:`forward_backward`
+    (checked in the tests), with one matmul per layer instead of the scalar lambdified functions.
+    """
+    L = A.shape[0]
+    dt = 1.0 / L
+    th = np.empty(b.shape)
+    h = h0
+    for l in range(L):
+        th[l] = np.tanh(h)
+        h = (1.0 - dt) * h + dt * ((A[l] @ th[l][..., None])[..., 0] + b[l])
+    lam = (y - h @ v)[:, None] * v
+    lams = np.empty(b.shape)
+    for l in range(L - 1, -1, -1):
+        lams[l] = lam
+        # lambda_l = lambda_{l+1} + dtau (dF/dh)^T lambda_{l+1}, dF/dh = -I + A diag(1 - tanh^2)
+        lam = (1.0 - dt) * lam + dt * (1.0 - th[l] ** 2) * (lam[..., None, :] @ A[l])[..., 0, :]
+    return lam, lams[..., :, None] * th[..., None, :], lams
+
+
 def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
     r"""One forward and backward pass of student and teacher, vectorized over samples.
 
@@ -358,6 +389,46 @@ def _check_common(sp_, eta, t, eta_theta, sigma):
     return eta, t, eta_theta, sigma
 
 
+def _shaped(name, value, shape):
+    a = check_array(name, value)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {a.shape}")
+    return a
+
+
+def _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n):
+    a = _averages(sp_, Q, R, theta, n, sigma)
+    dQ = eta * (a["gh"] + a["gh"].T) + eta ** 2 * a["gg"]
+    return dQ, eta * a["ghs"], eta_theta * a["dH"]
+
+
+def rhs(sp_: Setup, Q, R, theta, eta: float, eta_theta: float | None = None, sigma: float = 0.0,
+        n_nodes: int | None = None):
+    r"""The right-hand sides :math:`(dQ/dt, dR/dt, d\theta/dt)` of the order-parameter ODEs at one point.
+
+    ``Q`` (K, K), ``R`` (K, M), ``theta`` (L, P) packed controls (``system(K).pack``); the other
+    arguments as in :func:`theory`. Returns three arrays of the same shapes. This is the drift
+    that the saddle point of the training MSR action reproduces
+    (:mod:`dmftlib.symbolic.training_msr`).
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)
+    >>> dQ, dR, dth = rhs(s, [[1.0]], [[0.5]], s.theta0, eta=1.0, eta_theta=0.0)
+    >>> round(float(dR[0, 0]), 6) == round(0.25 ** 2 * 0.5, 6)     # c^2 (T - R), c = 1/4
+    True
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    eta_theta = eta if eta_theta is None else check_real("eta_theta", eta_theta, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0)
+    K, M, L = sp_.K, sp_.M, sp_.L
+    Q = _shaped("Q", Q, (K, K))
+    R = _shaped("R", R, (K, M))
+    theta = _shaped("theta", theta, (L, K * K + K))
+    n = _DEFAULT_NODES[K + M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    return _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n)
+
+
 def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: float = 0.0,
            n_nodes: int | None = None, dt: float | None = None) -> NeuralODETheory:
     r"""Integrate the order-parameter ODEs (module docstring) for the problem ``sp_``.
@@ -394,10 +465,8 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
 
     def f(_, y):
         Q, R, theta = unpack(y)
-        a = _averages(sp_, Q, R, theta, n, sigma)
-        dQ = eta * (a["gh"] + a["gh"].T) + eta ** 2 * a["gg"]
-        dR = eta * a["ghs"]
-        return np.concatenate([dQ.ravel(), dR.ravel(), (eta_theta * a["dH"]).ravel()])
+        dQ, dR, dth = _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n)
+        return np.concatenate([dQ.ravel(), dR.ravel(), dth.ravel()])
 
     y0 = np.concatenate([sp_.Q0.ravel(), sp_.R0.ravel(), sp_.theta0.ravel()])
     substeps = max(1, int(np.ceil(np.max(np.diff(t)) / dt - 1e-9)))
@@ -411,6 +480,212 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     b = cp["b"].reshape(-1, L, K)
     return NeuralODETheory(t, eg, Q, R, A, b, sp_.T, K, M, L, eta, eta_theta, sigma, n,
                            float(np.max(np.diff(t)) / substeps), time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------------------------
+# the plateau: a fixed point of the ODEs and the escape rate from its linearization
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Linearization:
+    r"""The Jacobian of the order-parameter ODEs at one state: its ``eigenvalues`` (largest real parts
+    first), ``escape_rate`` (the largest real part), and for ``K = 2`` ``symmetric_rate`` /
+    ``antisymmetric_rate``: the largest real part among eigenvectors even / odd under the exchange of
+    the two student units (:func:`swap_students`; NaN for other ``K``). At an exchange-symmetric
+    state the Jacobian is block diagonal in this parity, and ``antisymmetric_rate`` is the rate at
+    which an asymmetry between the two students grows."""
+
+    eigenvalues: np.ndarray
+    escape_rate: float
+    symmetric_rate: float
+    antisymmetric_rate: float
+    jacobian: np.ndarray
+
+
+@dataclass(frozen=True)
+class Plateau:
+    r"""A fixed point of the order-parameter ODEs: overlaps ``Q``, ``R``, controls ``A`` (L, K, K),
+    ``b`` (L, K), its ``eg``, its :class:`Linearization` ``lin``; Newton diagnostics ``residuals``,
+    ``n_iter``, ``converged``, ``wall_time``."""
+
+    Q: np.ndarray
+    R: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    eg: float
+    lin: Linearization
+    residuals: np.ndarray
+    n_iter: int
+    converged: bool
+    wall_time: float
+
+
+def _flat_state(Q, R, theta):
+    iu = np.triu_indices(Q.shape[0])
+    return np.concatenate([Q[iu], R.ravel(), theta.ravel()])
+
+
+def _unflat_state(y, K, M, L):
+    iu = np.triu_indices(K)
+    nq = iu[0].size
+    Q = np.zeros((K, K))
+    Q[iu] = y[:nq]
+    Q = Q + np.triu(Q, 1).T
+    return Q, y[nq:nq + K * M].reshape(K, M), y[nq + K * M:].reshape(L, K * K + K)
+
+
+def swap_students(K: int, M: int, L: int) -> np.ndarray:
+    r"""The exchange of student units 1 and 2 as a matrix on the flat state (upper :math:`Q`, :math:`R`, controls).
+
+    The ODEs are invariant under the permutation :math:`P` of the two units (:math:`v = (1, 1)`):
+    :math:`Q\to PQP`, :math:`R\to PR`, :math:`A_\ell\to PA_\ell P`, :math:`b_\ell\to Pb_\ell`.
+
+    >>> S = swap_students(2, 2, 1)
+    >>> S.shape, bool(np.allclose(S @ S, np.eye(S.shape[0])))
+    ((13, 13), True)
+    """
+    K = check_int("K", K, low=2, high=_MAX_DIM)
+    M = check_int("M", M, low=1, high=_MAX_DIM)
+    L = check_int("L", L, low=1)
+    P = np.eye(K)[[1, 0] + list(range(2, K))]
+    n = _flat_state(np.zeros((K, K)), np.zeros((K, M)), np.zeros((L, K * K + K))).size
+    S = np.empty((n, n))
+    for i, e in enumerate(np.eye(n)):
+        Q, R, th = _unflat_state(e, K, M, L)
+        A, b = th[:, :K * K].reshape(L, K, K), th[:, K * K:]
+        th2 = np.concatenate([(P @ A @ P).reshape(L, K * K), b @ P.T], axis=1)
+        S[:, i] = _flat_state(P @ Q @ P, P @ R, th2)
+    return S
+
+
+def _check_state(sp_, Q, R, A, b):
+    K, M, L = sp_.K, sp_.M, sp_.L
+    return _shaped("Q", Q, (K, K)), _shaped("R", R, (K, M)), _shaped("A", A, (L, K, K)), _shaped("b", b, (L, K))
+
+
+def _field(sp_, eta, eta_theta, sigma, n, y_full=None):
+    """The flat right-hand side; with ``y_full``, a function of the first (Q, R) entries only (frozen controls)."""
+    K, M, L = sp_.K, sp_.M, sp_.L
+
+    def F(y):
+        if y_full is not None:
+            y = np.concatenate([y, y_full[y.size:]])
+        Qy, Ry, th = _unflat_state(y, K, M, L)
+        out = _flat_state(*_rhs(sp_, Qy, Ry, th, eta, eta_theta, sigma, n))
+        return out if y_full is None else out[:-th.size]
+    return F
+
+
+def _jacobian(F, y, eps):
+    return np.stack([(F(y + e) - F(y - e)) / (2 * eps) for e in np.eye(y.size) * eps], axis=1)
+
+
+def _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b):
+    """Flat state and field; with frozen controls (eta_theta = 0) only (Q, R) are variables."""
+    y = _flat_state(Q, R, system(sp_.K).pack({"A": A, "b": b}))
+    if eta_theta == 0.0:
+        n_qr = y.size - A.size - b.size
+        return y[:n_qr], _field(sp_, eta, eta_theta, sigma, n, y), y
+    return y, _field(sp_, eta, eta_theta, sigma, n), y
+
+
+def _linearize(sp_, Jm):
+    w, V = np.linalg.eig(Jm)
+    order = np.argsort(-w.real)
+    w, V = w[order], V[:, order]
+    sym = anti = float("nan")
+    if sp_.K == 2:
+        S = swap_students(2, sp_.M, sp_.L)[:Jm.shape[0], :Jm.shape[0]]
+        odd = np.linalg.norm(S @ V + V, axis=0) < np.linalg.norm(S @ V - V, axis=0)
+        anti = float(w[odd].real.max()) if odd.any() else float("nan")
+        sym = float(w[~odd].real.max()) if (~odd).any() else float("nan")
+    return Linearization(w, float(w[0].real), sym, anti, Jm)
+
+
+def asymmetry(res) -> np.ndarray:
+    r"""Size of the exchange-antisymmetric part of the state of a ``K = 2`` result, at each recorded time.
+
+    :math:`\|y - Sy\|/2` for the flat state :math:`y = (Q_{11}, Q_{12}, Q_{22}, R, A, b)` and the swap
+    :math:`S` of :func:`swap_students`: zero on the exchange-symmetric subspace (the two students
+    alike up to their exchange), of order one once they have specialized. Near a symmetric state it
+    grows as :math:`e^{\int\lambda_{\rm anti}\,dt}` (:func:`linearization`).
+
+    >>> s = setup()
+    >>> th = theory(s, 2.0, [0.0, 1.0], n_nodes=4)
+    >>> np.round(asymmetry(th), 3).tolist()
+    [0.08, 0.129]
+    """
+    if not isinstance(res, (NeuralODETheory, NeuralODESimulation)) or res.K != 2:
+        raise ValueError("res must be a NeuralODETheory or NeuralODESimulation with K = 2")
+    sysK = system(2)
+    S = swap_students(2, res.M, res.L)
+    Y = np.array([_flat_state(res.Q[i], res.R[i], sysK.pack({"A": res.A[i], "b": res.b[i]}))
+                  for i in range(res.t.size)])
+    return 0.5 * np.linalg.norm(Y - Y @ S.T, axis=1)
+
+
+def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,
+                  n_nodes: int | None = None, eps: float = 1e-6) -> Linearization:
+    r"""The Jacobian of the ODEs (:func:`rhs`, central differences of step ``eps``) at the state ``(Q, R, A, b)``.
+
+    At a fixed point its eigenvalues are the rates of the linearized dynamics. Along the
+    exchange-symmetric subspace (invariant for ``K = 2``, :func:`swap_students`) the Jacobian is
+    block diagonal and ``antisymmetric_rate`` is the instantaneous growth rate of an asymmetry
+    between the two students: the escape rate from the plateau. Cost: ``2 n`` right-hand sides,
+    ``n = K(K+1)/2 + KM + L(K^2+K)`` (with ``eta_theta = 0`` the frozen controls are left out).
+    The state must be inside the physical region (covariance :math:`[[Q, R], [R^\top, T]]`
+    positive definite): on its boundary the differences are one-sided.
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear: c = 1/4, rates eta c^2 and 2 eta c^2 - eta^2 c^4
+    >>> lin = linearization(s, 1.0, [[1.0]], [[0.5]], np.zeros((2, 1, 1)), np.zeros((2, 1)), eta_theta=0.0)
+    >>> np.round(lin.eigenvalues.real, 6).tolist()
+    [-0.0625, -0.121094]
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
+    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    Q, R, A, b = _check_state(sp_, Q, R, A, b)
+    eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
+    y, F, _ = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
+    return _linearize(sp_, _jacobian(F, y, eps))
+
+
+def plateau(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,
+            n_nodes: int | None = None, tol: float = 1e-10, max_iter: int = 30, eps: float = 1e-6) -> Plateau:
+    r"""Newton's method for a fixed point of the ODEs near ``(Q, R, A, b)``, and its :func:`linearization`.
+
+    The approach of :func:`dmftlib.committee.plateau`: the Newton map
+    :math:`y\mapsto y - J^{-1}F(y)` on the flat state (upper triangle of :math:`Q`, :math:`R`, the
+    :math:`L(K^2+K)` controls), :math:`F` = :func:`rhs`, :math:`J` by central differences, iterated
+    by :func:`dmftlib.core.damped_fixed_point` (raises ``ConvergenceError``, for instance where
+    :math:`J` is singular: a continuum of fixed points). Cost: ``2 n + 1`` right-hand sides per
+    iteration.
+
+    >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear, label noise: Q = 1 + eta sigma^2 / (2 - eta c^2)
+    >>> p = plateau(s, 1.0, [[1.2]], [[0.9]], np.zeros((2, 1, 1)), np.zeros((2, 1)), eta_theta=0.0, sigma=0.5)
+    >>> round(float(p.Q[0, 0]), 6), round(float(p.R[0, 0]), 6), round(p.lin.escape_rate, 6)
+    (1.129032, 1.0, -0.0625)
+    """
+    start = time.perf_counter()
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
+    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    Q, R, A, b = _check_state(sp_, Q, R, A, b)
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
+    K, M, L = sp_.K, sp_.M, sp_.L
+    sysK = system(K)
+    y0, F, y_full = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
+    res = damped_fixed_point(lambda y: y - np.linalg.solve(_jacobian(F, y, eps), F(y)), y0, damping=0.0,
+                             tol=tol, max_iter=max_iter)
+    lin = _linearize(sp_, _jacobian(F, res.x, eps))
+    Qf, Rf, th = _unflat_state(np.concatenate([res.x, y_full[res.x.size:]]), K, M, L)
+    cp = sysK.unpack(th)
+    eg = float(_averages(sp_, Qf, Rf, th, n, want_rhs=False))
+    return Plateau(Qf, Rf, cp["A"], cp["b"], eg, lin, res.residuals, res.n_iter, res.converged,
+                   time.perf_counter() - start)
 
 
 def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float = 0.0):
@@ -491,14 +766,31 @@ def _realize(sp_: Setup, N: int, seed: int):
     return X[:sp_.K], X[sp_.K:]
 
 
+def realize(sp_: Setup, N: int, init_seed: int = 0):
+    r"""Student ``W`` (K, N) and teacher ``W*`` (M, N) with exactly the overlaps ``Q0``, ``R0``, ``T`` of ``sp_``.
+
+    The frame :func:`simulate` starts from (a random orthonormal frame drawn from ``init_seed``).
+
+    >>> W, Ws = realize(setup(K=1, M=1), 50)
+    >>> round(float(W[0] @ W[0] / 50), 6), round(float(Ws[0] @ Ws[0] / 50), 6)
+    (0.5, 1.0)
+    """
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    N = check_int("N", N, low=sp_.K + sp_.M)
+    return _realize(sp_, N, check_int("init_seed", init_seed, low=0))
+
+
 def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None = None, sigma: float = 0.0,
              init_seed: int = 0, chunk: int = 256, n_nodes: int | None = None) -> NeuralODESimulation:
     r"""Online SGD of the full model at input dimension ``N``, vectorized over seeds.
 
     State ``W`` (n_seeds, K, N) and controls (L, P, n_seeds); one fresh sample
     :math:`x\sim\mathcal N(0, I_N)` per step and seed; ``round(t * N)`` steps. The forward and
-    backward passes are those of :func:`forward_backward`, with the seeds as the samples axis of
-    the lambdified Pontryagin functions. Teacher and initial student are realized with exactly
+    backward passes give the same numbers as :func:`forward_backward`, computed with the seeds as
+    a batch axis and one matmul per layer (the teacher's outputs are computed once per chunk of
+    ``chunk`` samples). Cost: about ``t[-1] * N`` steps of ``O(L)`` small array operations plus
+    ``O(n_seeds K N)`` flops each; the seeds come almost for free. Teacher and initial student are realized with exactly
     the overlaps of ``sp_`` (frame from ``init_seed``); seeds differ in their sample streams.
 
     >>> s = setup(K=1, M=1, L=4)
@@ -521,18 +813,21 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     if np.any(np.diff(steps) <= 0):
         raise ValueError(f"t must be spaced by at least 1/N = {1.0 / N:g} so that record steps are distinct")
     W = np.broadcast_to(W0, (S, K, N)).copy()
-    theta = np.broadcast_to(sp_.theta0[:, :, None], sp_.theta0.shape + (S,)).copy()   # (L, P, S)
+    A = np.broadcast_to(sp_.A0[:, None], (L, S, K, K)).copy()       # controls, seeds second
+    b = np.broadcast_to(sp_.b0[:, None], (L, S, K)).copy()
     rngs = [np.random.default_rng(s) for s in seeds]
     sqN = np.sqrt(N)
     nt = t.size
     Qs = np.empty((nt, S, K, K))
     Rs = np.empty((nt, S, K, M))
     ths = np.empty((nt, S) + sp_.theta0.shape)
+    sysM = system(M)
 
     def record(j):
-        Qs[j] = np.einsum("skn,sln->skl", W, W) / N
-        Rs[j] = np.einsum("skn,mn->skm", W, Ws) / N
-        ths[j] = np.moveaxis(theta, -1, 0)
+        Qs[j] = W @ np.swapaxes(W, 1, 2) / N
+        Rs[j] = W @ Ws.T / N
+        ths[j, :, :, :K * K] = np.moveaxis(A, 1, 0).reshape(S, L, K * K)
+        ths[j, :, :, K * K:] = np.moveaxis(b, 1, 0)
 
     j = 0
     if steps[0] == 0:
@@ -542,19 +837,24 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     while mu < total:
         nb = min(chunk, total - mu)
         Z = np.stack([r.standard_normal((nb, N + 1)) for r in rngs], axis=1)   # (nb, S, N + 1)
+        # the teacher does not learn: its outputs for the whole chunk in one pass
+        hs0 = np.moveaxis(Z[:, :, :N] @ Ws.T / sqN, -1, 0).reshape(M, nb * S)
+        y = (sp_.v_star @ _forward(sysM, sp_.theta_star, hs0)[-1]).reshape(nb, S)
+        if sigma > 0:
+            y = y + sigma * Z[:, :, N]
         for k in range(nb):
             x = Z[k, :, :N]
-            h0 = np.einsum("skn,sn->ks", W, x) / sqN
-            hs0 = Ws @ x.T / sqN
-            r = forward_backward(sp_, theta, h0, hs0, noise=sigma * Z[k, :, N] if sigma > 0 else None)
-            W += (eta / sqN) * r["g"].T[:, :, None] * x[:, None, :]
+            h0 = (W @ x[:, :, None])[:, :, 0] / sqN                            # (S, K)
+            g, gA, gb = _student_pass(A, b, h0, y[k], sp_.v)
+            W += (eta / sqN) * g[:, :, None] * x[:, None, :]
             if eta_theta > 0:
-                theta += (eta_theta / N) * r["dH"]
+                A += (eta_theta / N) * gA
+                b += (eta_theta / N) * gb
             mu += 1
             if j < nt and mu == steps[j]:
                 record(j)
                 j += 1
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(theta))):
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
             raise ValueError(f"the simulation diverged before t = {mu / N:g}; reduce eta or eta_theta")
     sysK = system(K)
     egs = np.array([[_averages(sp_, Qs[i, s], Rs[i, s], ths[i, s], n, want_rhs=False) for i in range(nt)]

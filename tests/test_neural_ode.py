@@ -120,13 +120,69 @@ def test_theory_vs_simulation_two_N():
 
 
 def test_data_script_small_instance():
-    """The chapter's data script runs (small instance) and its results are consistent."""
+    """The chapter's data script runs (small instance, same code path) and its results are consistent:
+    simulations within 4 sem + 2/N of the ODE (fluctuations O(1/sqrt N), bias O(1/N)); the symmetric
+    run stays exchange-symmetric; the linearization along it has an unstable antisymmetric mode."""
     sys.path.insert(0, str(ROOT / "book" / "data"))
     import neural_ode_make
     res = neural_ode_make.make(small=True)
-    th, sim = res["matched"], res["matched_N400"]
-    assert_allclose(sim.eg, np.interp(sim.t, th.t, th.eg), atol=float(4 * sim.eg_sem.max() + 2.0 / 400))
+    th = res["matched"]
+    for N in (200, 400):
+        sim = res[f"matched_N{N}"]
+        assert_allclose(sim.eg, np.interp(sim.t, th.t, th.eg), atol=float(4 * sim.eg_sem.max() + 2.0 / N))
     assert res["fixed"].A.max() == 0.0
+    sym = res["symmetric"]
+    assert_allclose(sym.R[:, 0], sym.R[:, 1], atol=1e-12)
+    assert_allclose(sym.Q[:, 0, 0], sym.Q[:, 1, 1], atol=1e-12)
+    lin = neural_ode_make.linearization(sym, no.setup(K=2, M=2, L=4), times=(1.0,), n_nodes=6)
+    assert lin["anti"][0] > 0
+
+
+def test_fast_student_pass_equals_forward_backward():
+    """simulate's matmul pass (seeds as a batch axis) = the lambdified Pontryagin pass, per seed."""
+    rng = np.random.default_rng(2)
+    L, S = 3, 4
+    s = no.setup(K=2, M=1, L=L, A0=0.6 * rng.standard_normal((L, 2, 2)), b0=0.2 * rng.standard_normal((L, 2)))
+    A = s.A0[:, None] + 0.1 * rng.standard_normal((L, S, 2, 2))
+    b = s.b0[:, None] + 0.1 * rng.standard_normal((L, S, 2))
+    h0, hs0 = rng.standard_normal((S, 2)), rng.standard_normal((1, S))
+    theta = np.stack([no.system(2).pack({"A": A[:, i], "b": b[:, i]}) for i in range(S)], axis=-1)
+    r = no.forward_backward(s, theta, h0.T, hs0)
+    y = r["err"] + s.v @ no._forward(no.system(2), theta, h0.T)[-1]
+    g, gA, gb = no._student_pass(A, b, h0, y, s.v)
+    assert_allclose(g, r["g"].T, rtol=1e-12, atol=1e-14)
+    dH = np.moveaxis(r["dH"], -1, 1)                                     # (L, S, P)
+    assert_allclose(gA.reshape(L, S, 4), dH[..., :4], rtol=1e-12, atol=1e-14)
+    assert_allclose(gb, dH[..., 4:], rtol=1e-12, atol=1e-14)
+
+
+def test_jacobian_block_diagonal_on_symmetric_states():
+    """The ODEs are invariant under the exchange of the two students: at an exchange-symmetric state
+    the Jacobian commutes with the swap (up to finite-difference error)."""
+    s = no.setup(K=2, M=1, L=1)
+    Q = np.array([[1.0, 0.3], [0.3, 1.0]])
+    R = np.array([[0.4], [0.4]])
+    A = np.array([[[0.2, 0.1], [0.1, 0.2]]])
+    b = np.array([[0.05, 0.05]])
+    lin = no.linearization(s, 1.0, Q, R, A, b, n_nodes=8)
+    S = no.swap_students(2, 1, 1)
+    assert_allclose(S @ lin.jacobian @ S, lin.jacobian, atol=1e-8)
+    assert np.isfinite(lin.antisymmetric_rate) and np.isfinite(lin.symmetric_rate)
+
+
+def test_plateau_linear_noise_fixed_point():
+    """Newton finds the noisy linear fixed point Q = 1 + eta sigma^2 / (2 - eta c^2), R = 1; its
+    linearization has the closed-form rates eta c^2 and 2 eta c^2 - eta^2 c^4."""
+    L, eta, sigma = 4, 1.5, 0.4
+    c2 = (1 - 1 / L) ** (2 * L)
+    s = no.setup(K=1, M=1, L=L, a_star=0.0)
+    p = no.plateau(s, eta, [[1.3]], [[0.8]], np.zeros((L, 1, 1)), np.zeros((L, 1)), eta_theta=0.0, sigma=sigma,
+                   n_nodes=6)
+    assert p.converged
+    assert_allclose(p.Q[0, 0], 1 + eta * sigma ** 2 / (2 - eta * c2), rtol=1e-9)
+    assert_allclose(p.R[0, 0], 1.0, rtol=1e-9)
+    assert_allclose(np.sort(p.lin.eigenvalues.real), np.sort([-eta * c2, -(2 * eta * c2 - eta ** 2 * c2 ** 2)]),
+                    rtol=1e-6)
 
 
 def test_save_load_roundtrip(tmp_path):

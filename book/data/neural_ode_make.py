@@ -1,14 +1,22 @@
 """Precompute the theory curves and online-SGD simulations of the neural-ODE teacher-student chapter.
 
-Run from the repository root (about 3-5 min of one core):
+Run from the repository root:
 
-    OMP_NUM_THREADS=1 .venv/bin/python book/data/neural_ode_make.py
+    OMP_NUM_THREADS=1 .venv/bin/python book/data/neural_ode_make.py [--keep-short] [--procs 6]
 
-Writes ``book/data/neural_ode_runs.npz`` (read with ``dmftlib.neural_ode.load_results``).
-``tests/test_neural_ode.py`` re-creates a small instance of it (``make(small=True)``).
+About 5 min of CPU in all, spread over ``--procs`` processes (default 6); the long online-SGD
+runs (t = 300 at N = 500: 1.5e5 sequential steps, about 1 min) dominate. ``--keep-short`` reuses
+the short-horizon entries (``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file
+instead of recomputing them (the same code path, about 5 more minutes of CPU).
+
+Writes ``book/data/neural_ode_runs.npz`` (read with ``dmftlib.neural_ode.load_results``) and
+``book/data/neural_ode_linearization.npz`` (the antisymmetric growth rates along the symmetric
+plateau). ``tests/test_neural_ode.py`` re-creates a small instance (``make(small=True)``).
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import pathlib
 import sys
 
@@ -20,42 +28,114 @@ sys.path.insert(0, str(ROOT))
 from dmftlib import neural_ode as no  # noqa: E402
 
 ETA = 2.0
-T_MAX = 8.0
-NODES = 13      # Gauss-Hermite nodes per dimension for K + M = 4 (the default 10 errs by ~0.5%)
+T_THEORY = 600.0        # the ODEs, to the end of specialization
+T_SIM = 300.0           # online SGD, through specialization
+T_SHORT = 8.0           # the early-phase experiments (width, depth)
+NODES = 10              # Gauss-Hermite nodes per dimension for K + M = 4 (about 0.5% of eg)
+NODES_FINE = 13
+DT = 0.5                # RK4 step of the long ODE runs after t = 8 (0.25 before)
+LIN_TIMES = (8.0, 16.0, 32.0, 50.0, 100.0, 200.0, 300.0)
 
 
-def make(small: bool = False) -> dict:
-    """All results of the chapter; ``small=True`` is a quick instance for the tests."""
-    Ns = (200, 400) if small else (500, 1000, 2000, 4000)
-    seeds = range(4) if small else range(8)
-    t_max = 1.0 if small else T_MAX
-    t_sim = np.linspace(0.0, t_max, 5 if small else 17)
-    t_th = np.linspace(0.0, t_max, 11 if small else 81)
+def symmetric_setup(s: no.Setup) -> no.Setup:
+    """The same problem started in the exchange-symmetric subspace (both rows of R0 replaced by their mean)."""
+    return dataclasses.replace(s, R0=np.repeat(s.R0.mean(axis=0, keepdims=True), s.K, axis=0))
+
+
+def theory_times() -> np.ndarray:
+    """Every 0.25 up to t = 8, then every 1 (RK4 steps of 0.25 and 0.5) up to T_THEORY."""
+    return np.concatenate([np.arange(0.0, T_SHORT, 0.25), np.arange(T_SHORT, T_THEORY + 1e-9, 1.0)])
+
+
+def sim_times(t_max: float, small: bool) -> np.ndarray:
+    if small:
+        return np.linspace(0.0, t_max, 5)
+    return np.unique(np.concatenate([[0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0],
+                                     np.round(np.geomspace(10.0, t_max, 26), 1)]))
+
+
+def jobs(small: bool = False, keep_short: bool = False) -> dict:
+    """name -> (function, args, kwargs): every result of the chapter."""
     L = 4 if small else 8
-    out = {}
     s = no.setup(K=2, M=2, L=L)
     nq = 6 if small else NODES
-    out["matched"] = no.theory(s, ETA, t_th, n_nodes=nq)
-    for N in Ns:
-        out[f"matched_N{N}"] = no.simulate(N, s, ETA, t_sim, seeds, n_nodes=nq)
-    # controls kept fixed at A = b = 0 (the student is then a linear network)
-    out["fixed"] = no.theory(s, ETA, t_th, eta_theta=0.0, n_nodes=nq)
-    out["fixed_N1000"] = no.simulate(Ns[1], s, ETA, t_sim, seeds, eta_theta=0.0, n_nodes=nq)
-    if small:
-        return out
-    # a student with more directions than the teacher (M = 1)
-    for K in (1, 2, 3):
-        out[f"width_K{K}"] = no.theory(no.setup(K=K, M=1, L=L), ETA, t_th, n_nodes=NODES if K == 3 else None)
-    out["width_K3_N1000"] = no.simulate(1000, no.setup(K=3, M=1, L=L), ETA, t_sim, seeds, n_nodes=NODES)
-    # depth: students with L = 1 ... 32 Euler steps, teacher = the neural ODE (32 steps); default quadrature
-    for Ld in (1, 2, 4, 8, 16, 32):
-        out[f"depth_L{Ld}"] = no.theory(no.setup(K=2, M=2, L=Ld, L_teacher=32), ETA, t_th)
-    out["depth_L2_N1000"] = no.simulate(1000, no.setup(K=2, M=2, L=2, L_teacher=32), ETA, t_sim, seeds)
-    return out
+    t_th = np.linspace(0.0, 1.0, 11) if small else theory_times()
+    t_sim = sim_times(1.0 if small else T_SIM, small)
+    seeds = range(4) if small else range(8)
+    dt = 0.1 if small else DT
+    J = {"matched": (no.theory, (s, ETA, t_th), dict(n_nodes=nq, dt=dt)),
+         "symmetric": (no.theory, (symmetric_setup(s), ETA, t_th), dict(n_nodes=nq, dt=dt)),
+         "fixed": (no.theory, (s, ETA, t_th), dict(eta_theta=0.0, n_nodes=nq, dt=dt))}
+    for N in ((200, 400) if small else (250, 500)):
+        J[f"matched_N{N}"] = (no.simulate, (N, s, ETA, t_sim, seeds), dict(n_nodes=nq))
+    J["fixed_N400" if small else "fixed_N250"] = (no.simulate, (400 if small else 250, s, ETA, t_sim, seeds),
+                                                   dict(eta_theta=0.0, n_nodes=nq))
+    if small or keep_short:
+        return J
+    # the early phase (t <= 8) at larger N
+    t_early = np.linspace(0.0, T_SHORT, 17)
+    J["early"] = (no.theory, (s, ETA, np.linspace(0.0, T_SHORT, 81)), dict(n_nodes=NODES_FINE))
+    for N in (500, 1000, 2000, 4000):
+        J[f"early_N{N}"] = (no.simulate, (N, s, ETA, t_early, seeds), dict(n_nodes=NODES_FINE))
+    t_short = np.linspace(0.0, T_SHORT, 81)
+    t_short_sim = np.linspace(0.0, T_SHORT, 17)
+    for K in (1, 2, 3):      # a student with more directions than the teacher (M = 1)
+        J[f"width_K{K}"] = (no.theory, (no.setup(K=K, M=1, L=L), ETA, t_short), dict(n_nodes=NODES_FINE if K == 3 else None))
+    J["width_K3_N1000"] = (no.simulate, (1000, no.setup(K=3, M=1, L=L), ETA, t_short_sim, seeds), dict(n_nodes=NODES_FINE))
+    for Ld in (1, 2, 4, 8, 16, 32):   # ResNet students of depth L, teacher = the neural ODE (32 steps)
+        J[f"depth_L{Ld}"] = (no.theory, (no.setup(K=2, M=2, L=Ld, L_teacher=32), ETA, t_short), {})
+    J["depth_L2_N1000"] = (no.simulate, (1000, no.setup(K=2, M=2, L=2, L_teacher=32), ETA, t_short_sim, seeds), {})
+    return J
+
+
+def _run(item):
+    name, (fn, args, kw) = item
+    return name, fn(*args, **kw)
+
+
+def linearization(sym: no.NeuralODETheory, s: no.Setup, times=LIN_TIMES, n_nodes=NODES) -> dict:
+    """Largest growth rates of the antisymmetric and symmetric blocks of the Jacobian along the symmetric run."""
+    sysK = no.system(s.K)
+    out = {"t": np.asarray(times, float), "anti": [], "sym": [], "eg": []}
+    for tt in times:
+        i = int(np.argmin(np.abs(sym.t - tt)))
+        lin = no.linearization(s, ETA, sym.Q[i], sym.R[i], sym.A[i], sym.b[i], n_nodes=n_nodes)
+        out["anti"].append(lin.antisymmetric_rate)
+        out["sym"].append(lin.symmetric_rate)
+        out["eg"].append(sym.eg[i])
+    del sysK
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def make(small: bool = False, keep_short: bool = False, procs: int = 1) -> dict:
+    """All results of the chapter; ``small=True`` is a quick instance for the tests."""
+    items = list(jobs(small, keep_short).items())
+    if procs > 1:
+        import multiprocessing as mp
+        items.sort(key=lambda it: -(it[1][1][0] if it[1][0] is no.simulate else 0))   # longest first
+        with mp.get_context("fork").Pool(procs) as pool:
+            res = dict(pool.imap_unordered(_run, items))
+    else:
+        res = dict(map(_run, items))
+    return res
 
 
 if __name__ == "__main__":
-    res = make()
-    no.save_results(ROOT / "book" / "data" / "neural_ode_runs.npz", **res)
-    for k, r in res.items():
-        print(f"{k}: eg(end) = {r.eg[-1]:.4f}, wall time {r.wall_time:.1f} s")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keep-short", action="store_true")
+    ap.add_argument("--procs", type=int, default=6)
+    a = ap.parse_args()
+    out_path = ROOT / "book" / "data" / "neural_ode_runs.npz"
+    res = make(keep_short=a.keep_short, procs=a.procs)
+    if a.keep_short:
+        old = no.load_results(out_path)
+        res.update({k: v for k, v in old.items() if k.startswith(("width_", "depth_", "early"))})
+        # files written before the long runs stored the early phase as matched_N{N}, t <= 8
+        res.update({("early" if k == "matched" else k.replace("matched_", "early_")): v for k, v in old.items()
+                    if k.startswith("matched") and "early" not in old and v.t[-1] <= T_SHORT})
+    no.save_results(out_path, **res)
+    lin = linearization(res["symmetric"], no.setup(K=2, M=2, L=8))
+    np.savez_compressed(ROOT / "book" / "data" / "neural_ode_linearization.npz", **lin)
+    for k, r in sorted(res.items()):
+        print(f"{k}: eg(end) = {r.eg[-1]:.5f}, wall time {r.wall_time:.1f} s")
+    print("antisymmetric rates:", np.round(lin["anti"], 4))
