@@ -202,3 +202,13 @@ def test_data_script_small_instance():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_aging_state_limits():
+    # at T -> T_d the aging solution meets the MCT plateau q_d = 1/2 with x -> 1 and the paramagnetic energy;
+    # at T -> 0, q -> 1, x -> 0 and the energy -> the threshold energy
+    Td, qd = pspin.dynamical_temperature(3)
+    q, x, e = pspin.aging_state(3, Td * (1 - 1e-9))
+    assert_allclose([q, x, e], [qd, 1.0, pspin.paramagnetic_energy(Td)], atol=1e-3)
+    q, x, e = pspin.aging_state(3, 1e-4)
+    assert_allclose([q, x, e], [1.0, 0.0, pspin.threshold_energy(3)], atol=1e-3)

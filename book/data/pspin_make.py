@@ -41,10 +41,12 @@ FIELDS = {"simulate": ("t", "energy", "energy_sem", "mu", "t_w", "C", "C_sem", "
           "gradient_flow_dmft_adaptive": ("t_steps", "energy", "mu", "t", "C", "chi")}
 
 
-def compute(small=False):
-    """Run everything; returns a flat dict ``{'<run>__<field>': array}`` ready for ``np.savez``."""
+def compute(small=False, names=None):
+    """Run everything (or the runs ``names``); returns a flat dict ``{'<run>__<field>': array}``."""
     data = {}
     for name, (fn, kw) in runs(small).items():
+        if names and name not in names:
+            continue
         res = getattr(pspin, fn)(**kw)
         for f in FIELDS[fn]:
             a = np.asarray(getattr(res, f))
@@ -57,11 +59,30 @@ def compute(small=False):
     return data
 
 
-def main(path=OUT):
-    data = compute()
+def main(path=OUT, names=None):
+    """Compute the runs ``names`` (all if None) and merge them into the file at ``path``."""
+    data = compute(names=names)
+    if names and os.path.exists(path):
+        with np.load(path) as old:
+            data = {**{k: old[k] for k in old.files}, **data}
     np.savez_compressed(path, **data)
     return data
 
 
 if __name__ == "__main__":
-    main()
+    # python book/data/pspin_make.py [run names ...] [--out file]: several processes may compute
+    # disjoint subsets into separate files, merged by a last call with --merge file1 file2 ...
+    args = sys.argv[1:]
+    if args and args[0] == "--merge":
+        merged = {}
+        for f in args[1:]:
+            with np.load(f) as part:
+                merged.update({k: part[k] for k in part.files})
+        np.savez_compressed(OUT, **merged)
+    else:
+        out = OUT
+        if "--out" in args:
+            i = args.index("--out")
+            out = args[i + 1]
+            args = args[:i] + args[i + 2:]
+        main(out, names=args or None)

@@ -58,9 +58,9 @@ from ..core import (ConvergenceError, ReadOnlyArrays, check_array, check_budget,
 from ..core.validation import MAX_DOUBLES
 
 __all__ = ["xi", "xi_prime", "xi_second", "threshold_energy", "dynamical_temperature",
-           "ground_state_energy", "paramagnetic_energy", "spherical_sk_exact",
+           "ground_state_energy", "paramagnetic_energy", "aging_state", "spherical_sk_exact",
            "CKResult", "AdaptiveCKResult", "gradient_flow_dmft", "gradient_flow_dmft_adaptive",
-           "PSpinSimulation", "simulate"]
+           "PSpinSimulation", "simulate", "aging_curves", "plot_aging"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -138,6 +138,32 @@ def dynamical_temperature(p: int):
     p = _check_p(p, low=3)
     Td = float(np.sqrt(p * (p - 2.0) ** (p - 2) / (2.0 * (p - 1.0) ** (p - 1))))
     return Td, (p - 2.0) / (p - 1.0)
+
+
+def aging_state(p: int, T: float):
+    r"""The Cugliandolo-Kurchan long-time (aging) solution below :math:`T_d` (``p >= 3``, ``0 < T < T_d``).
+
+    Returns ``(q, x, e)``: the Edwards-Anderson plateau :math:`q` (largest root of the marginality
+    condition :math:`\beta^2\xi''(q)(1-q)^2 = 1`), the fluctuation-dissipation ratio
+    :math:`x = (p-2)(1-q)/q` of the aging regime, and the asymptotic energy
+
+    .. math:: e_\infty(T) = -\beta\,[\xi(1) - (1-x)\,\xi(q)] = -\frac{1}{2T}\,[1 - (1-x)\,q^p],
+
+    which tends to :func:`threshold_energy` as :math:`T\to0` (Cugliandolo & Kurchan 1993).
+
+    >>> q, x, e = aging_state(3, 0.5); round(q, 4), round(x, 4), round(e, 4)
+    (0.6388, 0.5654, -0.8867)
+    """
+    p = _check_p(p, low=3)
+    Td, qd = dynamical_temperature(p)
+    T = check_real("T", T, low=0.0, high=Td, low_open=True, high_open=True)
+    from scipy.optimize import brentq
+    f = lambda q: 0.5 * p * (p - 1) * q ** (p - 2) * (1 - q) ** 2 - T * T  # noqa: E731
+    q_top = (p - 2.0) / p  # maximum of q^{p-2}(1-q)^2
+    q = brentq(f, q_top, 1.0, xtol=1e-15)
+    x = (p - 2) * (1 - q) / q
+    e = -(1.0 - (1 - x) * q ** p) / (2 * T)
+    return float(q), float(x), float(e)
 
 
 def paramagnetic_energy(T: float) -> float:
@@ -684,3 +710,53 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
     return PSpinSimulation(t=rec * dt, energy=e_m, energy_sem=e_s, mu=mu_m, mu_sem=mu_s, t_w=iw * dt,
                            C=C_m, C_sem=C_s, chi=ch_m, chi_sem=ch_s, energies=E, N=N, p=p, T=T, dt=dt,
                            n_seeds=S_all, t_response=float(ir * dt) if ir is not None else -1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Aging curves and plots
+# ----------------------------------------------------------------------------------------------
+def aging_curves(result, t_w):
+    r"""Cut a CK solution along :math:`t = t_w + \tau`: returns ``(tau, C, chi)`` lists, one array per
+    waiting time, with :math:`C(t_w+\tau, t_w)` and :math:`\chi(t_w+\tau, t_w)` on the grid of ``result``
+    (a :class:`CKResult` or :class:`AdaptiveCKResult`); ``t_w`` is rounded to the nearest grid time.
+
+    >>> r = gradient_flow_dmft(3, t_max=2.0, dt=0.1)
+    >>> tau, C, chi = aging_curves(r, [1.0]); round(float(C[0][-1]), 3)
+    0.935
+    """
+    t = np.asarray(result.t)
+    t_w = check_array("t_w", np.atleast_1d(t_w), ndim=1, low=0.0, high=float(t[-1]))
+    taus, Cs, chis = [], [], []
+    for tw in t_w:
+        j = int(np.argmin(np.abs(t - tw)))
+        taus.append(t[j:] - t[j])
+        Cs.append(np.asarray(result.C)[j:, j])
+        chis.append(np.asarray(result.chi)[j:, j])
+    return taus, Cs, chis
+
+
+def plot_aging(T: float = 0.0, t_max: float = 40.0, p: int = 3, t_w=(2.0, 5.0, 10.0, 20.0), dt: float = 0.1,
+               ax=None):
+    r"""Aging: :math:`C(t_w+\tau, t_w)` against :math:`\tau` (log axis) for several :math:`t_w`, from
+    :func:`gradient_flow_dmft` at temperature ``T``. Above :math:`T_d` the curves collapse
+    (equilibrium, time-translation invariance); below, they slow down with the age :math:`t_w`.
+    Returns the axes.
+    """
+    from ..plotting import new_figure, plot_theory
+    T = _check_T(T)
+    t_max = check_real("t_max", t_max, low=1.0, high=200.0)
+    t_w = check_array("t_w", np.atleast_1d(t_w), ndim=1, low=0.0, high=t_max, increasing=True)
+    r = gradient_flow_dmft(p, t_max, dt, T=T)
+    if ax is None:
+        _, ax = new_figure()
+    taus, Cs, _ = aging_curves(r, t_w)
+    for tw, tau, C in zip(t_w, taus, Cs):
+        plot_theory(ax, tau[1:], C[1:], label=f"$t_w$ = {tw:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\tau = t - t_w$")
+    ax.set_ylabel(r"$C(t_w+\tau,\, t_w)$")
+    Td = dynamical_temperature(p)[0] if p >= 3 else 1.0
+    ax.set_title(f"p = {p}, T = {T:g} ({'above' if T > Td else 'below'} $T_d$ = {Td:.3f})")
+    ax.set_ylim(0, 1.02)
+    ax.legend()
+    return ax
