@@ -31,8 +31,8 @@ def runs(small=False):
         out[f"sim_T0_N{N}"] = ("simulate", dict(N=N, p=3, t_max=40.0, dt=0.1, seeds=n_seeds, t_w=T_W,
                                                 t_response=5.0 if N <= 128 else None))
     for T in (0.5, 0.8):
-        out[f"sim_T{T}_N128"] = ("simulate", dict(N=128, p=3, t_max=40.0, dt=0.05, T=T, seeds=16, t_w=T_W,
-                                                  t_response=10.0, record_every=2))
+        out[f"sim_T{T}_N128"] = ("simulate", dict(N=128, p=3, t_max=30.0, dt=0.1, T=T, seeds=12, t_w=T_W,
+                                                  t_response=10.0))
     out["adaptive"] = ("gradient_flow_dmft_adaptive", dict(p=3, t_max=1000.0, n_window=512, dt0=0.025))
     return out
 
