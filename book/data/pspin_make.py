@@ -29,9 +29,9 @@ def runs(small=False):
     out = {}
     for N, n_seeds in ((64, 48), (128, 24), (256, 8)):
         out[f"sim_T0_N{N}"] = ("simulate", dict(N=N, p=3, t_max=40.0, dt=0.1, seeds=n_seeds, t_w=T_W,
-                                                t_response=5.0 if N <= 128 else None))
+                                                t_response=5.0 if N <= 128 else None, epsilon=1e-3))
     for T in (0.5, 0.8):
-        out[f"sim_T{T}_N128"] = ("simulate", dict(N=128, p=3, t_max=30.0, dt=0.1, T=T, seeds=12, t_w=T_W,
+        out[f"sim_T{T}_N128"] = ("simulate", dict(N=128, p=3, t_max=30.0, dt=0.1, T=T, seeds=24, t_w=T_W,
                                                   t_response=10.0))
     out["adaptive"] = ("gradient_flow_dmft_adaptive", dict(p=3, t_max=1000.0, n_window=512, dt0=0.025))
     return out

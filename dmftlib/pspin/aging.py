@@ -485,7 +485,7 @@ def gradient_flow_dmft(p: int, t_max: float, dt: float, T: float = 0.0, tol: flo
     if n < 1:
         raise ValueError(f"t_max / dt must be at least 1; got t_max = {t_max}, dt = {dt}")
     check_budget("doubles (three (n+1) x (n+1) arrays)", 3.0 * (n + 1) ** 2, MAX_DOUBLES // 4)
-    check_budget("grid cells x steps", float(n) ** 3 / 3.0)
+    check_budget("lower-triangle cells x steps", float(n) ** 3 / 6.0)
     out = _ck_solve(p, T, n * dt, dt, n, False, tol, maxit)
     return CKResult(t=out["t"], energy=out["energy"], mu=out["mu"], C=out["C"], R=out["R"],
                     chi=out["chi"], p=p, T=T, dt=dt, n_iter=out["n_iter"], converged=out["converged"])
@@ -605,7 +605,7 @@ def _grad_H(S, s, p):
 
 
 def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t_w=(),
-             t_response=None, epsilon: float = 1e-3, record_every: int = 1,
+             t_response=None, epsilon: float = 1e-6, record_every: int = 1,
              chunk_doubles: int = 2 ** 25) -> PSpinSimulation:
     r"""Simulate the N-spin spherical p-spin (``p`` = 2 or 3, couplings stored densely).
 
@@ -617,9 +617,12 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
     (which realizes :math:`\mu(t)`). Start: uniform on the sphere. Seeds are batched (couplings
     of all seeds of a chunk of at most ``chunk_doubles`` doubles are held at once).
 
-    The integrated response :math:`\chi(t, t_r)` is measured on a copy of each system driven,
-    for :math:`t > t_r`, by a field :math:`\epsilon\,\sigma` (random signs :math:`\sigma_i`, same
-    noise): :math:`\chi = \sigma\cdot(s^\epsilon - s)/(N\epsilon)`.
+    The integrated response :math:`\chi(t, t_r)` is measured, at :math:`T>0`, without any field by
+    the noise (Novikov) estimator :math:`\chi = s(t)\cdot\sum_{t_r\le t_k<t}\sqrt{2T\,dt}\,z_k/(2TN)`,
+    unbiased at any N; at :math:`T=0`, on a copy of each system driven for :math:`t > t_r` by a field
+    :math:`\epsilon\,\sigma` (random signs :math:`\sigma_i`): :math:`\chi = \sigma\cdot(s^\epsilon - s)/(N\epsilon)`.
+    The copy leaves the linear regime once the unstable directions of the Hessian have amplified the
+    perturbation, so keep :math:`\epsilon` small (default 1e-6) and read it at moderate :math:`t - t_r`.
 
     Examples
     --------
@@ -679,14 +682,16 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
             for m in np.nonzero(iw == k)[0]:
                 sw[:, m] = s
             if ir is not None and k == ir:
-                sp = s.copy()
+                sp = s.copy() if T == 0 else np.zeros_like(s)   # T > 0: sp accumulates the noise
             if is_rec[k]:
                 sdg = np.einsum("bi,bi->b", s, grad) / N
                 E[c0:c0 + B, k_rec] = sdg / p          # H = s.grad H / p (homogeneity)
                 MU[c0:c0 + B, k_rec] = T - sdg
                 Cw[c0:c0 + B, :, k_rec] = np.einsum("bmi,bi->bm", sw, s) / N * (iw <= k)[None, :]
-                if sp is not None:
+                if sp is not None and T == 0:
                     CH[c0:c0 + B, k_rec] = np.einsum("bi,bi->b", sigma, sp - s) / (N * epsilon)
+                elif sp is not None:
+                    CH[c0:c0 + B, k_rec] = np.einsum("bi,bi->b", s, sp) / (2 * T * N)
                 k_rec += 1
             if k == n_steps:
                 break
@@ -695,7 +700,9 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
             force -= (np.einsum("bi,bi->b", force, s) / N)[:, None] * s
             s = s + dt * force + noise
             s *= np.sqrt(N) / np.linalg.norm(s, axis=1, keepdims=True)
-            if sp is not None:
+            if sp is not None and T > 0:
+                sp = sp + noise
+            elif sp is not None:
                 fp = -_grad_H(S, sp, p) + epsilon * sigma
                 fp -= (np.einsum("bi,bi->b", fp, sp) / N)[:, None] * sp
                 sp = sp + dt * fp + noise
