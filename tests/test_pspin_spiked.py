@@ -63,7 +63,7 @@ def test_dmft_pure_matrix_limit_is_bbp(method):
     # spiked Wigner matrix: m^2 = 1 - Delta_2, mu = lambda_max = 1 + 1/Delta_2, e = -mu/2.
     # Residual O(1/Delta_p) = 1e-3 from the tiny tensor channel left at Delta_p = 1e3.
     d2 = 0.4
-    th = sp.spiked_dmft(d2, 1e3, method, alpha=0.1, m0=0.1, t_max=40.0, every=400)
+    th = sp.spiked_dmft(d2, 1e3, method, alpha=0.1, m0=0.1, t_max=40.0, every=100)
     assert_allclose(th.m[-1], np.sqrt(1 - d2), atol=2e-3)
     assert_allclose(th.mu[-2], 1 + 1 / d2, atol=3e-3)
     assert_allclose(th.energy[-1], -(1 + 1 / d2) / 2, atol=2e-3)
