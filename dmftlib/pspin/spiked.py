@@ -50,7 +50,7 @@ from ..core import (ReadOnlyArrays, check_budget, check_choice, check_int, check
 
 __all__ = ["SPIKED_METHODS", "SpikedResult", "spiked_Q", "spiked_threshold", "spiked_betas",
            "spiked_dmft", "spiked_simulate", "spiked_simulate_methods", "spiked_escape_time",
-           "plot_spiked_overlap", "plot_spiked_vs_simulation"]
+           "spiked_load_runs", "plot_spiked_overlap", "plot_spiked_vs_simulation"]
 
 #: The three iterations, in the order the chapter plots them.
 SPIKED_METHODS = ("gd", "heavy_ball", "nesterov")
@@ -487,6 +487,41 @@ def spiked_simulate(N: int, delta2: float, deltap: float, method: str = "gd", al
     """
     method = check_choice("method", method, SPIKED_METHODS)
     return spiked_simulate_methods(N, delta2, deltap, (method,), alpha, beta, m0, t_max, seeds, p, every)[method]
+
+
+def spiked_load_runs(path) -> dict:
+    """Read the file written by ``book/data/spiked_make.py``.
+
+    Returns ``{"theory": {method: SpikedResult}, "sim": {N: {method: SpikedResult}}, "scan": {...}}``
+    with the parameters in ``"params"`` (delta2, deltap, alpha, beta, m0, scan_alpha, scan_m0).
+    """
+    d = np.load(path)
+    delta2, deltap, alpha, beta, m0, scan_alpha, scan_m0 = (float(v) for v in d["params"])
+    params = dict(delta2=delta2, deltap=deltap, alpha=alpha, beta=beta, m0=m0, scan_alpha=scan_alpha,
+                  scan_m0=scan_m0)
+    empty = np.zeros((0, 0))
+    out = {"params": params, "theory": {}, "sim": {}, "scan": {"inv_delta2": d["scan/inv_delta2"]}}
+    for method in SPIKED_METHODS:
+        t = d[f"theory/{method}/t"]
+        z = np.zeros(t.size)
+        out["theory"][method] = SpikedResult(t, d[f"theory/{method}/m"], d[f"theory/{method}/energy"],
+                                             d[f"theory/{method}/mu"], z, z, empty, empty, empty, empty,
+                                             method, delta2, deltap, 3, alpha, beta, m0, None, 0,
+                                             int(round(t[-1] / alpha)), False, 0.0)
+        if f"scan/{method}/t_escape" in d:
+            out["scan"][method] = d[f"scan/{method}/t_escape"]
+    sizes = sorted({int(k.split("/")[1]) for k in d.files if k.startswith("sim/")})
+    for N in sizes:
+        out["sim"][N] = {}
+        for method in SPIKED_METHODS:
+            ms, es = d[f"sim/{N}/{method}/m_seeds"], d[f"sim/{N}/{method}/energy_seeds"]
+            m, msem = mean_sem(ms, axis=0)
+            e, esem = mean_sem(es, axis=0)
+            t = d[f"sim/{N}/{method}/t"]
+            out["sim"][N][method] = SpikedResult(t, m, e, d[f"sim/{N}/{method}/mu"], msem, esem, ms, es, empty,
+                                                 empty, method, delta2, deltap, 3, alpha, beta, m0, N,
+                                                 ms.shape[0], int(round(t[-1] / alpha)), False, 0.0)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
