@@ -30,7 +30,7 @@ gradient descent (``'gd'``: :math:`\beta_n = 0`), heavy ball (``'heavy_ball'``: 
 at rest (:math:`x_{-1} = x_0`). Time is :math:`t = n\alpha` for all three (gradient steps times the
 learning rate), so curves at equal :math:`t` compare equal numbers of gradient evaluations. For
 :math:`\alpha\to0` they become the second-order dynamics :math:`M\ddot x + \gamma\dot x = F - \mu x`
-(gradient flow :math:`M = 0, \gamma = 1`; heavy ball :math:`M = \alpha\beta`, :math:`\gamma = 1-\beta`;
+(gradient flow :math:`M = 0, \gamma = 1`; heavy ball :math:`M = \alpha(1+\beta)/2`, :math:`\gamma = 1-\beta`;
 Nesterov :math:`\ddot x + (3/\tau)\dot x = F - \mu x` in :math:`\tau = n\sqrt\alpha`).
 
 The DMFT (Sarao Mannelli & Urbani 2021, here for the discrete iteration itself, so that it is
