@@ -108,20 +108,18 @@ def test_simulation_energy_and_projection_at_start():
 
 
 def test_simulation_matches_dmft_with_shrinking_tolerance():
-    # The DMFT is exact for the discrete iteration, so the only deviation is finite N: a bias O(1/N)
-    # on the seed mean plus sampling noise ~ sem. Tolerance 4 sem + c/N with c = 3 (the bias
-    # measured at N = 128, 256, 512 in the chapter's data is below 1.5/N).
-    d2, dp, alpha, m0, t_max = 1 / 3, 1.0, 0.1, 0.2, 3.0
-    dev = {}
-    for N, seeds in [(48, 12), (96, 8)]:
-        sims = sp.spiked_simulate_methods(N, d2, dp, alpha=alpha, m0=m0, t_max=t_max, seeds=seeds, every=10)
+    # The DMFT is exact for the discrete iteration, so the only deviations are finite-N ones: a bias
+    # O(1/N) of the seed mean plus sampling noise of size sem (itself ~ 1/sqrt(N * seeds)). Tolerance
+    # 4 sem + 1/N. Started at m0 = 0.4 so that no run falls into a spurious minimum at these small N;
+    # the largest deviation measured here is about half of the tolerance (2.7 sem at most).
+    d2, dp, alpha, m0, t_max = 1 / 3, 1.0, 0.1, 0.4, 2.0
+    for N, seeds in [(48, 16), (96, 8)]:
+        sims = sp.spiked_simulate_methods(N, d2, dp, alpha=alpha, m0=m0, t_max=t_max, seeds=seeds, every=5)
         for method, sim in sims.items():
-            th = sp.spiked_dmft(d2, dp, method, alpha=alpha, m0=m0, t_max=t_max, every=10)
+            th = sp.spiked_dmft(d2, dp, method, alpha=alpha, m0=m0, t_max=t_max, every=5)
             for f in ("m", "energy"):
                 d = np.abs(getattr(sim, f) - getattr(th, f))
-                assert np.all(d <= 4 * getattr(sim, f + "_sem") + 3.0 / N + 1e-12), (N, method, f, d)
-            dev[N, method] = np.abs(sim.m - th.m).max()
-    assert len(dev) == 6
+                assert np.all(d <= 4 * getattr(sim, f + "_sem") + 1.0 / N), (N, method, f, d)
 
 
 # ------------------------------------------------------------------ plots, data script, validation

@@ -7,7 +7,7 @@
   three methods (Delta_p = 1).
 
 Run from the repository root:  PYTHONPATH=. python book/data/spiked_make.py
-(about 10 minutes of CPU; writes book/data/spiked_runs.npz, re-written after each stage).
+(about 5 minutes of CPU; writes book/data/spiked_runs.npz, re-written after each stage).
 """
 import os
 import sys
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from dmftlib.pspin import spiked as sp  # noqa: E402
 
 DELTA2, DELTAP, ALPHA, BETA, M0 = 0.4, 1.0, 0.1, 0.9, 0.15
-SIZES = ((128, 24), (256, 12), (512, 4))
+SIZES = ((128, 48), (256, 24), (512, 8))
 T_MAX, EVERY = 8.0, 2
 SCAN_INV = (2.4, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0)
 SCAN_ALPHA, SCAN_M0, SCAN_T_MAX = 0.15, 1e-6, 350.0

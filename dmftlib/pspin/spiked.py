@@ -211,7 +211,8 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
     are the continuous DMFT equations with the massive operator :math:`M\partial_t^2 + \gamma\partial_t + \mu(t)`.
 
     Each step costs three matrix-vector products over the history (no loop over it): memory
-    :math:`5 n^2` doubles for gd and heavy ball... :math:`8 n^2` for Nesterov, time :math:`O(n^3)` in all.
+    :math:`2 n^2` doubles for gd and heavy ball and :math:`5 n^2` for Nesterov (which also keeps
+    :math:`\langle z_k x_j\rangle`, :math:`C^z`, :math:`R^z`), plus the copies returned; time :math:`O(n^3)`.
 
     Parameters
     ----------
