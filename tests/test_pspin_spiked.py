@@ -47,7 +47,7 @@ def test_dmft_invariants(method):
     assert_allclose(np.diag(C), 1.0, atol=1e-12)                      # spherical constraint, exactly
     assert np.linalg.eigvalsh(C).min() > -1e-10                        # a Gram matrix
     assert np.all(np.triu(R, 1) == 0) and np.all(np.diag(R) == 1.0)    # causal, book convention
-    assert not th.diverged and np.all(np.isfinite(th.energy))
+    assert not th.diverged and np.all(np.isfinite(th.energy)) and np.all(np.isfinite(th.mu))
 
 
 def test_heavy_ball_with_zero_momentum_is_gradient_descent():
@@ -105,6 +105,7 @@ def test_simulation_energy_and_projection_at_start():
     # the initial energy is -Q(m0) plus the noise energy of a random point: mean 0, sd sqrt(Q(1)/N)
     sd = np.sqrt(float(sp.spiked_Q(1.0, 0.4, 1.0)) / 40)
     assert np.all(np.abs(sim.energy_seeds[:, 0] + float(sp.spiked_Q(0.3, 0.4, 1.0))) < 5 * sd)
+    assert np.all(np.isfinite(sim.mu))
 
 
 def test_simulation_matches_dmft_with_shrinking_tolerance():
@@ -175,3 +176,17 @@ def test_other_functions_reject_bad_input():
         sp.spiked_Q(0.5, 0.0, 1.0)
     with pytest.raises(ValueError):
         sp.spiked_simulate_methods(16, 0.5, 1.0, methods=(), t_max=0.2, seeds=1)
+
+
+def test_loader_and_plot_reject_bad_input(tmp_path):
+    with pytest.raises(ValueError):
+        sp.spiked_load_runs(tmp_path / "missing.npz")
+    with pytest.raises(ValueError):
+        sp.spiked_load_runs(3.0)
+    th = sp.spiked_dmft(0.5, 1.0, "gd", alpha=0.1, t_max=0.5)
+    with pytest.raises(ValueError):
+        sp.plot_spiked_vs_simulation({"gd": th}, [th])
+    with pytest.raises(ValueError):
+        sp.plot_spiked_vs_simulation({"adam": th}, {})
+    with pytest.raises(ValueError):
+        sp.spiked_Q(np.nan, 0.5, 1.0)

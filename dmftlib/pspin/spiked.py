@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import (ReadOnlyArrays, check_budget, check_choice, check_int, check_real, check_seeds,
+from ..core import (ReadOnlyArrays, check_array, check_budget, check_choice, check_int, check_real, check_seeds,
                     mean_sem)
 
 __all__ = ["SPIKED_METHODS", "SpikedResult", "spiked_Q", "spiked_threshold", "spiked_betas",
@@ -73,7 +73,7 @@ def spiked_Q(q, delta2: float, deltap: float, p: int = 3, derivative: int = 0):
     deltap = check_real("deltap", deltap, low=0.0, low_open=True)
     p = check_int("p", p, low=3, high=8)
     derivative = check_int("derivative", derivative, low=0, high=2)
-    q = np.asarray(q, dtype=np.float64)
+    q = check_array("q", q, low=-1e3, high=1e3)
     return _Q(q, 1.0 / delta2, 1.0 / deltap, p, derivative)
 
 
@@ -101,9 +101,7 @@ def spiked_threshold(deltap, p: int = 3):
     2.0
     """
     p = check_int("p", p, low=3, high=8)
-    dp = np.asarray(deltap, dtype=np.float64)
-    if not np.all(np.isfinite(dp)) or np.any(dp <= 0):
-        raise ValueError("deltap must hold finite real numbers in (0, inf)")
+    dp = check_array("deltap", deltap, low=1e-6, high=1e6)
     return 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * (p - 1) / dp))
 
 
@@ -136,7 +134,7 @@ class SpikedResult(ReadOnlyArrays):
     over seeds, with standard errors ``m_sem``, ``energy_sem`` and every run in ``m_seeds``,
     ``energy_seeds`` of shape (n_seeds, nt)); ``mu`` (nt,): the Lagrange multiplier of the
     spherical constraint read from the projection, :math:`\\mu_n = (r_{n+1}-1)/\\alpha` with
-    :math:`r_{n+1} = |\\tilde x_{n+1}|/\\sqrt N`; ``C``, ``R`` (theory only, else empty): the
+    :math:`r_{n+1} = |\\tilde x_{n+1}|/\\sqrt N` (at the last step, that of the step that would follow); ``C``, ``R`` (theory only, else empty): the
     two-time functions on the recorded steps (``R[i, k]`` per unit time, i.e. the response divided
     by :math:`\\alpha`; ``R[i, i] = 1``, ``R[i, k] = 0`` for k > i). ``N`` is ``None`` for the theory.
     """
@@ -250,7 +248,7 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
     nest = method == "nesterov"
     check_budget("doubles (history arrays)", (8 if nest else 5) * float(K) ** 2, limit=2**28)
     a2, ap = 1.0 / delta2, 1.0 / deltap
-    bet = np.append(spiked_betas(method, n_steps, beta), 0.0)       # beta_n, n = 0..K-1
+    bet = spiked_betas(method, K, beta)                              # beta_n, n = 0..K-1
     kap = bet if nest else np.zeros(K)                               # look-ahead coefficients b_n
 
     C = np.zeros((K, K))
@@ -270,13 +268,10 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
         Czx, Cz, Rz, mz = C, C, Rd, m
     diverged = False
     n_last = n_steps
-    for n in range(n_steps):
+    for n in range(K):
         b = bet[n]
         # energy at step n: -Q(m_n) - sum_{k<n} Q'(<x_n z_k>) R_nk
         e[n] = -_Q(m[n], a2, ap, p, 0) - _Q(Czx[:n, n], a2, ap, p, 1) @ Rd[n, :n]
-        if stop_at is not None and m[n] > stop_at:
-            n_last = n
-            break
         w1 = _Q(Cz[n, :n + 1], a2, ap, p, 1)                      # noise covariance Q'(C^z_nk)
         a = _Q(Cz[n, :n], a2, ap, p, 2) * Rz[n, :n]                 # memory kernel Q''(C^z) R^z
         Q1m = _Q(mz[n], a2, ap, p, 1)
@@ -297,6 +292,9 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
             break
         r = np.sqrt(r2)
         mu[n] = (r - 1.0) / alpha
+        if n == n_steps or (stop_at is not None and m[n] > stop_at):
+            n_last = n
+            break
         n1 = n + 1
         C[n1, :n1] = C[:n1, n1] = u / r
         C[n1, n1] = 1.0
@@ -312,8 +310,6 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
             Czx[n1, :n1 + 1] = (1 + bn) * C[n1, :n1 + 1] - bn * C[n, :n1 + 1]
             Cz[n1, :n1 + 1] = (1 + bn) * Czx[:n1 + 1, n1] - bn * Czx[:n1 + 1, n]
             Cz[:n1 + 1, n1] = Cz[n1, :n1 + 1]
-    else:
-        e[n_steps] = -_Q(m[n_steps], a2, ap, p, 0) - _Q(Czx[:n_steps, n_steps], a2, ap, p, 1) @ Rd[n_steps, :n_steps]
     idx = np.arange(0, n_last + 1, every)
     if idx[-1] != n_last:
         idx = np.append(idx, n_last)
@@ -384,7 +380,7 @@ def _run_one_disorder(N, delta2, deltap, p, methods, alpha, beta, m0, n_steps, e
     xi -= xi.mean()                                   # orthogonal to x* = (1, ..., 1)
     x0 = m0 * xs + np.sqrt(1.0 - m0 * m0) * xi * np.sqrt(N) / np.linalg.norm(xi)
     B = len(methods)
-    bets = np.stack([np.append(spiked_betas(mt, n_steps, beta), 0.0) for mt in methods])   # (B, K)
+    bets = np.stack([spiked_betas(mt, n_steps + 1, beta) for mt in methods])   # (B, K)
     kap = np.stack([bets[i] if mt == "nesterov" else np.zeros(n_steps + 1) for i, mt in enumerate(methods)])
     X = np.tile(x0, (B, 1))
     Xp = X.copy()
@@ -396,7 +392,7 @@ def _run_one_disorder(N, delta2, deltap, p, methods, alpha, beta, m0, n_steps, e
     sqN = np.sqrt(N)
     for n in range(n_steps + 1):
         record = j < rec.size and rec[j] == n
-        Z = X + kap[:, min(n, n_steps - 1), None] * (X - Xp) if n < n_steps else X
+        Z = X + kap[:, n, None] * (X - Xp)
         AZ = Z @ A
         TZ = _tensor_force(Js, Z)                      # 3 Js(z, z)
         if record:
@@ -409,8 +405,6 @@ def _run_one_disorder(N, delta2, deltap, p, methods, alpha, beta, m0, n_steps, e
             # H/N = -(x.A x)/(2N) - x.(3 Js(x,x))/(3N) - Q(m)
             es[:, j] = -(0.5 * np.einsum("bi,bi->b", X, AX) + np.einsum("bi,bi->b", X, TX) / 3.0) / N \
                 - _Q(m, a2, ap, p, 0)
-        if n == n_steps:
-            break
         mz = Z @ xs / N
         F = AZ + TZ + _Q(mz, a2, ap, p, 1)[:, None] * xs
         Xt = X + bets[:, n, None] * (X - Xp) + alpha * F
@@ -418,6 +412,8 @@ def _run_one_disorder(N, delta2, deltap, p, methods, alpha, beta, m0, n_steps, e
         if record:
             mus[:, j] = (r - 1.0) / alpha
             j += 1
+        if n == n_steps:
+            break
         Xp = X
         X = Xt / r[:, None]
         if not np.all(np.isfinite(X)):
@@ -448,12 +444,13 @@ def spiked_simulate_methods(N: int, delta2: float, deltap: float, methods=SPIKED
         raise ValueError(f"methods must be a non-empty sequence of distinct names from {SPIKED_METHODS}")
     delta2, deltap, _, alpha, beta, m0, t_max, p, n_steps = _check_common(
         delta2, deltap, methods[0], alpha, beta, m0, t_max, p)
-    N = check_int("N", N, low=4, high=1024)
+    N = check_int("N", N, low=4, high=512)
     if p != 3:
         raise ValueError(f"p must be 3 for the simulation (dense tensor); got {p}")
     seeds = check_seeds("seeds", seeds)
     every = check_int("every", every, low=1)
     check_budget("tensor entries x steps x seeds", float(N) ** 3 * n_steps * len(seeds), limit=5e13)
+    check_budget("tensor entries held at once (tensor and its symmetrized copy)", 2.0 * float(N) ** 3, limit=2**28)
     dtype = np.float64 if N <= 128 else np.float32
     out = [_run_one_disorder(N, delta2, deltap, p, methods, alpha, beta, m0, n_steps, every, s, dtype)
            for s in seeds]
@@ -496,6 +493,9 @@ def spiked_load_runs(path) -> dict:
     Returns ``{"theory": {method: SpikedResult}, "sim": {N: {method: SpikedResult}}, "scan": {...}}``
     with the parameters in ``"params"`` (delta2, deltap, alpha, beta, m0, scan_alpha, scan_m0).
     """
+    import os
+    if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        raise ValueError(f"path must name an existing .npz file written by book/data/spiked_make.py; got {path!r}")
     d = np.load(path)
     delta2, deltap, alpha, beta, m0, scan_alpha, scan_m0 = (float(v) for v in d["params"])
     params = dict(delta2=delta2, deltap=deltap, alpha=alpha, beta=beta, m0=m0, scan_alpha=scan_alpha,
@@ -564,6 +564,11 @@ def plot_spiked_vs_simulation(theories: dict, sims: dict, field: str = "m", ax=N
     """
     from ..plotting import new_figure, plot_simulation, simulation_label
     field = check_choice("field", field, ("m", "energy", "mu"))
+    for name, group in (("theories", theories), ("sims", sims)):
+        if not isinstance(group, dict) or not all(isinstance(v, SpikedResult) for v in group.values()):
+            raise ValueError(f"{name} must be a dict method -> SpikedResult; got {type(group).__name__}")
+        if not set(group) <= set(SPIKED_METHODS):
+            raise ValueError(f"{name} keys must be among {SPIKED_METHODS}; got {sorted(group)!r}")
     every = check_int("every", every, low=1)
     if ax is None:
         _, ax = new_figure()
