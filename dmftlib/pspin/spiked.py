@@ -48,13 +48,15 @@ import numpy as np
 from ..core import (ReadOnlyArrays, check_array, check_budget, check_choice, check_int, check_real, check_seeds,
                     mean_sem)
 
-__all__ = ["SPIKED_METHODS", "SpikedResult", "spiked_Q", "spiked_threshold", "spiked_betas",
+__all__ = ["SPIKED_METHODS", "SPIKED_LABELS", "SpikedResult", "spiked_Q", "spiked_threshold", "spiked_betas",
            "spiked_dmft", "spiked_simulate", "spiked_simulate_methods", "spiked_escape_time",
            "spiked_load_runs", "plot_spiked_overlap", "plot_spiked_vs_simulation"]
 
 #: The three iterations, in the order the chapter plots them.
 SPIKED_METHODS = ("gd", "heavy_ball", "nesterov")
-_LABELS = {"gd": "gradient descent", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}
+#: Names of the methods in figure legends.
+SPIKED_LABELS = {"gd": "gradient descent", "heavy_ball": "heavy ball", "nesterov": "Nesterov"}
+_LABELS = SPIKED_LABELS
 
 
 # ----------------------------------------------------------------------------------------------
