@@ -144,6 +144,10 @@ def test_data_script_small_instance(tmp_path):
         assert_allclose(d[f"theory/{method}/m"], th.m, atol=1e-14)
         assert d[f"sim/24/{method}/m_seeds"].shape == (2, th.t.size)
     assert d["scan/inv_delta2"].tolist() == [4.0]
+    mod.make_phase(out, deltaps=(2.0,), offsets=(3.0,), t_max=4.0)
+    runs = sp.spiked_load_runs(out)
+    assert_allclose(runs["phase"][2.0]["inv_delta2"], sp.spiked_threshold(2.0) + 3.0)
+    assert set(runs["sim"]) == {24} and runs["sim"][24]["gd"].n_seeds == 2
 
 
 @pytest.mark.parametrize("kw", [dict(delta2=np.nan), dict(deltap=-1.0), dict(method="adam"), dict(alpha=0.0),

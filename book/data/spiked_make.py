@@ -4,9 +4,11 @@
   (1/Delta_2, Delta_p) = (2.5, 1), and finite-N runs (dense p = 3 tensor) at N = 128, 256, 512,
   every seed running the three methods on the same disorder;
 * the escape-time scan: the DMFT time to reach m > 0.5 from m0 = 1e-6 against 1/Delta_2, for the
-  three methods (Delta_p = 1).
+  three methods (Delta_p = 1), and the same at Delta_p = 0.5 and 2 for the threshold in the
+  (Delta_p, 1/Delta_2) plane.
 
-Run from the repository root:  PYTHONPATH=. python book/data/spiked_make.py
+Run from the repository root:  PYTHONPATH=. python book/data/spiked_make.py  (``--phase-only``: only the
+scans at other Delta_p, added to an existing file)
 (about 5 minutes of CPU; writes book/data/spiked_runs.npz, re-written after each stage).
 """
 import os
@@ -57,7 +59,32 @@ def make(path=PATH, sizes=SIZES, t_max=T_MAX, scan_inv=SCAN_INV, scan_t_max=SCAN
     return path
 
 
+PHASE_DELTAP = (0.5, 2.0)
+PHASE_OFFSETS = (0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+
+
+def make_phase(path=PATH, deltaps=PHASE_DELTAP, offsets=PHASE_OFFSETS, t_max=SCAN_T_MAX, log=None):
+    """Add escape-time scans at other Delta_p (1/Delta_2 = threshold + offsets) to the file ``path``."""
+    out = dict(np.load(path))
+    for dp in deltaps:
+        inv = float(sp.spiked_threshold(dp)) + np.asarray(offsets, dtype=float)
+        out[f"phase/{dp:g}/inv_delta2"] = inv
+        for method in sp.SPIKED_METHODS:
+            tesc = []
+            for x in inv:
+                th = sp.spiked_dmft(1.0 / x, dp, method, alpha=SCAN_ALPHA, beta=BETA, m0=SCAN_M0, t_max=t_max,
+                                    stop_at=0.5)
+                tesc.append(sp.spiked_escape_time(th))
+                if log:
+                    log(f"phase Delta_p = {dp:g} {method} 1/Delta2 = {x:.3f}: t = {tesc[-1]:.2f}")
+            out[f"phase/{dp:g}/{method}/t_escape"] = np.asarray(tesc)
+        np.savez_compressed(path, **out)
+    return path
+
+
 if __name__ == "__main__":
     t0 = time.process_time()
-    make(log=lambda s: print(s, flush=True))
+    if "--phase-only" not in sys.argv:
+        make(log=lambda s: print(s, flush=True))
+    make_phase(log=lambda s: print(s, flush=True))
     print(f"done: {time.process_time() - t0:.0f} s CPU")

@@ -492,7 +492,8 @@ def spiked_simulate(N: int, delta2: float, deltap: float, method: str = "gd", al
 def spiked_load_runs(path) -> dict:
     """Read the file written by ``book/data/spiked_make.py``.
 
-    Returns ``{"theory": {method: SpikedResult}, "sim": {N: {method: SpikedResult}}, "scan": {...}}``
+    Returns ``{"theory": {method: SpikedResult}, "sim": {N: {method: SpikedResult}}, "scan": {...},
+    "phase": {deltap: {"inv_delta2": ..., method: t_escape}}}``
     with the parameters in ``"params"`` (delta2, deltap, alpha, beta, m0, scan_alpha, scan_m0).
     """
     import os
@@ -513,6 +514,12 @@ def spiked_load_runs(path) -> dict:
                                              int(round(t[-1] / alpha)), False, 0.0)
         if f"scan/{method}/t_escape" in d:
             out["scan"][method] = d[f"scan/{method}/t_escape"]
+    out["phase"] = {}
+    for dp in sorted({float(k.split("/")[1]) for k in d.files if k.startswith("phase/")}):
+        key = f"phase/{dp:g}"
+        out["phase"][dp] = {"inv_delta2": d[f"{key}/inv_delta2"]}
+        for method in SPIKED_METHODS:
+            out["phase"][dp][method] = d[f"{key}/{method}/t_escape"]
     sizes = sorted({int(k.split("/")[1]) for k in d.files if k.startswith("sim/")})
     for N in sizes:
         out["sim"][N] = {}
