@@ -58,7 +58,7 @@ from .core import (ConvergenceError, ReadOnlyArrays, check_array, check_budget, 
 __all__ = [
     "ImplicitBiasResult", "DiagonalLinearTheory", "DiagonalLinearSimulation",
     "hyperbolic_entropy", "implicit_bias", "teacher", "make_data", "theory", "simulate", "time_grid",
-    "donoho_tanner", "plot_learning_curves", "plot_implicit_bias",
+    "donoho_tanner", "sim_seeds", "plot_learning_curves", "plot_implicit_bias",
 ]
 
 
@@ -709,3 +709,80 @@ def simulate(d: int, alpha: float, rho: float, sigma2: float, init_scale: float,
     return DiagonalLinearSimulation(t=t, test_error=eg_m, test_error_sem=eg_s, train_error=et.mean(axis=0),
                                     per_seed=eg, beta=beta, beta_paths=paths, n_steps=n_steps, d=d, n=n, n_seeds=B,
                                     alpha=alpha, rho=rho, sigma2=sigma2, init_scale=a)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots
+# ----------------------------------------------------------------------------------------------
+def plot_learning_curves(alpha: float = 0.5, rho: float = 0.1, sigma: float = 0.0, init_scale: float = 0.1,
+                         d: int = 100, seeds: int = 4, t_max: float = 40.0, ax=None):
+    r"""Simulated :math:`E_g(t)` (log time) with two references: the lazy limit and the implicit-bias limit.
+
+    The lazy reference is linear-regression gradient flow at time :math:`8a^2t`
+    (:func:`dmftlib.linear.gradient_flow_theory`); the implicit-bias line is :math:`E_g` of the entropy
+    minimiser (:func:`implicit_bias`) on the same data (drawn when :math:`\sigma = 0`, :math:`\alpha<1`).
+    Pure function of its parameters (the chapter's widget). Returns the axes.
+    """
+    from . import linear, plotting
+
+    alpha, rho, _, a = _check_params(alpha, rho, 0.0, init_scale)
+    sigma = check_real("sigma", sigma, low=0.0, high=100.0)
+    t_max = check_real("t_max", t_max, low=0.01, high=1e3)
+    if ax is None:
+        _, ax = plotting.new_figure()
+    lam_plus = (1 + math.sqrt(alpha)) ** 2 / alpha
+    t = time_grid(t_max, 25, 1.0 / ((8 * a * a + 1) * lam_plus))
+    sim = simulate(d, alpha, rho, sigma**2, a, t, seeds=seeds)
+    plotting.plot_simulation(ax, t[1:], sim.test_error[1:], sim.test_error_sem[1:], N=d, n_seeds=sim.n_seeds,
+                             label=plotting.simulation_label(d, sim.n_seeds).replace("N =", "d ="))
+    lin = linear.gradient_flow_theory(alpha, sigma**2, 8 * a * a * t)
+    ax.plot(t[1:], lin.test_error[1:], "--", color="gray", label=r"lazy limit: linear regression at $8a^2t$")
+    if sigma == 0.0 and alpha < 1.0:
+        eg = []
+        for s in sim_seeds(seeds):
+            X, y, b = make_data(d, alpha, rho, 0.0, s)
+            eg.append(np.mean((implicit_bias(X, y, a) - b) ** 2))
+        ax.axhline(float(np.mean(eg)), color="k", lw=1, ls=":", label=r"$E_g$ of the implicit bias $\arg\min Q_a$")
+    ax.set_xscale("log")
+    ax.set_xlabel("training time t")
+    ax.set_ylabel(r"test error $E_g(t)$")
+    ax.set_title(f"α = {alpha:g}, ρ = {rho:g}, σ = {sigma:g}, a = {a:g}")
+    ax.set_ylim(0, max(1.05, 1.05 * float(np.max(sim.test_error))))
+    ax.legend()
+    return ax
+
+
+def sim_seeds(seeds):
+    """The tuple of seeds meant by ``seeds`` (:func:`dmftlib.core.check_seeds`)."""
+    return check_seeds("seeds", seeds)
+
+
+def plot_implicit_bias(alpha: float = 0.5, rho: float = 0.1, d: int = 150, seeds: int = 4, ax=None):
+    r""":math:`E_g` of the implicit bias against the initialisation scale :math:`a` (log axis).
+
+    Kernel regime (:math:`a\to\infty`): the minimum-norm interpolator, :math:`E_g\to1-\alpha`. Rich regime
+    (:math:`a\to0`): :math:`\ell_1` minimisation, exact recovery when :math:`\alpha > \alpha_c(\rho)`
+    (:func:`donoho_tanner`). Pure function of its parameters. Returns the axes.
+    """
+    from . import plotting
+
+    alpha, rho, _, _ = _check_params(alpha, rho, 0.0, 1.0)
+    if alpha >= 1:
+        raise ValueError(f"alpha must be < 1 for an interpolation problem; got {alpha}")
+    if ax is None:
+        _, ax = plotting.new_figure()
+    a_list = np.geomspace(1e-3, 30.0, 10)
+    data = [make_data(d, alpha, rho, 0.0, s) for s in sim_seeds(seeds)]
+    eg = np.array([[np.mean((implicit_bias(X, y, a) - b) ** 2) for (X, y, b) in data] for a in a_list])
+    m, sem = mean_sem(eg, axis=1)
+    plotting.plot_simulation(ax, a_list, m, sem, N=d, n_seeds=len(data),
+                             label=f"implicit bias, d = {d}, {len(data)} seeds")
+    ax.axhline(1 - alpha, color="gray", ls="--", lw=1, label=r"min-norm limit $1-\alpha$")
+    ax.set_xscale("log")
+    ax.set_xlabel("initialisation scale a")
+    ax.set_ylabel(r"$E_g$ of $\arg\min Q_a$")
+    ac = float(donoho_tanner([rho])[0])
+    ax.set_title(f"α = {alpha:g}, ρ = {rho:g}   (ℓ1 recovery needs α > α_c(ρ) = {ac:.3f})")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    return ax

@@ -35,15 +35,15 @@ def out_times(a, n=25, t_max=T_MAX, alpha=ALPHA):
 
 def task_main(a, small=False):
     """Theory (two independent samplings) and simulations at four d, sigma = 0."""
-    t = out_times(a, 8 if small else 25)
-    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=100, n_samples=4000,
-                                                                           n_response=100)
+    t = out_times(a, 8 if small else 20)
+    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=60, n_samples=1500,
+                                                                           n_response=60)
     ths = [dl.theory(ALPHA, RHO, 0.0, a, t, seed=s, **th_kw) for s in range(2)]
     out = {"t": t, "theory": np.array([th.test_error for th in ths]),
            "theory_sem": np.array([th.test_error_sem for th in ths]),
            "theory_grid": ths[0].grid, "theory_grid_eg": np.array([th.grid_test_error for th in ths]),
            "theory_paths": ths[0].beta_paths, "theory_time": sum(th.wall_time for th in ths)}
-    ds, seeds = ([40, 80], [3, 3]) if small else ([250, 500, 1000, 2000], [32, 16, 8, 8])
+    ds, seeds = ([40, 80], [3, 3]) if small else ([250, 500, 1000, 2000], [16, 8, 4, 4])
     for d, B in zip(ds, seeds):
         sim = dl.simulate(d, ALPHA, RHO, 0.0, a, t, seeds=B)
         out[f"sim_{d}"] = sim.per_seed
@@ -55,11 +55,11 @@ def task_main(a, small=False):
 
 def task_noise(a, small=False, sigma2=0.5):
     """Label noise: theory and one simulation."""
-    t = out_times(a, 8 if small else 25)
-    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=100, n_samples=4000,
-                                                                           n_response=100)
+    t = out_times(a, 8 if small else 20)
+    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=60, n_samples=1500,
+                                                                           n_response=60)
     th = dl.theory(ALPHA, RHO, sigma2, a, t, **th_kw)
-    sim = dl.simulate(60 if small else 1000, ALPHA, RHO, sigma2, a, t, seeds=3 if small else 10)
+    sim = dl.simulate(60 if small else 500, ALPHA, RHO, sigma2, a, t, seeds=3 if small else 8)
     return {"t": t, "theory": th.test_error, "theory_sem": th.test_error_sem, "sim": sim.per_seed,
             "sigma2": sigma2, "d": sim.d}
 
