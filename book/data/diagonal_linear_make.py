@@ -132,7 +132,11 @@ def main(argv):
     if argv == ["--merge"]:
         data = {}
         for name in TASKS:
-            with np.load(os.path.join(PARTS, name + ".npz")) as f:
+            part = os.path.join(PARTS, name + ".npz")
+            if not os.path.exists(part):
+                print("missing part", name)
+                continue
+            with np.load(part) as f:
                 data.update({k: f[k] for k in f.files})
         np.savez_compressed(OUT, **data)
         print("wrote", OUT)
