@@ -64,55 +64,12 @@ def task_noise(a, small=False, sigma2=0.5):
             "sigma2": sigma2, "d": sim.d}
 
 
-def task_scales(small=False):
-    """Timescales against a: theory E_g on its grid for several a, and simulations at d = 500."""
-    a_list = [0.1, 1.0] if small else [0.1, 0.2, 0.5, 1.0, 2.0, 10.0]
-    t = np.concatenate([[0.0], np.geomspace(1e-6, T_MAX, 8 if small else 60)])
-    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=80, n_samples=2000,
-                                                                           n_response=60)
-    th = np.array([dl.theory(ALPHA, RHO, 0.0, a, t, **th_kw).test_error for a in a_list])
-    sim = np.array([dl.simulate(60 if small else 500, ALPHA, RHO, 0.0, a, t, seeds=3 if small else 8).test_error
-                    for a in a_list])
-    return {"a": np.array(a_list), "t": t, "theory": th, "sim": sim}
-
-
-def task_phase(small=False):
-    """Sparse recovery: implicit bias at small a over (alpha, rho); the DMFT at a = 0.1, t = 40 along rho = 0.1."""
-    d = 60 if small else 200
-    alphas = np.linspace(0.1, 0.9, 3 if small else 9)
-    rhos = np.linspace(0.05, 0.45, 3 if small else 9)
-    B = 2 if small else 4
-    eg = np.zeros((rhos.size, alphas.size))
-    for i, rho in enumerate(rhos):
-        for j, al in enumerate(alphas):
-            vals = []
-            for s in range(B):
-                X, y, b = dl.make_data(d, al, rho, 0.0, s)
-                vals.append(np.mean((dl.implicit_bias(X, y, 1e-3) - b) ** 2))
-            eg[i, j] = np.mean(vals)
-    line_alpha = np.array([0.2, 0.5]) if small else np.array([0.2, 0.3, 0.5, 0.7])
-    th_kw = dict(n_grid=40, n_samples=400, n_response=20) if small else dict(n_grid=80, n_samples=2000,
-                                                                           n_response=60)
-    line_th = np.array([dl.theory(al, RHO, 0.0, 0.1, [0.0, T_MAX], **th_kw).test_error[-1] for al in line_alpha])
-    line_ib = []
-    for al in line_alpha:
-        vals = []
-        for s in range(B):
-            X, y, b = dl.make_data(4 * d // 2, al, RHO, 0.0, 100 + s)
-            vals.append(np.mean((dl.implicit_bias(X, y, 0.1) - b) ** 2))
-        line_ib.append(vals)
-    return {"alphas": alphas, "rhos": rhos, "eg": eg, "d": d, "n_seeds": B, "line_alpha": line_alpha,
-            "line_theory": line_th, "line_ib": np.array(line_ib), "line_d": 4 * d // 2}
-
-
 TASKS = {
     "main_0.1": lambda small: task_main(0.1, small),
     "main_1": lambda small: task_main(1.0, small),
     "main_10": lambda small: task_main(10.0, small),
     "noise_0.1": lambda small: task_noise(0.1, small),
     "noise_10": lambda small: task_noise(10.0, small),
-    "scales": lambda small: task_scales(small),
-    "phase": lambda small: task_phase(small),
 }
 
 
