@@ -375,7 +375,13 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
             state["M_next"] = damping * state["M_pass"] + (1.0 - damping) * M
         if state["calls"] % 3 == 0:               # both halves done: the solver now uses M_next
             state["M_pass"] = state["M_next"]
-        return K, M
+        return K, _to_solver_memory(M)
+
+    def _to_solver_memory(M):
+        """The solver's M[k, s] weighs the state before the kick at t_s: one column later than here."""
+        out = np.zeros_like(M)
+        out[:, 1:] = M[:, :-1]
+        return out
 
     res = solve_sampling_dmft(
         drift=lambda t, x, z: -x, drift_dx=lambda t, x, z: -np.ones_like(x), kernel_map=kernel_map,
@@ -385,7 +391,7 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
     sub = slice(0, refine * (grid.n - 1) + 1, refine)
     C = symmetrize(res.C[sub, sub])
     C_sem = res.C_sem[sub, sub]
-    R = res.R[1:, :-1][sub, sub] + 0.0
+    R = res.R[1:, 1:][sub, sub] + 0.0     # solver R[k, s]: kick on x_s; here the kick enters x_{s+1}
     R_sem = (state["R_sd"] / np.sqrt(state["b"]))[1:, :-1][sub, sub]
     return CavityResult(t=grid.t, C=C, C_sem=C_sem, kick_times=kicks, R_kick=R[:, idx].T.copy(),
                         R_kick_sem=R_sem[:, idx].T.copy(), R=np.tril(R), N=None, n_seeds=None,

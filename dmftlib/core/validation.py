@@ -6,7 +6,8 @@ import numbers
 import numpy as np
 
 __all__ = ["check_real", "check_int", "check_choice", "check_array", "check_time_grid", "check_bool",
-           "check_seed", "check_seeds", "check_budget", "readonly", "ReadOnlyArrays"]
+           "check_seed", "check_seeds", "check_budget", "check_callable", "check_instance", "check_finite",
+           "readonly", "ReadOnlyArrays"]
 
 #: The largest number of elementary steps (time steps x units x seeds, or grid cells) a call may
 #: request before it is refused with a ValueError naming the size and this limit.
@@ -70,13 +71,15 @@ def check_choice(name: str, value, choices) -> str:
     >>> check_choice("phi", "relu", ("tanh", "relu"))
     'relu'
     """
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
 
 
 def check_array(name: str, value, *, ndim=None, low=None, high=None, increasing=False, finite=True) -> np.ndarray:
     """Return ``value`` as a float64 array after checking its dimension, range and order."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise ValueError(f"{name} must be an array of real numbers; got {value!r}")
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -184,6 +187,40 @@ def check_budget(what: str, work: float, limit: float = MAX_WORK) -> None:
     if not np.isfinite(work) or work > limit:
         raise ValueError(f"this call needs {float(work):.3g} {what}, more than the limit {float(limit):.3g}; "
                          "reduce the size or the duration")
+
+
+def check_callable(name: str, value):
+    """Raise ``TypeError`` unless ``value`` is callable.
+
+    >>> check_callable("f", "a")
+    Traceback (most recent call last):
+    ...
+    TypeError: f must be a callable; got 'a'
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable; got {value!r}")
+    return value
+
+
+def check_instance(name: str, value, types):
+    """Raise ``TypeError`` unless ``value`` is an instance of ``types`` (a class or a tuple of classes)."""
+    if not isinstance(value, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise TypeError(f"{name} must be a {names}; got {type(value).__name__}")
+    return value
+
+
+def check_finite(name: str, value, what: str = "the result"):
+    """Raise ``ValueError`` if ``value`` (an array, or a tuple of arrays) holds a NaN or an infinity.
+
+    For integrations: call it on the state as you go and stop as soon as it fails.
+    """
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    for v in items:
+        a = np.asarray(v)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            raise ValueError(f"{what} stopped being finite ({name}); reduce the step or check the parameters")
+    return value
 
 
 def readonly(a) -> np.ndarray:
