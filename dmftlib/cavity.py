@@ -68,6 +68,7 @@ import numpy as np
 
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
+from .core import ReadOnlyArrays
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -77,7 +78,7 @@ PHIS = ("linear", "tanh")
 
 
 @dataclass(frozen=True)
-class CavityResult:
+class CavityResult(ReadOnlyArrays):
     """Order parameters on a uniform time grid (theory or finite-N simulation).
 
     Attributes
@@ -488,7 +489,7 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
 # ----------------------------------------------------------------------------- finite-size scan
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     """Root-mean-square (over the grid) deviation of simulation from theory, at each N.
 
     ``err_C[m] = rms(C_sim - C_th)``, ``sem_C[m] = rms(C_sem)`` (idem for the kicked responses).

@@ -60,6 +60,7 @@ import numpy as np
 
 from .core import (ConvergenceError, check_array, check_int, check_real, check_time_grid,
                    damped_fixed_point, integrate, mean_sem)
+from .core import ReadOnlyArrays
 
 __all__ = ["Overlaps", "CommitteeTheory", "CommitteeSimulation", "Plateau",
            "g", "g_prime", "I2", "I3", "I4", "J2", "generalization_error",
@@ -204,7 +205,7 @@ def generalization_error(Q, R, T, v=None, v_star=None):
 # initial conditions
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Overlaps:
+class Overlaps(ReadOnlyArrays):
     """Initial order parameters: ``Q`` (K, K), ``R`` (K, M), ``T`` (M, M), second layers ``v`` (K,), ``v_star`` (M,)."""
 
     Q: np.ndarray
@@ -337,7 +338,7 @@ def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
 
 
 @dataclass(frozen=True)
-class CommitteeTheory:
+class CommitteeTheory(ReadOnlyArrays):
     """ODE solution (N -> infinity). Arrays over the time grid ``t``: ``eg`` (nt,), ``Q`` (nt, K, K),
     ``R`` (nt, K, M), ``v`` (nt, K); ``T`` (M, M) and ``v_star`` (M,) are fixed."""
 
@@ -426,7 +427,7 @@ def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: b
 # simulation
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class CommitteeSimulation:
+class CommitteeSimulation(ReadOnlyArrays):
     """Online SGD at finite N, averaged over seeds (same field names as :class:`CommitteeTheory`).
 
     ``eg``, ``Q``, ``R``, ``v`` are means over seeds with standard errors ``*_sem``; ``eg_seeds``
@@ -575,7 +576,7 @@ def load_simulations(path) -> dict:
 # the symmetric plateau
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(ReadOnlyArrays):
     r"""The symmetric (unspecialized) fixed point for :math:`K=M`, :math:`T=I`, :math:`v=v^*=1`:
     :math:`Q_{ii}=Q`, :math:`Q_{i\neq k}=C`, :math:`R_{in}=R`; its ``eg`` and the ``escape_rate``
     (largest real part of the eigenvalues of the full ODE's Jacobian there: perturbations that

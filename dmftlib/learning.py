@@ -34,6 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
+from .core import ReadOnlyArrays
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -63,7 +64,7 @@ def _sem_or_zero(x, axis=0):
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class RandomVectorField:
+class RandomVectorField(ReadOnlyArrays):
     r"""A random, smooth, time-dependent vector field on :math:`\mathbb R^N`, one per seed.
 
     .. math::
@@ -152,7 +153,7 @@ def neural_ode(field: RandomVectorField, tau=None, substeps: int = 64, h0=None) 
 
 
 @dataclass(frozen=True)
-class EulerConvergence:
+class EulerConvergence(ReadOnlyArrays):
     """Distance between a ResNet's output and the neural ODE's, against depth ``L``.
 
     ``error[k]`` is the mean over seeds of :math:`|h_L - h(1)|/\\sqrt N` at ``L[k]`` (``error_sem`` its
@@ -199,7 +200,7 @@ def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), n_seeds: 
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TeacherStudentData:
+class TeacherStudentData(ReadOnlyArrays):
     r"""One teacher-student dataset per seed: ``X`` ``(n_seeds, P, N)``, ``y`` and ``eps`` ``(n_seeds, P)``,
     ``w_star`` ``(n_seeds, N)``, with :math:`y = X w^*/\sqrt N + \sigma\epsilon`."""
 
@@ -380,7 +381,7 @@ def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: f
 
 
 @dataclass(frozen=True)
-class GDConvergence:
+class GDConvergence(ReadOnlyArrays):
     """Global error of gradient descent against gradient flow at a fixed time ``T``, against ``eta``.
 
     ``error[k]`` is the mean over seeds of :math:`|w_{\\mathrm{GD}}(T) - w_{\\mathrm{GF}}(T)|/\\sqrt N` at step ``eta[k]``.
@@ -435,7 +436,7 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TestErrorCurve:
+class TestErrorCurve(ReadOnlyArrays):
     """Test error of gradient flow against time; the same fields for theory and simulation.
 
     ``eg`` is the mean over seeds (the theory for ``N = None``), ``eg_sem`` its standard error and
@@ -537,7 +538,7 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
 
 
 @dataclass(frozen=True)
-class SelfAveraging:
+class SelfAveraging(ReadOnlyArrays):
     r"""Spread of the test error at time ``t`` across datasets, against ``N``.
 
     ``std[k]`` is the standard deviation across seeds of :math:`E_g(t)` at ``N[k]`` and ``std_err`` its

@@ -49,6 +49,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
                    is_psd, mean_sem, project_psd, symmetrize)
 from .core import rmt
+from .core import ReadOnlyArrays
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
@@ -63,7 +64,7 @@ __all__ = [
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class GradientFlowResult:
+class GradientFlowResult(ReadOnlyArrays):
     """The :math:`N\\to\\infty` learning curves.
 
     Attributes
@@ -83,7 +84,7 @@ class GradientFlowResult:
 
 
 @dataclass(frozen=True)
-class GradientFlowSimulation:
+class GradientFlowSimulation(ReadOnlyArrays):
     """Finite-N learning curves, mean over seeds with standard errors.
 
     Same fields as :class:`GradientFlowResult`, plus ``test_error_sem``, ``train_error_sem``
@@ -104,7 +105,7 @@ class GradientFlowSimulation:
 
 
 @dataclass(frozen=True)
-class ResponseFunctions:
+class ResponseFunctions(ReadOnlyArrays):
     """Time-translation-invariant responses of the DMFT, on ``tau = t - t_0``.
 
     Attributes
@@ -123,7 +124,7 @@ class ResponseFunctions:
 
 
 @dataclass(frozen=True)
-class GradientFlowDMFT:
+class GradientFlowDMFT(ReadOnlyArrays):
     """Solution of the two-time DMFT on a uniform grid ``t`` of ``n`` points.
 
     Attributes
@@ -822,7 +823,7 @@ def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge:
 
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     """Simulated test error against the :math:`N\\to\\infty` theory for several N.
 
     Attributes

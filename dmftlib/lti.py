@@ -48,6 +48,7 @@ from scipy import special as _special
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, mean_sem, project_psd, rmt, symmetrize)
 from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
+from .core import ReadOnlyArrays
 
 __all__ = [
     "ENSEMBLES", "LTITheory", "LTISimulation", "TrajectorySimulation", "simulate_trajectories", "LaplaceResponse", "DMFTResponse", "DMFTCorrelation",
@@ -169,7 +170,7 @@ def response_hat(s, ensemble: str, a: float, sigma: float = 1.0, alpha: float = 
 
 
 @dataclass(frozen=True)
-class LTITheory:
+class LTITheory(ReadOnlyArrays):
     r"""The :math:`N\to\infty` prediction.
 
     Attributes
@@ -311,7 +312,7 @@ def _cumulative_integral(f, t):
 
 
 @dataclass(frozen=True)
-class LTISimulation:
+class LTISimulation(ReadOnlyArrays):
     """Finite-N values averaged over sampled matrices (mean and standard error over seeds).
 
     Same fields as :class:`LTITheory` (``t``, ``response``, ``correlation``, ``stationary``, parameters)
@@ -471,7 +472,7 @@ def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: floa
 
 
 @dataclass(frozen=True)
-class TrajectorySimulation:
+class TrajectorySimulation(ReadOnlyArrays):
     """Response and equal-time correlation measured on noisy trajectories (mean and s.e.m. over seeds).
 
     Fields ``t``, ``response``, ``correlation`` (and their ``_sem``), ``N``, ``n_seeds`` as in
@@ -586,7 +587,7 @@ def response_from_contour(G, tau, center: complex, radius: float, n_nodes: int =
 
 
 @dataclass(frozen=True)
-class LaplaceResponse:
+class LaplaceResponse(ReadOnlyArrays):
     r"""Solution of the Laplace-space DMFT equation :math:`\hat R = 1/(s + a - \sigma^2\hat R)`."""
 
     s: np.ndarray
@@ -631,7 +632,7 @@ def dmft_response_laplace(s, a: float, sigma: float = 1.0, damping: float = 0.0,
 
 
 @dataclass(frozen=True)
-class DMFTResponse:
+class DMFTResponse(ReadOnlyArrays):
     r"""Time-domain DMFT response :math:`R(\tau)` on a uniform grid, with iteration diagnostics."""
 
     t: np.ndarray
@@ -687,7 +688,7 @@ def dmft_response(t_max: float, n: int, a: float, sigma: float = 1.0, coupling: 
 
 
 @dataclass(frozen=True)
-class DMFTCorrelation:
+class DMFTCorrelation(ReadOnlyArrays):
     r"""Two-time DMFT correlation :math:`C(t,t')` of the i.i.d. (Ginibre) case, with diagnostics."""
 
     t: np.ndarray
@@ -764,7 +765,7 @@ def numerical_abscissa(ensemble: str, a: float, sigma: float = 1.0, alpha: float
 
 
 @dataclass(frozen=True)
-class TransientGrowth:
+class TransientGrowth(ReadOnlyArrays):
     r"""Operator norm of the propagator, :math:`\lVert e^{-At}\rVert_2 = \max_{x(0)}\lVert x(t)\rVert/\lVert x(0)\rVert`.
 
     ``norm`` for the sampled matrices and ``norm_normal`` for the normal matrices with the same

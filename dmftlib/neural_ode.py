@@ -77,6 +77,7 @@ import sympy as sp
 
 from .core import check_array, check_int, check_real, check_time_grid, gauss_hermite, integrate, mean_sem
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
+from .core import ReadOnlyArrays
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
            "forward_backward", "theory", "simulate", "linear_closed_form", "generalization_error", "save_results",
@@ -120,7 +121,7 @@ def system(K: int):
 # the setup: teacher, initial student
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Setup:
+class Setup(ReadOnlyArrays):
     r"""One teacher-student problem (the same for theory and simulations).
 
     ``K``, ``M`` directions of student and teacher; ``L``, ``L_teacher`` Euler steps;
@@ -325,7 +326,7 @@ def generalization_error(sp_: Setup, Q, R, A, b, n_nodes: int | None = None) -> 
 # the theory
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NeuralODETheory:
+class NeuralODETheory(ReadOnlyArrays):
     """The order-parameter ODEs integrated on ``t``: ``eg`` (nt,), ``Q`` (nt, K, K), ``R`` (nt, K, M),
     controls ``A`` (nt, L, K, K) and ``b`` (nt, L, K); ``T``; parameters; ``n_nodes`` (quadrature
     nodes per dimension), ``dt`` (RK4 step), ``wall_time``."""
@@ -451,7 +452,7 @@ def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float
 # the simulation
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NeuralODESimulation:
+class NeuralODESimulation(ReadOnlyArrays):
     """Online SGD at finite N, averaged over seeds (same field names as :class:`NeuralODETheory`).
 
     ``eg``, ``Q``, ``R``, ``A``, ``b`` are means over seeds with standard errors ``*_sem``;

@@ -66,6 +66,7 @@ import numpy as np
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real, check_time_grid, expect
 from .core import mean_sem
 from .core import rmt
+from .core import ReadOnlyArrays
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
@@ -118,7 +119,7 @@ def activation_coefficients(phi: str):
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RandomFeaturesResult:
+class RandomFeaturesResult(ReadOnlyArrays):
     r"""Learning curves and their bias/variance parts (theory or simulation: same fields).
 
     With :math:`e_{fd}(t)` the test error function of the model trained with features :math:`f` on data
@@ -167,7 +168,7 @@ class RandomFeaturesResult:
 
 
 @dataclass(frozen=True)
-class EnsembleResult:
+class EnsembleResult(ReadOnlyArrays):
     """Test error of ensembles of ``k`` simulated models, ``test_error[i, j]`` for ``ks[i]`` and ``t[j]``."""
 
     t: np.ndarray

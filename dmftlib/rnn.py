@@ -48,6 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
+from .core import ReadOnlyArrays
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -124,7 +125,7 @@ def delta0_theory(g, phi: str = "tanh"):
 
 
 @dataclass(frozen=True)
-class StationaryResult:
+class StationaryResult(ReadOnlyArrays):
     """Stationary DMFT solution of the random network.
 
     Attributes: ``g``, ``phi``, ``delta0`` (:math:`\\Delta_0`), ``tau`` and ``delta``
@@ -268,7 +269,7 @@ def stationary_part(C, t, t_start: float):
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(ReadOnlyArrays):
     """Finite-``N`` network: stationary statistics, mean over seeds and standard errors.
 
     ``delta0`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the recording window, ``delta`` the

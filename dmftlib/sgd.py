@@ -48,6 +48,7 @@ import numpy as np
 from .core import check_int, check_real, mean_sem
 from .core import rmt
 from .linear import mp_quadrature
+from .core import ReadOnlyArrays
 
 __all__ = [
     "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
@@ -62,7 +63,7 @@ _CAP = 1e8   # divergence guard: a learning curve above this value is declared d
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SGDResult:
+class SGDResult(ReadOnlyArrays):
     """Mean learning curves in the limit :math:`N\\to\\infty`.
 
     Attributes
@@ -87,7 +88,7 @@ class SGDResult:
 
 
 @dataclass(frozen=True)
-class SGDSimulation:
+class SGDSimulation(ReadOnlyArrays):
     """Finite-N learning curves: mean over seeds and standard error (``*_sem``), with ``N``, ``P``, ``B``, ``n_seeds``.
 
     ``B`` is the mean batch size :math:`bP` (multi-pass) or the batch size (online, ``P = 0``).
@@ -280,7 +281,7 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
 # Multi-pass SGD: the two-time DMFT with selection variables
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SGDDMFT:
+class SGDDMFT(ReadOnlyArrays):
     r"""Solution of the discrete-time DMFT of multi-pass SGD on the grid :math:`t_k = k\eta`, ``k = 0..n``.
 
     Attributes
@@ -506,7 +507,7 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
 
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     r"""Deviation of the simulated learning curves from :func:`theory` at several N.
 
     Attributes

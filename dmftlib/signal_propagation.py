@@ -49,6 +49,7 @@ from scipy.special import erf as _erf
 
 from .core import (ConvergenceError, check_array, check_choice, check_int, check_real, expect,
                    expect2, mean_sem)
+from .core import ReadOnlyArrays
 
 __all__ = [
     "ACTIVATIONS", "activation", "length_map", "correlation_map", "q_star", "c_star", "chi1",
@@ -346,7 +347,7 @@ def critical_sigma_w2(sigma_b2, phi: str = "tanh"):
 
 
 @dataclass(frozen=True)
-class DepthScales:
+class DepthScales(ReadOnlyArrays):
     """Depth scales at (sigma_w2, sigma_b2): ``xi_q``, ``xi_c`` and the quantities they come from.
 
     Attributes
@@ -424,7 +425,7 @@ def phase_diagram(sigma_w2, sigma_b2, phi: str = "tanh"):
 
 # ----------------------------------------------------------------------------- theory view
 @dataclass(frozen=True)
-class SignalPropagation:
+class SignalPropagation(ReadOnlyArrays):
     """Layer-by-layer length and correlation, N -> infinity (theory).
 
     Attributes
@@ -516,7 +517,7 @@ def iterate_correlation_map(c0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
 
 # ----------------------------------------------------------------------------- simulation view
 @dataclass(frozen=True)
-class SignalPropagationSimulation:
+class SignalPropagationSimulation(ReadOnlyArrays):
     """Measured :math:`q^\\ell`, :math:`c^\\ell` in random networks of width N, mean and sem over seeds.
 
     Attributes
@@ -666,7 +667,7 @@ def decay_length(l, y, y_star, lmin: int = 1, floor: float = 0.0) -> float:
 
 # ----------------------------------------------------------------------------- trainability
 @dataclass(frozen=True)
-class TrainabilityResult:
+class TrainabilityResult(ReadOnlyArrays):
     """Accuracy of deep MLPs after a few SGD steps, on a grid of sigma_w2 (rows) and depth (columns).
 
     Attributes

@@ -34,6 +34,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_choice, check_int, check_real, mean_sem, rmt
 from .plotting import new_figure, plot_simulation, plot_theory
+from .core import ReadOnlyArrays
 
 __all__ = [
     "QuadraticGD", "gd_threshold", "quadratic_gd_theory", "quadratic_gd_simulate", "gradient_flow_loss",
@@ -50,7 +51,7 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class QuadraticGD:
+class QuadraticGD(ReadOnlyArrays):
     """Loss of GD on the Wishart quadratic, per step ``k``; theory has ``loss_sem = None``, ``N = None``."""
 
     steps: np.ndarray
@@ -271,7 +272,7 @@ def sharpness(mlp: MLP, theta, X, y, v0=None, iters: int = 20, tol: float = 1e-6
 
 
 @dataclass(frozen=True)
-class EoSRun:
+class EoSRun(ReadOnlyArrays):
     """Full-batch GD on an MLP: loss at every step, sharpness every ``sharpness_every`` steps."""
 
     eta: float
@@ -336,7 +337,7 @@ def interpolation_data(N: int, alpha: float, seed=0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SGDStability:
+class SGDStability(ReadOnlyArrays):
     """Lyapunov exponent per step of the SGD Jacobian product, mean and sem over ``n_seeds`` runs."""
 
     eta: float

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+from .core import ReadOnlyArrays
 
 __all__ = ["param_grid", "SweepResult", "sweep", "InProcessExecutor"]
 
@@ -55,7 +56,7 @@ def param_grid(axes: Mapping[str, Sequence]) -> list[dict]:
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class SweepResult(ReadOnlyArrays):
     """Results of ``fn`` over a grid and seeds.
 
     Attributes

@@ -22,12 +22,13 @@ import numpy as np
 
 from .errors import ConvergenceError
 from .validation import check_bool, check_callable, check_int, check_real
+from .validation import ReadOnlyArrays
 
 __all__ = ["FixedPointResult", "damped_fixed_point", "rms"]
 
 
 @dataclass(frozen=True)
-class FixedPointResult:
+class FixedPointResult(ReadOnlyArrays):
     """Solution of a fixed-point problem with its diagnostics.
 
     Attributes

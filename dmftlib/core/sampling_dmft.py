@@ -114,13 +114,14 @@ import numpy as np
 
 from .errors import ConvergenceError
 from .fixed_point import rms
-from .validation import check_array, check_int, check_real
+from .validation import check_array, check_bool, check_budget, check_int, check_real, check_seed
+from .validation import ReadOnlyArrays
 
 __all__ = ["SamplingDMFTResult", "solve_sampling_dmft", "sample_gaussian_paths"]
 
 
 @dataclass(frozen=True)
-class SamplingDMFTResult:
+class SamplingDMFTResult(ReadOnlyArrays):
     """Result of :func:`solve_sampling_dmft`.
 
     Attributes
@@ -170,6 +171,9 @@ def sample_gaussian_paths(cov, n_samples: int, rng) -> np.ndarray:
     if cov.shape[0] != cov.shape[1]:
         raise ValueError(f"cov must be a square (n, n) array; got shape {cov.shape}")
     n_samples = check_int("n_samples", n_samples, low=1)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    check_budget("samples x times", float(n_samples) * cov.shape[0], limit=2**27)
     lam, V = np.linalg.eigh(0.5 * (cov + cov.T))
     L = V * np.sqrt(np.clip(lam, 0.0, None))
     return rng.standard_normal((n_samples, cov.shape[0])) @ L.T
@@ -349,9 +353,18 @@ def solve_sampling_dmft(
     min_iter = check_int("min_iter", min_iter, low=1, high=max_iter)
     divergence = check_real("divergence", divergence, low=0.0, low_open=True)
     n_keep = check_int("n_keep", n_keep, low=0)
-    for name, f in (("drift", drift), ("kernel_map", kernel_map)):
-        if not callable(f):
-            raise ValueError(f"{name} must be callable")
+    for name, f in (("drift", drift), ("kernel_map", kernel_map), ("drift_dx", drift_dx), ("psi", psi),
+                    ("dpsi", dpsi), ("quenched", quenched)):
+        if f is not None and not callable(f):
+            raise TypeError(f"{name} must be a callable; got {f!r}")
+    uses_response = check_bool("uses_response", uses_response)
+    response = check_bool("response", response)
+    raise_on_failure = check_bool("raise_on_failure", raise_on_failure)
+    seed = check_seed("seed", seed)
+    check_budget("samples x time steps x iterations", float(n_samples) * n * max_iter)
+    check_budget("doubles (trajectories and tangents)", 3.0 * n_samples * n + n_response * n * n, limit=2**28)
+    if not callable(x0):
+        x0 = check_array("x0", x0)
     t = np.linspace(0.0, t_max, n)
     dt = t_max / (n - 1)
     K = np.zeros((n, n)) if K0 is None else check_array("K0", K0, ndim=2)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .validation import check_array, check_int
+from .validation import ReadOnlyArrays
 
 __all__ = ["mean_sem", "PowerLawFit", "fit_power_law"]
 
@@ -28,7 +29,7 @@ def mean_sem(samples, axis: int = 0):
 
 
 @dataclass(frozen=True)
-class PowerLawFit:
+class PowerLawFit(ReadOnlyArrays):
     """Least-squares fit of ``log y = log a + slope * log x``."""
 
     slope: float

@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import ConvergenceError, check_choice, check_int, check_real, damped_fixed_point, project_psd
+from ..core import ReadOnlyArrays
 
 __all__ = ["MSRDerivation", "gaussian_coupling_average", "derive", "kernel_functions", "discrete_linear_dmft",
            "DiscreteDMFT"]
@@ -84,7 +85,7 @@ def _cumulant(variance_factor: int, arg):
 
 
 @dataclass(frozen=True)
-class MSRDerivation:
+class MSRDerivation(ReadOnlyArrays):
     """Every step of the MSR-JD derivation on a grid of ``T`` steps for ``N`` units (SymPy objects).
 
     Attributes
@@ -307,7 +308,7 @@ def kernel_functions(d: MSRDerivation):
 
 
 @dataclass(frozen=True)
-class DiscreteDMFT:
+class DiscreteDMFT(ReadOnlyArrays):
     """Self-consistent solution of the Ito-discretized single-site process on a grid (linear phi)."""
 
     t: np.ndarray
