@@ -68,7 +68,7 @@ import numpy as np
 
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -643,3 +643,6 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     ax[1].set_yscale("log")
     ax[0].legend()
     return ax
+
+
+check_public(globals())

@@ -60,7 +60,7 @@ import numpy as np
 
 from .core import (ConvergenceError, check_array, check_int, check_real, check_time_grid,
                    damped_fixed_point, integrate, mean_sem)
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["Overlaps", "CommitteeTheory", "CommitteeSimulation", "Plateau",
            "g", "g_prime", "I2", "I3", "I4", "J2", "generalization_error",
@@ -724,3 +724,6 @@ def plot_widget(eta: float = 0.5, K: int = 2, sigma: float = 0.0, M: int = 2, t_
     ax.set_ylabel("$\\epsilon_g$")
     ax.legend(loc="upper right")
     return ax
+
+
+check_public(globals())

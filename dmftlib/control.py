@@ -46,7 +46,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real
 from .plotting import new_figure
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["Trajectory", "GradientResult", "BackpropResult", "TrainingResult", "DelayTrajectory",
            "solve_forward", "total_loss", "costate_gradient", "adjoint_gradient",
@@ -552,3 +552,6 @@ def plot_depth_convergence(L: int = 8, g: float = 1.5, n_pieces: int = 4, n: int
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+check_public(globals())

@@ -34,7 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -784,3 +784,6 @@ def plot_test_error_histogram(result: SelfAveraging, N: int | None = None, ax=No
     ax.set_title(f"N = {N}: std {result.std[k]:.4f} (predicted {result.std_theory[k]:.4f})", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+check_public(globals())

@@ -49,7 +49,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
                    is_psd, mean_sem, project_psd, symmetrize)
 from .core import rmt
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
@@ -942,3 +942,6 @@ def plot_long_time_error(sigma: float = 0.5, ridges=(0.0, 0.05, 0.2), alphas=Non
     ax.set_ylim(0, 3)
     ax.legend()
     return ax
+
+
+check_public(globals())

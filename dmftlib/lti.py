@@ -48,7 +48,7 @@ from scipy import special as _special
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, mean_sem, project_psd, rmt, symmetrize)
 from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "ENSEMBLES", "LTITheory", "LTISimulation", "TrajectorySimulation", "simulate_trajectories", "LaplaceResponse", "DMFTResponse", "DMFTCorrelation",
@@ -960,3 +960,6 @@ def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0,
     axes[0].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: response")
     axes[1].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: correlation")
     return axes
+
+
+check_public(globals())

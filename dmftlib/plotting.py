@@ -11,6 +11,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .core import check_public
+
 __all__ = ["STYLE", "use_house_style", "new_figure", "plot_theory", "plot_simulation",
            "theory_vs_simulation", "simulation_label", "plot_power_law_fit"]
 
@@ -102,3 +104,6 @@ def plot_power_law_fit(ax, x, y, sem, fit, N=None, n_seeds: int = 1):
     ax.set_xscale("log")
     ax.set_yscale("log")
     return ax
+
+
+check_public(globals())

@@ -66,7 +66,7 @@ import numpy as np
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real, check_time_grid, expect
 from .core import mean_sem
 from .core import rmt
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
@@ -1053,3 +1053,6 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
     ax.set_title(f"α = {alpha:g}, ν = {nu:g}, σ = {sigma:g}, φ = {phi}  ({how})", fontsize=10)
     ax.legend(fontsize=8)
     return ax
+
+
+check_public(globals())

@@ -48,7 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -397,3 +397,6 @@ def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.
     axes[1].set_ylim(bottom=-0.05 * max(res.delta0, 0.1), top=max(1.1 * res.delta0, 0.1))
     axes[1].legend()
     return axes
+
+
+check_public(globals())

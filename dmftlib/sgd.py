@@ -48,7 +48,7 @@ import numpy as np
 from .core import check_int, check_real, mean_sem
 from .core import rmt
 from .linear import mp_quadrature
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
@@ -789,3 +789,6 @@ def plot_online(sigma: float = 0.5, gs=(0.25, 0.5, 1.0, 1.5), t_max: float = 6.0
     ax.set_ylabel("test error $E_g$")
     ax.legend()
     return ax
+
+
+check_public(globals())

@@ -49,7 +49,7 @@ from scipy.special import erf as _erf
 
 from .core import (ConvergenceError, check_array, check_choice, check_int, check_real, expect,
                    expect2, mean_sem)
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "ACTIVATIONS", "activation", "length_map", "correlation_map", "q_star", "c_star", "chi1",
@@ -939,3 +939,6 @@ def plot_trainability(sigma_w2, depths, accuracy, sigma_b2: float = 0.05, phi: s
     ax.set_ylabel(r"depth $L$")
     ax.legend(loc="upper right", labelcolor="w")
     return ax
+
+
+check_public(globals())

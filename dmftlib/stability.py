@@ -34,7 +34,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_choice, check_int, check_real, mean_sem, rmt
 from .plotting import new_figure, plot_simulation, plot_theory
-from .core import ReadOnlyArrays
+from .core import ReadOnlyArrays, check_public
 
 __all__ = [
     "QuadraticGD", "gd_threshold", "quadratic_gd_theory", "quadratic_gd_simulate", "gradient_flow_loss",
@@ -518,3 +518,6 @@ def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int 
     slope = (g[k + 1] - g[k]) / (etas[k + 1] - etas[k])
     cross = etas[k] - g[k] / slope
     return float(cross), float(max(s[k], s[k + 1]) / slope), g, s
+
+
+check_public(globals())

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import ConvergenceError
+from .validation import check_public
 from .validation import check_bool, check_callable, check_int, check_real
 from .validation import ReadOnlyArrays
 
@@ -163,3 +164,6 @@ def damped_fixed_point(
             f"fixed-point iteration did not reach tol={tol:g} in max_iter={max_iter} iterations "
             f"(damping={beta:g})", history)
     return FixedPointResult(x, np.array(history), max_iter, False, time.perf_counter() - start)
+
+
+check_public(globals())

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .validation import check_public
 from .validation import check_array, check_callable, check_int
 
 __all__ = ["gauss_hermite", "expect", "expect2", "expect_joint"]
@@ -126,3 +127,6 @@ def expect_joint(h, var_u, var_v, cov, n: int = 60):
     v = a[..., None, None] * z1 + b[..., None, None] * z2
     vals = np.asarray(h(u, v))
     return np.einsum("...ij,i,j->...", np.broadcast_to(vals, np.broadcast_shapes(vals.shape, u.shape, v.shape)), w, w)
+
+
+check_public(globals())

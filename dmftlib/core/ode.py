@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from .validation import check_public
 from .validation import check_array, check_budget, check_callable, check_choice, check_int
 
 __all__ = ["integrate"]
@@ -66,3 +67,6 @@ def integrate(f: Callable, y0, t, method: str = "rk4", substeps: int = 1) -> np.
             raise ValueError(f"the solution stopped being finite at t = {t[k + 1]:g}; reduce the step or check parameters")
         out[k + 1] = y
     return out
+
+
+check_public(globals())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_public
 from .validation import check_array, check_budget, check_int, check_real, check_seed
 
 __all__ = [
@@ -196,3 +197,6 @@ def empirical_stieltjes(z, eigenvalues):
         raise ValueError("z must avoid the eigenvalues (the transform has a pole there)")
     check_budget("entries (z x eigenvalues)", float(z.size) * lam.size, limit=2**27)
     return np.mean(1.0 / (z[..., None] - lam), axis=-1)
+
+
+check_public(globals())

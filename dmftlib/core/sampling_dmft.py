@@ -114,6 +114,7 @@ import numpy as np
 
 from .errors import ConvergenceError
 from .fixed_point import rms
+from .validation import check_public
 from .validation import check_array, check_bool, check_budget, check_int, check_real, check_seed
 from .validation import ReadOnlyArrays
 
@@ -429,3 +430,6 @@ def solve_sampling_dmft(
         t=t, C=C, R=R, mean=x.mean(axis=0), C_sem=C_sem, K=K, M=M, x=x[:n_keep].copy(),
         residuals=np.array(residuals), tolerances=np.array(tols), n_samples_history=np.array(counts),
         n_iter=len(residuals), converged=converged, wall_time=time.perf_counter() - start, n_samples=n_samples)
+
+
+check_public(globals())

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .validation import check_public
 from .validation import check_array, check_int
 from .validation import ReadOnlyArrays
 
@@ -61,3 +62,6 @@ def fit_power_law(x, y) -> PowerLawFit:
     s2 = float(resid @ resid) / dof
     cov = s2 * np.linalg.inv(A.T @ A)
     return PowerLawFit(slope=float(coef[1]), slope_stderr=float(np.sqrt(cov[1, 1])), prefactor=float(np.exp(coef[0])))
+
+
+check_public(globals())

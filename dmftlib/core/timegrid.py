@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .validation import check_public
 from .validation import check_array, check_bool, check_budget, check_choice, check_int, check_real
 from .validation import ReadOnlyArrays
 
@@ -167,3 +168,6 @@ def is_psd(C, tol: float = 1e-10) -> bool:
     if not np.allclose(C, C.T, atol=tol * max(1.0, np.abs(C).max())):
         return False
     return bool(np.linalg.eigvalsh(symmetrize(C)).min() >= -tol * max(1.0, np.abs(C).max()))
+
+
+check_public(globals())

@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = ["check_real", "check_int", "check_choice", "check_array", "check_time_grid", "check_bool",
            "check_seed", "check_seeds", "check_budget", "check_callable", "check_instance", "check_finite",
-           "readonly", "ReadOnlyArrays"]
+           "check_public", "readonly", "ReadOnlyArrays"]
 
 #: The largest number of elementary steps (time steps x units x seeds, or grid cells) a call may
 #: request before it is refused with a ValueError naming the size and this limit.
@@ -253,3 +253,111 @@ class ReadOnlyArrays:
                 object.__setattr__(self, f.name, v)
             elif isinstance(v, list):
                 object.__setattr__(self, f.name, tuple(v))
+
+
+# --------------------------------------------------------------------------------------------
+# argument checks by convention, for every public function of a module
+# --------------------------------------------------------------------------------------------
+#: parameter names with a library-wide meaning (whatever their annotation)
+SEED_NAMES = ("seed", "init_seed", "seed0")
+
+
+def _annotation_checker(name, annotation, default, module_globals):
+    """The check implied by a parameter's name and annotation, or None."""
+    if name == "seeds":
+        return lambda v: check_seeds(name, v)
+    if name in SEED_NAMES:
+        return lambda v: v if isinstance(v, np.random.Generator) else check_seed(name, v)
+    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None)
+    if ann is None and isinstance(default, (bool, np.bool_)):
+        ann = "bool"
+    if not isinstance(ann, str):
+        return None
+    parts = [p.strip() for p in ann.split("|")]
+    optional = "None" in parts
+    parts = [p for p in parts if p != "None"]
+    if len(parts) != 1:
+        return None
+    kind = parts[0]
+
+    def opt(check):
+        return (lambda v: None if v is None else check(v)) if optional else check
+
+    if kind == "float":
+        return opt(lambda v: check_real(name, v))
+    if kind == "int":
+        return opt(lambda v: check_int(name, v))
+    if kind == "bool":
+        return opt(lambda v: check_bool(name, v))
+    if kind == "str":
+        def check_str(v):
+            if not isinstance(v, str):
+                raise TypeError(f"{name} must be a string; got {v!r}")
+            return v
+        return opt(check_str)
+    if kind == "Callable":
+        return opt(lambda v: check_callable(name, v))
+    cls = module_globals.get(kind)
+    if isinstance(cls, type) and not issubclass(cls, (numbers.Number, str, dict, list, tuple)):
+        return opt(lambda v: check_instance(name, v, cls))
+    return None
+
+
+def _checked(fn, module_globals):
+    """``fn`` with its arguments checked by convention (see :func:`check_public`)."""
+    import functools
+    import inspect
+    import types
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    checks = {}
+    for i, p in enumerate(params):
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        c = _annotation_checker(p.name, p.annotation, p.default, module_globals)
+        if c is not None:
+            checks[p.name] = (i if p.kind != p.KEYWORD_ONLY else None, c)
+    if not checks:
+        return fn
+    positions = {i: (n, c) for n, (i, c) in checks.items() if i is not None}
+    n_pos = max(positions) + 1 if positions else 0
+    _fn, _checks, _positions, _n_pos = fn, checks, positions, n_pos
+
+    def wrapper(*args, **kwargs):
+        if args:
+            args = list(args)
+            for i in range(min(len(args), _n_pos)):
+                if i in _positions:
+                    args[i] = _positions[i][1](args[i])
+        for k in kwargs:
+            if k in _checks:
+                kwargs[k] = _checks[k][1](kwargs[k])
+        return _fn(*args, **kwargs)
+
+    # rebuilt with the module's globals, so doctest still finds the examples in the module
+    w = types.FunctionType(wrapper.__code__, module_globals, fn.__name__, None, wrapper.__closure__)
+    w = functools.wraps(fn)(w)
+    w.__kwdefaults__ = None
+    return w
+
+
+def check_public(module_globals) -> None:
+    """Check the arguments of every public function of a module by convention; call at its end.
+
+    For each function in ``__all__`` (or public and defined in the module), arguments are checked
+    before the body runs, from their name and annotation: ``seeds`` by :func:`check_seeds` (so an
+    int n means ``range(n)`` everywhere), ``seed``/``init_seed``/``seed0`` by :func:`check_seed`
+    (a ``numpy.random.Generator`` passes), ``float`` by :func:`check_real` (finite), ``int`` by
+    :func:`check_int`, ``bool`` (or a bool default) by :func:`check_bool`, ``str`` must be a string,
+    ``Callable`` callable, a class of the module an instance of it (``X | None`` allows None).
+    Ranges (sizes >= 1, rates > 0, ...) stay in the function body, which sees the checked values.
+    """
+    import inspect
+    name = module_globals["__name__"]
+    names = module_globals.get("__all__")
+    if names is None:
+        names = [k for k in module_globals if not k.startswith("_")]
+    for k in names:
+        obj = module_globals.get(k)
+        if inspect.isfunction(obj) and obj.__module__ == name:
+            module_globals[k] = _checked(obj, module_globals)

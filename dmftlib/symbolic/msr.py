@@ -54,7 +54,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import ConvergenceError, check_choice, check_int, check_real, damped_fixed_point, project_psd
-from ..core import ReadOnlyArrays
+from ..core import ReadOnlyArrays, check_public
 
 __all__ = ["MSRDerivation", "gaussian_coupling_average", "derive", "kernel_functions", "discrete_linear_dmft",
            "DiscreteDMFT"]
@@ -370,3 +370,6 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
     res = damped_fixed_point(F, base, damping=0.0, tol=tol, max_iter=max_iter, divergence=1e8)
     return DiscreteDMFT(t=t, C=res.x, R=R, residuals=res.residuals, n_iter=res.n_iter,
                         converged=res.converged, wall_time=res.wall_time)
+
+
+check_public(globals())

@@ -88,7 +88,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
-from ..core import ReadOnlyArrays
+from ..core import ReadOnlyArrays, check_public
 
 __all__ = ["parameter_block", "state_symbols", "PontryaginSystem", "derive_pontryagin",
            "tanh_system", "mlp_system", "discrete_costate_equations"]
@@ -547,3 +547,6 @@ def discrete_costate_equations(system: PontryaginSystem, L: int):
         for j in range(P):
             eqs[Th[l][j]] = sp.diff(lag, Th[l][j])
     return lag, eqs
+
+
+check_public(globals())
