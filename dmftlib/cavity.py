@@ -68,7 +68,7 @@ import numpy as np
 
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_bool, check_budget, check_public, check_seed
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -120,10 +120,13 @@ class CavityResult(ReadOnlyArrays):
 
 # ----------------------------------------------------------------------------- checks
 
+#: work limit of one simulation (multiply-adds)
+MAX_WORK_CAVITY = 2e11
+
+
 def _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times):
     g = check_real("g", g, low=0.0)
-    if not isinstance(symmetric, (bool, np.bool_)):
-        raise ValueError(f"symmetric must be True or False; got {symmetric!r}")
+    symmetric = check_bool("symmetric", symmetric)
     phi = check_choice("phi", phi, PHIS)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n_t = check_int("n_t", n_t, low=2, high=4001)
@@ -171,6 +174,7 @@ def response_closed_form(tau, g, symmetric):
     from scipy.special import iv
     tau = check_array("tau", tau, low=0.0)
     g = check_real("g", g, low=0.0)
+    symmetric = check_bool("symmetric", symmetric)
     if not symmetric or g == 0.0:
         return np.exp(-tau)
     x = 2.0 * g * tau
@@ -412,12 +416,17 @@ def _couplings(rng, n_seeds, N, g, symmetric):
     return Z
 
 
+#: largest Runge-Kutta step of :func:`simulate` (the output spacing is split into substeps above it)
+MAX_STEP = 0.1
+
+
 def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
-             delta=1e-3, n_seeds=4, seed=0, substeps=1) -> CavityResult:
+             delta=1e-3, n_seeds=4, seed=0, substeps=None) -> CavityResult:
     r"""Simulate N coupled units for ``n_seeds`` independent draws of :math:`J` and :math:`x(0)`.
 
     Integrates :math:`\dot x = -x + J\phi(x)` with the classical Runge-Kutta scheme (step
-    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`), vectorized over seeds and
+    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`; by default ``substeps`` is the
+    smallest integer making the step at most ``MAX_STEP = 0.1``, whatever the output spacing), vectorized over seeds and
     over the perturbed copies: state of shape ``(n_seeds, 1 + n_kicks, N)``, one batched
     matrix product per stage. The response is measured by a kick: copy ``j`` receives
     :math:`x_i \to x_i + \delta` for every ``i`` at time :math:`t'_j` (i.e.
@@ -440,8 +449,12 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
     N = check_int("N", N, low=2, high=20000)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     seed = check_int("seed", seed, low=0)
+    if substeps is None:
+        substeps = max(1, int(np.ceil(grid.dt / MAX_STEP - 1e-9)))
     substeps = check_int("substeps", substeps, low=1)
     delta = check_real("delta", delta, low=0.0, low_open=True)
+    check_budget("RK4 stages x units^2 x copies x seeds",
+                 4.0 * substeps * (grid.n - 1) * N * N * (1 + kicks.size) * n_seeds, limit=MAX_WORK_CAVITY)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     J = _couplings(rng, n_seeds, N, g, symmetric)
@@ -473,7 +486,8 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
             k4 = f(X + h * k3)
             X = X + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
         if not np.all(np.isfinite(X)):
-            raise FloatingPointError("simulation overflowed: the dynamics is unstable for these parameters")
+            raise ValueError(f"the state stopped being finite at t = {grid.t[k]:g}: the dynamics is unstable "
+                             f"for g = {g:g}, phi = {phi!r} (reduce g or t_max)")
         record(k)
     C_seeds = np.einsum("snk,smk->snm", xs, xs) / N
     C, C_sem = mean_sem(C_seeds)

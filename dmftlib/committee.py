@@ -60,7 +60,7 @@ import numpy as np
 
 from .core import (ConvergenceError, check_array, check_int, check_real, check_time_grid,
                    damped_fixed_point, integrate, mean_sem)
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_budget, check_public
 
 __all__ = ["Overlaps", "CommitteeTheory", "CommitteeSimulation", "Plateau",
            "g", "g_prime", "I2", "I3", "I4", "J2", "generalization_error",
@@ -78,12 +78,12 @@ _C2 = 2.0 / np.pi
 def g(u):
     r"""The activation :math:`g(u) = \operatorname{erf}(u/\sqrt 2)`."""
     from scipy.special import erf
-    return erf(np.asarray(u, dtype=np.float64) / _SQ2)
+    return erf(check_array("u", u) / _SQ2)
 
 
 def g_prime(u):
     r""":math:`g'(u) = \sqrt{2/\pi}\,e^{-u^2/2}`."""
-    u = np.asarray(u, dtype=np.float64)
+    u = check_array("u", u)
     return np.sqrt(_C2) * np.exp(-0.5 * u * u)
 
 
@@ -101,7 +101,7 @@ def I2(O):
     >>> round(float(I2(np.eye(1))[0, 0]), 6)   # <g(u)^2> = (2/pi) arcsin(1/2) = 1/3
     0.333333
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     d = 1.0 + _diag(O)
     return _C2 * np.arcsin(O / np.sqrt(d[..., :, None] * d[..., None, :]))
 
@@ -116,7 +116,7 @@ def I3(O, K=None):
 
     ``O`` has shape ``(..., L, L)``; returns ``(..., K, L, L)`` indexed ``[a, b, c]`` (``K = L`` if omitted).
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     L = O.shape[-1]
     K = L if K is None else K
     d = _diag(O)
@@ -140,7 +140,7 @@ def I4(O, K=None):
     with :math:`\Lambda_4=(1+C_{aa})(1+C_{bb})-C_{ab}^2` and :math:`\Lambda_{0,1,2}` as in
     Saad & Solla (1995). Returns shape ``(..., K, K, L, L)``.
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     L = O.shape[-1]
     K = L if K is None else K
     d = 1.0 + _diag(O)
@@ -165,7 +165,7 @@ def I4(O, K=None):
 
 def J2(O, K=None):
     r""":math:`J_2(a,b) = \langle g'(h_a) g'(h_b)\rangle = \frac{2}{\pi}\big[(1+C_{aa})(1+C_{bb}) - C_{ab}^2\big]^{-1/2}`, shape ``(..., K, K)``."""
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     K = O.shape[-1] if K is None else K
     d = 1.0 + _diag(O)[..., :K]
     return _C2 / np.sqrt(d[..., :, None] * d[..., None, :] - O[..., :K, :K] ** 2)
@@ -191,12 +191,14 @@ def generalization_error(Q, R, T, v=None, v_star=None):
     >>> round(float(generalization_error(np.zeros((2, 2)), np.zeros((2, 2)), T)), 6)   # 2 <g^2>/2
     0.333333
     """
-    Q = np.asarray(Q, dtype=np.float64)
-    R = np.asarray(R, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
+    Q, R, T = check_array("Q", Q), check_array("R", R), check_array("T", T)
+    if Q.ndim < 2 or R.ndim < 2 or T.ndim != 2 or 0 in R.shape[-2:]:
+        raise ValueError(f"Q (..., K, K), R (..., K, M), T (M, M) expected; got {Q.shape}, {R.shape}, {T.shape}")
     K, M = R.shape[-2:]
-    v = np.ones(Q.shape[:-1]) if v is None else np.asarray(v, dtype=np.float64)
-    v_star = np.ones(M) if v_star is None else np.asarray(v_star, dtype=np.float64)
+    if Q.shape[-2:] != (K, K) or T.shape != (M, M):
+        raise ValueError(f"Q (..., K, K), R (..., K, M), T (M, M) expected; got {Q.shape}, {R.shape}, {T.shape}")
+    v = np.ones(Q.shape[:-1]) if v is None else check_array("v", v)
+    v_star = np.ones(M) if v_star is None else check_array("v_star", v_star)
     s = np.concatenate([-v, np.broadcast_to(v_star, v.shape[:-1] + (M,))], axis=-1)
     return 0.5 * np.einsum("...c,...cd,...d->...", s, I2(_omega(Q, R, T)), s)
 
@@ -319,13 +321,31 @@ def realize(init: Overlaps, N: int, seed: int = 0):
 # ----------------------------------------------------------------------------------------------
 # the ODEs
 # ----------------------------------------------------------------------------------------------
+def _check_O(O):
+    O = check_array("O", O)
+    if O.ndim < 2 or O.shape[-1] != O.shape[-2] or O.shape[-1] == 0:
+        raise ValueError(f"O must be a non-empty square covariance (..., L, L); got shape {O.shape}")
+    d = np.diagonal(O, axis1=-2, axis2=-1)
+    if np.any(d < 0):
+        raise ValueError("O must have a non-negative diagonal (variances)")
+    return O
+
+
 def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
     r"""Right-hand sides ``(dQ/dt, dR/dt, dv/dt)`` of the order-parameter ODEs (module docstring).
 
     All index combinations at once: :math:`I_3` of shape (K, L, L) and :math:`I_4` of shape
     (K, K, L, L) contracted with :math:`s = (-v, v^*)` by ``einsum``; ``L = K + M``.
     """
-    K = Q.shape[0]
+    Q, R, T = check_array("Q", Q, ndim=2), check_array("R", R, ndim=2), check_array("T", T, ndim=2)
+    v, v_star = check_array("v", v, ndim=1), check_array("v_star", v_star, ndim=1)
+    K, M = R.shape
+    if Q.shape != (K, K) or T.shape != (M, M) or v.shape != (K,) or v_star.shape != (M,) or K == 0 or M == 0:
+        raise ValueError(f"Q, R, T, v, v_star must have shapes (K, K), (K, M), (M, M), (K,), (M,); got "
+                         f"{Q.shape}, {R.shape}, {T.shape}, {v.shape}, {v_star.shape}")
+    eta = check_real("eta", eta, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0)
+    eta_v = check_real("eta_v", eta_v, low=0.0)
     O = _omega(Q, R, T)
     s = np.concatenate([-v, v_star])
     i3 = np.einsum("abc,c->ab", I3(O, K), s)          # sum_c s_c I3(a, b, c), shape (K, L)
@@ -415,6 +435,7 @@ def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: b
 
     y0 = np.concatenate([ov.Q.ravel(), ov.R.ravel(), ov.v])
     substeps = max(1, int(np.ceil(np.max(np.diff(t)) / dt - 1e-9)))
+    check_budget("RK4 steps (about 0.2 / eta per unit time)", float(substeps) * (t.size - 1), limit=2e6)
     ys = integrate(f, y0, t, method="rk4", substeps=substeps)
     Q = ys[:, :nQ].reshape(-1, K, K)
     R = ys[:, nQ:nQ + nR].reshape(-1, K, M)

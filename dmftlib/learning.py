@@ -34,7 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_budget, check_public
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -258,6 +258,7 @@ def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, n_se
     n_seeds = check_int("n_seeds", n_seeds, low=1)
     seed = check_int("seed", seed, low=0)
     P = _n_samples(N, alpha)
+    check_budget("doubles (n_seeds x P x N data)", float(n_seeds) * P * N, limit=2**26)
     X, w, e = [], [], []
     for r in _rngs(n_seeds, seed):
         X.append(r.standard_normal((P, N)))
@@ -295,6 +296,7 @@ def gradient_descent(data: TeacherStudentData, eta: float, n_steps: int) -> np.n
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
     n_steps = check_int("n_steps", n_steps, low=0)
+    check_budget("steps x seeds x P x N", float(n_steps) * data.X.size)
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)
     if not np.all(np.isfinite(w)):
@@ -338,6 +340,8 @@ def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: f
     :math:`e^{-32}` (Davidson-Szarek), and the method checks it with a few power iterations.
     """
     t = check_array("t", t, ndim=1, low=0.0)
+    if t.size == 0:
+        raise ValueError("t must hold at least one time; got an empty array")
     check_choice("method", method, ("chebyshev", "eigh"))
     tol = check_real("tol", tol, low=0.0, low_open=True)
     b = data.b
@@ -416,6 +420,8 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
         raise ValueError("etas must hold at least two positive steps")
     T = check_real("T", T, low=0.0, low_open=True)
     steps = T / etas
+    check_budget("gradient-descent steps x seeds x P x N",
+                 float(steps.sum()) * n_seeds * _n_samples(N, alpha) * N)
     if np.any(np.abs(steps - np.round(steps)) > 1e-9 * steps):
         raise ValueError(f"T / eta must be an integer for every eta; got T = {T:g}, etas = {etas.tolist()}")
     data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
@@ -633,6 +639,7 @@ def load_self_averaging(path) -> SelfAveraging:
 def plot_resnet_trajectories(L: int = 8, N: int = 100, n_units: int = 3, seed: int = 0, ax=None):
     """A few coordinates of the neural ODE (lines) and of a depth-``L`` ResNet (markers) against depth."""
     L = check_int("L", L, low=1)
+    N = check_int("N", N, low=1)
     n_units = check_int("n_units", n_units, low=1, high=N)
     F = random_vector_field(N, n_seeds=1, seed=seed)
     tau = np.linspace(0, 1, 101)

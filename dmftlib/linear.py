@@ -49,7 +49,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
                    is_psd, mean_sem, project_psd, symmetrize)
 from .core import rmt
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_budget, check_public, check_seeds
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
@@ -169,6 +169,10 @@ class GradientFlowDMFT(ReadOnlyArrays):
 # ----------------------------------------------------------------------------------------------
 # Checks
 # ----------------------------------------------------------------------------------------------
+def _check_nquad(n_quad):
+    return check_int("n_quad", n_quad, low=8, high=200_000)
+
+
 def _check_params(alpha, sigma2, ridge):
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
@@ -211,7 +215,7 @@ def mp_quadrature(alpha: float, n: int = 2000):
     (1.0, 1.0, 3.0)
     """
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
-    n = check_int("n", n, low=8)
+    n = check_int("n", n, low=8, high=200_000)
     lm, lp = rmt.mp_edges(alpha)
     c, h = 0.5 * (lp + lm), 0.5 * (lp - lm)
     x, wx = _leggauss(n)
@@ -271,11 +275,12 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, _check_nquad(n_quad))
     B, phi, _ = _bias_noise_factors(lam, t, ridge)
     B2 = B**2
     eg = B2 @ w + (sigma2 / alpha) * ((lam * phi**2) @ w)
     et = (lam * B2) @ w + sigma2 * (1.0 + (B2 @ w - 1.0) / alpha)
+    et = np.maximum(et, 0.0)     # a sum of squares: round-off below zero (-1e-16 at small alpha) is clipped
     _readonly(t, eg, et)
     return GradientFlowResult(t=t, test_error=eg, train_error=et, alpha=alpha, sigma2=sigma2, ridge=ridge)
 
@@ -307,7 +312,7 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, _check_nquad(n_quad))
     B, phi, _ = _bias_noise_factors(lam, t, ridge)
     BB = (B * w) @ B.T
     C = BB + (sigma2 / alpha) * (phi * (lam * w)) @ phi.T
@@ -343,6 +348,7 @@ def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: in
     [1.0, 0.0]
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
+    n_quad = _check_nquad(n_quad)
     if ridge == 0.0:
         et = sigma2 * max(0.0, 1.0 - 1.0 / alpha)
         if alpha == 1.0:
@@ -737,10 +743,12 @@ def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min
     N = check_int("N", N, low=2)
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    seeds = list(check_seeds("seeds", seeds))
     if len(seeds) < min_seeds:
         raise ValueError(f"seeds must hold at least {min_seeds} seeds (for a standard error); got {len(seeds)}")
     P = max(1, int(round(alpha * N)))
+    check_budget("doubles (data and eigenvectors, all seeds)", float(len(seeds)) * (P + 2 * N) * N, limit=2**27)
+    check_budget("doubles (errors, all seeds)", float(len(seeds)) * len(t) * (P + N), limit=2**27)
     if spectrum is None:
         sqrt_spec = None
     else:

@@ -386,6 +386,9 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     d = sp_.K + sp_.M
     n = _DEFAULT_NODES[d] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
     dt = 0.2 / max(1.0, eta, eta_theta) if dt is None else check_real("dt", dt, low=0.0, low_open=True)
+    if (t[-1] - t[0]) / dt > 2e6:
+        raise ValueError(f"this call needs {(t[-1] - t[0]) / dt:.3g} RK4 steps (dt = 0.2 / eta), more than the limit 2e+06; "
+                         "reduce eta or the duration")
     K, M, L = sp_.K, sp_.M, sp_.L
     P = K * K + K
     nQ, nR = K * K, K * M

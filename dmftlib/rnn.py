@@ -48,7 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_budget, check_public
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -319,6 +319,8 @@ def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 
     tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record)
     q0 = check_real("q0", q0, low=0.0)
     f, _, _ = phi_functions(phi)
+    check_budget("Euler steps x units^2 x seeds", (t_burn + t_record) / dt * float(N) * N * n_seeds, limit=2e11)
+    check_budget("Euler steps", (t_burn + t_record) / dt, limit=1e6)
     n_burn = int(round(t_burn / dt))
     n_rec = int(round(t_record / dt)) + 1
     n_lag = int(round(tau_max / dt)) + 1

@@ -34,7 +34,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_choice, check_int, check_real, mean_sem, rmt
 from .plotting import new_figure, plot_simulation, plot_theory
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_array, check_budget, check_public
 
 __all__ = [
     "QuadraticGD", "gd_threshold", "quadratic_gd_theory", "quadratic_gd_simulate", "gradient_flow_loss",
@@ -207,8 +207,10 @@ def mlp_init(mlp: MLP, seed=0) -> np.ndarray:
 
 def eos_dataset(n: int = 200, d: int = 20, seed: int = 0, teacher_width: int = 50):
     r"""Inputs :math:`x\sim\mathcal N(0, I_d)` and labels :math:`y = \mathrm{sign}(\text{random tanh teacher})\in\{\pm1\}`."""
-    n = check_int("n", n, low=2)
-    d = check_int("d", d, low=1)
+    n = check_int("n", n, low=2, high=10**6)
+    d = check_int("d", d, low=1, high=10**4)
+    teacher_width = check_int("teacher_width", teacher_width, low=1, high=10**4)
+    check_budget("doubles (inputs)", float(n) * d, limit=2**26)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     W = rng.standard_normal((teacher_width, d))
@@ -218,9 +220,23 @@ def eos_dataset(n: int = 200, d: int = 20, seed: int = 0, teacher_width: int = 5
     return X, y
 
 
+def _check_mlp_args(mlp, theta, X, y):
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP; got {type(mlp).__name__}")
+    theta = check_array("theta", theta, ndim=1)
+    if theta.size != mlp.n_params:
+        raise ValueError(f"theta must hold mlp.n_params = {mlp.n_params} values; got {theta.size}")
+    X = check_array("X", X, ndim=2)
+    y = check_array("y", y, ndim=1)
+    if X.shape[1] != mlp.widths[0] or X.shape[0] != y.size or y.size == 0:
+        raise ValueError(f"X must have shape (n, {mlp.widths[0]}) and y shape (n,) with n >= 1; got {X.shape}, {y.shape}")
+    return theta, X, y
+
+
 def mlp_loss_grad(mlp: MLP, theta, X, y):
     r"""Mean squared loss :math:`\frac1{2n}\sum_i (f(x_i)-y_i)^2` and its gradient (backpropagation)."""
-    Ws = mlp.unflatten(np.asarray(theta, dtype=np.float64))
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    Ws = mlp.unflatten(theta)
     hs = [X]
     h = X
     for l, W in enumerate(Ws):
@@ -242,6 +258,11 @@ def mlp_loss_grad(mlp: MLP, theta, X, y):
 
 def hessian_vector_product(mlp: MLP, theta, v, X, y, eps: float = 1e-4):
     r"""Hessian-vector product by central differences of the exact gradient, error :math:`O(\epsilon^2)`."""
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    v = check_array("v", v, ndim=1)
+    if v.shape != theta.shape:
+        raise ValueError(f"v must have the shape of theta {theta.shape}; got {v.shape}")
+    eps = check_real("eps", eps, low=0.0, low_open=True)
     gp = mlp_loss_grad(mlp, theta + eps * v, X, y)[1]
     gm = mlp_loss_grad(mlp, theta - eps * v, X, y)[1]
     return (gp - gm) / (2 * eps)
@@ -253,7 +274,11 @@ def sharpness(mlp: MLP, theta, X, y, v0=None, iters: int = 20, tol: float = 1e-6
     Returns ``(lam, v)`` (the eigenvector, to warm-start the next call). Power iteration finds the
     eigenvalue of largest modulus; near a minimum of a squared loss that is the sharpness.
     """
-    iters = check_int("iters", iters, low=1)
+    iters = check_int("iters", iters, low=1, high=10**5)
+    tol = check_real("tol", tol, low=0.0)
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    if v0 is not None:
+        v0 = check_array("v0", v0, ndim=1)
     v = np.random.default_rng(0).standard_normal(theta.size) if v0 is None else np.array(v0, dtype=np.float64)
     v /= np.linalg.norm(v)
     lam = 0.0
