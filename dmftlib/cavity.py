@@ -68,7 +68,7 @@ import numpy as np
 
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
-from .core import ReadOnlyArrays, check_bool, check_budget, check_public, check_seed
+from .core import ReadOnlyArrays, check_time_grid, check_bool, check_budget, check_public, check_seed
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -133,6 +133,8 @@ def _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times):
     C0 = check_real("C0", C0, low=0.0)
     grid = uniform_grid(t_max, n_t)
     kicks = check_array("kick_times", kick_times, ndim=1, low=0.0, high=t_max)
+    if kicks.size == 0:
+        raise ValueError("kick_times must hold at least one time (the response is measured from kicks)")
     idx = kick_indices(grid.t, kicks)
     return g, bool(symmetric), phi, grid, C0, kicks, idx
 
@@ -144,7 +146,10 @@ def kick_indices(t, kick_times) -> np.ndarray:
     [0, 5]
     """
     t = np.asarray(t, dtype=np.float64)
-    kick_times = np.atleast_1d(np.asarray(kick_times, dtype=np.float64))
+    t = check_time_grid("t", t)
+    kick_times = np.atleast_1d(check_array("kick_times", kick_times, low=0.0))
+    if kick_times.ndim != 1 or np.any(np.diff(kick_times) <= 0):
+        raise ValueError(f"kick_times must be a strictly increasing 1-D array; got {kick_times.tolist()}")
     idx = np.rint(kick_times / (t[1] - t[0])).astype(int)
     if np.any(idx < 0) or np.any(idx >= t.size) or np.any(np.abs(t[np.clip(idx, 0, t.size - 1)] - kick_times) > 1e-9):
         raise ValueError(f"kick_times must be points of the time grid t = 0, {t[1] - t[0]:g}, ..., {t[-1]:g}; "
@@ -528,7 +533,10 @@ def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), n_se
     >>> scan.N.tolist(), bool(scan.sem_C[1] < scan.sem_C[0])
     ([50, 200], True)
     """
-    Ns = np.asarray([check_int("N", int(n), low=2, high=20000) for n in np.atleast_1d(Ns)])
+    Ns = check_array("Ns", Ns, ndim=1, low=2, high=20000, increasing=True)
+    if Ns.size == 0 or np.any(Ns != np.round(Ns)):
+        raise ValueError(f"Ns must be a non-empty increasing sequence of integers in [2, 20000]; got {Ns.tolist()}")
+    Ns = Ns.astype(int)
     th = theory(g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times)
     rms = lambda a: float(np.sqrt(np.mean(np.square(a))))  # noqa: E731
     out = {k: [] for k in ("err_C", "sem_C", "err_R", "sem_R")}
@@ -637,6 +645,8 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     if ax is None:
         _, ax = P.new_figure(ncols=2)
     g = check_real("g", g, low=0.0)
+    symmetric = check_bool("symmetric", symmetric)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=400.0)
     limit = 0.5 if symmetric else 1.0
     n_t = int(round(t_max / 0.1)) + 1
     sim = simulate(N, g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0], n_seeds=n_seeds, seed=1)

@@ -118,7 +118,7 @@ def I3(O, K=None):
     """
     O = _check_O(O)
     L = O.shape[-1]
-    K = L if K is None else K
+    K = L if K is None else check_int("K", K, low=1, high=L)
     d = _diag(O)
     Oa = O[..., :K, :]                              # (..., K, L): C_a x
     C11 = 1.0 + d[..., :K, None, None]               # (..., K, 1, 1)
@@ -142,7 +142,7 @@ def I4(O, K=None):
     """
     O = _check_O(O)
     L = O.shape[-1]
-    K = L if K is None else K
+    K = L if K is None else check_int("K", K, low=1, high=L)
     d = 1.0 + _diag(O)
     S = O[..., :K, :]                                   # (..., K, L)
     C11 = d[..., :K, None, None, None]
@@ -166,7 +166,7 @@ def I4(O, K=None):
 def J2(O, K=None):
     r""":math:`J_2(a,b) = \langle g'(h_a) g'(h_b)\rangle = \frac{2}{\pi}\big[(1+C_{aa})(1+C_{bb}) - C_{ab}^2\big]^{-1/2}`, shape ``(..., K, K)``."""
     O = _check_O(O)
-    K = O.shape[-1] if K is None else K
+    K = O.shape[-1] if K is None else check_int("K", K, low=1, high=O.shape[-1])
     d = 1.0 + _diag(O)[..., :K]
     return _C2 / np.sqrt(d[..., :, None] * d[..., None, :] - O[..., :K, :K] ** 2)
 

@@ -262,8 +262,50 @@ class ReadOnlyArrays:
 SEED_NAMES = ("seed", "init_seed", "seed0")
 
 
+def inspect_empty():
+    import inspect
+    return inspect.Parameter.empty
+
+
+#: the largest value of any size-like integer argument (units, samples, seeds, steps, nodes)
+MAX_SIZE = 10**7
+
+
+def _is_size_name(name):
+    return (name in ("N", "K", "M", "L", "P", "B", "d", "n", "width", "batch", "chunk", "iters", "substeps", "refine")
+            or name.startswith(("n_", "N_")) or name.endswith(("_seeds", "_steps", "_iters", "_width", "_substeps")))
+
+
+def _size_cap(name, inner):
+    def check(v):
+        if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and v > MAX_SIZE:
+            raise ValueError(f"{name} = {v} is beyond the library's size limit {MAX_SIZE:.0e}; "
+                             f"{name} must be an integer in [1, {MAX_SIZE}]")
+        return v if inner is None else inner(v)
+    return check
+
+
 def _annotation_checker(name, annotation, default, module_globals):
     """The check implied by a parameter's name and annotation, or None."""
+    inner = _annotation_checker_inner(name, annotation, default, module_globals)
+    return _size_cap(name, inner) if _is_size_name(name) else inner
+
+
+def _check_times(name):
+    def check(v):
+        if isinstance(v, (list, tuple, np.ndarray)) and np.ndim(v) == 1:
+            a = check_array(name, v, low=0.0, increasing=True)
+            if a.size == 0:
+                raise ValueError(f"{name} must hold at least one time; got an empty array")
+        elif isinstance(v, (str, bytes)):
+            raise ValueError(f"{name} must be a time or an array of times; got {v!r}")
+        return v
+    return check
+
+
+def _annotation_checker_inner(name, annotation, default, module_globals):
+    if name in ("t", "tau") and annotation in ("", None) or (name in ("t", "tau") and annotation is inspect_empty()):
+        return _check_times(name)
     if name == "seeds":
         return lambda v: check_seeds(name, v)
     if name in SEED_NAMES:
