@@ -325,9 +325,6 @@ def _check_O(O):
     O = check_array("O", O)
     if O.ndim < 2 or O.shape[-1] != O.shape[-2] or O.shape[-1] == 0:
         raise ValueError(f"O must be a non-empty square covariance (..., L, L); got shape {O.shape}")
-    d = np.diagonal(O, axis1=-2, axis2=-1)
-    if np.any(d < 0):
-        raise ValueError("O must have a non-negative diagonal (variances)")
     return O
 
 

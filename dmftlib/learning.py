@@ -692,6 +692,7 @@ def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: fl
     T = check_real("T", T, low=0.0, low_open=True)
     data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
     eta_c = float(stability_limit(data).min())
+    check_budget("gradient-descent steps", T / eta, limit=1e6)
     n_steps = max(1, int(round(T / eta)))
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)

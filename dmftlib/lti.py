@@ -48,7 +48,7 @@ from scipy import special as _special
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, mean_sem, project_psd, rmt, symmetrize)
 from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_budget, check_public
 
 __all__ = [
     "ENSEMBLES", "LTITheory", "LTISimulation", "TrajectorySimulation", "simulate_trajectories", "LaplaceResponse", "DMFTResponse", "DMFTCorrelation",
@@ -293,6 +293,7 @@ def _panels(t, h_max: float = 0.5, order: int = 8):
     number of panels to its left (so a cumulative sum of panel integrals gives the integral up to ``t_k``).
     """
     t = np.asarray(t, dtype=np.float64)
+    check_budget("quadrature panels (t_max / h_max)", (t.max() if t.size else 0.0) / h_max, limit=1e6)
     edges = np.unique(np.concatenate([[0.0], t, np.arange(0.0, t.max() if t.size else 0.0, h_max)]))
     nodes, weights = np.polynomial.legendre.leggauss(order)
     lo, hi = edges[:-1], edges[1:]
@@ -525,6 +526,8 @@ def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: 
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, high=t_max, low_open=True)
+    check_budget("time steps x units^2 x seeds", t_max / dt * float(N) * N * n_seeds, limit=2e11)
+    check_budget("time steps", t_max / dt, limit=1e6)
     n = int(round(t_max / dt))
     t = dt * np.arange(n + 1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
