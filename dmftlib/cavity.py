@@ -358,7 +358,7 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
     damping = check_real("damping", damping, low=0.0, high=1.0, high_open=True)
     max_iter = check_int("max_iter", max_iter, low=1)
     min_iter = check_int("min_iter", min_iter, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     start = time.perf_counter()
     kappa = 1.0 if symmetric else 0.0
     if phi == "linear":
@@ -453,7 +453,7 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
     g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
     N = check_int("N", N, low=2, high=20000)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     if substeps is None:
         substeps = max(1, int(np.ceil(grid.dt / MAX_STEP - 1e-9)))
     substeps = check_int("substeps", substeps, low=1)

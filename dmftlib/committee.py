@@ -60,7 +60,7 @@ import numpy as np
 
 from .core import (ConvergenceError, check_array, check_int, check_real, check_time_grid,
                    damped_fixed_point, integrate, mean_sem)
-from .core import ReadOnlyArrays, check_budget, check_public
+from .core import ReadOnlyArrays, check_seed, check_budget, check_public
 
 __all__ = ["Overlaps", "CommitteeTheory", "CommitteeSimulation", "Plateau",
            "g", "g_prime", "I2", "I3", "I4", "J2", "generalization_error",
@@ -272,7 +272,7 @@ def initial_overlaps(K: int, M: int, seed: int = 0, q0: float = 0.25, r0: float 
     """
     K = check_int("K", K, low=1)
     M = check_int("M", M, low=1)
-    check_int("seed", seed, low=0)
+    check_seed("seed", seed)
     q0 = check_real("q0", q0, low=0.0, low_open=True)
     r0 = check_real("r0", r0, low=0.0)
     v0 = check_real("v0", v0)
@@ -502,7 +502,7 @@ def simulate(N: int, K: int, M: int, eta: float, t, seeds, sigma: float = 0.0,
         raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
     chunk = check_int("chunk", chunk, low=1)
     ov = _as_overlaps(init, K, M)
-    W0, B = realize(ov, N, seed=check_int("init_seed", init_seed, low=0))
+    W0, B = realize(ov, N, seed=check_seed("init_seed", init_seed))
     S = len(seeds)
     steps = np.rint(t * N).astype(np.int64)
     if np.any(np.diff(steps) <= 0):

@@ -34,7 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
-from .core import ReadOnlyArrays, check_budget, check_public
+from .core import ReadOnlyArrays, check_seed, check_budget, check_public
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -117,7 +117,7 @@ def random_vector_field(N: int, n_seeds: int = 4, g: float = 1.5, omega: float =
     g = check_real("g", g, low=0.0)
     omega = check_real("omega", omega)
     beta = check_real("beta", beta, low=0.0)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     draws = [(r.standard_normal((N, N)), r.standard_normal((N, N)), r.standard_normal((3, N)))
              for r in _rngs(n_seeds, seed)]
     A = np.stack([d[0] for d in draws])
@@ -256,7 +256,7 @@ def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, n_se
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     P = _n_samples(N, alpha)
     check_budget("doubles (n_seeds x P x N data)", float(n_seeds) * P * N, limit=2**26)
     X, w, e = [], [], []
@@ -519,7 +519,7 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     check_choice("method", method, ("chebyshev", "eigh"))
     P = _n_samples(N, alpha)
     if batch is None:

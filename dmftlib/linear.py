@@ -49,7 +49,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
                    is_psd, mean_sem, project_psd, symmetrize)
 from .core import rmt
-from .core import ReadOnlyArrays, check_budget, check_public, check_seeds
+from .core import ReadOnlyArrays, check_budget, check_public, check_seed, check_seeds
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
@@ -876,7 +876,7 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, n_seeds: int, ridge: fl
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     seeds_per_batch = check_int("seeds_per_batch", seeds_per_batch, low=1)
-    seed0 = check_int("seed0", seed0, low=0)
+    seed0 = check_seed("seed0", seed0)
     th = gradient_flow_theory(alpha, sigma2, t, ridge)
     seeds = np.arange(seed0, seed0 + n_seeds)
     mean, std = [], []

@@ -66,7 +66,7 @@ import numpy as np
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real, check_time_grid, expect
 from .core import mean_sem
 from .core import rmt
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_seed, check_public
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
@@ -393,7 +393,7 @@ def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_the
     alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
     check_int("N_theory", N_theory, low=50)
     check_int("n_draws", n_draws, low=1)
-    check_int("seed", seed, low=0)
+    check_seed("seed", seed)
     if phi == "linear":
         return exact_theory(alpha, nu, sigma2, t, n_talbot=n_talbot)
     return large_n_theory(alpha, nu, sigma2, t, phi=phi, N_theory=N_theory, n_draws=n_draws, seed=seed)
@@ -447,7 +447,7 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
     t = _check_t(t, allow_inf=True)
     N_theory = check_int("N_theory", N_theory, low=50)
     n_draws = check_int("n_draws", n_draws, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     out, P, M = _design(N_theory, alpha, nu, sigma2, t, [seed + i for i in range(n_draws)], phi, "theory")
     return _result(out, t, alpha, nu, sigma2, phi, N_theory, P, M, "theory")
 
@@ -691,7 +691,7 @@ def sample_drive_spectrum(N: int, alpha: float, nu: float, seed: int = 0) -> np.
     N = check_int("N", N, low=2)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     nu = check_real("nu", nu, low=0.0, low_open=True)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     P, M = _sizes(N, alpha, nu)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((P, N))

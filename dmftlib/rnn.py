@@ -48,7 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
-from .core import ReadOnlyArrays, check_budget, check_public
+from .core import ReadOnlyArrays, check_seed, check_budget, check_public
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -312,7 +312,7 @@ def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 
     g = check_real("g", g, low=0.0)
     check_choice("phi", phi, PHIS)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     t_burn = check_real("t_burn", t_burn, low=0.0)
     t_record = check_real("t_record", t_record, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, low_open=True, high=0.5)

@@ -48,7 +48,7 @@ import numpy as np
 from .core import check_int, check_real, mean_sem
 from .core import rmt
 from .linear import mp_quadrature
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_seed, check_public
 
 __all__ = [
     "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
@@ -385,7 +385,7 @@ def dmft(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_path
 
     alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
     n_paths = check_int("n_paths", n_paths, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     n = _n_steps(t_max, eta)
     if n > 400:
         raise ValueError(f"t_max / eta must be at most 400 steps for the two-time solver; got {n}")

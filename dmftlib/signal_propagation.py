@@ -49,7 +49,7 @@ from scipy.special import erf as _erf
 
 from .core import (ConvergenceError, check_array, check_choice, check_int, check_real, expect,
                    expect2, mean_sem)
-from .core import ReadOnlyArrays, check_public
+from .core import ReadOnlyArrays, check_seed, check_public
 
 __all__ = [
     "ACTIVATIONS", "activation", "length_map", "correlation_map", "q_star", "c_star", "chi1",
@@ -593,7 +593,7 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     N = check_int("N", N, low=2, high=100000)
     L = check_int("L", L, low=0, high=100000)
     n_seeds = check_int("n_seeds", n_seeds, low=2, high=100000)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     sw = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True)
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
@@ -776,7 +776,7 @@ def trainability(sigma_w2, depths, sigma_b2: float = 0.05, phi: str = "tanh", wi
     lr = check_real("lr", lr, low=0.0, low_open=True)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     n_test = check_int("n_test", n_test, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     w_teacher = rng.standard_normal(width)
     x_test = rng.standard_normal((width, n_test))
