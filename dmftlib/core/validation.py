@@ -294,9 +294,11 @@ def _annotation_checker(name, annotation, default, module_globals):
 def _check_times(name):
     def check(v):
         if isinstance(v, (list, tuple, np.ndarray)) and np.ndim(v) == 1:
-            a = check_array(name, v, low=0.0, increasing=True)
+            a = check_array(name, v, low=0.0)
             if a.size == 0:
                 raise ValueError(f"{name} must hold at least one time; got an empty array")
+            if np.any(np.diff(a) < 0):
+                raise ValueError(f"{name} must be non-decreasing (times in order)")
         elif isinstance(v, (str, bytes)):
             raise ValueError(f"{name} must be a time or an array of times; got {v!r}")
         return v
