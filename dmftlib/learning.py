@@ -274,7 +274,13 @@ def test_error(data: TeacherStudentData, w) -> np.ndarray:
 
     ``w`` may carry leading axes (e.g. times): shape ``(..., n_seeds, N)``.
     """
-    w = np.asarray(w, dtype=np.float64)
+    w = check_array("w", w)
+    if w.shape[-1:] != data.w_star.shape[-1:]:
+        raise ValueError(f"w must end with the dimension N = {data.w_star.shape[-1]}; got shape {w.shape}")
+    return _test_error(data, w)
+
+
+def _test_error(data, w):
     return np.mean((w - data.w_star) ** 2, axis=-1)
 
 
@@ -696,7 +702,7 @@ def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: fl
     n_steps = max(1, int(round(T / eta)))
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)
-    eg_gd = test_error(data, w)
+    eg_gd = _test_error(data, w)            # may be inf above the stability limit: plotted up to there
     t_gf = np.linspace(0, T, 121)
     eg_gf = test_error(data, gradient_flow(data, t_gf, method="eigh"))
     th = theory(t_gf, alpha, sigma2)

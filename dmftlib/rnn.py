@@ -48,7 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
-from .core import ReadOnlyArrays, check_seed, check_budget, check_public
+from .core import ReadOnlyArrays, check_array, check_seed, check_budget, check_public
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -82,7 +82,7 @@ def potential(delta, delta0: float, g: float, phi: str = "tanh", n: int = 80):
     delta0 = check_real("delta0", delta0, low=0.0)
     g = check_real("g", g, low=0.0)
     _, _, Phi = phi_functions(phi)
-    d = np.clip(np.asarray(delta, dtype=np.float64), -delta0, delta0)
+    d = np.clip(check_array("delta", delta), -delta0, delta0)
     return -0.5 * d**2 + g**2 * expect2(Phi, Phi, delta0, delta0, d, n=n)
 
 
@@ -257,8 +257,8 @@ def stationary_part(C, t, t_start: float):
     Returns ``tau, delta`` with ``tau = t[:m] - t[0]`` for the ``m`` grid points after ``t_start``;
     :math:`\Delta(\tau_j)` is the mean of ``C[k, k - j]`` over ``t_k - \tau_j \ge t_start``.
     """
-    C = np.asarray(C, dtype=np.float64)
-    t = np.asarray(t, dtype=np.float64)
+    C = check_array("C", C, ndim=2)
+    t = check_array("t", t, ndim=1)
     k0 = int(np.searchsorted(t, check_real("t_start", t_start, low=0.0)))
     m = t.size - k0
     if m < 2:

@@ -172,7 +172,7 @@ def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_qu
     """
     alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
     n_quad = check_int("n_quad", n_quad, low=8)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     n = _n_steps(t_max, eta)
     q = lam / alpha
     damp = 1.0 - eta * lam
@@ -223,7 +223,7 @@ def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     b = check_real("b", b, low=0.0, high=1.0, low_open=True)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     eta_gd = 2.0 / rmt.mp_edges(alpha)[1]
     if b == 1.0:
         return float(eta_gd)
@@ -267,7 +267,7 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
     eta_c = stability_threshold(alpha, b, n_quad)
     if eta >= eta_c:
         raise ValueError(f"eta must be below the stability limit eta_c = {eta_c:.6g}; got {eta:g}")
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     bulk = lam > 0
     c = eta * (1.0 / b - 1.0) / alpha
     G = c * float(w[bulk] @ (lam[bulk] / (2.0 - eta * lam[bulk])))

@@ -154,6 +154,8 @@ def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, n_seeds=8, steps=60, ax=None):
     """Theory and simulation of GD on the Wishart quadratic, with the threshold in the title."""
     if ax is None:
         _, ax = new_figure()
+    n_seeds = check_int("n_seeds", n_seeds, low=2, high=10**4)
+    steps = check_int("steps", steps, low=1, high=10**5)
     k = np.arange(steps + 1)
     th = quadratic_gd_theory(alpha, eta, k)
     sim = quadratic_gd_simulate(N, alpha, eta, k, seeds=range(n_seeds))
@@ -314,6 +316,7 @@ def train_gd(mlp: MLP, X, y, eta: float, n_steps: int, seed: int = 0, sharpness_
     eta = check_real("eta", eta, low=0.0, low_open=True)
     n_steps = check_int("n_steps", n_steps, low=1)
     sharpness_every = check_int("sharpness_every", sharpness_every, low=1)
+    power_iters = check_int("power_iters", power_iters, low=1, high=10**5)
     start = time.perf_counter()
     theta = mlp_init(mlp, seed)
     v = None
@@ -386,7 +389,7 @@ def sgd_lyapunov(X, eta: float, B: int, seeds, n_steps: int = 400, burn_in: int 
     :math:`\gamma = \lim \frac1k\log\lVert v_k\rVert`, estimated from independent runs (one per seed, all
     vectorized), each renormalized at every step; ``gamma < 0``: the minimum is stable for SGD (almost surely).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P, N = X.shape
     eta = check_real("eta", eta, low=0.0, low_open=True)
     B = check_int("B", B, low=1, high=P)
@@ -417,7 +420,7 @@ def mean_square_operator(X, eta: float, B: int):
     .. math:: \mathcal T(M) = M - \eta(\hat\Sigma M + M\hat\Sigma) + \eta^2\Big[(1-\tfrac1B)\hat\Sigma M\hat\Sigma
               + \tfrac1{BP}\sum_\mu (x_\mu^\top M x_\mu)\,x_\mu x_\mu^\top\Big].
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P = X.shape[0]
     eta = check_real("eta", eta, low=0.0, low_open=True)
     B = check_int("B", B, low=1, high=P)
@@ -446,7 +449,7 @@ def mean_square_rate(X, eta: float, B: int, tol: float = 1e-10) -> float:
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-    Xs = _span_coordinates(np.asarray(X, dtype=np.float64))
+    Xs = _span_coordinates(check_array("X", X, ndim=2))
     P = Xs.shape[0]
     T = mean_square_operator(Xs, eta, B)
     op = LinearOperator((P * P, P * P), matvec=lambda m: T(m.reshape(P, P)).ravel(), dtype=np.float64)
@@ -467,7 +470,7 @@ def sgd_second_moment(X, eta: float, B: int, n_steps: int, seeds):
     Returns ``(exact, mc_mean, mc_sem)``, arrays over ``k = 0..n_steps``, from
     :math:`v_0 = \hat\Sigma\,u/\lVert\hat\Sigma u\rVert` with a fixed ``u`` (so :math:`M_0 = v_0 v_0^\top`).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P, N = X.shape
     n_steps = check_int("n_steps", n_steps, low=1)
     seeds = list(seeds)

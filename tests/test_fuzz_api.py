@@ -389,8 +389,9 @@ def _register_calls():
         "dmftlib.sweeps.param_grid": dict(axes={"a": [1, 2]}),
         "dmftlib.sweeps.sweep": dict(fn=lambda a, seed: a + seed, axes={"a": [1, 2]}),
         # symbolic
-        "dmftlib.symbolic.gaussian.arccos_kernel": dict(var_u=1, var_v=1, cov=0.5),
-        "dmftlib.symbolic.gaussian.arcsine_kernel": dict(var_u=1, var_v=1, cov=0.5),
+        "dmftlib.symbolic.gaussian.arccos_kernel": dict(var_u=1.0, var_v=1.0, cov=0.5),
+        "dmftlib.symbolic.gaussian.arcsine_kernel": dict(var_u=1.0, var_v=1.0, cov=0.5),
+        "dmftlib.plotting.new_figure": dict(width=6.0),
         "dmftlib.symbolic.gaussian.covariance_symbols": dict(k=2),
         "dmftlib.symbolic.gaussian.mgf": dict(C=Lazy(lambda: dmftlib.symbolic.gaussian.covariance_symbols(2))),
         "dmftlib.symbolic.gaussian.moment": dict(indices=(0, 1)),

@@ -342,7 +342,10 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
     >>> round(float(res.R[100, 0]), 2)        # ~ exp(-1) for i.i.d. couplings
     0.37
     """
-    g_value = check_real("g", g_value, low=0.0)
+    for name, f in (("sigma", sigma), ("memory", memory)):
+        if not callable(f):
+            raise TypeError(f"{name} must be a callable (from kernel_functions); got {f!r}")
+    g_value = check_real("g_value", g_value, low=0.0)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n = check_int("n_t", n_t, low=2, high=4001)
     C0 = check_real("C0", C0, low=0.0)
