@@ -343,6 +343,11 @@ def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
     eta = check_real("eta", eta, low=0.0)
     sigma = check_real("sigma", sigma, low=0.0)
     eta_v = check_real("eta_v", eta_v, low=0.0)
+    return _rhs(Q, R, T, v, v_star, eta, sigma, eta_v)
+
+
+def _rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
+    K = Q.shape[0]
     O = _omega(Q, R, T)
     s = np.concatenate([-v, v_star])
     i3 = np.einsum("abc,c->ab", I3(O, K), s)          # sum_c s_c I3(a, b, c), shape (K, L)
@@ -426,7 +431,7 @@ def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: b
     nQ, nR = K * K, K * M
 
     def f(_, y):
-        dQ, dR, dv = rhs(y[:nQ].reshape(K, K), y[nQ:nQ + nR].reshape(K, M), T, y[nQ + nR:], v_star,
+        dQ, dR, dv = _rhs(y[:nQ].reshape(K, K), y[nQ:nQ + nR].reshape(K, M), T, y[nQ + nR:], v_star,
                          eta, sigma, eta_v)
         return np.concatenate([dQ.ravel(), dR.ravel(), dv])
 
@@ -661,7 +666,7 @@ def plateau(K: int, eta: float, sigma: float = 0.0, tol: float = 1e-12, max_iter
 
     def Fsym(x):
         Q, R = _sym_mats(x, K)
-        dQ, dR, _ = rhs(Q, R, T, ones, ones, eta, sigma)
+        dQ, dR, _ = _rhs(Q, R, T, ones, ones, eta, sigma)
         return np.array([dQ[0, 0], dQ[0, 1] if K > 1 else 0.0, dR[0, 0]])
 
     def newton(x, eps=1e-7):
@@ -695,7 +700,7 @@ def _escape_rate(Q, R, eta, sigma, eps=1e-6):
         Qm = np.zeros((K, K))
         Qm[iu] = y[:iu[0].size]
         Qm = Qm + np.triu(Qm, 1).T
-        dQ, dR, _ = rhs(Qm, y[iu[0].size:].reshape(K, M), T, ones_k, ones_m, eta, sigma)
+        dQ, dR, _ = _rhs(Qm, y[iu[0].size:].reshape(K, M), T, ones_k, ones_m, eta, sigma)
         return np.concatenate([dQ[iu], dR.ravel()])
 
     y0 = np.concatenate([Q[iu], R.ravel()])
