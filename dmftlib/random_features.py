@@ -1035,7 +1035,7 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
     """
     from .plotting import new_figure
     sigma = check_real("sigma", sigma, low=0.0)
-    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e6)   # a widget: log grid up to 1e6
     if ax is None:
         _, ax = new_figure()
     t = np.geomspace(1e-2, t_max, 60 if phi == "linear" else 40)

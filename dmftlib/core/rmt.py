@@ -189,9 +189,9 @@ def sample_ginibre(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
 
 def empirical_stieltjes(z, eigenvalues):
     r"""Stieltjes transform :math:`\frac1N\sum_i (z-\lambda_i)^{-1}` of sampled eigenvalues, vectorized over ``z``."""
-    lam = check_array("eigenvalues", eigenvalues, ndim=1)
-    if lam.size == 0:
-        raise ValueError("eigenvalues must hold at least one value")
+    lam = _check_z(eigenvalues) if np.iscomplexobj(eigenvalues) else check_array("eigenvalues", eigenvalues)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D array (real or complex); got shape {lam.shape}")
     z = _check_z(z)
     if np.any(np.isin(z, lam)):
         raise ValueError("z must avoid the eigenvalues (the transform has a pole there)")
