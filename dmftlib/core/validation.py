@@ -294,7 +294,9 @@ def _annotation_checker(name, annotation, default, module_globals):
 def _check_times(name):
     def check(v):
         if isinstance(v, (list, tuple, np.ndarray)) and np.ndim(v) == 1:
-            a = check_array(name, v, low=0.0)
+            a = check_array(name, v, low=0.0, finite=False)      # t = inf is a long-time limit somewhere
+            if np.any(np.isnan(a)):
+                raise ValueError(f"{name} must not contain NaN")
             if a.size == 0:
                 raise ValueError(f"{name} must hold at least one time; got an empty array")
             if np.any(np.diff(a) < 0):
