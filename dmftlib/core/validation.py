@@ -330,7 +330,12 @@ def _annotation_checker_inner(name, annotation, default, module_globals):
         return (lambda v: None if v is None else check(v)) if optional else check
 
     if kind == "float":
-        return opt(lambda v: check_real(name, v))
+        def check_float(v):      # a float, or (vectorized functions) an array of them
+            if isinstance(v, (np.ndarray, list, tuple)):
+                check_array(name, v)
+                return v
+            return check_real(name, v)
+        return opt(check_float)
     if kind == "int":
         return opt(lambda v: check_int(name, v))
     if kind == "bool":
