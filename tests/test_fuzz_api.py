@@ -110,8 +110,9 @@ NONNEG = {"alpha", "nu", "sigma2", "sigma", "eta", "eta_v", "eta_theta", "dt", "
           "t_record", "tau_max", "sigma_w2", "sigma_b2", "ridge", "delta", "damping", "lr", "q0", "C0", "var",
           "eps", "b_scale", "max_bytes", "divergence", "max_growth", "t_start", "radius", "beta", "omega"}
 GRIDS = {"t", "tau", "steps", "kick_times", "L_values", "etas", "Ns", "N_values", "depths", "ks"}
-#: grids whose order matters (a reversed one must be refused); the others are sets of values
-SORTED_GRIDS = {"t", "tau", "steps", "kick_times"}
+#: grids whose order matters (a reversed one must be refused); the others are sets of values, and a
+#: closed form may be evaluated at times in any order
+SORTED_GRIDS = {"steps", "kick_times"}
 #: free-text or plotting parameters whose values are not checked (labels, colours, axes)
 NOT_FUZZED = {"ax", "axes", "label", "labels", "title", "xlabel", "color", "cmap", "prefix", "describe",
               "theory_label", "marker", "kw", "path", "name", "sim_label", "every", "logy", "log", "height",

@@ -299,8 +299,6 @@ def _check_times(name):
                 raise ValueError(f"{name} must not contain NaN")
             if a.size == 0:
                 raise ValueError(f"{name} must hold at least one time; got an empty array")
-            if np.any(np.diff(a) < 0):
-                raise ValueError(f"{name} must be non-decreasing (times in order)")
         elif isinstance(v, (str, bytes)):
             raise ValueError(f"{name} must be a time or an array of times; got {v!r}")
         return v
