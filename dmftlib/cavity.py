@@ -68,6 +68,7 @@ import numpy as np
 
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
+from .core import ReadOnlyArrays, check_time_grid, check_bool, check_budget, check_public, check_seed
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -77,7 +78,7 @@ PHIS = ("linear", "tanh")
 
 
 @dataclass(frozen=True)
-class CavityResult:
+class CavityResult(ReadOnlyArrays):
     """Order parameters on a uniform time grid (theory or finite-N simulation).
 
     Attributes
@@ -119,16 +120,21 @@ class CavityResult:
 
 # ----------------------------------------------------------------------------- checks
 
+#: work limit of one simulation (multiply-adds)
+MAX_WORK_CAVITY = 2e11
+
+
 def _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times):
     g = check_real("g", g, low=0.0)
-    if not isinstance(symmetric, (bool, np.bool_)):
-        raise ValueError(f"symmetric must be True or False; got {symmetric!r}")
+    symmetric = check_bool("symmetric", symmetric)
     phi = check_choice("phi", phi, PHIS)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n_t = check_int("n_t", n_t, low=2, high=4001)
     C0 = check_real("C0", C0, low=0.0)
     grid = uniform_grid(t_max, n_t)
     kicks = check_array("kick_times", kick_times, ndim=1, low=0.0, high=t_max)
+    if kicks.size == 0:
+        raise ValueError("kick_times must hold at least one time (the response is measured from kicks)")
     idx = kick_indices(grid.t, kicks)
     return g, bool(symmetric), phi, grid, C0, kicks, idx
 
@@ -140,7 +146,10 @@ def kick_indices(t, kick_times) -> np.ndarray:
     [0, 5]
     """
     t = np.asarray(t, dtype=np.float64)
-    kick_times = np.atleast_1d(np.asarray(kick_times, dtype=np.float64))
+    t = check_time_grid("t", t)
+    kick_times = np.atleast_1d(check_array("kick_times", kick_times, low=0.0))
+    if kick_times.ndim != 1 or np.any(np.diff(kick_times) <= 0):
+        raise ValueError(f"kick_times must be a strictly increasing 1-D array; got {kick_times.tolist()}")
     idx = np.rint(kick_times / (t[1] - t[0])).astype(int)
     if np.any(idx < 0) or np.any(idx >= t.size) or np.any(np.abs(t[np.clip(idx, 0, t.size - 1)] - kick_times) > 1e-9):
         raise ValueError(f"kick_times must be points of the time grid t = 0, {t[1] - t[0]:g}, ..., {t[-1]:g}; "
@@ -170,6 +179,7 @@ def response_closed_form(tau, g, symmetric):
     from scipy.special import iv
     tau = check_array("tau", tau, low=0.0)
     g = check_real("g", g, low=0.0)
+    symmetric = check_bool("symmetric", symmetric)
     if not symmetric or g == 0.0:
         return np.exp(-tau)
     x = 2.0 * g * tau
@@ -348,7 +358,7 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
     damping = check_real("damping", damping, low=0.0, high=1.0, high_open=True)
     max_iter = check_int("max_iter", max_iter, low=1)
     min_iter = check_int("min_iter", min_iter, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     start = time.perf_counter()
     kappa = 1.0 if symmetric else 0.0
     if phi == "linear":
@@ -375,7 +385,13 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
             state["M_next"] = damping * state["M_pass"] + (1.0 - damping) * M
         if state["calls"] % 3 == 0:               # both halves done: the solver now uses M_next
             state["M_pass"] = state["M_next"]
-        return K, M
+        return K, _to_solver_memory(M)
+
+    def _to_solver_memory(M):
+        """The solver's M[k, s] weighs the state before the kick at t_s: one column later than here."""
+        out = np.zeros_like(M)
+        out[:, 1:] = M[:, :-1]
+        return out
 
     res = solve_sampling_dmft(
         drift=lambda t, x, z: -x, drift_dx=lambda t, x, z: -np.ones_like(x), kernel_map=kernel_map,
@@ -385,7 +401,7 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
     sub = slice(0, refine * (grid.n - 1) + 1, refine)
     C = symmetrize(res.C[sub, sub])
     C_sem = res.C_sem[sub, sub]
-    R = res.R[1:, :-1][sub, sub] + 0.0
+    R = res.R[1:, 1:][sub, sub] + 0.0     # solver R[k, s]: kick on x_s; here the kick enters x_{s+1}
     R_sem = (state["R_sd"] / np.sqrt(state["b"]))[1:, :-1][sub, sub]
     return CavityResult(t=grid.t, C=C, C_sem=C_sem, kick_times=kicks, R_kick=R[:, idx].T.copy(),
                         R_kick_sem=R_sem[:, idx].T.copy(), R=np.tril(R), N=None, n_seeds=None,
@@ -405,12 +421,17 @@ def _couplings(rng, n_seeds, N, g, symmetric):
     return Z
 
 
+#: largest Runge-Kutta step of :func:`simulate` (the output spacing is split into substeps above it)
+MAX_STEP = 0.1
+
+
 def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
-             delta=1e-3, n_seeds=4, seed=0, substeps=1) -> CavityResult:
+             delta=1e-3, n_seeds=4, seed=0, substeps=None) -> CavityResult:
     r"""Simulate N coupled units for ``n_seeds`` independent draws of :math:`J` and :math:`x(0)`.
 
     Integrates :math:`\dot x = -x + J\phi(x)` with the classical Runge-Kutta scheme (step
-    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`), vectorized over seeds and
+    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`; by default ``substeps`` is the
+    smallest integer making the step at most ``MAX_STEP = 0.1``, whatever the output spacing), vectorized over seeds and
     over the perturbed copies: state of shape ``(n_seeds, 1 + n_kicks, N)``, one batched
     matrix product per stage. The response is measured by a kick: copy ``j`` receives
     :math:`x_i \to x_i + \delta` for every ``i`` at time :math:`t'_j` (i.e.
@@ -432,9 +453,13 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
     g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
     N = check_int("N", N, low=2, high=20000)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
+    if substeps is None:
+        substeps = max(1, int(np.ceil(grid.dt / MAX_STEP - 1e-9)))
     substeps = check_int("substeps", substeps, low=1)
     delta = check_real("delta", delta, low=0.0, low_open=True)
+    check_budget("RK4 stages x units^2 x copies x seeds",
+                 4.0 * substeps * (grid.n - 1) * N * N * (1 + kicks.size) * n_seeds, limit=MAX_WORK_CAVITY)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     J = _couplings(rng, n_seeds, N, g, symmetric)
@@ -466,7 +491,8 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
             k4 = f(X + h * k3)
             X = X + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
         if not np.all(np.isfinite(X)):
-            raise FloatingPointError("simulation overflowed: the dynamics is unstable for these parameters")
+            raise ValueError(f"the state stopped being finite at t = {grid.t[k]:g}: the dynamics is unstable "
+                             f"for g = {g:g}, phi = {phi!r} (reduce g or t_max)")
         record(k)
     C_seeds = np.einsum("snk,smk->snm", xs, xs) / N
     C, C_sem = mean_sem(C_seeds)
@@ -482,7 +508,7 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
 # ----------------------------------------------------------------------------- finite-size scan
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     """Root-mean-square (over the grid) deviation of simulation from theory, at each N.
 
     ``err_C[m] = rms(C_sim - C_th)``, ``sem_C[m] = rms(C_sem)`` (idem for the kicked responses).
@@ -507,7 +533,10 @@ def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), n_se
     >>> scan.N.tolist(), bool(scan.sem_C[1] < scan.sem_C[0])
     ([50, 200], True)
     """
-    Ns = np.asarray([check_int("N", int(n), low=2, high=20000) for n in np.atleast_1d(Ns)])
+    Ns = check_array("Ns", Ns, ndim=1, low=2, high=20000, increasing=True)
+    if Ns.size == 0 or np.any(Ns != np.round(Ns)):
+        raise ValueError(f"Ns must be a non-empty increasing sequence of integers in [2, 20000]; got {Ns.tolist()}")
+    Ns = Ns.astype(int)
     th = theory(g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times)
     rms = lambda a: float(np.sqrt(np.mean(np.square(a))))  # noqa: E731
     out = {k: [] for k in ("err_C", "sem_C", "err_R", "sem_R")}
@@ -616,6 +645,8 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     if ax is None:
         _, ax = P.new_figure(ncols=2)
     g = check_real("g", g, low=0.0)
+    symmetric = check_bool("symmetric", symmetric)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=400.0)
     limit = 0.5 if symmetric else 1.0
     n_t = int(round(t_max / 0.1)) + 1
     sim = simulate(N, g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0], n_seeds=n_seeds, seed=1)
@@ -636,3 +667,6 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     ax[1].set_yscale("log")
     ax[0].legend()
     return ax
+
+
+check_public(globals())

@@ -60,6 +60,7 @@ import numpy as np
 
 from .core import (ConvergenceError, check_array, check_int, check_real, check_time_grid,
                    damped_fixed_point, integrate, mean_sem)
+from .core import ReadOnlyArrays, check_seed, check_budget, check_public
 
 __all__ = ["Overlaps", "CommitteeTheory", "CommitteeSimulation", "Plateau",
            "g", "g_prime", "I2", "I3", "I4", "J2", "generalization_error",
@@ -77,12 +78,12 @@ _C2 = 2.0 / np.pi
 def g(u):
     r"""The activation :math:`g(u) = \operatorname{erf}(u/\sqrt 2)`."""
     from scipy.special import erf
-    return erf(np.asarray(u, dtype=np.float64) / _SQ2)
+    return erf(check_array("u", u) / _SQ2)
 
 
 def g_prime(u):
     r""":math:`g'(u) = \sqrt{2/\pi}\,e^{-u^2/2}`."""
-    u = np.asarray(u, dtype=np.float64)
+    u = check_array("u", u)
     return np.sqrt(_C2) * np.exp(-0.5 * u * u)
 
 
@@ -100,7 +101,7 @@ def I2(O):
     >>> round(float(I2(np.eye(1))[0, 0]), 6)   # <g(u)^2> = (2/pi) arcsin(1/2) = 1/3
     0.333333
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     d = 1.0 + _diag(O)
     return _C2 * np.arcsin(O / np.sqrt(d[..., :, None] * d[..., None, :]))
 
@@ -115,9 +116,9 @@ def I3(O, K=None):
 
     ``O`` has shape ``(..., L, L)``; returns ``(..., K, L, L)`` indexed ``[a, b, c]`` (``K = L`` if omitted).
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     L = O.shape[-1]
-    K = L if K is None else K
+    K = L if K is None else check_int("K", K, low=1, high=L)
     d = _diag(O)
     Oa = O[..., :K, :]                              # (..., K, L): C_a x
     C11 = 1.0 + d[..., :K, None, None]               # (..., K, 1, 1)
@@ -139,9 +140,9 @@ def I4(O, K=None):
     with :math:`\Lambda_4=(1+C_{aa})(1+C_{bb})-C_{ab}^2` and :math:`\Lambda_{0,1,2}` as in
     Saad & Solla (1995). Returns shape ``(..., K, K, L, L)``.
     """
-    O = np.asarray(O, dtype=np.float64)
+    O = _check_O(O)
     L = O.shape[-1]
-    K = L if K is None else K
+    K = L if K is None else check_int("K", K, low=1, high=L)
     d = 1.0 + _diag(O)
     S = O[..., :K, :]                                   # (..., K, L)
     C11 = d[..., :K, None, None, None]
@@ -164,8 +165,8 @@ def I4(O, K=None):
 
 def J2(O, K=None):
     r""":math:`J_2(a,b) = \langle g'(h_a) g'(h_b)\rangle = \frac{2}{\pi}\big[(1+C_{aa})(1+C_{bb}) - C_{ab}^2\big]^{-1/2}`, shape ``(..., K, K)``."""
-    O = np.asarray(O, dtype=np.float64)
-    K = O.shape[-1] if K is None else K
+    O = _check_O(O)
+    K = O.shape[-1] if K is None else check_int("K", K, low=1, high=O.shape[-1])
     d = 1.0 + _diag(O)[..., :K]
     return _C2 / np.sqrt(d[..., :, None] * d[..., None, :] - O[..., :K, :K] ** 2)
 
@@ -190,12 +191,14 @@ def generalization_error(Q, R, T, v=None, v_star=None):
     >>> round(float(generalization_error(np.zeros((2, 2)), np.zeros((2, 2)), T)), 6)   # 2 <g^2>/2
     0.333333
     """
-    Q = np.asarray(Q, dtype=np.float64)
-    R = np.asarray(R, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
+    Q, R, T = check_array("Q", Q), check_array("R", R), check_array("T", T)
+    if Q.ndim < 2 or R.ndim < 2 or T.ndim != 2 or 0 in R.shape[-2:]:
+        raise ValueError(f"Q (..., K, K), R (..., K, M), T (M, M) expected; got {Q.shape}, {R.shape}, {T.shape}")
     K, M = R.shape[-2:]
-    v = np.ones(Q.shape[:-1]) if v is None else np.asarray(v, dtype=np.float64)
-    v_star = np.ones(M) if v_star is None else np.asarray(v_star, dtype=np.float64)
+    if Q.shape[-2:] != (K, K) or T.shape != (M, M):
+        raise ValueError(f"Q (..., K, K), R (..., K, M), T (M, M) expected; got {Q.shape}, {R.shape}, {T.shape}")
+    v = np.ones(Q.shape[:-1]) if v is None else check_array("v", v)
+    v_star = np.ones(M) if v_star is None else check_array("v_star", v_star)
     s = np.concatenate([-v, np.broadcast_to(v_star, v.shape[:-1] + (M,))], axis=-1)
     return 0.5 * np.einsum("...c,...cd,...d->...", s, I2(_omega(Q, R, T)), s)
 
@@ -204,7 +207,7 @@ def generalization_error(Q, R, T, v=None, v_star=None):
 # initial conditions
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Overlaps:
+class Overlaps(ReadOnlyArrays):
     """Initial order parameters: ``Q`` (K, K), ``R`` (K, M), ``T`` (M, M), second layers ``v`` (K,), ``v_star`` (M,)."""
 
     Q: np.ndarray
@@ -269,7 +272,7 @@ def initial_overlaps(K: int, M: int, seed: int = 0, q0: float = 0.25, r0: float 
     """
     K = check_int("K", K, low=1)
     M = check_int("M", M, low=1)
-    check_int("seed", seed, low=0)
+    check_seed("seed", seed)
     q0 = check_real("q0", q0, low=0.0, low_open=True)
     r0 = check_real("r0", r0, low=0.0)
     v0 = check_real("v0", v0)
@@ -318,12 +321,32 @@ def realize(init: Overlaps, N: int, seed: int = 0):
 # ----------------------------------------------------------------------------------------------
 # the ODEs
 # ----------------------------------------------------------------------------------------------
+def _check_O(O):
+    O = check_array("O", O)
+    if O.ndim < 2 or O.shape[-1] != O.shape[-2] or O.shape[-1] == 0:
+        raise ValueError(f"O must be a non-empty square covariance (..., L, L); got shape {O.shape}")
+    return O
+
+
 def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
     r"""Right-hand sides ``(dQ/dt, dR/dt, dv/dt)`` of the order-parameter ODEs (module docstring).
 
     All index combinations at once: :math:`I_3` of shape (K, L, L) and :math:`I_4` of shape
     (K, K, L, L) contracted with :math:`s = (-v, v^*)` by ``einsum``; ``L = K + M``.
     """
+    Q, R, T = check_array("Q", Q, ndim=2), check_array("R", R, ndim=2), check_array("T", T, ndim=2)
+    v, v_star = check_array("v", v, ndim=1), check_array("v_star", v_star, ndim=1)
+    K, M = R.shape
+    if Q.shape != (K, K) or T.shape != (M, M) or v.shape != (K,) or v_star.shape != (M,) or K == 0 or M == 0:
+        raise ValueError(f"Q, R, T, v, v_star must have shapes (K, K), (K, M), (M, M), (K,), (M,); got "
+                         f"{Q.shape}, {R.shape}, {T.shape}, {v.shape}, {v_star.shape}")
+    eta = check_real("eta", eta, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0)
+    eta_v = check_real("eta_v", eta_v, low=0.0)
+    return _rhs(Q, R, T, v, v_star, eta, sigma, eta_v)
+
+
+def _rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
     K = Q.shape[0]
     O = _omega(Q, R, T)
     s = np.concatenate([-v, v_star])
@@ -337,7 +360,7 @@ def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
 
 
 @dataclass(frozen=True)
-class CommitteeTheory:
+class CommitteeTheory(ReadOnlyArrays):
     """ODE solution (N -> infinity). Arrays over the time grid ``t``: ``eg`` (nt,), ``Q`` (nt, K, K),
     ``R`` (nt, K, M), ``v`` (nt, K); ``T`` (M, M) and ``v_star`` (M,) are fixed."""
 
@@ -408,12 +431,13 @@ def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: b
     nQ, nR = K * K, K * M
 
     def f(_, y):
-        dQ, dR, dv = rhs(y[:nQ].reshape(K, K), y[nQ:nQ + nR].reshape(K, M), T, y[nQ + nR:], v_star,
+        dQ, dR, dv = _rhs(y[:nQ].reshape(K, K), y[nQ:nQ + nR].reshape(K, M), T, y[nQ + nR:], v_star,
                          eta, sigma, eta_v)
         return np.concatenate([dQ.ravel(), dR.ravel(), dv])
 
     y0 = np.concatenate([ov.Q.ravel(), ov.R.ravel(), ov.v])
     substeps = max(1, int(np.ceil(np.max(np.diff(t)) / dt - 1e-9)))
+    check_budget("RK4 steps (about 0.2 / eta per unit time)", float(substeps) * (t.size - 1), limit=2e6)
     ys = integrate(f, y0, t, method="rk4", substeps=substeps)
     Q = ys[:, :nQ].reshape(-1, K, K)
     R = ys[:, nQ:nQ + nR].reshape(-1, K, M)
@@ -426,7 +450,7 @@ def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: b
 # simulation
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class CommitteeSimulation:
+class CommitteeSimulation(ReadOnlyArrays):
     """Online SGD at finite N, averaged over seeds (same field names as :class:`CommitteeTheory`).
 
     ``eg``, ``Q``, ``R``, ``v`` are means over seeds with standard errors ``*_sem``; ``eg_seeds``
@@ -483,7 +507,7 @@ def simulate(N: int, K: int, M: int, eta: float, t, seeds, sigma: float = 0.0,
         raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
     chunk = check_int("chunk", chunk, low=1)
     ov = _as_overlaps(init, K, M)
-    W0, B = realize(ov, N, seed=check_int("init_seed", init_seed, low=0))
+    W0, B = realize(ov, N, seed=check_seed("init_seed", init_seed))
     S = len(seeds)
     steps = np.rint(t * N).astype(np.int64)
     if np.any(np.diff(steps) <= 0):
@@ -575,7 +599,7 @@ def load_simulations(path) -> dict:
 # the symmetric plateau
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(ReadOnlyArrays):
     r"""The symmetric (unspecialized) fixed point for :math:`K=M`, :math:`T=I`, :math:`v=v^*=1`:
     :math:`Q_{ii}=Q`, :math:`Q_{i\neq k}=C`, :math:`R_{in}=R`; its ``eg`` and the ``escape_rate``
     (largest real part of the eigenvalues of the full ODE's Jacobian there: perturbations that
@@ -642,7 +666,7 @@ def plateau(K: int, eta: float, sigma: float = 0.0, tol: float = 1e-12, max_iter
 
     def Fsym(x):
         Q, R = _sym_mats(x, K)
-        dQ, dR, _ = rhs(Q, R, T, ones, ones, eta, sigma)
+        dQ, dR, _ = _rhs(Q, R, T, ones, ones, eta, sigma)
         return np.array([dQ[0, 0], dQ[0, 1] if K > 1 else 0.0, dR[0, 0]])
 
     def newton(x, eps=1e-7):
@@ -676,7 +700,7 @@ def _escape_rate(Q, R, eta, sigma, eps=1e-6):
         Qm = np.zeros((K, K))
         Qm[iu] = y[:iu[0].size]
         Qm = Qm + np.triu(Qm, 1).T
-        dQ, dR, _ = rhs(Qm, y[iu[0].size:].reshape(K, M), T, ones_k, ones_m, eta, sigma)
+        dQ, dR, _ = _rhs(Qm, y[iu[0].size:].reshape(K, M), T, ones_k, ones_m, eta, sigma)
         return np.concatenate([dQ[iu], dR.ravel()])
 
     y0 = np.concatenate([Q[iu], R.ravel()])
@@ -723,3 +747,6 @@ def plot_widget(eta: float = 0.5, K: int = 2, sigma: float = 0.0, M: int = 2, t_
     ax.set_ylabel("$\\epsilon_g$")
     ax.legend(loc="upper right")
     return ax
+
+
+check_public(globals())

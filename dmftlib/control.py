@@ -46,6 +46,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real
 from .plotting import new_figure
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["Trajectory", "GradientResult", "BackpropResult", "TrainingResult", "DelayTrajectory",
            "solve_forward", "total_loss", "costate_gradient", "adjoint_gradient",
@@ -56,7 +57,7 @@ __all__ = ["Trajectory", "GradientResult", "BackpropResult", "TrainingResult", "
 
 # ----------------------------------------------------------------------------- results
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(ReadOnlyArrays):
     """States on the depth grid: ``tau`` (``n_steps + 1``), ``h`` (``n_steps + 1, K, n``)."""
 
     tau: np.ndarray
@@ -65,7 +66,7 @@ class Trajectory:
 
 
 @dataclass(frozen=True)
-class GradientResult:
+class GradientResult(ReadOnlyArrays):
     r"""Loss and its gradient from a costate computation.
 
     Fields: ``loss`` (:math:`J`, mean over samples), ``grad`` (shape of ``theta``), ``tau``
@@ -83,7 +84,7 @@ class GradientResult:
 
 
 @dataclass(frozen=True)
-class BackpropResult:
+class BackpropResult(ReadOnlyArrays):
     """Hand-written back-propagation through the tanh ResNet: ``loss``, ``grad_A``, ``grad_b``
     (shapes of ``A`` and ``b``) and the back-propagated errors ``delta`` = dJ/dh_l of shape
     ``(L + 1, K, n)`` (per sample, i.e. not divided by ``n``)."""
@@ -95,7 +96,7 @@ class BackpropResult:
 
 
 @dataclass(frozen=True)
-class TrainingResult:
+class TrainingResult(ReadOnlyArrays):
     """Gradient descent on the controls: final ``theta``, ``loss`` and ``grad_norm`` per
     iteration (``n_iter + 1`` entries; the last is at the final ``theta``), ``lr``, ``n_iter``."""
 
@@ -107,7 +108,7 @@ class TrainingResult:
 
 
 @dataclass(frozen=True)
-class DelayTrajectory:
+class DelayTrajectory(ReadOnlyArrays):
     """A neural delay equation on ``[0, T]``: ``tau`` (``n_steps + 1``), ``h`` (``n_steps + 1, n``), delay ``d``."""
 
     tau: np.ndarray
@@ -551,3 +552,6 @@ def plot_depth_convergence(L: int = 8, g: float = 1.5, n_pieces: int = 4, n: int
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+check_public(globals())

@@ -34,6 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
+from .core import ReadOnlyArrays, check_seed, check_budget, check_public
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -63,7 +64,7 @@ def _sem_or_zero(x, axis=0):
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class RandomVectorField:
+class RandomVectorField(ReadOnlyArrays):
     r"""A random, smooth, time-dependent vector field on :math:`\mathbb R^N`, one per seed.
 
     .. math::
@@ -116,7 +117,7 @@ def random_vector_field(N: int, n_seeds: int = 4, g: float = 1.5, omega: float =
     g = check_real("g", g, low=0.0)
     omega = check_real("omega", omega)
     beta = check_real("beta", beta, low=0.0)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     draws = [(r.standard_normal((N, N)), r.standard_normal((N, N)), r.standard_normal((3, N)))
              for r in _rngs(n_seeds, seed)]
     A = np.stack([d[0] for d in draws])
@@ -152,7 +153,7 @@ def neural_ode(field: RandomVectorField, tau=None, substeps: int = 64, h0=None) 
 
 
 @dataclass(frozen=True)
-class EulerConvergence:
+class EulerConvergence(ReadOnlyArrays):
     """Distance between a ResNet's output and the neural ODE's, against depth ``L``.
 
     ``error[k]`` is the mean over seeds of :math:`|h_L - h(1)|/\\sqrt N` at ``L[k]`` (``error_sem`` its
@@ -199,7 +200,7 @@ def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), n_seeds: 
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TeacherStudentData:
+class TeacherStudentData(ReadOnlyArrays):
     r"""One teacher-student dataset per seed: ``X`` ``(n_seeds, P, N)``, ``y`` and ``eps`` ``(n_seeds, P)``,
     ``w_star`` ``(n_seeds, N)``, with :math:`y = X w^*/\sqrt N + \sigma\epsilon`."""
 
@@ -255,8 +256,9 @@ def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, n_se
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     n_seeds = check_int("n_seeds", n_seeds, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     P = _n_samples(N, alpha)
+    check_budget("doubles (n_seeds x P x N data)", float(n_seeds) * P * N, limit=2**26)
     X, w, e = [], [], []
     for r in _rngs(n_seeds, seed):
         X.append(r.standard_normal((P, N)))
@@ -272,7 +274,13 @@ def test_error(data: TeacherStudentData, w) -> np.ndarray:
 
     ``w`` may carry leading axes (e.g. times): shape ``(..., n_seeds, N)``.
     """
-    w = np.asarray(w, dtype=np.float64)
+    w = check_array("w", w)
+    if w.shape[-1:] != data.w_star.shape[-1:]:
+        raise ValueError(f"w must end with the dimension N = {data.w_star.shape[-1]}; got shape {w.shape}")
+    return _test_error(data, w)
+
+
+def _test_error(data, w):
     return np.mean((w - data.w_star) ** 2, axis=-1)
 
 
@@ -294,6 +302,7 @@ def gradient_descent(data: TeacherStudentData, eta: float, n_steps: int) -> np.n
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
     n_steps = check_int("n_steps", n_steps, low=0)
+    check_budget("steps x seeds x P x N", float(n_steps) * data.X.size)
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)
     if not np.all(np.isfinite(w)):
@@ -337,6 +346,8 @@ def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: f
     :math:`e^{-32}` (Davidson-Szarek), and the method checks it with a few power iterations.
     """
     t = check_array("t", t, ndim=1, low=0.0)
+    if t.size == 0:
+        raise ValueError("t must hold at least one time; got an empty array")
     check_choice("method", method, ("chebyshev", "eigh"))
     tol = check_real("tol", tol, low=0.0, low_open=True)
     b = data.b
@@ -380,7 +391,7 @@ def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: f
 
 
 @dataclass(frozen=True)
-class GDConvergence:
+class GDConvergence(ReadOnlyArrays):
     """Global error of gradient descent against gradient flow at a fixed time ``T``, against ``eta``.
 
     ``error[k]`` is the mean over seeds of :math:`|w_{\\mathrm{GD}}(T) - w_{\\mathrm{GF}}(T)|/\\sqrt N` at step ``eta[k]``.
@@ -415,6 +426,8 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
         raise ValueError("etas must hold at least two positive steps")
     T = check_real("T", T, low=0.0, low_open=True)
     steps = T / etas
+    check_budget("gradient-descent steps x seeds x P x N",
+                 float(steps.sum()) * n_seeds * _n_samples(N, alpha) * N)
     if np.any(np.abs(steps - np.round(steps)) > 1e-9 * steps):
         raise ValueError(f"T / eta must be an integer for every eta; got T = {T:g}, etas = {etas.tolist()}")
     data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
@@ -435,7 +448,7 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TestErrorCurve:
+class TestErrorCurve(ReadOnlyArrays):
     """Test error of gradient flow against time; the same fields for theory and simulation.
 
     ``eg`` is the mean over seeds (the theory for ``N = None``), ``eg_sem`` its standard error and
@@ -512,7 +525,7 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     check_choice("method", method, ("chebyshev", "eigh"))
     P = _n_samples(N, alpha)
     if batch is None:
@@ -537,7 +550,7 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
 
 
 @dataclass(frozen=True)
-class SelfAveraging:
+class SelfAveraging(ReadOnlyArrays):
     r"""Spread of the test error at time ``t`` across datasets, against ``N``.
 
     ``std[k]`` is the standard deviation across seeds of :math:`E_g(t)` at ``N[k]`` and ``std_err`` its
@@ -632,6 +645,7 @@ def load_self_averaging(path) -> SelfAveraging:
 def plot_resnet_trajectories(L: int = 8, N: int = 100, n_units: int = 3, seed: int = 0, ax=None):
     """A few coordinates of the neural ODE (lines) and of a depth-``L`` ResNet (markers) against depth."""
     L = check_int("L", L, low=1)
+    N = check_int("N", N, low=1)
     n_units = check_int("n_units", n_units, low=1, high=N)
     F = random_vector_field(N, n_seeds=1, seed=seed)
     tau = np.linspace(0, 1, 101)
@@ -684,10 +698,11 @@ def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: fl
     T = check_real("T", T, low=0.0, low_open=True)
     data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
     eta_c = float(stability_limit(data).min())
+    check_budget("gradient-descent steps", T / eta, limit=1e6)
     n_steps = max(1, int(round(T / eta)))
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)
-    eg_gd = test_error(data, w)
+    eg_gd = _test_error(data, w)            # may be inf above the stability limit: plotted up to there
     t_gf = np.linspace(0, T, 121)
     eg_gf = test_error(data, gradient_flow(data, t_gf, method="eigh"))
     th = theory(t_gf, alpha, sigma2)
@@ -783,3 +798,6 @@ def plot_test_error_histogram(result: SelfAveraging, N: int | None = None, ax=No
     ax.set_title(f"N = {N}: std {result.std[k]:.4f} (predicted {result.std_theory[k]:.4f})", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+check_public(globals())

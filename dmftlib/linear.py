@@ -49,6 +49,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
                    is_psd, mean_sem, project_psd, symmetrize)
 from .core import rmt
+from .core import ReadOnlyArrays, check_budget, check_public, check_seed, check_seeds
 
 __all__ = [
     "GradientFlowResult", "GradientFlowSimulation", "GradientFlowDMFT", "ResponseFunctions",
@@ -63,7 +64,7 @@ __all__ = [
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class GradientFlowResult:
+class GradientFlowResult(ReadOnlyArrays):
     """The :math:`N\\to\\infty` learning curves.
 
     Attributes
@@ -83,7 +84,7 @@ class GradientFlowResult:
 
 
 @dataclass(frozen=True)
-class GradientFlowSimulation:
+class GradientFlowSimulation(ReadOnlyArrays):
     """Finite-N learning curves, mean over seeds with standard errors.
 
     Same fields as :class:`GradientFlowResult`, plus ``test_error_sem``, ``train_error_sem``
@@ -104,7 +105,7 @@ class GradientFlowSimulation:
 
 
 @dataclass(frozen=True)
-class ResponseFunctions:
+class ResponseFunctions(ReadOnlyArrays):
     """Time-translation-invariant responses of the DMFT, on ``tau = t - t_0``.
 
     Attributes
@@ -123,7 +124,7 @@ class ResponseFunctions:
 
 
 @dataclass(frozen=True)
-class GradientFlowDMFT:
+class GradientFlowDMFT(ReadOnlyArrays):
     """Solution of the two-time DMFT on a uniform grid ``t`` of ``n`` points.
 
     Attributes
@@ -168,6 +169,10 @@ class GradientFlowDMFT:
 # ----------------------------------------------------------------------------------------------
 # Checks
 # ----------------------------------------------------------------------------------------------
+def _check_nquad(n_quad):
+    return check_int("n_quad", n_quad, low=8, high=200_000)
+
+
 def _check_params(alpha, sigma2, ridge):
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
@@ -210,7 +215,7 @@ def mp_quadrature(alpha: float, n: int = 2000):
     (1.0, 1.0, 3.0)
     """
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
-    n = check_int("n", n, low=8)
+    n = check_int("n", n, low=8, high=200_000)
     lm, lp = rmt.mp_edges(alpha)
     c, h = 0.5 * (lp + lm), 0.5 * (lp - lm)
     x, wx = _leggauss(n)
@@ -270,11 +275,12 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, _check_nquad(n_quad))
     B, phi, _ = _bias_noise_factors(lam, t, ridge)
     B2 = B**2
     eg = B2 @ w + (sigma2 / alpha) * ((lam * phi**2) @ w)
     et = (lam * B2) @ w + sigma2 * (1.0 + (B2 @ w - 1.0) / alpha)
+    et = np.maximum(et, 0.0)     # a sum of squares: round-off below zero (-1e-16 at small alpha) is clipped
     _readonly(t, eg, et)
     return GradientFlowResult(t=t, test_error=eg, train_error=et, alpha=alpha, sigma2=sigma2, ridge=ridge)
 
@@ -306,7 +312,7 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, _check_nquad(n_quad))
     B, phi, _ = _bias_noise_factors(lam, t, ridge)
     BB = (B * w) @ B.T
     C = BB + (sigma2 / alpha) * (phi * (lam * w)) @ phi.T
@@ -342,6 +348,7 @@ def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: in
     [1.0, 0.0]
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
+    n_quad = _check_nquad(n_quad)
     if ridge == 0.0:
         et = sigma2 * max(0.0, 1.0 - 1.0 / alpha)
         if alpha == 1.0:
@@ -736,10 +743,12 @@ def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min
     N = check_int("N", N, low=2)
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     t = check_time_grid("t", t)
-    seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    seeds = list(check_seeds("seeds", seeds))
     if len(seeds) < min_seeds:
         raise ValueError(f"seeds must hold at least {min_seeds} seeds (for a standard error); got {len(seeds)}")
     P = max(1, int(round(alpha * N)))
+    check_budget("doubles (data and eigenvectors, all seeds)", float(len(seeds)) * (P + 2 * N) * N, limit=2**27)
+    check_budget("doubles (errors, all seeds)", float(len(seeds)) * len(t) * (P + N), limit=2**27)
     if spectrum is None:
         sqrt_spec = None
     else:
@@ -822,7 +831,7 @@ def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge:
 
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     """Simulated test error against the :math:`N\\to\\infty` theory for several N.
 
     Attributes
@@ -867,7 +876,7 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, n_seeds: int, ridge: fl
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     seeds_per_batch = check_int("seeds_per_batch", seeds_per_batch, low=1)
-    seed0 = check_int("seed0", seed0, low=0)
+    seed0 = check_seed("seed0", seed0)
     th = gradient_flow_theory(alpha, sigma2, t, ridge)
     seeds = np.arange(seed0, seed0 + n_seeds)
     mean, std = [], []
@@ -941,3 +950,6 @@ def plot_long_time_error(sigma: float = 0.5, ridges=(0.0, 0.05, 0.2), alphas=Non
     ax.set_ylim(0, 3)
     ax.legend()
     return ax
+
+
+check_public(globals())

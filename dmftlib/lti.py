@@ -48,6 +48,7 @@ from scipy import special as _special
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, mean_sem, project_psd, rmt, symmetrize)
 from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
+from .core import ReadOnlyArrays, check_budget, check_public
 
 __all__ = [
     "ENSEMBLES", "LTITheory", "LTISimulation", "TrajectorySimulation", "simulate_trajectories", "LaplaceResponse", "DMFTResponse", "DMFTCorrelation",
@@ -169,7 +170,7 @@ def response_hat(s, ensemble: str, a: float, sigma: float = 1.0, alpha: float = 
 
 
 @dataclass(frozen=True)
-class LTITheory:
+class LTITheory(ReadOnlyArrays):
     r"""The :math:`N\to\infty` prediction.
 
     Attributes
@@ -292,6 +293,7 @@ def _panels(t, h_max: float = 0.5, order: int = 8):
     number of panels to its left (so a cumulative sum of panel integrals gives the integral up to ``t_k``).
     """
     t = np.asarray(t, dtype=np.float64)
+    check_budget("quadrature panels (t_max / h_max)", (t.max() if t.size else 0.0) / h_max, limit=1e6)
     edges = np.unique(np.concatenate([[0.0], t, np.arange(0.0, t.max() if t.size else 0.0, h_max)]))
     nodes, weights = np.polynomial.legendre.leggauss(order)
     lo, hi = edges[:-1], edges[1:]
@@ -311,7 +313,7 @@ def _cumulative_integral(f, t):
 
 
 @dataclass(frozen=True)
-class LTISimulation:
+class LTISimulation(ReadOnlyArrays):
     """Finite-N values averaged over sampled matrices (mean and standard error over seeds).
 
     Same fields as :class:`LTITheory` (``t``, ``response``, ``correlation``, ``stationary``, parameters)
@@ -471,7 +473,7 @@ def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: floa
 
 
 @dataclass(frozen=True)
-class TrajectorySimulation:
+class TrajectorySimulation(ReadOnlyArrays):
     """Response and equal-time correlation measured on noisy trajectories (mean and s.e.m. over seeds).
 
     Fields ``t``, ``response``, ``correlation`` (and their ``_sem``), ``N``, ``n_seeds`` as in
@@ -524,6 +526,8 @@ def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: 
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, high=t_max, low_open=True)
+    check_budget("time steps x units^2 x seeds", t_max / dt * float(N) * N * n_seeds, limit=2e11)
+    check_budget("time steps", t_max / dt, limit=1e6)
     n = int(round(t_max / dt))
     t = dt * np.arange(n + 1)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -586,7 +590,7 @@ def response_from_contour(G, tau, center: complex, radius: float, n_nodes: int =
 
 
 @dataclass(frozen=True)
-class LaplaceResponse:
+class LaplaceResponse(ReadOnlyArrays):
     r"""Solution of the Laplace-space DMFT equation :math:`\hat R = 1/(s + a - \sigma^2\hat R)`."""
 
     s: np.ndarray
@@ -631,7 +635,7 @@ def dmft_response_laplace(s, a: float, sigma: float = 1.0, damping: float = 0.0,
 
 
 @dataclass(frozen=True)
-class DMFTResponse:
+class DMFTResponse(ReadOnlyArrays):
     r"""Time-domain DMFT response :math:`R(\tau)` on a uniform grid, with iteration diagnostics."""
 
     t: np.ndarray
@@ -687,7 +691,7 @@ def dmft_response(t_max: float, n: int, a: float, sigma: float = 1.0, coupling: 
 
 
 @dataclass(frozen=True)
-class DMFTCorrelation:
+class DMFTCorrelation(ReadOnlyArrays):
     r"""Two-time DMFT correlation :math:`C(t,t')` of the i.i.d. (Ginibre) case, with diagnostics."""
 
     t: np.ndarray
@@ -764,7 +768,7 @@ def numerical_abscissa(ensemble: str, a: float, sigma: float = 1.0, alpha: float
 
 
 @dataclass(frozen=True)
-class TransientGrowth:
+class TransientGrowth(ReadOnlyArrays):
     r"""Operator norm of the propagator, :math:`\lVert e^{-At}\rVert_2 = \max_{x(0)}\lVert x(t)\rVert/\lVert x(0)\rVert`.
 
     ``norm`` for the sampled matrices and ``norm_normal`` for the normal matrices with the same
@@ -959,3 +963,6 @@ def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0,
     axes[0].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: response")
     axes[1].set_title(f"{_LABELS[ensemble]}, a = {a:.3g}: correlation")
     return axes
+
+
+check_public(globals())

@@ -83,6 +83,7 @@ import sympy as sp
 
 from .core import check_array, check_int, check_real, check_time_grid, damped_fixed_point, gauss_hermite, integrate, mean_sem
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
+from .core import ReadOnlyArrays
 
 __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
            "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
@@ -127,7 +128,7 @@ def system(K: int):
 # the setup: teacher, initial student
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Setup:
+class Setup(ReadOnlyArrays):
     r"""One teacher-student problem (the same for theory and simulations).
 
     ``K``, ``M`` directions of student and teacher; ``L``, ``L_teacher`` Euler steps;
@@ -356,7 +357,7 @@ def generalization_error(sp_: Setup, Q, R, A, b, n_nodes: int | None = None) -> 
 # the theory
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NeuralODETheory:
+class NeuralODETheory(ReadOnlyArrays):
     """The order-parameter ODEs integrated on ``t``: ``eg`` (nt,), ``Q`` (nt, K, K), ``R`` (nt, K, M),
     controls ``A`` (nt, L, K, K) and ``b`` (nt, L, K); ``T``; parameters; ``n_nodes`` (quadrature
     nodes per dimension), ``dt`` (RK4 step), ``wall_time``."""
@@ -456,6 +457,9 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     d = sp_.K + sp_.M
     n = _DEFAULT_NODES[d] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
     dt = 0.2 / max(1.0, eta, eta_theta) if dt is None else check_real("dt", dt, low=0.0, low_open=True)
+    if (t[-1] - t[0]) / dt > 2e6:
+        raise ValueError(f"this call needs {(t[-1] - t[0]) / dt:.3g} RK4 steps (dt = 0.2 / eta), more than the limit 2e+06; "
+                         "reduce eta or the duration")
     K, M, L = sp_.K, sp_.M, sp_.L
     P = K * K + K
     nQ, nR = K * K, K * M
@@ -726,7 +730,7 @@ def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float
 # the simulation
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class NeuralODESimulation:
+class NeuralODESimulation(ReadOnlyArrays):
     """Online SGD at finite N, averaged over seeds (same field names as :class:`NeuralODETheory`).
 
     ``eg``, ``Q``, ``R``, ``A``, ``b`` are means over seeds with standard errors ``*_sem``;

@@ -11,6 +11,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .core import check_array, check_int, check_public, check_real
+
 __all__ = ["STYLE", "use_house_style", "new_figure", "plot_theory", "plot_simulation",
            "theory_vs_simulation", "simulation_label", "plot_power_law_fit"]
 
@@ -46,6 +48,12 @@ def use_house_style() -> None:
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None, height: float | None = None, **kw):
     """A figure and its axes in the house style (``squeeze=False`` is not used: one axis returns one ``Axes``)."""
+    ncols = check_int("ncols", ncols, low=1, high=20)
+    nrows = check_int("nrows", nrows, low=1, high=20)
+    if width is not None:
+        width = check_real("width", width, low=0.5, high=100.0)
+    if height is not None:
+        height = check_real("height", height, low=0.5, high=100.0)
     use_house_style()
     w = width if width is not None else 4.2 * ncols + 0.6
     h = height if height is not None else 3.4 * nrows + 0.4
@@ -55,14 +63,18 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None, heigh
 
 def simulation_label(N, n_seeds: int, prefix: str = "simulation") -> str:
     """``'simulation, N = 1000, 20 seeds'``."""
+    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    if N is not None:
+        N = check_int("N", N, low=1)
     seeds = f"{n_seeds} seed" + ("" if n_seeds == 1 else "s")
     return f"{prefix}, N = {N}, {seeds}" if N is not None else f"{prefix}, {seeds}"
 
 
 def plot_theory(ax, x, y, label: str = "theory (N → ∞)", **kw):
     """Theory as a solid line."""
+    x, y = check_array("x", x, finite=False), check_array("y", y, finite=False)   # NaN/inf leave gaps
     kw.setdefault("lw", 1.8)
-    ax.plot(np.asarray(x), np.asarray(y), "-", label=label, **kw)
+    ax.plot(x, y, "-", label=label, **kw)
     return ax
 
 
@@ -72,9 +84,12 @@ def plot_simulation(ax, x, mean, sem=None, N=None, n_seeds: int = 1, label: str 
 
     ``every`` thins the markers of a long time series; the label names N and the seed count.
     """
-    x = np.asarray(x)[::every]
-    mean = np.asarray(mean)[::every]
-    yerr = None if sem is None else np.asarray(sem)[::every]
+    every = check_int("every", every, low=1)
+    x = check_array("x", x, finite=False)[::every]          # NaN/inf leave gaps in the plot
+    mean = check_array("mean", mean, finite=False)[::every]
+    yerr = None if sem is None else check_array("sem", sem, finite=False)[::every]
+    if label is None:
+        label = simulation_label(N, n_seeds)
     kw.setdefault("fmt", "o")
     kw.setdefault("ms", 4)
     kw.setdefault("mfc", "none")
@@ -85,7 +100,11 @@ def plot_simulation(ax, x, mean, sem=None, N=None, n_seeds: int = 1, label: str 
 def theory_vs_simulation(ax, theory_x, theory_y, sim_x, sim_mean, sim_sem, N, n_seeds,
                          color=None, theory_label="theory (N → ∞)", every: int = 1):
     """Overlay one theory curve and one simulation in the same colour."""
-    line, = ax.plot(np.asarray(theory_x), np.asarray(theory_y), "-", color=color, label=theory_label)
+    theory_x, theory_y = check_array("theory_x", theory_x, finite=False), check_array("theory_y", theory_y, finite=False)
+    sim_x, sim_mean = check_array("sim_x", sim_x, finite=False), check_array("sim_mean", sim_mean, finite=False)
+    sim_sem = None if sim_sem is None else check_array("sim_sem", sim_sem, finite=False)
+    simulation_label(N, n_seeds)
+    line, = ax.plot(theory_x, theory_y, "-", color=color, label=theory_label)
     plot_simulation(ax, sim_x, sim_mean, sim_sem, N=N, n_seeds=n_seeds, color=line.get_color(), every=every)
     return ax
 
@@ -96,9 +115,16 @@ def plot_power_law_fit(ax, x, y, sem, fit, N=None, n_seeds: int = 1):
     ``fit`` is any object with ``slope``, ``slope_stderr`` and ``prefactor`` (e.g. a
     :class:`dmftlib.core.PowerLawFit` or a result carrying those fields).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x, low=0.0)
+    y = check_array("y", y, finite=False)
+    sem = None if sem is None else check_array("sem", sem, finite=False)
+    if not hasattr(fit, "slope") or not hasattr(fit, "prefactor"):
+        raise TypeError(f"fit must be a PowerLawFit; got {type(fit).__name__}")
     plot_simulation(ax, x, y, sem, N=N, n_seeds=n_seeds)
     ax.plot(x, fit.prefactor * x**fit.slope, "--", label=f"fit: slope {fit.slope:.3f} ± {fit.slope_stderr:.2g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     return ax
+
+
+check_public(globals())

@@ -66,6 +66,7 @@ import numpy as np
 from .core import ConvergenceError, check_array, check_choice, check_int, check_real, check_time_grid, expect
 from .core import mean_sem
 from .core import rmt
+from .core import ReadOnlyArrays, check_seed, check_public
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
@@ -118,7 +119,7 @@ def activation_coefficients(phi: str):
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RandomFeaturesResult:
+class RandomFeaturesResult(ReadOnlyArrays):
     r"""Learning curves and their bias/variance parts (theory or simulation: same fields).
 
     With :math:`e_{fd}(t)` the test error function of the model trained with features :math:`f` on data
@@ -167,7 +168,7 @@ class RandomFeaturesResult:
 
 
 @dataclass(frozen=True)
-class EnsembleResult:
+class EnsembleResult(ReadOnlyArrays):
     """Test error of ensembles of ``k`` simulated models, ``test_error[i, j]`` for ``ks[i]`` and ``t[j]``."""
 
     t: np.ndarray
@@ -392,7 +393,7 @@ def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_the
     alpha, nu, sigma2, phi = _check_params(alpha, nu, sigma2, phi)
     check_int("N_theory", N_theory, low=50)
     check_int("n_draws", n_draws, low=1)
-    check_int("seed", seed, low=0)
+    check_seed("seed", seed)
     if phi == "linear":
         return exact_theory(alpha, nu, sigma2, t, n_talbot=n_talbot)
     return large_n_theory(alpha, nu, sigma2, t, phi=phi, N_theory=N_theory, n_draws=n_draws, seed=seed)
@@ -446,7 +447,7 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
     t = _check_t(t, allow_inf=True)
     N_theory = check_int("N_theory", N_theory, low=50)
     n_draws = check_int("n_draws", n_draws, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     out, P, M = _design(N_theory, alpha, nu, sigma2, t, [seed + i for i in range(n_draws)], phi, "theory")
     return _result(out, t, alpha, nu, sigma2, phi, N_theory, P, M, "theory")
 
@@ -690,7 +691,7 @@ def sample_drive_spectrum(N: int, alpha: float, nu: float, seed: int = 0) -> np.
     N = check_int("N", N, low=2)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     nu = check_real("nu", nu, low=0.0, low_open=True)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     P, M = _sizes(N, alpha, nu)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((P, N))
@@ -1034,7 +1035,7 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
     """
     from .plotting import new_figure
     sigma = check_real("sigma", sigma, low=0.0)
-    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e6)   # a widget: log grid up to 1e6
     if ax is None:
         _, ax = new_figure()
     t = np.geomspace(1e-2, t_max, 60 if phi == "linear" else 40)
@@ -1052,3 +1053,6 @@ def plot_explorer(alpha: float = 0.5, nu: float = 0.5, sigma: float = 0.0, phi: 
     ax.set_title(f"α = {alpha:g}, ν = {nu:g}, σ = {sigma:g}, φ = {phi}  ({how})", fontsize=10)
     ax.legend(fontsize=8)
     return ax
+
+
+check_public(globals())

@@ -48,6 +48,7 @@ from scipy.special import erf
 from .core import (ConvergenceError, check_choice, check_int, check_real, expect, expect2, mean_sem,
                    solve_sampling_dmft)
 from . import plotting as _plotting
+from .core import ReadOnlyArrays, check_array, check_seed, check_budget, check_public
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
@@ -81,7 +82,7 @@ def potential(delta, delta0: float, g: float, phi: str = "tanh", n: int = 80):
     delta0 = check_real("delta0", delta0, low=0.0)
     g = check_real("g", g, low=0.0)
     _, _, Phi = phi_functions(phi)
-    d = np.clip(np.asarray(delta, dtype=np.float64), -delta0, delta0)
+    d = np.clip(check_array("delta", delta), -delta0, delta0)
     return -0.5 * d**2 + g**2 * expect2(Phi, Phi, delta0, delta0, d, n=n)
 
 
@@ -124,7 +125,7 @@ def delta0_theory(g, phi: str = "tanh"):
 
 
 @dataclass(frozen=True)
-class StationaryResult:
+class StationaryResult(ReadOnlyArrays):
     """Stationary DMFT solution of the random network.
 
     Attributes: ``g``, ``phi``, ``delta0`` (:math:`\\Delta_0`), ``tau`` and ``delta``
@@ -256,8 +257,8 @@ def stationary_part(C, t, t_start: float):
     Returns ``tau, delta`` with ``tau = t[:m] - t[0]`` for the ``m`` grid points after ``t_start``;
     :math:`\Delta(\tau_j)` is the mean of ``C[k, k - j]`` over ``t_k - \tau_j \ge t_start``.
     """
-    C = np.asarray(C, dtype=np.float64)
-    t = np.asarray(t, dtype=np.float64)
+    C = check_array("C", C, ndim=2)
+    t = check_array("t", t, ndim=1)
     k0 = int(np.searchsorted(t, check_real("t_start", t_start, low=0.0)))
     m = t.size - k0
     if m < 2:
@@ -268,7 +269,7 @@ def stationary_part(C, t, t_start: float):
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(ReadOnlyArrays):
     """Finite-``N`` network: stationary statistics, mean over seeds and standard errors.
 
     ``delta0`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the recording window, ``delta`` the
@@ -311,13 +312,15 @@ def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 
     g = check_real("g", g, low=0.0)
     check_choice("phi", phi, PHIS)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     t_burn = check_real("t_burn", t_burn, low=0.0)
     t_record = check_real("t_record", t_record, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, low_open=True, high=0.5)
     tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record)
     q0 = check_real("q0", q0, low=0.0)
     f, _, _ = phi_functions(phi)
+    check_budget("Euler steps x units^2 x seeds", (t_burn + t_record) / dt * float(N) * N * n_seeds, limit=2e11)
+    check_budget("Euler steps", (t_burn + t_record) / dt, limit=1e6)
     n_burn = int(round(t_burn / dt))
     n_rec = int(round(t_record / dt)) + 1
     n_lag = int(round(tau_max / dt)) + 1
@@ -396,3 +399,6 @@ def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.
     axes[1].set_ylim(bottom=-0.05 * max(res.delta0, 0.1), top=max(1.1 * res.delta0, 0.1))
     axes[1].legend()
     return axes
+
+
+check_public(globals())

@@ -48,6 +48,7 @@ import numpy as np
 from .core import check_int, check_real, mean_sem
 from .core import rmt
 from .linear import mp_quadrature
+from .core import ReadOnlyArrays, check_seed, check_public
 
 __all__ = [
     "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
@@ -62,7 +63,7 @@ _CAP = 1e8   # divergence guard: a learning curve above this value is declared d
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SGDResult:
+class SGDResult(ReadOnlyArrays):
     """Mean learning curves in the limit :math:`N\\to\\infty`.
 
     Attributes
@@ -87,7 +88,7 @@ class SGDResult:
 
 
 @dataclass(frozen=True)
-class SGDSimulation:
+class SGDSimulation(ReadOnlyArrays):
     """Finite-N learning curves: mean over seeds and standard error (``*_sem``), with ``N``, ``P``, ``B``, ``n_seeds``.
 
     ``B`` is the mean batch size :math:`bP` (multi-pass) or the batch size (online, ``P = 0``).
@@ -171,7 +172,7 @@ def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_qu
     """
     alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
     n_quad = check_int("n_quad", n_quad, low=8)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     n = _n_steps(t_max, eta)
     q = lam / alpha
     damp = 1.0 - eta * lam
@@ -222,7 +223,7 @@ def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     b = check_real("b", b, low=0.0, high=1.0, low_open=True)
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     eta_gd = 2.0 / rmt.mp_edges(alpha)[1]
     if b == 1.0:
         return float(eta_gd)
@@ -266,7 +267,7 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
     eta_c = stability_threshold(alpha, b, n_quad)
     if eta >= eta_c:
         raise ValueError(f"eta must be below the stability limit eta_c = {eta_c:.6g}; got {eta:g}")
-    lam, w = mp_quadrature(alpha, n_quad)
+    lam, w = mp_quadrature(alpha, check_int("n_quad", n_quad, low=8, high=200_000))
     bulk = lam > 0
     c = eta * (1.0 / b - 1.0) / alpha
     G = c * float(w[bulk] @ (lam[bulk] / (2.0 - eta * lam[bulk])))
@@ -280,7 +281,7 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
 # Multi-pass SGD: the two-time DMFT with selection variables
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SGDDMFT:
+class SGDDMFT(ReadOnlyArrays):
     r"""Solution of the discrete-time DMFT of multi-pass SGD on the grid :math:`t_k = k\eta`, ``k = 0..n``.
 
     Attributes
@@ -384,7 +385,7 @@ def dmft(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_path
 
     alpha, sigma2, eta, b, t_max = _check(alpha, sigma2, eta, b, t_max)
     n_paths = check_int("n_paths", n_paths, low=2)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     n = _n_steps(t_max, eta)
     if n > 400:
         raise ValueError(f"t_max / eta must be at most 400 steps for the two-time solver; got {n}")
@@ -506,7 +507,7 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
 
 
 @dataclass(frozen=True)
-class FiniteSizeScan:
+class FiniteSizeScan(ReadOnlyArrays):
     r"""Deviation of the simulated learning curves from :func:`theory` at several N.
 
     Attributes
@@ -788,3 +789,6 @@ def plot_online(sigma: float = 0.5, gs=(0.25, 0.5, 1.0, 1.5), t_max: float = 6.0
     ax.set_ylabel("test error $E_g$")
     ax.legend()
     return ax
+
+
+check_public(globals())

@@ -48,7 +48,7 @@ import numpy as np
 from scipy.special import erf as _erf
 
 from .core import (ConvergenceError, ReadOnlyArrays, check_array, check_budget, check_choice, check_int,
-                   check_real, check_seeds, expect, expect2, mean_sem)
+                   check_public, check_real, check_seed, check_seeds, expect, expect2, mean_sem)
 from .core.validation import MAX_DOUBLES
 
 __all__ = [
@@ -348,7 +348,7 @@ def critical_sigma_w2(sigma_b2, phi: str = "tanh"):
 
 
 @dataclass(frozen=True)
-class DepthScales:
+class DepthScales(ReadOnlyArrays):
     """Depth scales at (sigma_w2, sigma_b2): ``xi_q``, ``xi_c`` and the quantities they come from.
 
     Attributes
@@ -426,7 +426,7 @@ def phase_diagram(sigma_w2, sigma_b2, phi: str = "tanh"):
 
 # ----------------------------------------------------------------------------- theory view
 @dataclass(frozen=True)
-class SignalPropagation:
+class SignalPropagation(ReadOnlyArrays):
     """Layer-by-layer length and correlation, N -> infinity (theory).
 
     Attributes
@@ -518,7 +518,7 @@ def iterate_correlation_map(c0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
 
 # ----------------------------------------------------------------------------- simulation view
 @dataclass(frozen=True)
-class SignalPropagationSimulation:
+class SignalPropagationSimulation(ReadOnlyArrays):
     """Measured :math:`q^\\ell`, :math:`c^\\ell` in random networks of width N, mean and sem over seeds.
 
     Attributes
@@ -594,7 +594,7 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     N = check_int("N", N, low=2, high=100000)
     L = check_int("L", L, low=0, high=100000)
     n_seeds = check_int("n_seeds", n_seeds, low=2, high=100000)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     sw = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True)
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
@@ -668,7 +668,7 @@ def decay_length(l, y, y_star, lmin: int = 1, floor: float = 0.0) -> float:
 
 # ----------------------------------------------------------------------------- trainability
 @dataclass(frozen=True)
-class TrainabilityResult:
+class TrainabilityResult(ReadOnlyArrays):
     """Accuracy of deep MLPs after a few SGD steps, on a grid of sigma_w2 (rows) and depth (columns).
 
     Attributes
@@ -777,7 +777,7 @@ def trainability(sigma_w2, depths, sigma_b2: float = 0.05, phi: str = "tanh", wi
     lr = check_real("lr", lr, low=0.0, low_open=True)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     n_test = check_int("n_test", n_test, low=1)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     w_teacher = rng.standard_normal(width)
     x_test = rng.standard_normal((width, n_test))
@@ -1058,3 +1058,6 @@ def empirical_kernels(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str
                    Theta_aa=0.5 * (Tm[:, 0, 0] + Tm[:, 1, 1]), Theta_ab=Tm[:, 0, 1],
                    K_aa_sem=0.5 * (Ks[:, 0, 0] + Ks[:, 1, 1]), K_ab_sem=Ks[:, 0, 1],
                    Theta_aa_sem=0.5 * (Ts[:, 0, 0] + Ts[:, 1, 1]), Theta_ab_sem=Ts[:, 0, 1], N=float(N), n_seeds=S)
+
+
+check_public(globals())

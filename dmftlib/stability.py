@@ -34,6 +34,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_choice, check_int, check_real, mean_sem, rmt
 from .plotting import new_figure, plot_simulation, plot_theory
+from .core import ReadOnlyArrays, check_array, check_budget, check_public
 
 __all__ = [
     "QuadraticGD", "gd_threshold", "quadratic_gd_theory", "quadratic_gd_simulate", "gradient_flow_loss",
@@ -50,7 +51,7 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class QuadraticGD:
+class QuadraticGD(ReadOnlyArrays):
     """Loss of GD on the Wishart quadratic, per step ``k``; theory has ``loss_sem = None``, ``N = None``."""
 
     steps: np.ndarray
@@ -153,6 +154,8 @@ def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, n_seeds=8, steps=60, ax=None):
     """Theory and simulation of GD on the Wishart quadratic, with the threshold in the title."""
     if ax is None:
         _, ax = new_figure()
+    n_seeds = check_int("n_seeds", n_seeds, low=2, high=10**4)
+    steps = check_int("steps", steps, low=1, high=10**5)
     k = np.arange(steps + 1)
     th = quadratic_gd_theory(alpha, eta, k)
     sim = quadratic_gd_simulate(N, alpha, eta, k, seeds=range(n_seeds))
@@ -206,8 +209,10 @@ def mlp_init(mlp: MLP, seed=0) -> np.ndarray:
 
 def eos_dataset(n: int = 200, d: int = 20, seed: int = 0, teacher_width: int = 50):
     r"""Inputs :math:`x\sim\mathcal N(0, I_d)` and labels :math:`y = \mathrm{sign}(\text{random tanh teacher})\in\{\pm1\}`."""
-    n = check_int("n", n, low=2)
-    d = check_int("d", d, low=1)
+    n = check_int("n", n, low=2, high=10**6)
+    d = check_int("d", d, low=1, high=10**4)
+    teacher_width = check_int("teacher_width", teacher_width, low=1, high=10**4)
+    check_budget("doubles (inputs)", float(n) * d, limit=2**26)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     W = rng.standard_normal((teacher_width, d))
@@ -217,9 +222,23 @@ def eos_dataset(n: int = 200, d: int = 20, seed: int = 0, teacher_width: int = 5
     return X, y
 
 
+def _check_mlp_args(mlp, theta, X, y):
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP; got {type(mlp).__name__}")
+    theta = check_array("theta", theta, ndim=1)
+    if theta.size != mlp.n_params:
+        raise ValueError(f"theta must hold mlp.n_params = {mlp.n_params} values; got {theta.size}")
+    X = check_array("X", X, ndim=2)
+    y = check_array("y", y, ndim=1)
+    if X.shape[1] != mlp.widths[0] or X.shape[0] != y.size or y.size == 0:
+        raise ValueError(f"X must have shape (n, {mlp.widths[0]}) and y shape (n,) with n >= 1; got {X.shape}, {y.shape}")
+    return theta, X, y
+
+
 def mlp_loss_grad(mlp: MLP, theta, X, y):
     r"""Mean squared loss :math:`\frac1{2n}\sum_i (f(x_i)-y_i)^2` and its gradient (backpropagation)."""
-    Ws = mlp.unflatten(np.asarray(theta, dtype=np.float64))
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    Ws = mlp.unflatten(theta)
     hs = [X]
     h = X
     for l, W in enumerate(Ws):
@@ -241,6 +260,11 @@ def mlp_loss_grad(mlp: MLP, theta, X, y):
 
 def hessian_vector_product(mlp: MLP, theta, v, X, y, eps: float = 1e-4):
     r"""Hessian-vector product by central differences of the exact gradient, error :math:`O(\epsilon^2)`."""
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    v = check_array("v", v, ndim=1)
+    if v.shape != theta.shape:
+        raise ValueError(f"v must have the shape of theta {theta.shape}; got {v.shape}")
+    eps = check_real("eps", eps, low=0.0, low_open=True)
     gp = mlp_loss_grad(mlp, theta + eps * v, X, y)[1]
     gm = mlp_loss_grad(mlp, theta - eps * v, X, y)[1]
     return (gp - gm) / (2 * eps)
@@ -252,7 +276,11 @@ def sharpness(mlp: MLP, theta, X, y, v0=None, iters: int = 20, tol: float = 1e-6
     Returns ``(lam, v)`` (the eigenvector, to warm-start the next call). Power iteration finds the
     eigenvalue of largest modulus; near a minimum of a squared loss that is the sharpness.
     """
-    iters = check_int("iters", iters, low=1)
+    iters = check_int("iters", iters, low=1, high=10**5)
+    tol = check_real("tol", tol, low=0.0)
+    theta, X, y = _check_mlp_args(mlp, theta, X, y)
+    if v0 is not None:
+        v0 = check_array("v0", v0, ndim=1)
     v = np.random.default_rng(0).standard_normal(theta.size) if v0 is None else np.array(v0, dtype=np.float64)
     v /= np.linalg.norm(v)
     lam = 0.0
@@ -271,7 +299,7 @@ def sharpness(mlp: MLP, theta, X, y, v0=None, iters: int = 20, tol: float = 1e-6
 
 
 @dataclass(frozen=True)
-class EoSRun:
+class EoSRun(ReadOnlyArrays):
     """Full-batch GD on an MLP: loss at every step, sharpness every ``sharpness_every`` steps."""
 
     eta: float
@@ -288,6 +316,7 @@ def train_gd(mlp: MLP, X, y, eta: float, n_steps: int, seed: int = 0, sharpness_
     eta = check_real("eta", eta, low=0.0, low_open=True)
     n_steps = check_int("n_steps", n_steps, low=1)
     sharpness_every = check_int("sharpness_every", sharpness_every, low=1)
+    power_iters = check_int("power_iters", power_iters, low=1, high=10**5)
     start = time.perf_counter()
     theta = mlp_init(mlp, seed)
     v = None
@@ -336,7 +365,7 @@ def interpolation_data(N: int, alpha: float, seed=0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SGDStability:
+class SGDStability(ReadOnlyArrays):
     """Lyapunov exponent per step of the SGD Jacobian product, mean and sem over ``n_seeds`` runs."""
 
     eta: float
@@ -360,7 +389,7 @@ def sgd_lyapunov(X, eta: float, B: int, seeds, n_steps: int = 400, burn_in: int 
     :math:`\gamma = \lim \frac1k\log\lVert v_k\rVert`, estimated from independent runs (one per seed, all
     vectorized), each renormalized at every step; ``gamma < 0``: the minimum is stable for SGD (almost surely).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P, N = X.shape
     eta = check_real("eta", eta, low=0.0, low_open=True)
     B = check_int("B", B, low=1, high=P)
@@ -391,7 +420,7 @@ def mean_square_operator(X, eta: float, B: int):
     .. math:: \mathcal T(M) = M - \eta(\hat\Sigma M + M\hat\Sigma) + \eta^2\Big[(1-\tfrac1B)\hat\Sigma M\hat\Sigma
               + \tfrac1{BP}\sum_\mu (x_\mu^\top M x_\mu)\,x_\mu x_\mu^\top\Big].
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P = X.shape[0]
     eta = check_real("eta", eta, low=0.0, low_open=True)
     B = check_int("B", B, low=1, high=P)
@@ -420,7 +449,7 @@ def mean_square_rate(X, eta: float, B: int, tol: float = 1e-10) -> float:
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-    Xs = _span_coordinates(np.asarray(X, dtype=np.float64))
+    Xs = _span_coordinates(check_array("X", X, ndim=2))
     P = Xs.shape[0]
     T = mean_square_operator(Xs, eta, B)
     op = LinearOperator((P * P, P * P), matvec=lambda m: T(m.reshape(P, P)).ravel(), dtype=np.float64)
@@ -441,7 +470,7 @@ def sgd_second_moment(X, eta: float, B: int, n_steps: int, seeds):
     Returns ``(exact, mc_mean, mc_sem)``, arrays over ``k = 0..n_steps``, from
     :math:`v_0 = \hat\Sigma\,u/\lVert\hat\Sigma u\rVert` with a fixed ``u`` (so :math:`M_0 = v_0 v_0^\top`).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X, ndim=2)
     P, N = X.shape
     n_steps = check_int("n_steps", n_steps, low=1)
     seeds = list(seeds)
@@ -517,3 +546,6 @@ def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int 
     slope = (g[k + 1] - g[k]) / (etas[k + 1] - etas[k])
     cross = etas[k] - g[k] / slope
     return float(cross), float(max(s[k], s[k + 1]) / slope), g, s
+
+
+check_public(globals())

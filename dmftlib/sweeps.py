@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+from .core import ReadOnlyArrays, check_public
 
 __all__ = ["param_grid", "SweepResult", "sweep", "InProcessExecutor"]
 
@@ -55,7 +56,7 @@ def param_grid(axes: Mapping[str, Sequence]) -> list[dict]:
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class SweepResult(ReadOnlyArrays):
     """Results of ``fn`` over a grid and seeds.
 
     Attributes
@@ -107,3 +108,6 @@ def sweep(fn: Callable[..., Any], axes: Mapping[str, Sequence], seeds: Sequence[
     futures = [[ex.submit(fn, **p, seed=s) for s in seeds] for p in grid]
     values = [[f.result() for f in row] for row in futures]
     return SweepResult(params=grid, seeds=seeds, values=values, wall_time=time.perf_counter() - start)
+
+
+check_public(globals())

@@ -235,3 +235,21 @@ def test_plateau_convergence_errors():
         cm.plateau(4, 1.0)
     with pytest.raises(ValueError):
         cm.plateau(0, 0.5)
+
+
+def test_output_noise_term_scales_with_sigma_squared():
+    """The label-noise term of dQ/dt is eta^2 v v^T sigma^2 J2 (Saad & Solla): quadratic in sigma, exactly.
+
+    A sigma -> sigma^2 slip would make the increment ratio 2 instead of 4, and the absolute value is checked
+    against a Gauss-Hermite quadrature of J2 = E[g'(h_i) g'(h_k)]."""
+    ov = cm.initial_overlaps(2, 2, seed=3, q0=0.4, r0=0.05)
+    v = np.array([0.7, -0.4])
+    d0, d1, d2 = (cm.rhs(ov.Q, ov.R, ov.T, v, ov.v_star, eta=0.6, sigma=s)[0] for s in (0.0, 0.25, 0.5))
+    assert_allclose(d2 - d0, 4.0 * (d1 - d0), rtol=1e-12, atol=1e-15)
+    O = cm._omega(ov.Q, ov.R, ov.T)
+    def j2(i, k):
+        if i == k:
+            return _gh_expect(lambda H: cm.g_prime(H[:, 0]) ** 2, O[np.ix_([i], [i])], 80)
+        return _gh_expect(lambda H: cm.g_prime(H[:, 0]) * cm.g_prime(H[:, 1]), O[np.ix_([i, k], [i, k])], 40)
+    J = np.array([[j2(i, k) for k in range(2)] for i in range(2)])
+    assert_allclose(d1 - d0, 0.6**2 * 0.25**2 * np.outer(v, v) * J, rtol=1e-6)

@@ -53,3 +53,20 @@ def test_checks_name_the_argument_and_range():
     with pytest.raises(ValueError, match="t must be strictly increasing"):
         check_array("t", [0, 2, 1], increasing=True)
     assert check_int("N", np.int64(5), low=1) == 5
+
+
+def test_integrate_substeps_advance_time():
+    """A time-dependent right-hand side with substeps: y' = cos t gives sin t (catches a wrong substep clock)."""
+    from dmftlib.core import integrate
+    t = np.linspace(0.0, 3.0, 7)
+    for method, tol in (("rk4", 1e-6), ("euler", 5e-2)):
+        y = integrate(lambda s, y: np.cos(s) + 0 * y, 0.0, t, method=method, substeps=16)
+        np.testing.assert_allclose(y, np.sin(t), atol=tol)
+
+
+def test_fit_power_law_two_points_and_fixed_point_counts():
+    from dmftlib.core import damped_fixed_point, fit_power_law
+    fit = fit_power_law([1.0, 4.0], [2.0, 1.0])               # two points: an exact line
+    assert abs(fit.slope + 0.5) < 1e-12 and abs(fit.prefactor - 2.0) < 1e-12
+    res = damped_fixed_point(lambda x: 0.0 * x + 3.0, 0.0, damping=0.0, tol=1e-12)
+    assert res.n_iter == 2 == res.residuals.size and res.converged   # F(0) = 3, then F(3) = 3

@@ -6,7 +6,8 @@ seeds, argument checks, and the generic sampling DMFT solver. Model modules buil
 """
 from .errors import ConvergenceError
 from .validation import (ReadOnlyArrays, check_array, check_bool, check_budget, check_choice, check_int,
-                         check_real, check_seed, check_seeds, check_time_grid, readonly)
+                         check_real, check_seed, check_seeds, check_time_grid, readonly,
+                         check_callable, check_instance, check_finite, check_public)
 from .gaussian import expect, expect2, expect_joint, gauss_hermite
 from .timegrid import (TimeGrid, causal_integral, causal_part, causal_weights, is_causal, is_psd,
                        project_psd, symmetrize, uniform_grid)
@@ -19,6 +20,7 @@ from .sampling_dmft import SamplingDMFTResult, sample_gaussian_paths, solve_samp
 __all__ = [
     "ConvergenceError", "check_array", "check_choice", "check_int", "check_real", "check_time_grid",
     "check_bool", "check_seed", "check_seeds", "check_budget", "readonly", "ReadOnlyArrays",
+    "check_callable", "check_instance", "check_finite", "check_public",
     "expect", "expect2", "expect_joint", "gauss_hermite",
     "TimeGrid", "causal_integral", "causal_part", "causal_weights", "is_causal", "is_psd",
     "project_psd", "symmetrize", "uniform_grid",

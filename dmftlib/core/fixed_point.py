@@ -21,13 +21,15 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import ConvergenceError
-from .validation import check_int, check_real
+from .validation import check_public
+from .validation import check_bool, check_callable, check_int, check_real
+from .validation import ReadOnlyArrays
 
 __all__ = ["FixedPointResult", "damped_fixed_point", "rms"]
 
 
 @dataclass(frozen=True)
-class FixedPointResult:
+class FixedPointResult(ReadOnlyArrays):
     """Solution of a fixed-point problem with its diagnostics.
 
     Attributes
@@ -51,7 +53,18 @@ class FixedPointResult:
 
 
 def rms(d) -> float:
-    """Root-mean-square of an array, or of all the arrays of a tuple."""
+    """Root-mean-square of an array, or of all the arrays of a tuple (``ValueError`` on NaN/inf).
+
+    >>> rms([3.0, -3.0])
+    3.0
+    """
+    out = _rms(d)
+    if not np.isfinite(out):
+        raise ValueError("d must contain only finite values")
+    return out
+
+
+def _rms(d) -> float:
     if isinstance(d, (tuple, list)):
         sq = sum(float(np.sum(np.square(a))) for a in d)
         n = sum(np.size(a) for a in d)
@@ -122,9 +135,18 @@ def damped_fixed_point(
     tol = check_real("tol", tol, low=0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, low=1)
     divergence = check_real("divergence", divergence, low=0.0, low_open=True)
-    norm = rms if norm is None else norm
+    check_callable("F", F)
+    if norm is not None:
+        check_callable("norm", norm)
+    raise_on_failure = check_bool("raise_on_failure", raise_on_failure)
+    norm = _rms if norm is None else norm
     start = time.perf_counter()
-    x = _as_float(x0)
+    try:
+        x = _as_float(x0)
+    except (TypeError, ValueError):
+        raise ValueError(f"x0 must be an array of reals or a tuple of arrays; got {x0!r}") from None
+    if _rms(x) != _rms(x) or not np.isfinite(_rms(x)):
+        raise ValueError("x0 must contain only finite values")
     history = []
     for k in range(1, max_iter + 1):
         fx = F(x)
@@ -142,3 +164,6 @@ def damped_fixed_point(
             f"fixed-point iteration did not reach tol={tol:g} in max_iter={max_iter} iterations "
             f"(damping={beta:g})", history)
     return FixedPointResult(x, np.array(history), max_iter, False, time.perf_counter() - start)
+
+
+check_public(globals())

@@ -18,7 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .validation import check_int
+from .validation import check_public
+from .validation import check_array, check_callable, check_int
 
 __all__ = ["gauss_hermite", "expect", "expect2", "expect_joint"]
 
@@ -44,7 +45,7 @@ def gauss_hermite(n: int = 80):
 
 
 def _check_var(name, v):
-    v = np.asarray(v, dtype=np.float64)
+    v = check_array(name, v, finite=False)
     if np.any(~np.isfinite(v)) or np.any(v < 0):
         bad = v[~(np.isfinite(v) & (v >= 0))].ravel()[0]
         raise ValueError(f"{name} must be finite and in [0, inf); got {bad:g}")
@@ -70,8 +71,9 @@ def expect(f, var=1.0, mean=0.0, n: int = 80):
     >>> expect(np.tanh, var=[0.0, 1.0]).round(12).tolist()
     [0.0, 0.0]
     """
+    check_callable("f", f)
     var = _check_var("var", var)
-    mean = np.asarray(mean, dtype=np.float64)
+    mean = check_array("mean", mean)
     z, w = gauss_hermite(n)
     x = mean[..., None] + np.sqrt(var)[..., None] * z
     return np.asarray(f(x)) @ w
@@ -81,9 +83,7 @@ def _factor(var_u, var_v, cov):
     """Cholesky factor of [[var_u, cov], [cov, var_v]], safe where var_u = 0 or the matrix is singular."""
     var_u = _check_var("var_u", var_u)
     var_v = _check_var("var_v", var_v)
-    cov = np.asarray(cov, dtype=np.float64)
-    if np.any(~np.isfinite(cov)):
-        raise ValueError("cov must be finite")
+    cov = check_array("cov", cov)
     bound = np.sqrt(var_u * var_v)
     if np.any(np.abs(cov) > bound * (1 + 1e-9) + 1e-300):
         raise ValueError("cov must satisfy cov^2 <= var_u * var_v (a valid covariance matrix)")
@@ -107,6 +107,8 @@ def expect2(f, g, var_u, var_v, cov, n: int = 60):
     >>> round(float(expect2(np.square, np.square, 1.0, 2.0, 0.5)), 10)  # v_u v_v + 2 c^2
     2.5
     """
+    check_callable("f", f)
+    check_callable("g", g)
     return expect_joint(lambda u, v: np.asarray(f(u)) * np.asarray(g(v)), var_u, var_v, cov, n=n)
 
 
@@ -116,11 +118,15 @@ def expect_joint(h, var_u, var_v, cov, n: int = 60):
     >>> round(float(expect_joint(lambda u, v: (u - v)**2, 1.0, 1.0, 0.25)), 10)  # 2 - 2c
     1.5
     """
-    su, a, b = _factor(var_u, var_v, cov)
+    check_callable("h", h)
     z, w = gauss_hermite(n)
+    su, a, b = _factor(var_u, var_v, cov)
     z1 = z[:, None]
     z2 = z[None, :]
     u = su[..., None, None] * z1
     v = a[..., None, None] * z1 + b[..., None, None] * z2
     vals = np.asarray(h(u, v))
     return np.einsum("...ij,i,j->...", np.broadcast_to(vals, np.broadcast_shapes(vals.shape, u.shape, v.shape)), w, w)
+
+
+check_public(globals())

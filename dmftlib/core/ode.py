@@ -11,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from .validation import check_choice, check_time_grid
+from .validation import check_public
+from .validation import check_array, check_budget, check_callable, check_choice, check_int
 
 __all__ = ["integrate"]
 
@@ -39,11 +40,14 @@ def integrate(f: Callable, y0, t, method: str = "rk4", substeps: int = 1) -> np.
     >>> bool(abs(y[-1] - np.exp(-1)) < 1e-6)
     True
     """
-    t = check_time_grid("t", t) if np.asarray(t).min() >= 0 else np.asarray(t, dtype=float)
+    check_callable("f", f)
+    t = check_array("t", t, ndim=1, increasing=True)
+    if t.size < 2:
+        raise ValueError(f"t must hold at least 2 times; got {t.size}")
     check_choice("method", method, ("rk4", "euler"))
-    if int(substeps) != substeps or substeps < 1:
-        raise ValueError(f"substeps must be an integer in [1, inf); got {substeps!r}")
-    y = np.array(y0, dtype=np.float64)
+    substeps = check_int("substeps", substeps, low=1)
+    y = check_array("y0", y0)
+    check_budget("time steps x state entries", (t.size - 1) * substeps * max(y.size, 1))
     out = np.empty((t.size,) + y.shape)
     out[0] = y
     for k in range(t.size - 1):
@@ -63,3 +67,6 @@ def integrate(f: Callable, y0, t, method: str = "rk4", substeps: int = 1) -> np.
             raise ValueError(f"the solution stopped being finite at t = {t[k + 1]:g}; reduce the step or check parameters")
         out[k + 1] = y
     return out
+
+
+check_public(globals())

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_int, check_real
+from .validation import check_public
+from .validation import check_array, check_budget, check_int, check_real, check_seed
 
 __all__ = [
     "mp_edges", "marchenko_pastur_density", "marchenko_pastur_atom", "marchenko_pastur_stieltjes",
@@ -52,7 +53,7 @@ def marchenko_pastur_density(x, alpha: float, sigma2: float = 1.0):
     """
     lm, lp = mp_edges(alpha, sigma2)
     q = 1.0 / alpha
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     inside = (x > lm) & (x < lp)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.sqrt(np.clip((lp - x) * (x - lm), 0, None)) / (2 * np.pi * sigma2 * q * x)
@@ -70,14 +71,26 @@ def marchenko_pastur_stieltjes(z, alpha: float, sigma2: float = 1.0):
 
     .. math:: G(z) = \frac{z - \sigma^2(1-q) - \sqrt{(z-\lambda_+)(z-\lambda_-)}}{2 q \sigma^2 z}
 
+    At :math:`z = 0` (outside the bulk when :math:`\alpha \ne 1`) it returns the finite limit
+    :math:`-1/(\sigma^2(1-q))` for :math:`\alpha > 1`; for :math:`\alpha \le 1` the atom at zero makes
+    :math:`G` diverge there, and a ``ValueError`` says so.
+
     >>> g = marchenko_pastur_stieltjes(-1.0, alpha=2.0)   # real and negative left of the spectrum
     >>> bool(abs(g.imag) < 1e-14 and g.real < 0)
     True
+    >>> complex(marchenko_pastur_stieltjes(0.0, alpha=2.0))   # -1 / (1 - 1/alpha)
+    (-2+0j)
     """
     lm, lp = mp_edges(alpha, sigma2)
     q = 1.0 / alpha
-    z = np.asarray(z, dtype=np.complex128)
-    return (z - sigma2 * (1 - q) - _sqrt_branch(z, lp, lm)) / (2 * q * sigma2 * z)
+    z = _check_z(z)
+    zero = z == 0
+    if np.any(zero) and alpha <= 1.0:
+        raise ValueError(f"z = 0 is a pole of G (atom of mass {1 - alpha:g} at zero) for alpha = {alpha:g} <= 1; "
+                         "z must avoid 0")
+    zs = np.where(zero, 1.0, z)
+    G = (zs - sigma2 * (1 - q) - _sqrt_branch(zs, lp, lm)) / (2 * q * sigma2 * zs)
+    return np.where(zero, -1.0 / (sigma2 * (1 - q)) + 0j, G) if np.any(zero) else G
 
 
 def marchenko_pastur_expect(f, alpha: float, sigma2: float = 1.0, n: int = 256):
@@ -96,8 +109,10 @@ def marchenko_pastur_expect(f, alpha: float, sigma2: float = 1.0, n: int = 256):
     >>> round(float(marchenko_pastur_expect(lambda l: np.ones_like(l), alpha=0.5)), 10)
     1.0
     """
+    if not callable(f):
+        raise TypeError(f"f must be a callable; got {f!r}")
     lm, lp = mp_edges(alpha, sigma2)
-    n = check_int("n", n, low=2)
+    n = check_int("n", n, low=2, high=100_000)
     q = 1.0 / alpha
     c, r = 0.5 * (lp + lm), 0.5 * (lp - lm)
     x, w = np.polynomial.legendre.leggauss(n)
@@ -114,26 +129,36 @@ def marchenko_pastur_expect(f, alpha: float, sigma2: float = 1.0, n: int = 256):
 def semicircle_density(x, sigma: float = 1.0):
     r"""Wigner semicircle :math:`\rho(x) = \sqrt{4\sigma^2 - x^2}/(2\pi\sigma^2)` on :math:`[-2\sigma, 2\sigma]`."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     return np.sqrt(np.clip(4 * sigma**2 - x**2, 0, None)) / (2 * np.pi * sigma**2)
 
 
 def semicircle_stieltjes(z, sigma: float = 1.0):
     r""":math:`G(z) = \bigl(z - \sqrt{z^2 - 4\sigma^2}\bigr)/(2\sigma^2)` (branch with :math:`G\sim 1/z`)."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    z = np.asarray(z, dtype=np.complex128)
+    z = _check_z(z)
     return (z - _sqrt_branch(z, 2 * sigma, -2 * sigma)) / (2 * sigma**2)
 
 
 def circular_law_density(x, y, sigma: float = 1.0):
     r"""Uniform density :math:`1/(\pi\sigma^2)` on the disk :math:`|x + iy| < \sigma`."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
-    r2 = np.asarray(x, dtype=np.float64) ** 2 + np.asarray(y, dtype=np.float64) ** 2
+    r2 = check_array("x", x) ** 2 + check_array("y", y) ** 2
     return np.where(r2 < sigma**2, 1.0 / (np.pi * sigma**2), 0.0)
 
 
 def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed("seed", seed))
+
+
+def _check_z(z):
+    try:
+        z = np.asarray(z, dtype=np.complex128)
+    except (TypeError, ValueError):
+        raise ValueError(f"z must be an array of complex numbers; got {z!r}") from None
+    if not np.all(np.isfinite(z)):
+        raise ValueError("z must contain only finite values")
+    return z
 
 
 def sample_wishart(N: int, alpha: float, seed=None, sigma2: float = 1.0) -> np.ndarray:
@@ -142,13 +167,14 @@ def sample_wishart(N: int, alpha: float, seed=None, sigma2: float = 1.0) -> np.n
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True)
     P = max(1, int(round(alpha * N)))
+    check_budget("matrix entries (P x N)", float(P) * N, limit=2**27)
     X = _rng(seed).standard_normal((P, N)) * np.sqrt(sigma2)
     return X.T @ X / P
 
 
 def sample_goe(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
     """Symmetric Gaussian matrix, off-diagonal variance ``sigma^2 / N`` (semicircle of radius ``2 sigma``)."""
-    N = check_int("N", N, low=1)
+    N = check_int("N", N, low=1, high=16384)
     sigma = check_real("sigma", sigma, low=0.0)
     A = _rng(seed).standard_normal((N, N)) * sigma / np.sqrt(N)
     return (A + A.T) / np.sqrt(2.0)
@@ -156,13 +182,21 @@ def sample_goe(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
 
 def sample_ginibre(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
     """Real Ginibre matrix, i.i.d. entries of variance ``sigma^2 / N`` (circular law of radius ``sigma``)."""
-    N = check_int("N", N, low=1)
+    N = check_int("N", N, low=1, high=16384)
     sigma = check_real("sigma", sigma, low=0.0)
     return _rng(seed).standard_normal((N, N)) * sigma / np.sqrt(N)
 
 
 def empirical_stieltjes(z, eigenvalues):
     r"""Stieltjes transform :math:`\frac1N\sum_i (z-\lambda_i)^{-1}` of sampled eigenvalues, vectorized over ``z``."""
-    lam = np.asarray(eigenvalues)
-    z = np.asarray(z, dtype=np.complex128)
+    lam = _check_z(eigenvalues) if np.iscomplexobj(eigenvalues) else check_array("eigenvalues", eigenvalues)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D array (real or complex); got shape {lam.shape}")
+    z = _check_z(z)
+    if np.any(np.isin(z, lam)):
+        raise ValueError("z must avoid the eigenvalues (the transform has a pole there)")
+    check_budget("entries (z x eigenvalues)", float(z.size) * lam.size, limit=2**27)
     return np.mean(1.0 / (z[..., None] - lam), axis=-1)
+
+
+check_public(globals())

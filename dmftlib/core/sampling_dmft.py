@@ -15,11 +15,13 @@ Euler scheme
 .. math::
 
     x_{k+1} = x_k + \Delta t\Big[f(t_k, x_k, z) + m_k + \eta_k\Big],\qquad
-    m_k = \Delta t \sum_{s<k} M(t_k, t_s)\,\psi(x_s),
+    m_k = \Delta t \sum_{s<k} M(t_k, t_{s+1})\,\psi(x_s),
 
     \langle \eta_k\,\eta_l\rangle = K(t_k, t_l) + \Sigma_{\rm noise}(t_k, t_l),
 
-where ``f`` is the local drift (``drift``), :math:`M` an optional memory kernel, :math:`\psi`
+where ``f`` is the local drift (``drift``), :math:`M` an optional memory kernel (stored like
+the response, see below: ``M[k, s]`` weighs the state whose Euler step produced :math:`x_s`, so
+``M = g**2 * R`` is the exact memory of the Euler-discretized linear network), :math:`\psi`
 the function of the past state it acts on (identity by default), :math:`K` the self-consistent
 field covariance, :math:`\Sigma_{\rm noise}` an optional fixed covariance (for instance
 :math:`2T\,\delta_{kl}/\Delta t` for white noise of temperature ``T``), ``z`` optional quenched
@@ -47,11 +49,14 @@ the samples* (tangent dynamics), not by a Novikov-type estimator, which would ne
 
 .. math::
 
-    R_{k+1, s} = (1 + \Delta t\, a_k)\,R_{k, s}
-      + \Delta t^2 \sum_{u<k} M_{k u}\,\psi'(x_u)\,R_{u, s} + \delta_{k s},
+    R_{s, s} = 1,\qquad R_{k+1, s} = (1 + \Delta t\, a_k)\,R_{k, s}
+      + \Delta t^2 \sum_{u<k} M_{k u}\,\psi'(x_u)\,R_{u, s}\quad (k \ge s),
 
-averaged over samples. Hence ``R`` is strictly lower triangular on the grid (``R[k, k] = 0``) and
-:math:`R(t_{s+1}, t_s) = 1`, i.e. :math:`R(t, t^-) = 1`. Without memory the tangent needs only the
+averaged over samples: ``R[k, s]`` is the response of :math:`x_k` to a kick of the state
+:math:`x_s \to x_s + \epsilon` (a field :math:`h = \epsilon\,\delta(t - t_s)`). This is the
+book-wide convention: ``R[k, s] = 0`` for ``s > k`` and the diagonal holds the equal-time limit
+:math:`R(t_s^+, t_s) = 1`. (Until issue 9 the diagonal was zero and ``R[s+1, s] = 1``; the old
+array is the new one shifted by a column: ``R_old[k, s] = R_new[k, s + 1]``.) Without memory the tangent needs only the
 current row, for every sample; with memory it needs its own history, so it is propagated on a
 sub-batch of ``n_response`` samples.
 
@@ -93,7 +98,7 @@ stationary variance is :math:`T`:
 ...     kernel_map=lambda x, R: np.zeros((x.shape[1], x.shape[1])),
 ...     t_max=dt * (n - 1), n_t=n, x0=0.0, noise_cov=np.eye(n) / dt * 1.0,  # 2T/dt with T=1/2
 ...     n_samples=4000, seed=1)
->>> res.converged, round(float(res.C[-1, -1]), 1), float(res.R[1, 0])
+>>> res.converged, round(float(res.C[-1, -1]), 1), float(res.R[1, 1])
 (True, 0.5, 1.0)
 
 The self-consistent random network :math:`K = g^2 C_\phi` is solved in
@@ -109,13 +114,15 @@ import numpy as np
 
 from .errors import ConvergenceError
 from .fixed_point import rms
-from .validation import check_array, check_int, check_real
+from .validation import check_public
+from .validation import check_array, check_bool, check_budget, check_int, check_real, check_seed
+from .validation import ReadOnlyArrays
 
 __all__ = ["SamplingDMFTResult", "solve_sampling_dmft", "sample_gaussian_paths"]
 
 
 @dataclass(frozen=True)
-class SamplingDMFTResult:
+class SamplingDMFTResult(ReadOnlyArrays):
     """Result of :func:`solve_sampling_dmft`.
 
     Attributes
@@ -165,6 +172,9 @@ def sample_gaussian_paths(cov, n_samples: int, rng) -> np.ndarray:
     if cov.shape[0] != cov.shape[1]:
         raise ValueError(f"cov must be a square (n, n) array; got shape {cov.shape}")
     n_samples = check_int("n_samples", n_samples, low=1)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    check_budget("samples x times", float(n_samples) * cov.shape[0], limit=2**27)
     lam, V = np.linalg.eigh(0.5 * (cov + cov.T))
     L = V * np.sqrt(np.clip(lam, 0.0, None))
     return rng.standard_normal((n_samples, cov.shape[0])) @ L.T
@@ -220,26 +230,33 @@ def _run(drift, drift_dx, psi, dpsi, K, M, noise_cov, x0, quenched, t, dt, S, rn
         if has_mem:
             psi_hist[:, k] = psi(xk)
             if k > 0:
-                rhs = rhs + dt * (psi_hist[:, :k] @ M[k, :k])
+                rhs = rhs + dt * (psi_hist[:, :k] @ M[k, 1:k + 1])
         x[:, k + 1] = xk + dt * rhs
         if want_R:
             a = drift_dx(t[k], xk, z)
             a = np.broadcast_to(np.asarray(a, dtype=np.float64), (S,))
             if has_mem:
                 dpsi_hist[:, k] = dpsi(xk[:b])
+                D[:, k, k] = 1.0                 # the kick x_k -> x_k + eps
+                R[k] = D[:, k, :].mean(axis=0)
                 Dk = D[:, k, :] * (1.0 + dt * a[:b])[:, None]
                 if k > 0:
-                    w = (dt * dt) * M[k, :k][None, :] * dpsi_hist[:, :k]          # (b, k)
+                    w = (dt * dt) * M[k, 1:k + 1][None, :] * dpsi_hist[:, :k]     # (b, k)
                     Dk = Dk + np.einsum("bu,bus->bs", w, D[:, :k, :])
-                Dk[:, k] += 1.0
                 D[:, k + 1, :] = Dk
-                R[k + 1] = Dk.mean(axis=0)
             else:
+                r[:, k] = 1.0                    # the kick x_k -> x_k + eps
+                R[k] = r.mean(axis=0)
                 r *= (1.0 + dt * a)[:, None]
-                r[:, k] = 1.0
-                R[k + 1] = r.mean(axis=0)
         if not np.all(np.isfinite(x[:, k + 1])):
             return x, R, False
+    if want_R:
+        if has_mem:
+            D[:, n - 1, n - 1] = 1.0
+            R[n - 1] = D[:, n - 1, :].mean(axis=0)
+        else:
+            r[:, n - 1] = 1.0
+            R[n - 1] = r.mean(axis=0)
     return x, R, bool(np.all(np.isfinite(x)))
 
 
@@ -337,9 +354,18 @@ def solve_sampling_dmft(
     min_iter = check_int("min_iter", min_iter, low=1, high=max_iter)
     divergence = check_real("divergence", divergence, low=0.0, low_open=True)
     n_keep = check_int("n_keep", n_keep, low=0)
-    for name, f in (("drift", drift), ("kernel_map", kernel_map)):
-        if not callable(f):
-            raise ValueError(f"{name} must be callable")
+    for name, f in (("drift", drift), ("kernel_map", kernel_map), ("drift_dx", drift_dx), ("psi", psi),
+                    ("dpsi", dpsi), ("quenched", quenched)):
+        if f is not None and not callable(f):
+            raise TypeError(f"{name} must be a callable; got {f!r}")
+    uses_response = check_bool("uses_response", uses_response)
+    response = check_bool("response", response)
+    raise_on_failure = check_bool("raise_on_failure", raise_on_failure)
+    seed = check_seed("seed", seed)
+    check_budget("samples x time steps x iterations", float(n_samples) * n * max_iter)
+    check_budget("doubles (trajectories and tangents)", 3.0 * n_samples * n + n_response * n * n, limit=2**28)
+    if not callable(x0):
+        x0 = check_array("x0", x0)
     t = np.linspace(0.0, t_max, n)
     dt = t_max / (n - 1)
     K = np.zeros((n, n)) if K0 is None else check_array("K0", K0, ndim=2)
@@ -399,8 +425,11 @@ def solve_sampling_dmft(
     C = 0.5 * (C + C.T)
     C_sem = np.sqrt(np.clip((x**2).T @ (x**2) / n_samples - C**2, 0, None) / n_samples)
     if R is not None:
-        R = np.tril(R, -1)
+        R = np.tril(R)
     return SamplingDMFTResult(
         t=t, C=C, R=R, mean=x.mean(axis=0), C_sem=C_sem, K=K, M=M, x=x[:n_keep].copy(),
         residuals=np.array(residuals), tolerances=np.array(tols), n_samples_history=np.array(counts),
         n_iter=len(residuals), converged=converged, wall_time=time.perf_counter() - start, n_samples=n_samples)
+
+
+check_public(globals())

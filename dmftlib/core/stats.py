@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_array
+from .validation import check_public
+from .validation import check_array, check_int
+from .validation import ReadOnlyArrays
 
 __all__ = ["mean_sem", "PowerLawFit", "fit_power_law"]
 
@@ -17,7 +19,10 @@ def mean_sem(samples, axis: int = 0):
     >>> m.tolist(), s.round(6).tolist()
     ([2.0, 3.0], [1.0, 1.0])
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = check_array("samples", samples)
+    axis = check_int("axis", axis, low=-x.ndim if x.ndim else 0, high=max(x.ndim - 1, 0))
+    if x.ndim == 0:
+        raise ValueError("samples must be an array with at least one axis (the seeds)")
     n = x.shape[axis]
     if n < 2:
         raise ValueError(f"samples must hold at least 2 seeds along axis {axis} for a standard error; got {n}")
@@ -25,7 +30,7 @@ def mean_sem(samples, axis: int = 0):
 
 
 @dataclass(frozen=True)
-class PowerLawFit:
+class PowerLawFit(ReadOnlyArrays):
     """Least-squares fit of ``log y = log a + slope * log x``."""
 
     slope: float
@@ -57,3 +62,6 @@ def fit_power_law(x, y) -> PowerLawFit:
     s2 = float(resid @ resid) / dof
     cov = s2 * np.linalg.inv(A.T @ A)
     return PowerLawFit(slope=float(coef[1]), slope_stderr=float(np.sqrt(cov[1, 1])), prefactor=float(np.exp(coef[0])))
+
+
+check_public(globals())

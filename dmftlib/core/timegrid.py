@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_int, check_real
+from .validation import check_public
+from .validation import check_array, check_bool, check_budget, check_choice, check_int, check_real
+from .validation import ReadOnlyArrays
 
 __all__ = [
     "TimeGrid", "uniform_grid", "causal_weights", "causal_integral",
@@ -23,7 +25,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class TimeGrid:
+class TimeGrid(ReadOnlyArrays):
     """A uniform grid ``t = [0, dt, ..., (n-1) dt]``."""
 
     t: np.ndarray
@@ -47,6 +49,7 @@ def uniform_grid(t_max: float, n: int) -> TimeGrid:
     """
     t_max = check_real("t_max", t_max, low=0, low_open=True)
     n = check_int("n", n, low=2)
+    check_budget("grid points", n, limit=2**26)
     t = np.linspace(0.0, t_max, n)
     t.setflags(write=False)
     return TimeGrid(t=t, dt=t_max / (n - 1))
@@ -63,6 +66,7 @@ def causal_weights(n: int, dt: float) -> np.ndarray:
     """
     n = check_int("n", n, low=1)
     dt = check_real("dt", dt, low=0, low_open=True)
+    check_budget("matrix entries (n x n)", float(n) * n, limit=2**27)
     W = np.tril(np.full((n, n), dt))
     W[:, 0] = dt / 2
     W[np.diag_indices(n)] = dt / 2
@@ -95,8 +99,9 @@ def causal_integral(A, B, dt: float, upto: str = "row") -> np.ndarray:
     >>> bool(np.max(abs(C - exact)) < 1e-5)     # O(dt^2)
     True
     """
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
+    check_choice("upto", upto, ("row", "column", "min", "between"))
+    A = check_array("A", A)
+    B = check_array("B", B)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape != B.shape:
         raise ValueError(f"A and B must be square (n, n) arrays of the same shape; got {A.shape} and {B.shape}")
     W = causal_weights(A.shape[0], dt)
@@ -115,26 +120,40 @@ def causal_integral(A, B, dt: float, upto: str = "row") -> np.ndarray:
     raise ValueError(f"upto must be one of 'row', 'column', 'min', 'between'; got {upto!r}")
 
 
+def _square(name, A):
+    A = check_array(name, A, ndim=2)
+    if A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square (n, n) array; got shape {A.shape}")
+    return A
+
+
 def symmetrize(C) -> np.ndarray:
     """Return ``(C + C.T) / 2``."""
-    C = np.asarray(C, dtype=np.float64)
+    C = _square("C", C)
     return 0.5 * (C + C.T)
 
 
 def causal_part(R, strict: bool = True) -> np.ndarray:
-    """Zero the acausal part: ``tril(R, -1)`` if ``strict`` else ``tril(R)``."""
-    return np.tril(np.asarray(R, dtype=np.float64), -1 if strict else 0)
+    """Zero the acausal part: ``tril(R, -1)`` if ``strict`` else ``tril(R)``.
+
+    With the book-wide response convention (``R[i, i]`` the equal-time limit) use ``strict=False``.
+    """
+    strict = check_bool("strict", strict)
+    return np.tril(_square("R", R), -1 if strict else 0)
 
 
 def is_causal(R, strict: bool = True, atol: float = 0.0) -> bool:
     """True if ``R(t, t') = 0`` for ``t' > t`` (and on the diagonal when ``strict``)."""
-    R = np.asarray(R)
+    strict = check_bool("strict", strict)
+    atol = check_real("atol", atol, low=0.0)
+    R = _square("R", R)
     upper = np.triu(R, 0 if strict else 1)
     return bool(np.all(np.abs(upper) <= atol))
 
 
 def project_psd(C, floor: float = 0.0) -> np.ndarray:
     """Nearest symmetric matrix with eigenvalues ``>= floor`` (eigenvalues clipped)."""
+    floor = check_real("floor", floor)
     C = symmetrize(C)
     lam, V = np.linalg.eigh(C)
     if lam.min() >= floor:
@@ -144,7 +163,11 @@ def project_psd(C, floor: float = 0.0) -> np.ndarray:
 
 def is_psd(C, tol: float = 1e-10) -> bool:
     """True if ``C`` is symmetric and its smallest eigenvalue is ``>= -tol * max(1, |C|_max)``."""
-    C = np.asarray(C, dtype=np.float64)
+    tol = check_real("tol", tol, low=0.0)
+    C = _square("C", C)
     if not np.allclose(C, C.T, atol=tol * max(1.0, np.abs(C).max())):
         return False
     return bool(np.linalg.eigvalsh(symmetrize(C)).min() >= -tol * max(1.0, np.abs(C).max()))
+
+
+check_public(globals())

@@ -31,6 +31,8 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from ..core import check_public
+
 from ..core import check_int
 
 __all__ = ["covariance_symbols", "mgf", "moment", "pairings", "wick_sum", "wick_theorem_holds",
@@ -285,3 +287,6 @@ def arccos_kernel(var_u, var_v, cov, order: int = 1):
     if order == 0:
         return (np.pi - theta) / (2 * np.pi)
     return np.sqrt(var_u * var_v) / (2 * np.pi) * (np.sin(theta) + (np.pi - theta) * np.cos(theta))
+
+
+check_public(globals())

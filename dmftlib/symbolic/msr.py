@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import ConvergenceError, check_choice, check_int, check_real, damped_fixed_point, project_psd
+from ..core import ReadOnlyArrays, check_public
 
 __all__ = ["MSRDerivation", "gaussian_coupling_average", "derive", "kernel_functions", "discrete_linear_dmft",
            "DiscreteDMFT"]
@@ -84,7 +85,7 @@ def _cumulant(variance_factor: int, arg):
 
 
 @dataclass(frozen=True)
-class MSRDerivation:
+class MSRDerivation(ReadOnlyArrays):
     """Every step of the MSR-JD derivation on a grid of ``T`` steps for ``N`` units (SymPy objects).
 
     Attributes
@@ -307,7 +308,7 @@ def kernel_functions(d: MSRDerivation):
 
 
 @dataclass(frozen=True)
-class DiscreteDMFT:
+class DiscreteDMFT(ReadOnlyArrays):
     """Self-consistent solution of the Ito-discretized single-site process on a grid (linear phi)."""
 
     t: np.ndarray
@@ -341,7 +342,10 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
     >>> round(float(res.R[100, 0]), 2)        # ~ exp(-1) for i.i.d. couplings
     0.37
     """
-    g_value = check_real("g", g_value, low=0.0)
+    for name, f in (("sigma", sigma), ("memory", memory)):
+        if not callable(f):
+            raise TypeError(f"{name} must be a callable (from kernel_functions); got {f!r}")
+    g_value = check_real("g_value", g_value, low=0.0)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n = check_int("n_t", n_t, low=2, high=4001)
     C0 = check_real("C0", C0, low=0.0)
@@ -369,3 +373,6 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
     res = damped_fixed_point(F, base, damping=0.0, tol=tol, max_iter=max_iter, divergence=1e8)
     return DiscreteDMFT(t=t, C=res.x, R=R, residuals=res.residuals, n_iter=res.n_iter,
                         converged=res.converged, wall_time=res.wall_time)
+
+
+check_public(globals())

@@ -88,6 +88,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
+from ..core import ReadOnlyArrays, check_public
 
 __all__ = ["parameter_block", "state_symbols", "PontryaginSystem", "derive_pontryagin",
            "tanh_system", "mlp_system", "discrete_costate_equations"]
@@ -218,7 +219,7 @@ class _Lambdified:
 
 
 @dataclass(frozen=True)
-class PontryaginSystem:
+class PontryaginSystem(ReadOnlyArrays):
     r"""A neural ODE with terminal loss: symbolic optimality conditions and their NumPy versions.
 
     Made by :func:`derive_pontryagin`. Symbolic fields (SymPy objects, plain symbols):
@@ -546,3 +547,6 @@ def discrete_costate_equations(system: PontryaginSystem, L: int):
         for j in range(P):
             eqs[Th[l][j]] = sp.diff(lag, Th[l][j])
     return lag, eqs
+
+
+check_public(globals())
