@@ -528,6 +528,12 @@ def msa_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, relax: float 
     A0, b0, bound = _check_box(A0, b0, bound)
     n_iter = check_int("n_iter", n_iter, low=1, high=10**5)
     relax = check_real("relax", relax, low=0.0, low_open=True, high=1.0)
+    step = lambda theta, grad: theta + relax * (-bound * np.sign(grad) - theta)   # towards the maximiser of H
+    return _train_box(A0, b0, h0, y, n_iter, step, "MSA" if relax == 1.0 else f"relaxed MSA ({relax:g})")
+
+
+def _train_box(A0, b0, h0, y, n_iter, step, method):
+    """One forward and one backward pass per iteration, then ``theta <- step(theta, dJ/dtheta)`` on A and b."""
     A, b = A0.copy(), b0.copy()
     loss = np.empty(n_iter + 1)
     for it in range(n_iter + 1):
@@ -535,10 +541,10 @@ def msa_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, relax: float 
         loss[it] = bp.loss
         if it == n_iter:
             break
-        A = A + relax * (-bound * np.sign(bp.grad_A) - A)
-        b = b + relax * (-bound * np.sign(bp.grad_b) - b)
-    return MSAResult(loss=loss, passes=np.arange(1, n_iter + 2), A=A, b=b,
-                     method="MSA" if relax == 1.0 else f"relaxed MSA ({relax:g})")
+        A, b = step(A, bp.grad_A), step(b, bp.grad_b)
+    if not np.all(np.isfinite(loss)):
+        raise ValueError(f"{method} diverged; reduce the step")
+    return MSAResult(loss=loss, passes=np.arange(1, n_iter + 2), A=A, b=b, method=method)
 
 
 def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: float = 1.0) -> MSAResult:
@@ -547,18 +553,8 @@ def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: 
     A0, b0, bound = _check_box(A0, b0, bound)
     n_iter = check_int("n_iter", n_iter, low=1, high=10**5)
     lr = check_real("lr", lr, low=0.0, low_open=True)
-    A, b = A0.copy(), b0.copy()
-    loss = np.empty(n_iter + 1)
-    for it in range(n_iter + 1):
-        bp = backprop_tanh_resnet(A, b, h0, y)
-        loss[it] = bp.loss
-        if it == n_iter:
-            break
-        A = np.clip(A - lr * bp.grad_A, -bound, bound)
-        b = np.clip(b - lr * bp.grad_b, -bound, bound)
-    if not np.all(np.isfinite(loss)):
-        raise ValueError("projected gradient descent diverged; reduce lr")
-    return MSAResult(loss=loss, passes=np.arange(1, n_iter + 2), A=A, b=b, method=f"projected GD (lr = {lr:g})")
+    step = lambda theta, grad: np.clip(theta - lr * grad, -bound, bound)
+    return _train_box(A0, b0, h0, y, n_iter, step, f"projected GD (lr = {lr:g})")
 
 
 # ----------------------------------------------------------------------------- plots
