@@ -445,7 +445,31 @@ def _register_calls():
     })
 
 
+
+def _register_extra_calls():
+    """Examples kept beside this file, one file per area (``tests/fuzz_calls/<area>.py``), each defining
+    ``CALLS`` (keyed ``"dmftlib.module.function"``) and optionally ``EXAMPLES`` (new parameter names only:
+    a name already in ``EXAMPLES`` keeps its shared value; give a conflicting meaning through ``CALLS``)."""
+    import importlib.util
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_calls")
+    if not os.path.isdir(folder):
+        return
+    for fname in sorted(os.listdir(folder)):
+        if not fname.endswith(".py") or fname.startswith("_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"_fuzz_calls_{fname[:-3]}", os.path.join(folder, fname))
+        mod = importlib.util.module_from_spec(spec)
+        mod.Lazy = Lazy
+        spec.loader.exec_module(mod)
+        for name, value in getattr(mod, "EXAMPLES", {}).items():
+            EXAMPLES.setdefault(name, value)
+        for key, value in getattr(mod, "CALLS", {}).items():
+            assert key not in CALLS, f"{fname}: {key} is already in CALLS"
+            CALLS[key] = value
+
+
 _register_calls()
+_register_extra_calls()
 
 
 # ------------------------------------------------------------------ enumeration of the public API
