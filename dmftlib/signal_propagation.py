@@ -552,7 +552,11 @@ class SignalPropagationSimulation(ReadOnlyArrays):
 
 def _inputs(rngs, N, q0, c0):
     """Two inputs per seed with exactly |h_a|^2/N = |h_b|^2/N = q0 and h_a.h_b/N = q0 c0; shape (n_seeds, N, 2)."""
-    g = np.stack([r.standard_normal((N, 2)) for r in rngs])
+    return _inputs_from(np.stack([r.standard_normal((N, 2)) for r in rngs]), N, q0, c0)
+
+
+def _inputs_from(g, N, q0, c0):
+    """The inputs of :func:`_inputs` built from Gaussian draws ``g`` of shape (n_seeds, N, 2)."""
     u1 = g[..., 0] / np.linalg.norm(g[..., 0], axis=1, keepdims=True)
     v = g[..., 1] - np.sum(g[..., 1] * u1, axis=1, keepdims=True) * u1
     u2 = v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -605,7 +609,7 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     q0, c0 = _check_q0_c0(q0, c0)
     f = _ACT[phi][0]
     check_budget("layers x seeds x N^2 (network)" if method == "network" else "layers x seeds x N (gram)",
-                 float(L) * n_seeds * N * (N if method == "network" else 1))
+                 float(L) * n_seeds * N * (N if method == "network" else 1), limit=4e10)
     rngs = [np.random.default_rng(s) for s in seeds]
     h = _inputs(rngs, N, q0, c0)
     qs, cs = [], []
@@ -1028,7 +1032,7 @@ def empirical_kernels(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str
     check_budget("weights drawn (2 x seeds x layers x N^2)", 2.0 * S * L * N * N)
     check_budget("doubles in one layer of weights", float(S) * N * N, limit=MAX_DOUBLES)
     f, fp = _ACT[phi][0], _ACT[phi][1]
-    h0 = _inputs(np.random.default_rng([*seeds, 0xC0]), S, N, q0, c0)          # (S, N, 2)
+    h0 = _inputs_from(np.random.default_rng([*seeds, 0xC0]).standard_normal((S, N, 2)), N, q0, c0)   # (S, N, 2)
 
     def layer_weights(l):
         return np.stack([np.random.default_rng([s, l]).standard_normal((N, N)) for s in seeds])

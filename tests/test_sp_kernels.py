@@ -48,7 +48,7 @@ def test_empirical_ntk_by_finite_differences():
     weight and bias of two tiny networks rebuilt from the same random streams."""
     N, L, sw, sb, seeds = 3, 2, 1.3, 0.2, [5, 6]
     k = sp.empirical_kernels(N, L, sw, sb, "tanh", seeds=seeds)
-    h0 = sp._inputs(np.random.default_rng([*seeds, 0xC0]), 2, N, 1.0, 0.5)
+    h0 = sp._inputs_from(np.random.default_rng([*seeds, 0xC0]).standard_normal((2, N, 2)), N, 1.0, 0.5)
     rng_b = np.random.default_rng([*seeds, 0xB1])
     b = [rng_b.standard_normal((2, N, 1)) for _ in range(L)]
     r = np.random.default_rng([*seeds, 0x0F]).standard_normal((2, N, 1))
