@@ -74,7 +74,7 @@ import numpy as np
 from .core import (ConvergenceError, ReadOnlyArrays, check_budget, check_choice, check_int, check_public,
                    check_real, check_seeds, damped_fixed_point, integrate, mean_sem, project_psd, symmetrize)
 from .linear import mp_quadrature, stein_doubling
-from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
+from .plotting import new_figure, plot_theory
 
 __all__ = ["MultipassTheory", "MultipassSimulation", "OnlineTheory", "gain", "theory", "spectral_theory",
            "online_theory", "simulate", "simulate_online", "asymptotic_errors", "plot_learning_curves",
@@ -714,16 +714,16 @@ def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.
     return ax
 
 
-def plot_budget(alphas, sigma: float = 0.5, eta: float = 0.2, t_max: float = 40.0, online_eta: float = 0.5,
-                eta_theta: float = 1.0, sims=(), ax=None):
-    r"""Test error against the sample budget :math:`\alpha = P/N`: multi-pass at ``t_max`` and at its
-    best (early-stopped) time, online SGD after :math:`\alpha N` samples; ``sims`` a sequence of
-    ``(alpha, MultipassSimulation)`` plotted as markers at ``t_max``."""
+def plot_budget(alphas, sigma: float = 0.5, eta: float = 0.2, t_max: float = 40.0, etas=(0.5, 1.5),
+                eta_theta: float = 1.0, ax=None):
+    r"""Test error against the sample budget :math:`\alpha = P/N` (theory lines): multi-pass GD at
+    ``t_max`` and at its best (early-stopped) time (:func:`spectral_theory`), and online SGD after
+    :math:`\alpha N` samples for each learning rate in ``etas`` (:func:`online_theory`)."""
     from .core import check_array
     alphas = check_array("alphas", alphas, ndim=1, low=0.05, high=20.0)
-    if alphas.size == 0:
-        raise ValueError("alphas must not be empty")
-    on = online_theory(sigma, online_eta, float(alphas.max()), eta_theta, n_t=401)
+    etas = check_array("etas", etas, ndim=1, low=1e-3, high=5.0)
+    if alphas.size == 0 or etas.size == 0 or etas.size > 8:
+        raise ValueError("alphas must not be empty and etas must hold 1 to 8 learning rates")
     final, best = [], []
     for al in alphas:
         th = spectral_theory(float(al), sigma, eta, t_max, eta_theta)
@@ -731,16 +731,14 @@ def plot_budget(alphas, sigma: float = 0.5, eta: float = 0.2, t_max: float = 40.
         best.append(th.test_error.min())
     if ax is None:
         _, ax = new_figure()
-    plot_theory(ax, alphas, final, label=f"multi-pass, t = {t_max:g}")
-    ax.plot(alphas, best, "--", color="C1", lw=1.8, label="multi-pass, early stopped")
-    ax.plot(on.t[1:], on.test_error[1:], ":", color="k", lw=1.5, label=f"online SGD (η = {online_eta:g})")
-    for i, (al, sim) in enumerate(sims):
-        plot_simulation(ax, [al], [sim.test_error[-1]], [sim.test_error_sem[-1]], color="C0", every=1,
-                        label=simulation_label(sim.N, sim.n_seeds) if i == 0 else None)
-    ax.axhline(0.5 * sigma ** 2, color="0.6", lw=0.8)
+    plot_theory(ax, alphas, final, label=f"multi-pass GD, t = {t_max:g}", color="C0")
+    ax.plot(alphas, best, "--", color="C0", lw=1.8, label="multi-pass GD, early stopped")
+    for i, eo in enumerate(etas):
+        on = online_theory(sigma, float(eo), float(alphas.max()), eta_theta, n_t=401)
+        ax.plot(on.t[1:], on.test_error[1:], ":", color=f"C{i + 2}", lw=1.8, label=f"online SGD, η = {eo:g}")
+    ax.axhline(0.5 * sigma ** 2, color="0.6", lw=0.8, label="noise floor σ²/2")
     ax.set_xlabel("samples / N  (α)")
     ax.set_ylabel("test error")
-    ax.set_ylim(0, None)
     ax.legend(fontsize=8)
     return ax
 

@@ -32,15 +32,17 @@ def scan(Ns, seeds, alphas, t_max, seed0=1000, every=5, **params):
         for iN, (N, S) in enumerate(zip(Ns, seeds)):
             sim = multipass.simulate(N, al, t_max=t_max, seeds=range(seed0, seed0 + S), every=every, **params)
             ref = th.test_error[::every]
-            dev = sim.test_error_seeds - ref
+            msd = np.mean((sim.test_error_seeds - ref) ** 2, axis=1)      # per seed, over the run
+            rms = np.sqrt(msd.mean())
             curves[(ia, iN)] = dict(test=sim.test_error, test_sem=sim.test_error_sem, train=sim.train_error,
                                     train_sem=sim.train_error_sem, gain=sim.gain, gain_sem=sim.gain_sem,
-                                    rms=np.sqrt(np.mean(dev ** 2)),
+                                    rms=rms, rms_sem=msd.std(ddof=1) / np.sqrt(msd.size) / (2 * rms),
                                     bias=np.max(np.abs(sim.test_error - ref) / np.maximum(sim.test_error_sem, 1e-300)))
         out["t"] = sim.t
     for key in ("test", "test_sem", "train", "train_sem", "gain", "gain_sem"):
         out[key] = np.array([[curves[(ia, iN)][key] for iN in range(len(Ns))] for ia in range(len(alphas))])
-    out["rms"] = np.array([[curves[(ia, iN)]["rms"] for iN in range(len(Ns))] for ia in range(len(alphas))])
+    for key in ("rms", "rms_sem"):
+        out[key] = np.array([[curves[(ia, iN)][key] for iN in range(len(Ns))] for ia in range(len(alphas))])
     out["bias_in_sem"] = np.array([[curves[(ia, iN)]["bias"] for iN in range(len(Ns))] for ia in range(len(alphas))])
     return out
 
@@ -64,5 +66,5 @@ if __name__ == "__main__":
     np.savez_compressed(out, **data)
     for ia, al in enumerate(ALPHAS):
         for iN, N in enumerate(NS):
-            print(f"alpha = {al}, N = {N}: rms deviation of a run {data['rms'][ia, iN]:.4f}, "
+            print(f"alpha = {al}, N = {N}: rms deviation of a run {data['rms'][ia, iN]:.4f} +- {data['rms_sem'][ia, iN]:.4f}, "
                   f"max |mean - theory| = {data['bias_in_sem'][ia, iN]:.1f} sem")
