@@ -409,7 +409,7 @@ def theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20
 # ----------------------------------------------------------------------------------------------
 def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, eta_theta: float = 1.0,
                     L: int = 8, a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0, r0: float = 0.0,
-                    n_quad: int = 400) -> MultipassTheory:
+                    n_quad: int = 400, b: float = 1.0) -> MultipassTheory:
     r"""The same limit as :func:`theory` by the resolvent route (a one-time closure over eigenmodes).
 
     Along an eigenvector of :math:`\hat\Sigma = X^\top X/P` with eigenvalue :math:`\lambda`, with
@@ -420,6 +420,12 @@ def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: f
     an integral against the Marchenko-Pastur law (:func:`dmftlib.linear.mp_quadrature`), e.g.
     :math:`m = \int\rho\,(c^*\lambda B + \sigma S - c\lambda A)`. Two-time fields are ``None``.
 
+    ``b < 1``: multi-pass SGD with Bernoulli batches (each sample in the batch with probability
+    :math:`b`, gradient divided by :math:`b`, as :func:`dmftlib.sgd.theory`); the batch noise adds
+    :math:`\eta^2c^2(1/b - 1)(\lambda/\alpha)\,2E_{\rm train}` to :math:`A` at each step (the one-time
+    reduction of the SGD DMFT of Mignacco et al. 2020, as in :mod:`dmftlib.sgd`); the control drive
+    stays deterministic (its batch fluctuations are :math:`O(P^{-1/2})`).
+
     >>> sp = spectral_theory(2.0, sigma=0.5, eta=0.2, t_max=4.0)
     >>> round(float(sp.test_error[-1]), 4)
     0.2477
@@ -429,6 +435,7 @@ def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: f
     sigma, eta, eta_theta, L, a0, a_star, q0, r0 = _check_model(sigma, eta, eta_theta, L, a0, a_star, q0, r0)
     t_max, n = _n_steps(t_max, eta)
     n_quad = check_int("n_quad", n_quad, low=8, high=100_000)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
     lam, wq = mp_quadrature(alpha, n_quad)
     cs, s2 = gain(a_star, L), sigma ** 2
     A, B, S = np.full_like(lam, q0), np.full_like(lam, r0), np.zeros_like(lam)
@@ -450,7 +457,7 @@ def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: f
             break
         p = 1.0 - eta * c * c * lam
         ws = eta * c * (cs * lam * B + sigma * S)
-        ss = (eta * c) ** 2 * (cs * cs * lam ** 2 + s2 * lam / alpha)
+        ss = (eta * c) ** 2 * (cs * cs * lam ** 2 + s2 * lam / alpha + (1.0 / b - 1.0) * lam / alpha * 2 * vals["train"])
         A, B, S = (p * p * A + 2 * p * ws + ss, p * B + eta * c * cs * lam, p * S + eta * c * sigma * lam / alpha)
         a, c = _control_step(a, c, vals["m"], eta, eta_theta, L)
         if not np.isfinite(c):
@@ -569,7 +576,7 @@ def _result(t, test, train, c, N, P, alpha, sigma, eta, eta_theta, start):
 
 def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, seeds=4,
              eta_theta: float = 1.0, L: int = 8, a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0,
-             r0: float = 0.0, every: int = 1, max_bytes: float = 1.5e8) -> MultipassSimulation:
+             r0: float = 0.0, every: int = 1, max_bytes: float = 1.5e8, b: float = 1.0) -> MultipassSimulation:
     r"""Multi-pass gradient descent at finite :math:`N` on :math:`P = \mathrm{round}(\alpha N)` samples, seeds batched.
 
     Per seed: :math:`X\in\mathbb R^{P\times N}` Gaussian, :math:`\varepsilon\sim\mathcal N(0, I_P)`,
@@ -584,6 +591,8 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
 
     The test error is the exact population risk of the current weights (module docstring), the
     train error :math:`\overline{r^2}/2`; both recorded every ``every`` steps (times :math:`k\eta`).
+    ``b < 1``: multi-pass SGD, each sample in the step's batch with probability ``b`` (independently
+    across samples, steps and seeds) and :math:`r` replaced by :math:`s\odot r/b` in both updates.
     Memory :math:`8\,n_{seeds}PN` bytes, in groups of seeds below ``max_bytes``.
 
     >>> sim = simulate(100, 2.0, t_max=1.0, seeds=3)
@@ -598,6 +607,7 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
     seeds = check_seeds("seeds", seeds, max_seeds=10_000)
     every = check_int("every", every, low=1, high=100_000)
     max_bytes = check_real("max_bytes", max_bytes, low=1e5, high=1e10)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
     P = max(1, int(round(alpha * N)))
     check_budget("flops (steps x seeds x P x N)", 4.0 * (n + 1) * len(seeds) * P * N, limit=2e11)
     check_budget("doubles (one seed's data)", float(P) * N, limit=max_bytes / 8.0)
@@ -615,6 +625,7 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
         S = len(sg)
         a, c = np.full(S, a0), np.full(S, float(gain(a0, L)))
         te, tr, cc = (np.empty((S, rec.size)) for _ in range(3))
+        sel_rng = np.random.default_rng([*sg, 0x5D])   # batch selection of the whole group
         j = 0
         for k in range(n + 1):
             f = (X @ w[:, :, None])[..., 0] / sqN
@@ -628,6 +639,8 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
                 j += 1
             if k == n:
                 break
+            if b < 1.0:
+                r = r * (sel_rng.random((S, P)) < b) / b
             m = np.mean(r * f, axis=1)
             w = w + (eta * c * sqN / P)[:, None] * (Xt @ r[:, :, None])[..., 0]
             a, c = _control_step(a, c, m, eta, eta_theta, L)

@@ -142,3 +142,20 @@ def test_plots_draw():
     assert len(ax.lines) >= 4
     ax = mp.plot_budget([0.5, 2.0], t_max=4.0)
     assert len(ax.lines) >= 3
+
+
+def test_multipass_sgd_frozen_gain_matches_sgd_module():
+    """b < 1, frozen unit gain: the resolvent route equals dmftlib.sgd.theory (same batch-noise term)."""
+    a = mp.spectral_theory(2.0, sigma=0.5, eta=0.2, t_max=6.0, eta_theta=0.0, a0=1.0, b=0.2, n_quad=600)
+    ref = sgd.theory(2.0, 0.25, eta=0.2, b=0.2, t_max=6.0, n_quad=600)
+    assert_allclose(a.test_error, 0.5 * (np.asarray(ref.test_error) + 0.25), atol=1e-12)
+    assert_allclose(a.train_error, 0.5 * np.asarray(ref.train_error), atol=1e-12)
+
+
+def test_multipass_sgd_theory_vs_simulation():
+    """Bernoulli batches b = 0.1 with learned controls: within 4 sem + 2/N at N = 100 and 400 (bias O(1/N))."""
+    th = mp.spectral_theory(2.0, t_max=6.0, b=0.1, **P)
+    for N, S in ((100, 24), (400, 8)):
+        sim = mp.simulate(N, 2.0, t_max=6.0, seeds=S, every=5, b=0.1, **P)
+        assert np.all(np.abs(sim.test_error - th.test_error[::5]) <= _tolerance(sim, 4.0, 2.0))
+        assert np.all(np.abs(sim.train_error - th.train_error[::5]) <= 4 * np.asarray(sim.train_error_sem) + 2.0 / N)
