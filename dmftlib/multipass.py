@@ -73,7 +73,7 @@ import numpy as np
 
 from .core import (ConvergenceError, ReadOnlyArrays, check_budget, check_choice, check_int, check_public,
                    check_real, check_seeds, damped_fixed_point, integrate, mean_sem, project_psd, symmetrize)
-from .linear import mp_quadrature, stein_doubling
+from .linear import mp_quadrature
 from .plotting import new_figure, plot_theory
 
 __all__ = ["MultipassTheory", "MultipassSimulation", "OnlineTheory", "gain", "theory", "spectral_theory",
