@@ -61,7 +61,7 @@ def test_loss_and_drift_match_monte_carlo():
 
 
 def test_student_flow_reaches_teacher_distribution():
-    th = gen.theory(b_star=0.5, eta=0.5, t=[0.0, 150.0])
+    th = gen.theory(b_star=0.5, eta=0.5, t=[0.0, 150.0], dt=0.2)
     assert th.w2[-1] < 1e-6 and th.cov_err[-1] < 1e-6 and th.loss[-1] < 1e-10
     assert abs(th.S[-1] - 0.5) < 1e-6                   # learned flow's exponent = teacher's b*
 
