@@ -69,7 +69,7 @@ from .core import ReadOnlyArrays, check_array, check_budget, check_int, check_re
 from .core.validation import check_public
 from .neural_ode import _factor
 
-__all__ = ["ARTheory", "ARSimulation", "initial_gram", "rollout_errors", "rhs", "ARStationary", "stationary", "theory", "simulate", "summarize",
+__all__ = ["ARTheory", "ARSimulation", "initial_gram", "realize", "rollout_errors", "rhs", "ARStationary", "stationary", "theory", "simulate", "summarize",
            "plot_learning_curves", "plot_rollout", "plot_widget"]
 
 #: order of the state vector of the ODEs
@@ -160,6 +160,18 @@ def _realize_three(G0, N, init_seed):
     return X[0], X[1], X[2]
 
 
+def realize(N: int, q0: float = 1.0, r0: float = 0.2, c0: float = 0.0, init_seed: int = 0):
+    r"""Teacher :math:`w^*` and student :math:`(w, u)` in :math:`\mathbb R^N` with exactly the overlaps of
+    :func:`initial_gram` (the frame :func:`simulate` starts from, drawn from ``init_seed``).
+
+    >>> ws, w, u = realize(50, q0=1.0, r0=0.2, c0=0.1)
+    >>> [round(float(v), 6) for v in (ws @ ws / 50, w @ ws / 50, u @ w / 50)]
+    [1.0, 0.2, 0.1]
+    """
+    N = check_int("N", N, low=3, high=10**7)
+    return _realize_three(initial_gram(q0, r0, c0), N, check_int("init_seed", init_seed, low=0))
+
+
 def _rank_one_sgd(N, seeds, t, G0, b_star, eta, sigma, init_seed, spike, chunk=256):
     r"""Online SGD of the rank-one field with the seeds on a leading axis.
 
@@ -190,6 +202,7 @@ def _rank_one_sgd(N, seeds, t, G0, b_star, eta, sigma, init_seed, spike, chunk=2
         record(j)
         j += 1
     mu, total = 0, int(steps[-1])
+    chunk = max(1, min(chunk, 2 ** 24 // (S * width)))       # at most 2^24 doubles (128 MB) of samples at once
     while mu < total:
         nb = min(chunk, total - mu)
         Z = np.stack([r.standard_normal((nb, width)) for r in rngs], axis=1)        # (nb, S, width)
