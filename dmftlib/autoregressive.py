@@ -69,7 +69,7 @@ from .core import ReadOnlyArrays, check_array, check_budget, check_int, check_re
 from .core.validation import check_public
 from .neural_ode import _factor
 
-__all__ = ["ARTheory", "ARSimulation", "initial_gram", "realize", "rollout_errors", "rhs", "ARStationary", "stationary", "theory", "simulate", "summarize",
+__all__ = ["ARTheory", "ARSimulation", "initial_gram", "realize", "overlaps", "rollout_errors", "rhs", "ARStationary", "stationary", "theory", "simulate", "summarize",
            "plot_learning_curves", "plot_rollout", "plot_widget"]
 
 #: order of the state vector of the ODEs
@@ -229,6 +229,35 @@ def _rank_one_sgd(N, seeds, t, G0, b_star, eta, sigma, init_seed, spike, chunk=2
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(U))) or np.abs(W).max() > 1e6:
             raise ValueError(f"the simulation diverged before t = {mu / N:g}; reduce eta = {eta:g}")
     return out
+
+
+def _check_stored(overlaps, t, N, seeds):
+    """Checks of stored per-seed overlaps (n_seeds, nt, 5), their times, N and seeds (for ``summarize``)."""
+    Y = check_array("overlaps", overlaps, ndim=3, low=-1e6, high=1e6)
+    if Y.shape[-1] != 5 or Y.shape[0] < 2:
+        raise ValueError(f"overlaps must have shape (n_seeds >= 2, nt, 5); got {Y.shape}")
+    t = _check_grid(t)
+    if t.size != Y.shape[1]:
+        raise ValueError(f"t must have one time per row of overlaps ({Y.shape[1]}); got {t.size}")
+    N = check_int("N", N, low=3, high=10**6)
+    seeds = tuple(range(Y.shape[0])) if seeds is None else check_seeds("seeds", seeds)
+    if len(seeds) != Y.shape[0]:
+        raise ValueError(f"seeds must name one seed per run ({Y.shape[0]}); got {len(seeds)}")
+    return Y, t, N, seeds
+
+
+def overlaps(w_star, w, u):
+    r"""The order parameters :math:`(Q_w, R_w, Q_u, R_u, S)` of vectors ``w_star``, ``w``, ``u`` (last axis :math:`N`).
+
+    >>> ws, w, u = realize(40, q0=0.8, r0=0.3, c0=0.1)
+    >>> overlaps(ws, w, u).round(6).tolist()
+    [0.8, 0.3, 0.8, 0.3, 0.1]
+    """
+    ws, w, u = (check_array(n, v) for n, v in (("w_star", w_star), ("w", w), ("u", u)))
+    if not (ws.shape[-1] == w.shape[-1] == u.shape[-1]) or ws.ndim < 1:
+        raise ValueError(f"w_star, w, u must be vectors of one length N; got shapes {ws.shape}, {w.shape}, {u.shape}")
+    N = ws.shape[-1]
+    return np.stack([(w * w).sum(-1), (w * ws).sum(-1), (u * u).sum(-1), (u * ws).sum(-1), (u * w).sum(-1)], -1) / N
 
 
 def _check_grid(t):
@@ -449,18 +478,9 @@ def summarize(overlaps, t, N: int, a: float = 0.5, b_star: float = 0.7, eta: flo
     >>> summarize(Y, sim.t, 50, ks=[1, 3]).eps_k.round(4).tolist()
     [[0.717, 1.518], [0.3679, 1.3312]]
     """
-    Y = check_array("overlaps", overlaps, ndim=3, low=-1e6, high=1e6)
-    if Y.shape[-1] != 5 or Y.shape[0] < 2:
-        raise ValueError(f"overlaps must have shape (n_seeds >= 2, nt, 5); got {Y.shape}")
-    t = _check_grid(t)
-    if t.size != Y.shape[1]:
-        raise ValueError(f"t must have one time per row of overlaps ({Y.shape[1]}); got {t.size}")
-    N = check_int("N", N, low=3, high=10**6)
+    Y, t, N, seeds = _check_stored(overlaps, t, N, seeds)
     a, b_star, eta, sigma, _ = _check_params(a, b_star, eta, sigma, 1.0, 0.0, 0.0)
     ks = _check_ks(ks)
-    seeds = tuple(range(Y.shape[0])) if seeds is None else check_seeds("seeds", seeds)
-    if len(seeds) != Y.shape[0]:
-        raise ValueError(f"seeds must name one seed per run ({Y.shape[0]}); got {len(seeds)}")
     return _summarize(Y, t, ks, a, b_star, eta, sigma, N, seeds, 0.0)
 
 

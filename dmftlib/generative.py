@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from .autoregressive import STATE, _check_grid, _gram, _integrate_rank_one, _rank_one_sgd, initial_gram
+from .autoregressive import STATE, _check_grid, _check_stored, _gram, _integrate_rank_one, _rank_one_sgd, initial_gram
 from .core import ReadOnlyArrays, check_array, check_budget, check_int, check_real, check_seeds, mean_sem
 from .core.validation import check_public
 
@@ -238,17 +238,8 @@ def summarize(overlaps, t, N: int, b_star: float = 0.5, eta: float = 0.5, seeds=
     >>> summarize(Y, [0.0], 50).w2.round(4).tolist()
     [0.4708]
     """
-    Y = check_array("overlaps", overlaps, ndim=3, low=-1e6, high=1e6)
-    if Y.shape[-1] != 5 or Y.shape[0] < 2:
-        raise ValueError(f"overlaps must have shape (n_seeds >= 2, nt, 5); got {Y.shape}")
-    t = _check_grid(t)
-    if t.size != Y.shape[1]:
-        raise ValueError(f"t must have one time per row of overlaps ({Y.shape[1]}); got {t.size}")
-    N = check_int("N", N, low=3, high=10**6)
+    Y, t, N, seeds = _check_stored(overlaps, t, N, seeds)
     b_star, eta, _, _ = _check(b_star, eta, 1.0, 0.0, 0.0, t)
-    seeds = tuple(range(Y.shape[0])) if seeds is None else check_seeds("seeds", seeds)
-    if len(seeds) != Y.shape[0]:
-        raise ValueError(f"seeds must name one seed per run ({Y.shape[0]}); got {len(seeds)}")
     return _summarize(Y, t, b_star, eta, N, seeds, 0.0)
 
 

@@ -19,11 +19,6 @@ def _vectors(N, seed=1):
     return ws, w, u
 
 
-def _overlaps(ws, w, u):
-    N = ws.size
-    return w @ w / N, w @ ws / N, u @ u / N, u @ ws / N, u @ w / N
-
-
 @pytest.mark.parametrize("a, b_star", [(0.5, 0.7), (0.5, 0.4), (0.0, 1.1), (-0.3, 0.2)])
 def test_rollout_errors_equal_matrix_powers(a, b_star):
     """eps_k = 1/2 ||G^k - G*^k||_F^2 = 1/2 E|G^k x - G*^k x|^2 exactly (finite N, no limit involved)."""
@@ -33,7 +28,7 @@ def test_rollout_errors_equal_matrix_powers(a, b_star):
     Gs = a * np.eye(N) + b_star * np.outer(ws, ws) / N
     ks = [1, 2, 3, 7]
     exact = [0.5 * np.sum((np.linalg.matrix_power(G, k) - np.linalg.matrix_power(Gs, k)) ** 2) for k in ks]
-    np.testing.assert_allclose(ar.rollout_errors(*_overlaps(ws, w, u), a=a, b_star=b_star, ks=ks), exact,
+    np.testing.assert_allclose(ar.rollout_errors(*ar.overlaps(ws, w, u), a=a, b_star=b_star, ks=ks), exact,
                                rtol=1e-10, atol=1e-12)
 
 
@@ -50,7 +45,7 @@ def test_rhs_matches_one_sgd_step():
     g = r @ u / np.sqrt(N)
     W = w + eta / np.sqrt(N) * g[:, None] * x
     U = u + eta / np.sqrt(N) * lam[:, None] * r
-    y0 = np.array(_overlaps(ws, w, u))
+    y0 = ar.overlaps(ws, w, u)
     Y = np.stack([np.einsum("mn,mn->m", W, W), W @ ws, np.einsum("mn,mn->m", U, U), U @ ws,
                   np.einsum("mn,mn->m", U, W)], -1) / N
     inc = N * (Y - y0)

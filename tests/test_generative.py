@@ -9,16 +9,9 @@ from dmftlib import generative as gen
 
 
 def _vectors(N, seed):
-    rng = np.random.default_rng(seed)
-    ws, w, u = rng.standard_normal((3, N))
-    ws *= np.sqrt(N) / np.linalg.norm(ws)
-    return ws, w, u
-
-
-def _overlaps(ws, w, u):
-    N = ws.size
-    return w @ w / N, w @ ws / N, u @ u / N, u @ ws / N, u @ w / N
-
+    """Teacher and student with generic overlaps (Q_u != Q_w, R_u != R_w)."""
+    ws, w, u = ar.realize(N, q0=0.9, r0=0.3, c0=0.2, init_seed=seed)
+    return ws, w, 1.3 * u - 0.2 * ws
 
 @pytest.mark.parametrize("b_star, seed", [(0.5, 0), (1.0, 1), (-0.4, 2)])
 def test_distances_equal_full_covariances(b_star, seed):
@@ -30,7 +23,7 @@ def test_distances_equal_full_covariances(b_star, seed):
     Sig, Sig_s = E @ E.T, Es @ Es.T
     r = sl.sqrtm(Sig_s).real
     w2 = np.sqrt(np.trace(Sig) + np.trace(Sig_s) - 2 * np.trace(sl.sqrtm(r @ Sig @ r)).real)
-    got = gen.distances(*_overlaps(ws, w, u), b_star=b_star)
+    got = gen.distances(*ar.overlaps(ws, w, u), b_star=b_star)
     np.testing.assert_allclose(got[:2], [w2, np.linalg.norm(Sig - Sig_s)], rtol=1e-7)
 
 
@@ -47,7 +40,7 @@ def test_loss_and_drift_match_monte_carlo():
     lam = z @ w / np.sqrt(N)
     r = (b * ((1 + kap) * ls0)[:, None] * ws - lam[:, None] * u) / np.sqrt(N)
     loss = 0.5 * np.einsum("mn,mn->m", r, r)
-    y0 = np.array(_overlaps(ws, w, u))
+    y0 = ar.overlaps(ws, w, u)
     assert abs(loss.mean() - gen.distances(*y0, b_star=b)[2]) < 4 * loss.std() / np.sqrt(M)
     g = r @ u / np.sqrt(N)
     W = w + eta / np.sqrt(N) * g[:, None] * z

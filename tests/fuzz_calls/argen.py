@@ -19,6 +19,7 @@ def _gen_theory():
 CALLS = {
     "dmftlib.autoregressive.rollout_errors": dict(_OV, a=0.5, b_star=0.7),
     "dmftlib.autoregressive.rhs": dict(_OV),
+    "dmftlib.autoregressive.overlaps": dict(w_star=np.ones(6), w=np.arange(6.0), u=-np.ones(6)),
     "dmftlib.autoregressive.summarize": dict(overlaps=_Y, t=np.array([0.0, 1.0]), N=20),
     "dmftlib.autoregressive.plot_learning_curves": dict(th=Lazy(_ar_theory)),  # noqa: F821 (provided)
     "dmftlib.autoregressive.plot_rollout": dict(ths=Lazy(_ar_theory)),  # noqa: F821
