@@ -6,7 +6,7 @@ the chapter has a cell
 >>> from dmftlib.exercises import check
 >>> answer = None               # replace None by your value
 >>> check("ex-dl-logistic", answer)
-ex-dl-logistic: no answer yet (set answer to your value and run the cell again)
+ex-dl-logistic: no answer yet (replace None by your value and run the cell again)
 
 and then, once you have a value,
 
@@ -61,7 +61,7 @@ ANSWERS = MappingProxyType({
 def _verdict(label, answer):
     label = check_choice("label", label, tuple(ANSWERS))
     if answer is None:
-        return None, f"{label}: no answer yet (set answer to your value and run the cell again)"
+        return None, f"{label}: no answer yet (replace None by your value and run the cell again)"
     x = check_real("answer", answer)
     ref = ANSWERS[label]
     err = x - ref.value
