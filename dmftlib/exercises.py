@@ -45,6 +45,13 @@ ANSWERS = MappingProxyType({
     # book/appendix/gaussian_integrals
     "ex-gi-relu": Answer(1640.0, 200.0, "the error is 0.164/n (measured), so n = 1640 to two digits",
                          "nodes n for an error below 1e-4 in E[relu(u)], u ~ N(0, 1)"),
+    # book/part2/pspin_aging (pure p = 4 model)
+    "ex-ps-2:e_th": Answer(-1.2247, 1e-3, "three digits of a closed form",
+                           "the threshold energy e_th of the pure p = 4 model"),
+    "ex-ps-2:T_d": Answer(0.5443, 1e-3, "three digits of a closed form",
+                          "the dynamical temperature T_d of the pure p = 4 model"),
+    "ex-ps-2:q_d": Answer(2.0 / 3.0, 1e-3, "three digits of a closed form",
+                          "the plateau q_d at T_d for the pure p = 4 model"),
     # book/part3/committee
     "ex-cm-2": Answer(1.0 / 15.0, 1e-5, "a bounded scalar minimisation converges to 1e-8",
                       "a^2 at the symmetric plateau for K = 3"),
@@ -55,6 +62,12 @@ ANSWERS = MappingProxyType({
     # book/part3/deep_linear
     "ex-dl-logistic": Answer(1.7181, 0.01, "two significant digits of the closed form are enough",
                              "the half time of a = s/2 from a0 = 1e-4, with s = 3"),
+    # book/part3/diagonal_linear
+    "ex-dgl-dt": Answer(0.33, 0.04, "at d = 200 the transition is smeared over a window of width O(d^-1/2)",
+                        "the sampling ratio alpha at which recovery of a rho = 0.1 teacher fails"),
+    # book/part3/wide_networks
+    "ex-wn-graphon-kc": Answer(3.9374, 0.01, "three digits of a closed form",
+                               "the critical coupling K_c for the graphon W = min(x, y), unit-variance Gaussian g"),
 })
 
 

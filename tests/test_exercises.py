@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from dmftlib import committee as cm, deep_linear as dl
+from dmftlib import committee as cm, deep_linear as dl, diagonal_linear as dgl, kuramoto as ku, pspin
 from dmftlib.core import expect
 from dmftlib.exercises import ANSWERS, check, is_correct
 
@@ -43,6 +43,22 @@ def test_committee_noise_floor():
 
 def test_deep_linear_half_time():
     _close("ex-dl-logistic", float(dl.saxe_time(3.0, 1e-4)))
+
+
+def test_pspin_threshold_and_dynamical_temperature():
+    _close("ex-ps-2:e_th", float(pspin.threshold_energy(4)))
+    T_d, q_d = pspin.dynamical_temperature(4)
+    _close("ex-ps-2:T_d", float(T_d))
+    _close("ex-ps-2:q_d", float(q_d))
+
+
+def test_diagonal_linear_donoho_tanner():
+    _close("ex-dgl-dt", float(dgl.donoho_tanner([0.1])[0]))
+
+
+def test_wide_networks_critical_coupling():
+    _close("ex-wn-graphon-kc", float(ku.critical_coupling(1.0, graphon="min")))
+    _close("ex-wn-graphon-kc", np.pi * np.sqrt(2 * np.pi) / 2)        # 2 / (pi g(0) lambda_max), lambda_max = 4/pi^2
 
 
 def test_verdicts(capsys):
