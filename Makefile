@@ -6,12 +6,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test test-fast bench venv clean help
+.PHONY: book test test-fast bench venv clean help student lab
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
 	@echo "make test   - set up .venv and run every test (unit, chapters via nbval, browser), then again under a second BLAS kernel"
 	@echo "make bench  - execute every chapter, record wall time and peak memory in book/front/status.md"
+	@echo "make student - build the student edition (solutions removed) into _build/student, beside _build/html"
+	@echo "make lab    - copy the chapters to workspace/ (git-ignored; existing copies are kept) and start JupyterLab there"
 	@echo "make clean  - remove _build"
 
 venv: $(STAMP)
@@ -45,6 +47,19 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider --doctest-modules tests dmftlib -m "not browser and not slow"
+
+# The student edition: _config.yml plus sphinx-exercise's hide_solutions, built with the same flags.
+student: $(STAMP)
+	$(PY) coursework/student_edition.py --out _build/student
+
+# Readers work on copies, so Lab's autosave never rewrites a tracked notebook. `cp -n` keeps the
+# copies already in the workspace (your edits); delete workspace/ to start again from the book.
+WORKSPACE ?= workspace
+lab: $(STAMP)
+	@mkdir -p $(WORKSPACE)
+	cp -Rn book/. $(WORKSPACE)/
+	@echo "Working copies in $(CURDIR)/$(WORKSPACE) (the tracked notebooks under book/ are not opened)"
+	cd $(WORKSPACE) && $(CURDIR)/$(VENV)/bin/jupyter lab
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md
