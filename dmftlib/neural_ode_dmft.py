@@ -592,8 +592,6 @@ def _simulate(N, t, steps, seeds, gT, uT, g0, u0, tau_max, K, eta, batch, phi, n
 def save_results(path, **results) -> None:
     """Save named :class:`NeuralODEDMFTResult` objects to one ``.npz`` (keys ``name/field``)."""
     from dataclasses import fields
-    if not results:
-        raise ValueError("save_results needs at least one named result")
     flat = {}
     for name, r in results.items():
         if not isinstance(r, NeuralODEDMFTResult):
