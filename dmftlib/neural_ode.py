@@ -92,7 +92,7 @@ __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "N
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
-_DEFAULT_NODES = {2: 61, 3: 41, 4: 41, 5: 17}     # student nodes per dimension, by K + M
+_DEFAULT_NODES = {2: 61, 3: 41, 4: 31, 5: 17}     # student nodes per dimension, by K + M
 _MAX_NODES = {1: 401, 2: 121, 3: 41, 4: 17, 5: 11}   # a bound on the work of one average
 _MAX_L = 4096                                        # Euler steps in depth
 
