@@ -55,8 +55,9 @@ overlaps and the controls move by :math:`O(1)` per unit time.
         (h_\ell,\lambda_{\ell+1},\theta_\ell)\Big\rangle ,
 
 (label noise adds :math:`\eta^2\sigma^2\langle uu^\top\rangle` to :math:`dQ/dt`, with :math:`u` the
-costate started from :math:`\lambda_L = v`). The averages are computed by Gauss-Hermite
-quadrature on a tensor grid in :math:`K+M\le5` dimensions. The generalization error is
+costate started from :math:`\lambda_L = v`). The averages are computed by
+quadrature (trapezoidal rule; the student's pass on its own :math:`K` dimensions, the
+teacher averaged conditionally on it, :func:`_averages`), :math:`K+M\le5`. The generalization error is
 :math:`\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle`.
 
 **Plateau and escape.** :func:`rhs` is the right-hand side at one point (the drift that the saddle
@@ -70,7 +71,7 @@ Examples
 >>> s = setup(K=1, M=1, L=4)
 >>> th = theory(s, eta=1.0, t=np.linspace(0, 4, 3))
 >>> [round(float(e), 4) for e in th.eg]
-[0.2764, 0.1919, 0.121]
+[0.2763, 0.1919, 0.121]
 """
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .core import check_array, check_int, check_real, check_time_grid, damped_fixed_point, gauss_hermite, integrate, mean_sem
+from .core import (check_array, check_bool, check_budget, check_int, check_real, check_seeds, check_time_grid,
+                   damped_fixed_point, integrate, mean_sem)
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
 from .core import ReadOnlyArrays
 
@@ -91,7 +93,9 @@ __all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "N
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
 
 _MAX_DIM = 5
-_DEFAULT_NODES = {2: 24, 3: 14, 4: 10, 5: 6}
+_DEFAULT_NODES = {2: 61, 3: 41, 4: 31, 5: 17}     # student nodes per dimension, by K + M
+_MAX_NODES = {1: 401, 2: 121, 3: 41, 4: 17, 5: 11}   # a bound on the work of one average
+_MAX_L = 4096                                        # Euler steps in depth
 
 
 # ----------------------------------------------------------------------------------------------
@@ -166,6 +170,8 @@ def teacher_controls(M: int, a: float = 1.0, c: float = 1.0):
     r"""The default teacher: :math:`A^* = a I_M + c\,S` with :math:`S_{ij} = \operatorname{sign}(j - i)`
     (a rotation-like coupling), :math:`b^* = 0`, constant in depth. Returns ``(A_star, b_star)`` of one step."""
     M = check_int("M", M, low=1, high=_MAX_DIM)
+    a = check_real("a", a)
+    c = check_real("c", c)
     i, j = np.indices((M, M))
     return a * np.eye(M) + c * np.sign(j - i), np.zeros(M)
 
@@ -188,8 +194,8 @@ def setup(K: int = 2, M: int = 2, L: int = 8, L_teacher: int | None = None, a_st
     M = check_int("M", M, low=1, high=_MAX_DIM)
     if K + M > _MAX_DIM:
         raise ValueError(f"K + M must be at most {_MAX_DIM} (quadrature on a tensor grid); got {K + M}")
-    L = check_int("L", L, low=1)
-    L_teacher = L if L_teacher is None else check_int("L_teacher", L_teacher, low=1)
+    L = check_int("L", L, low=1, high=_MAX_L)
+    L_teacher = L if L_teacher is None else check_int("L_teacher", L_teacher, low=1, high=_MAX_L)
     a_star = check_real("a_star", a_star)
     c_star = check_real("c_star", c_star)
     q0 = check_real("q0", q0, low=0.0, low_open=True)
@@ -210,6 +216,12 @@ def setup(K: int = 2, M: int = 2, L: int = 8, L_teacher: int | None = None, a_st
         raise ValueError("r0 is too large: the initial overlap matrix is not positive semi-definite")
     return Setup(K, M, L, L_teacher, np.ones(K), np.ones(M), np.broadcast_to(As, (L_teacher, M, M)).copy(),
                  np.broadcast_to(bs, (L_teacher, M)).copy(), T, Q0, R0, A0, b0)
+
+
+def _check_setup(sp_, name="sp_"):
+    if not isinstance(sp_, Setup):
+        raise ValueError(f"{name} must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    return sp_
 
 
 def _omega(Q, R, T):
@@ -290,7 +302,23 @@ def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
     ``dH`` (L, P, n) :math:`\partial H/\partial\theta_\ell` (so :math:`\partial\ell/\partial\theta_\ell = -\Delta\tau\,{\rm dH}`),
     ``loss`` (n,).
     """
-    K, M = sp_.K, sp_.M
+    _check_setup(sp_)
+    K, M, L = sp_.K, sp_.M, sp_.L
+    h0 = check_array("h0", h0)
+    if h0.ndim < 1 or h0.shape[0] != K:
+        raise ValueError(f"h0 must have shape (K, ...) = ({K}, ...); got {h0.shape}")
+    hs0 = check_array("hs0", hs0)
+    if hs0.shape != (M,) + h0.shape[1:]:
+        raise ValueError(f"hs0 must have shape {(M,) + h0.shape[1:]}; got {hs0.shape}")
+    theta = check_array("theta", theta)
+    P = K * K + K
+    if theta.shape not in ((L, P), (L, P) + h0.shape[1:]):
+        raise ValueError(f"theta must have shape {(L, P)} or {(L, P) + h0.shape[1:]}; got {theta.shape}")
+    check_budget("depth steps x samples", float(max(L, sp_.L_teacher)) * max(h0.size, 1))
+    if noise is not None:
+        noise = check_array("noise", noise)
+        if noise.shape != h0.shape[1:]:
+            raise ValueError(f"noise must have shape {h0.shape[1:]}; got {noise.shape}")
     sysK, sysM = system(K), system(M)
     hsT = _forward(sysM, sp_.theta_star, hs0)
     y = np.einsum("m,m...->...", sp_.v_star, hsT[-1])
@@ -307,37 +335,119 @@ def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
 # ----------------------------------------------------------------------------------------------
 # Gaussian averages
 # ----------------------------------------------------------------------------------------------
+def _z_max(n: int) -> float:
+    r"""Half-width of the trapezoidal grid of ``n`` nodes: balances the truncation error
+    :math:`e^{-z_{\max}^2/2}` against the discretization error :math:`e^{-2\pi d/h}` of a
+    strip of analyticity of half-width :math:`d\approx 2`, :math:`h = 2z_{\max}/(n-1)`."""
+    return float((4.0 * np.pi * (n - 1)) ** (1.0 / 3.0))
+
+
 @functools.lru_cache(maxsize=16)
 def _grid(d: int, n: int):
-    z, w = gauss_hermite(n)
+    r"""Trapezoidal rule for :math:`\mathcal N(0, I_d)` on ``n`` equally spaced nodes per dimension
+    in :math:`[-z_{\max}, z_{\max}]` (nodes outside the ball of radius :math:`z_{\max}` dropped).
+
+    For integrands analytic in a strip around the real axis (``tanh`` has poles at
+    :math:`\pm i\pi/2`) its error falls exponentially with ``n``, where Gauss-Hermite converges
+    only as :math:`e^{-c\sqrt n}`: with 10 Gauss-Hermite nodes per dimension the drift of the
+    plateau was wrong by up to 50%."""
+    zm = _z_max(n)
+    z = np.linspace(-zm, zm, n)
     Z = np.stack(np.meshgrid(*([z] * d), indexing="ij")).reshape(d, -1)
-    W = functools.reduce(np.multiply.outer, [w] * d).ravel()
+    keep = (Z ** 2).sum(axis=0) <= zm ** 2 * (1 + 1e-12)
+    Z = Z[:, keep]
+    W = np.exp(-0.5 * (Z ** 2).sum(axis=0))
+    W = W / W.sum()
     Z.setflags(write=False)
     W.setflags(write=False)
     return Z, W
 
 
+def _teacher_nodes(n: int) -> int:
+    """Nodes per dimension of the teacher's conditional average (its output is smoother)."""
+    return max(3, int(round(0.6 * n)) | 1)
+
+
+def _nodes(sp_, n_nodes):
+    """The student's nodes per dimension: ``n_nodes`` checked, or the default for ``K + M``."""
+    if n_nodes is None:
+        return _DEFAULT_NODES[sp_.K + sp_.M]
+    return check_int("n_nodes", n_nodes, low=3, high=_MAX_NODES[sp_.K])
+
+
+def _teacher_output(sp_, hs0):
+    r"""The teacher's read-out :math:`v^*\cdot h^*(1)` of the tanh field, at points ``hs0`` (M, ...).
+
+    Written out per component of the ``M <= 4``-dimensional state (elementwise operations on the
+    points, no small matmuls): this is the costly part of :func:`_averages`."""
+    L, M = sp_.L_teacher, sp_.M
+    dt = 1.0 / L
+    x = [np.array(hs0[m], dtype=float) for m in range(M)]
+    for l in range(L):
+        th = [np.tanh(xm) for xm in x]
+        A, b = sp_.A_star[l], sp_.b_star[l]
+        for m in range(M):
+            x[m] *= 1.0 - dt
+            for k in range(M):
+                if A[m, k] != 0.0:
+                    x[m] += (dt * A[m, k]) * th[k]
+            if b[m] != 0.0:
+                x[m] += dt * b[m]
+    out = sp_.v_star[0] * x[0]
+    for m in range(1, M):
+        out += sp_.v_star[m] * x[m]
+    return out
+
+
+def _split_factor(Q, R, T, rel_tol=1e-12):
+    r"""A block-triangular factor of :math:`\Omega = [[Q, R], [R^\top, T]]`: :math:`h = F_q\zeta`,
+    :math:`h^* = B\zeta + F_c\xi` with :math:`\zeta, \xi` standard normal.
+
+    :math:`F_q F_q^\top = Q` (eigen-decomposition; directions of :math:`Q` with eigenvalue below
+    ``rel_tol`` times the largest are dropped), :math:`B = R^\top V w^{-1/2}` and
+    :math:`F_cF_c^\top = T - BB^\top` (the conditional covariance of :math:`h^*` given :math:`h`,
+    negative eigenvalues clipped)."""
+    w, V = np.linalg.eigh(0.5 * (Q + Q.T))
+    keep = w > rel_tol * max(float(w.max()), 1e-300)
+    s = np.where(keep, np.sqrt(np.clip(w, 0.0, None)), 0.0)
+    Fq = V * s
+    B = (R.T @ V) * np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    return Fq, B, _factor(T - B @ B.T)
+
+
 def _averages(sp_: Setup, Q, R, theta, n_nodes, sigma=0.0, want_rhs=True):
-    """Quadrature averages over (h(0), h*(0)) ~ N(0, [[Q, R], [R^T, T]])."""
-    K = sp_.K
-    Z, w = _grid(K + sp_.M, n_nodes)
-    u = _factor(_omega(Q, R, sp_.T)) @ Z
-    h0, hs0 = u[:K], u[K:]
-    sysK, sysM = system(K), system(sp_.M)
-    hsT = _forward(sysM, sp_.theta_star, hs0)
-    y = sp_.v_star @ hsT[-1]
+    r"""Quadrature averages over :math:`(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])`.
+
+    The student pass is linear in its terminal costate, :math:`\lambda_L = (y - v\cdot h(1))\,v`,
+    so :math:`g = e\,u(h)` and :math:`\partial H/\partial\theta_\ell = e\,D_\ell(h)` with
+    :math:`u, D` the costate pass started from :math:`v`. Writing :math:`h = F_q\zeta`,
+    :math:`h^* = B\zeta + F_c\xi` (:func:`_split_factor`), the student pass runs on the
+    ``n_nodes**K`` trapezoidal nodes of :math:`\zeta` only (:func:`_grid`), and the teacher's output is averaged
+    over :math:`\xi` (:func:`_teacher_nodes` per dimension) at each of them: the conditional moments
+    :math:`E[e\,|\,h]`, :math:`E[e^2\,|\,h]`, :math:`E[e\,h^*\,|\,h]`. Same integral as
+    a tensor grid in ``K + M`` dimensions, at the cost of about ``n_nodes**K * (0.6 n_nodes)**M`` teacher forward
+    passes and ``n_nodes**K`` student passes."""
+    K, M = sp_.K, sp_.M
+    Zs, ws = _grid(K, n_nodes)
+    Zt, wt = _grid(M, _teacher_nodes(n_nodes))
+    Fq, B, Fc = _split_factor(Q, R, sp_.T)
+    h0 = Fq @ Zs                                                # (K, ns)
+    hs0 = (B @ Zs)[:, :, None] + (Fc @ Zt)[:, None, :]          # (M, ns, nt)
+    y = _teacher_output(sp_, hs0)                               # (ns, nt)
+    sysK = system(K)
     hsS = _forward(sysK, theta, h0)
-    err = y - sp_.v @ hsS[-1]
-    eg = 0.5 * (err ** 2) @ w
+    out_s = sp_.v @ hsS[-1]                                     # v . h(1), (ns,)
+    Ey, Ey2 = y @ wt, (y * y) @ wt
+    e1 = Ey - out_s                                             # E[e | h]
+    e2 = Ey2 - 2.0 * Ey * out_s + out_s ** 2                    # E[e^2 | h]
+    eg = 0.5 * e2 @ ws
     if not want_rhs:
         return eg
-    lamL = sp_.v[:, None] * err
-    g, G = _backward(sysK, theta, hsS, lamL)
-    gw = g * w
-    out = {"eg": eg, "gh": gw @ h0.T, "ghs": gw @ hs0.T, "gg": gw @ g.T, "dH": G @ w}
-    if sigma > 0:
-        uu, _ = _backward(sysK, theta, hsS, np.broadcast_to(sp_.v[:, None], g.shape), want_grad=False)
-        out["gg"] = out["gg"] + sigma ** 2 * (uu * w) @ uu.T
+    u, D = _backward(sysK, theta, hsS, np.broadcast_to(sp_.v[:, None], h0.shape))
+    Ehs_e = (hs0 * y) @ wt - (B @ Zs) * out_s                   # E[e h* | h], (M, ns)
+    uw = u * ws
+    out = {"eg": eg, "gh": (uw * e1) @ h0.T, "ghs": uw @ Ehs_e.T, "gg": (uw * (e2 + sigma ** 2)) @ u.T,
+           "dH": D @ (e1 * ws)}
     return out
 
 
@@ -348,9 +458,11 @@ def generalization_error(sp_: Setup, Q, R, A, b, n_nodes: int | None = None) -> 
     >>> round(generalization_error(s, s.T, s.T, s.A_star, s.b_star), 10)    # student = teacher
     0.0
     """
-    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
-    theta = system(sp_.K).pack({"A": np.asarray(A, float), "b": np.asarray(b, float)})
-    return float(_averages(sp_, np.asarray(Q, float), np.asarray(R, float), theta, n, want_rhs=False))
+    _check_setup(sp_)
+    n = _nodes(sp_, n_nodes)
+    Q, R, A, b = _check_state(sp_, Q, R, A, b)
+    theta = system(sp_.K).pack({"A": A, "b": b})
+    return float(_averages(sp_, Q, R, theta, n, want_rhs=False))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -381,13 +493,22 @@ class NeuralODETheory(ReadOnlyArrays):
 
 
 def _check_common(sp_, eta, t, eta_theta, sigma):
-    if not isinstance(sp_, Setup):
-        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    _check_setup(sp_)
     eta = check_real("eta", eta, low=0.0, low_open=True)
     t = check_time_grid("t", t)
     eta_theta = eta if eta_theta is None else check_real("eta_theta", eta_theta, low=0.0)
     sigma = check_real("sigma", sigma, low=0.0)
     return eta, t, eta_theta, sigma
+
+
+def _work(sp_, n):
+    """Quadrature points times depth steps of one right-hand side."""
+    return float(n) ** sp_.K * float(_teacher_nodes(n)) ** sp_.M * max(sp_.L, sp_.L_teacher)
+
+
+def _n_state(sp_):
+    K = sp_.K
+    return K * (K + 1) // 2 + K * sp_.M + sp_.L * (K * K + K)
 
 
 def _shaped(name, value, shape):
@@ -417,8 +538,7 @@ def rhs(sp_: Setup, Q, R, theta, eta: float, eta_theta: float | None = None, sig
     >>> round(float(dR[0, 0]), 6) == round(0.25 ** 2 * 0.5, 6)     # c^2 (T - R), c = 1/4
     True
     """
-    if not isinstance(sp_, Setup):
-        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    _check_setup(sp_)
     eta = check_real("eta", eta, low=0.0, low_open=True)
     eta_theta = eta if eta_theta is None else check_real("eta_theta", eta_theta, low=0.0)
     sigma = check_real("sigma", sigma, low=0.0)
@@ -426,7 +546,7 @@ def rhs(sp_: Setup, Q, R, theta, eta: float, eta_theta: float | None = None, sig
     Q = _shaped("Q", Q, (K, K))
     R = _shaped("R", R, (K, M))
     theta = _shaped("theta", theta, (L, K * K + K))
-    n = _DEFAULT_NODES[K + M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    n = _nodes(sp_, n_nodes)
     return _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n)
 
 
@@ -441,8 +561,9 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     t : increasing times (training time :math:`t = \mu/N`).
     eta_theta : float >= 0 -- learning rate of the controls (default ``eta``; 0 keeps them fixed).
     sigma : float >= 0 -- label-noise standard deviation.
-    n_nodes : Gauss-Hermite nodes per dimension of the ``K + M``-dimensional grid (default
-        24, 14, 10, 6 for ``K + M`` = 2, 3, 4, 5).
+    n_nodes : trapezoidal nodes per dimension of the student's ``K``-dimensional grid (the teacher's
+        conditional average uses about 0.6 times as many; :func:`_averages`); default 61, 41, 31, 17
+        for ``K + M`` = 2, 3, 4, 5 (``eg`` within about 0.2% of the converged value on the plateau).
     dt : largest RK4 step (default :math:`0.2/\max(1, \eta, \eta_\theta)`).
 
     Returns
@@ -455,12 +576,13 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     start = time.perf_counter()
     eta, t, eta_theta, sigma = _check_common(sp_, eta, t, eta_theta, sigma)
     d = sp_.K + sp_.M
-    n = _DEFAULT_NODES[d] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    n = _nodes(sp_, n_nodes)
     dt = 0.2 / max(1.0, eta, eta_theta) if dt is None else check_real("dt", dt, low=0.0, low_open=True)
     if (t[-1] - t[0]) / dt > 2e6:
         raise ValueError(f"this call needs {(t[-1] - t[0]) / dt:.3g} RK4 steps (dt = 0.2 / eta), more than the limit 2e+06; "
                          "reduce eta or the duration")
     K, M, L = sp_.K, sp_.M, sp_.L
+    check_budget("RK4 steps x quadrature points x depth steps", 4.0 * (t[-1] - t[0]) / dt * _work(sp_, n), limit=1e12)
     P = K * K + K
     nQ, nR = K * K, K * M
 
@@ -490,23 +612,23 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
 # the plateau: a fixed point of the ODEs and the escape rate from its linearization
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Linearization:
+class Linearization(ReadOnlyArrays):
     r"""The Jacobian of the order-parameter ODEs at one state: its ``eigenvalues`` (largest real parts
     first), ``escape_rate`` (the largest real part), and for ``K = 2`` ``symmetric_rate`` /
     ``antisymmetric_rate``: the largest real part among eigenvectors even / odd under the exchange of
-    the two student units (:func:`swap_students`; NaN for other ``K``). At an exchange-symmetric
+    the two student units (:func:`swap_students`; ``None`` for other ``K``). At an exchange-symmetric
     state the Jacobian is block diagonal in this parity, and ``antisymmetric_rate`` is the rate at
     which an asymmetry between the two students grows."""
 
     eigenvalues: np.ndarray
     escape_rate: float
-    symmetric_rate: float
-    antisymmetric_rate: float
+    symmetric_rate: float | None
+    antisymmetric_rate: float | None
     jacobian: np.ndarray
 
 
 @dataclass(frozen=True)
-class Plateau:
+class Plateau(ReadOnlyArrays):
     r"""A fixed point of the order-parameter ODEs: overlaps ``Q``, ``R``, controls ``A`` (L, K, K),
     ``b`` (L, K), its ``eg``, its :class:`Linearization` ``lin``; Newton diagnostics ``residuals``,
     ``n_iter``, ``converged``, ``wall_time``."""
@@ -549,7 +671,7 @@ def swap_students(K: int, M: int, L: int) -> np.ndarray:
     """
     K = check_int("K", K, low=2, high=_MAX_DIM)
     M = check_int("M", M, low=1, high=_MAX_DIM)
-    L = check_int("L", L, low=1)
+    L = check_int("L", L, low=1, high=_MAX_L)
     P = np.eye(K)[[1, 0] + list(range(2, K))]
     n = _flat_state(np.zeros((K, K)), np.zeros((K, M)), np.zeros((L, K * K + K))).size
     S = np.empty((n, n))
@@ -596,12 +718,14 @@ def _linearize(sp_, Jm):
     w, V = np.linalg.eig(Jm)
     order = np.argsort(-w.real)
     w, V = w[order], V[:, order]
-    sym = anti = float("nan")
+    sym = anti = None
+    if not np.all(np.isfinite(Jm)):
+        raise ValueError("the Jacobian is not finite at this state (outside the physical region?)")
     if sp_.K == 2:
         S = swap_students(2, sp_.M, sp_.L)[:Jm.shape[0], :Jm.shape[0]]
         odd = np.linalg.norm(S @ V + V, axis=0) < np.linalg.norm(S @ V - V, axis=0)
-        anti = float(w[odd].real.max()) if odd.any() else float("nan")
-        sym = float(w[~odd].real.max()) if (~odd).any() else float("nan")
+        anti = float(w[odd].real.max()) if odd.any() else None
+        sym = float(w[~odd].real.max()) if (~odd).any() else None
     return Linearization(w, float(w[0].real), sym, anti, Jm)
 
 
@@ -614,9 +738,9 @@ def asymmetry(res) -> np.ndarray:
     grows as :math:`e^{\int\lambda_{\rm anti}\,dt}` (:func:`linearization`).
 
     >>> s = setup()
-    >>> th = theory(s, 2.0, [0.0, 1.0], n_nodes=4)
+    >>> th = theory(s, 2.0, [0.0, 1.0], n_nodes=9)
     >>> np.round(asymmetry(th), 3).tolist()
-    [0.08, 0.129]
+    [0.08, 0.123]
     """
     if not isinstance(res, (NeuralODETheory, NeuralODESimulation)) or res.K != 2:
         raise ValueError("res must be a NeuralODETheory or NeuralODESimulation with K = 2")
@@ -644,12 +768,12 @@ def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = 
     >>> np.round(lin.eigenvalues.real, 6).tolist()
     [-0.0625, -0.121094]
     """
-    if not isinstance(sp_, Setup):
-        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    _check_setup(sp_)
     eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
-    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    n = _nodes(sp_, n_nodes)
     Q, R, A, b = _check_state(sp_, Q, R, A, b)
     eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
+    check_budget("right-hand sides x quadrature points x depth steps", 2.0 * _n_state(sp_) * _work(sp_, n), limit=1e11)
     y, F, _ = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
     return _linearize(sp_, _jacobian(F, y, eps))
 
@@ -671,15 +795,16 @@ def plateau(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, 
     (1.129032, 1.0, -0.0625)
     """
     start = time.perf_counter()
-    if not isinstance(sp_, Setup):
-        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    _check_setup(sp_)
     eta, _, eta_theta, sigma = _check_common(sp_, eta, [0.0, 1.0], eta_theta, sigma)
-    n = _DEFAULT_NODES[sp_.K + sp_.M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    n = _nodes(sp_, n_nodes)
     Q, R, A, b = _check_state(sp_, Q, R, A, b)
     tol = check_real("tol", tol, low=0.0, low_open=True)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    max_iter = check_int("max_iter", max_iter, low=1, high=1000)
     eps = check_real("eps", eps, low=0.0, low_open=True, high=1e-2)
     K, M, L = sp_.K, sp_.M, sp_.L
+    check_budget("Newton steps x quadrature points x depth steps", max_iter * (2.0 * _n_state(sp_) + 1) * _work(sp_, n),
+                 limit=1e12)
     sysK = system(K)
     y0, F, y_full = _setup_state(sp_, eta, eta_theta, sigma, n, Q, R, A, b)
     res = damped_fixed_point(lambda y: y - np.linalg.solve(_jacobian(F, y, eps), F(y)), y0, damping=0.0,
@@ -713,6 +838,8 @@ def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float
     L = check_int("L", L, low=1)
     eta = check_real("eta", eta, low=0.0, low_open=True)
     t = check_array("t", t, ndim=1, low=0.0)
+    if t.size == 0:
+        raise ValueError("t must hold at least one time")
     q0 = check_real("q0", q0, low=0.0)
     r0 = check_real("r0", r0)
     sigma = check_real("sigma", sigma, low=0.0)
@@ -779,9 +906,9 @@ def realize(sp_: Setup, N: int, init_seed: int = 0):
     >>> round(float(W[0] @ W[0] / 50), 6), round(float(Ws[0] @ Ws[0] / 50), 6)
     (0.5, 1.0)
     """
-    if not isinstance(sp_, Setup):
-        raise ValueError(f"sp_ must be a Setup (see dmftlib.neural_ode.setup); got {type(sp_).__name__}")
+    _check_setup(sp_)
     N = check_int("N", N, low=sp_.K + sp_.M)
+    check_budget("doubles (N x (K + M))", float(N) * (sp_.K + sp_.M) * 2)
     return _realize(sp_, N, check_int("init_seed", init_seed, low=0))
 
 
@@ -800,17 +927,20 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     >>> s = setup(K=1, M=1, L=4)
     >>> sim = simulate(50, s, eta=1.0, t=[0.0, 1.0], seeds=[0, 1])
     >>> sim.eg.shape, sim.n_seeds, round(float(sim.eg[0]), 4)
-    ((2,), 2, 0.2764)
+    ((2,), 2, 0.2763)
     """
     start = time.perf_counter()
     eta, t, eta_theta, sigma = _check_common(sp_, eta, t, eta_theta, sigma)
     K, M, L = sp_.K, sp_.M, sp_.L
     N = check_int("N", N, low=K + M)
-    seeds = [check_int("seeds", s, low=0) for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]
+    seeds = list(check_seeds("seeds", seeds))
     if len(seeds) < 2:
         raise ValueError(f"seeds must hold at least 2 seeds (for a standard error); got {len(seeds)}")
     chunk = check_int("chunk", chunk, low=1)
-    n = _DEFAULT_NODES[K + M] if n_nodes is None else check_int("n_nodes", n_nodes, low=2, high=200)
+    n = _nodes(sp_, n_nodes)
+    check_budget("doubles (seeds x (K + M + chunk) x N)", float(len(seeds)) * (K + M + min(chunk, t[-1] * N + 1)) * N)
+    check_budget("SGD steps x depth steps x seeds", float(t[-1]) * N * max(L, sp_.L_teacher) * len(seeds))
+    check_budget("SGD steps x seeds x N", float(t[-1]) * N * len(seeds) * N, limit=1e13)
     W0, Ws = _realize(sp_, N, check_int("init_seed", init_seed, low=0))
     S = len(seeds)
     steps = np.rint(t * N).astype(np.int64)
@@ -931,6 +1061,10 @@ def plot_learning_curve(theories, sims=(), ax=None, labels=None, logy: bool = Tr
 def plot_controls(th: NeuralODETheory, sim: NeuralODESimulation | None = None, ax=None, every: int = 1):
     r"""The depth average :math:`\bar A_{ij}(t) = \frac1L\sum_\ell A_{\ell,ij}(t)` of the controls (lines), and of a simulation (markers)."""
     from .plotting import new_figure, plot_simulation
+    if not isinstance(th, NeuralODETheory):
+        raise ValueError(f"th must be a NeuralODETheory; got {type(th).__name__}")
+    if sim is not None and not isinstance(sim, NeuralODESimulation):
+        raise ValueError(f"sim must be a NeuralODESimulation or None; got {type(sim).__name__}")
     if ax is None:
         _, ax = new_figure()
     K = th.K
@@ -952,19 +1086,25 @@ def plot_controls(th: NeuralODETheory, sim: NeuralODESimulation | None = None, a
 def simulation_label_once(sim, first: bool):
     """The simulation legend entry for the first curve only (``'_nolegend_'`` otherwise)."""
     from .plotting import simulation_label
-    return simulation_label(sim.N, sim.n_seeds) if first else "_nolegend_"
+    if not isinstance(sim, NeuralODESimulation):
+        raise ValueError(f"sim must be a NeuralODESimulation; got {type(sim).__name__}")
+    return simulation_label(sim.N, sim.n_seeds) if check_bool("first", first) else "_nolegend_"
 
 
 def plot_widget(eta: float = 1.0, K: int = 2, sigma: float = 0.0, learn_controls: bool = True,
                 t_max: float = 10.0, ax=None):
     """Learning curve of the ODEs for the widget: eta, student width K (teacher M = 2) and label noise sigma."""
     from .plotting import new_figure, plot_theory
+    eta = check_real("eta", eta, low=0.0, low_open=True, high=10.0)
+    K = check_int("K", K, low=1, high=3)
+    sigma = check_real("sigma", sigma, low=0.0, high=10.0)
+    learn_controls = check_bool("learn_controls", learn_controls)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=100.0)
     if ax is None:
         _, ax = new_figure()
-    K = check_int("K", K, low=1, high=3)
     s = setup(K=K, M=2, L=4)
     t = np.linspace(0.0, t_max, 21)
-    th = theory(s, eta, t, eta_theta=eta if learn_controls else 0.0, sigma=sigma, n_nodes=6 if K + 2 > 3 else 10,
+    th = theory(s, eta, t, eta_theta=eta if learn_controls else 0.0, sigma=sigma, n_nodes=11 if K == 3 else 21,
                 dt=0.25)
     plot_theory(ax, t, th.eg, label=f"ODE, K = {K}, M = 2, η = {eta:g}, σ = {sigma:g}", color="k")
     ax.set_yscale("log")

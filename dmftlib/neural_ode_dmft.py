@@ -20,13 +20,13 @@ the same model with controls :math:`\theta^*`; the loss of one sample is
 (slope 1 at 0, like tanh, with a closed-form Gaussian kernel) or linear.
 
 DMFT (N -> infinity). Averaging the two-replica MSR path integral over :math:`J` gives, at the
-saddle point, one site driven by Gaussian local fields :math:`\eta_a(\tau)` (replicas
+saddle point, one site driven by Gaussian local fields :math:`\zeta_a(\tau)` (replicas
 :math:`a\in\{s,*\}`), independent of :math:`x`, without memory term (i.i.d. couplings):
 
 .. math::
 
-    \frac{dh_a}{d\tau} = -h_a + g_a(\tau)\eta_a(\tau) + u_a(\tau)x,\qquad
-    \langle\eta_a(\tau)\eta_b(\tau')\rangle = C_\phi^{ab}(\tau,\tau')
+    \frac{dh_a}{d\tau} = -h_a + g_a(\tau)\zeta_a(\tau) + u_a(\tau)x,\qquad
+    \langle\zeta_a(\tau)\zeta_b(\tau')\rangle = C_\phi^{ab}(\tau,\tau')
     = \langle\phi(h_a(\tau))\phi(h_b(\tau'))\rangle,
 
 so :math:`(x, h_s, h_*)` is jointly Gaussian, with covariances
@@ -163,7 +163,7 @@ def closure(G, U, dt: float, phi: str = "erf"):
     .. math::
 
         C^{ab}_{k+1,l} = (1-\Delta)C^{ab}_{k,l} + \Delta u_a^k\,\alpha_b^l + \Delta g_a^k D^{ab}_{k,l},\quad
-        D^{ab}_{k,l} = \langle\eta_a^k h_b^l\rangle = \Delta\sum_{n<l}(1-\Delta)^{l-1-n}g_b^n C^{ab}_{\phi,kn},
+        D^{ab}_{k,l} = \langle\zeta_a^k h_b^l\rangle = \Delta\sum_{n<l}(1-\Delta)^{l-1-n}g_b^n C^{ab}_{\phi,kn},
 
     with :math:`\alpha_b^l=\langle x h_b^l\rangle`. Memory: ``8 (K+1)^2`` numbers per batch entry.
 
@@ -592,8 +592,6 @@ def _simulate(N, t, steps, seeds, gT, uT, g0, u0, tau_max, K, eta, batch, phi, n
 def save_results(path, **results) -> None:
     """Save named :class:`NeuralODEDMFTResult` objects to one ``.npz`` (keys ``name/field``)."""
     from dataclasses import fields
-    if not results:
-        raise ValueError("save_results needs at least one named result")
     flat = {}
     for name, r in results.items():
         if not isinstance(r, NeuralODEDMFTResult):

@@ -132,6 +132,22 @@ def test_theory_vs_simulation_two_sizes():
     assert not sim.diverged and sim.C_final.shape == th.C_final.shape
 
 
+def test_stored_runs_agree_with_tolerance_shrinking_with_N():
+    """The chapter's runs (N = 200 ... 1600, N x seeds = 12800): the seed mean is within 4 sem + 0.3 / N of
+    the theory at every time (bias O(1/N)), and the spread of one run at t = 2, where the gradient is
+    large, falls as N^(-1/2) (sqrt(N) x spread constant within a factor 1.5)."""
+    runs = nd.load_results(ROOT / "book" / "data" / "neural_ode_dmft_runs.npz")
+    th = nd.theory()
+    scaled = []
+    for N in (200, 400, 800, 1600):
+        sim = runs[f"N{N}"]
+        assert_allclose(sim.t, th.t)
+        dev = np.abs(sim.test_error - th.test_error)
+        assert np.all(dev <= 4 * sim.test_error_sem + 0.3 / N), (N, dev, sim.test_error_sem)
+        scaled.append(np.sqrt(N) * np.std(sim.test_error_seeds[:, 1], ddof=1))
+    assert 1 / 1.5 < scaled[-1] / scaled[0] < 1.5, scaled
+
+
 def test_divergence_flag():
     """Gradient descent with a huge step on linear dynamics leaves the finite range: flagged, not silent."""
     th = nd.theory(t=[0.0, 10.0, 20.0], eta=10.0, phi="linear", g_teacher=(5.0,) * 4, tau_max=4.0)
@@ -180,7 +196,7 @@ def test_bad_input_closure_and_kernels():
     with pytest.raises(ValueError):
         nd.loss_and_gradient([0.5], [0.0], [1.0], [0.0], -1.0, 10)
     with pytest.raises(ValueError):
-        nd.save_results("/tmp/never.npz")
+        nd.save_results("/tmp/never.npz", th="not a result")
     with pytest.raises(ValueError):
         nd.plot_learning_curve("not a result")
     with pytest.raises(ValueError):

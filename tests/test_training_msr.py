@@ -36,14 +36,15 @@ def _random_overlaps(rng, K, M):
 
 @pytest.mark.parametrize("K,M,L", [(1, 1, 2), (2, 1, 2), (2, 2, 1)])
 def test_linear_drift_exact_equals_neural_ode_rhs(K, M, L):
-    """Wick-exact saddle-point drift = neural_ode.rhs (A = A* = 0, b fixed): quadrature is exact here."""
+    """Wick-exact saddle-point drift = neural_ode.rhs (A = A* = 0, b fixed): polynomial integrands, on
+    which the trapezoidal rule with 41-61 nodes is exact to round-off."""
     rng = np.random.default_rng(K + 10 * M + 100 * L)
     f = tm.linear_drift(K, M, L)
     for _ in range(3):
         Q, R = _random_overlaps(rng, K, M)
         b = 0.5 * rng.standard_normal((L, K))
         s = no.setup(K=K, M=M, L=L, a_star=0.0, c_star=0.0, b0=b)
-        dQ, dR, dth = no.rhs(s, Q, R, s.theta0, eta=1.3, eta_theta=0.0, n_nodes=6)
+        dQ, dR, dth = no.rhs(s, Q, R, s.theta0, eta=1.3, eta_theta=0.0, n_nodes=61 if M == 1 else 41)
         eQ, eR = f(Q, R, b, 1.3)
         assert_allclose(dQ, eQ, rtol=1e-11, atol=1e-12)
         assert_allclose(dR, eR, rtol=1e-11, atol=1e-12)
@@ -67,13 +68,18 @@ def test_tanh_drift_equals_neural_ode_rhs_same_nodes(K, M, L):
     rng = np.random.default_rng(7 + K + 3 * M + 9 * L)
     d = tm.drift(K, M, L)
     n = 8
-    Z, W = no._grid(K + M, n)
+    Zs, ws = no._grid(K, n)
+    Zt, wt = no._grid(M, no._teacher_nodes(n))
+    W = np.outer(ws, wt).ravel()
     for _ in range(2):
         Q, R = _random_overlaps(rng, K, M)
         A = 0.8 * rng.standard_normal((L, K, K))
         b = 0.3 * rng.standard_normal((L, K))
         s = no.setup(K=K, M=M, L=L, A0=A, b0=b)
-        u = no._factor(np.block([[Q, R], [R.T, np.eye(M)]])) @ Z
+        Fq, B, Fc = no._split_factor(Q, R, np.eye(M))       # h = Fq zeta, h* = B zeta + Fc xi
+        h = np.repeat(Fq @ Zs, Zt.shape[1], axis=1)
+        hs = ((B @ Zs)[:, :, None] + (Fc @ Zt)[:, None, :]).reshape(M, -1)
+        u = np.concatenate([h, hs])
         _check_drift(d, s, Q, R, A, b, n, u, W, 1e-11, 1e-13)
 
 

@@ -23,7 +23,7 @@ i.i.d. :math:`J_{ij}\sim\mathcal N(0,1/N)` (``sympy.integrate``, via
 
 The saddle point (:math:`Q = 0` at the physical solution, so no memory term: the couplings are
 not symmetric) leaves one site with Gaussian fields whose covariance is read off the quadratic
-part of the single-site action: :math:`\langle g_a^k\eta_a^k\,g_b^l\eta_b^l\rangle = g_a^kg_b^lC^{ab}_{\phi,kl}`.
+part of the single-site action: :math:`\langle g_a^k\zeta_a^k\,g_b^l\zeta_b^l\rangle = g_a^kg_b^lC^{ab}_{\phi,kl}`.
 For linear :math:`\phi` the closure is then solved symbolically (:func:`linear_output_covariance`)
 and tested against :func:`dmftlib.neural_ode_dmft.closure`.
 """
