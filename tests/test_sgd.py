@@ -221,3 +221,39 @@ def test_dmft_convergence_error_and_bad_input():
         sgd.dmft(ALPHA, SIGMA2, ETA, B_FRAC, 4.0, n_paths=1)
     with pytest.raises(ValueError, match="steps"):
         sgd.dmft(ALPHA, SIGMA2, 0.01, B_FRAC, 10.0)
+
+
+def test_dmft_monte_carlo_error_shrinks_like_inverse_sqrt_paths():
+    # re-drawing the selection paths: the spread of E_t across draws is the Monte Carlo error of the
+    # selection average, O(n_paths^-1/2); 4x the paths should halve it (ratio 2, tolerance for 6 draws)
+    def spread(n):
+        runs = np.array([sgd.dmft(ALPHA, SIGMA2, ETA, B_FRAC, 3.0, n_paths=n, seed=s).train_error
+                         for s in range(6)])
+        return np.sqrt(np.mean(runs.std(axis=0, ddof=1)[1:] ** 2))
+    ratio = spread(50) / spread(200)
+    assert 1.3 < ratio < 3.2
+
+
+def test_sgd_data_script_paths_small_instance():
+    # book/data/sgd_make.py, paths part, at a small size: same fields as the stored file
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("sgd_make", root / "book" / "data" / "sgd_make.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.make_paths(paths=[20, 40], n_seeds=2, t_max=2.0)
+    stored = np.load(root / "book" / "data" / "sgd_dmft_paths.npz")
+    assert set(data) == set(stored.files)
+    assert data["test_error"].shape == (2, 2, data["t"].size)
+    # the stored runs: the mean over re-draws deviates from the recursion by no more than its standard error
+    # (rms over t; measured ratios 0.5-1.3), and the spread across re-draws falls like n_paths^-1/2
+    for key, ref in (("test_error", "theory_test_error"), ("train_error", "theory_train_error")):
+        runs = stored[key]
+        sem = runs.std(axis=1, ddof=1) / np.sqrt(runs.shape[1])
+        dev = runs.mean(axis=1) - stored[ref]
+        rms_dev, rms_sem = np.sqrt(np.mean(dev[:, 1:] ** 2, axis=1)), np.sqrt(np.mean(sem[:, 1:] ** 2, axis=1))
+        assert np.all(rms_dev <= 2 * rms_sem + 5e-4)
+        spread = np.sqrt(np.mean(runs.std(axis=1, ddof=1)[:, 1:] ** 2, axis=1))
+        slope = np.polyfit(np.log(stored["n_paths"]), np.log(spread), 1)[0]
+        assert -0.65 < slope < -0.35
