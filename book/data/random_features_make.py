@@ -37,7 +37,10 @@ TANH_RUNS = ((200, 64), (400, 32))                         # (N, seeds) of the t
 MP_RUNS = ((200, 32), (800, 16))                           # (N, seeds) at M = P
 
 
-def make(N_curve=800, N_sweep=300, n_sweep=24, tanh_runs=TANH_RUNS, mp_runs=MP_RUNS):
+NU_REFINE = (-0.1, -0.05, -0.02, 0.0, 0.02, 0.05, 0.1)    # nu - 1/2 of the points added around M = P
+
+
+def make(N_curve=800, N_sweep=300, n_sweep=24, tanh_runs=TANH_RUNS, mp_runs=MP_RUNS, nu_refine=NU_REFINE):
     data = {"t_curve": T_CURVE, "t_sweep": T_SWEEP, "fields": np.array(FIELDS),
             "N_curve": N_curve, "N_sweep": N_sweep}
     data["curve_nus"] = np.array([0.25, 0.5, 1.0, 2.0])
@@ -46,7 +49,7 @@ def make(N_curve=800, N_sweep=300, n_sweep=24, tanh_runs=TANH_RUNS, mp_runs=MP_R
     # a uniform grid plus points that close in on M = P (nu = alpha = 0.5, included: the ridgeless error is
     # infinite there, the finite-t errors are not), so that the peak sits where it is
     nus = np.unique(np.round(np.concatenate([np.linspace(0.1, 2.0, n_sweep),
-                                             0.5 + np.array([-0.1, -0.05, -0.02, 0.0, 0.02, 0.05, 0.1])]), 6))
+                                             0.5 + np.array(nu_refine, dtype=float)]), 6))
     data["sweep_nu"] = nus
     data["sweep_nu_linear"] = sweep(np.full(nus.size, 0.5), nus, 0.0, N_theory=N_sweep)
     data["sweep_nu_tanh"] = sweep(np.full(nus.size, 0.5), nus, 0.0, phi="tanh", N_theory=N_sweep)
