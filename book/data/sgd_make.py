@@ -34,7 +34,7 @@ DMFT_T = 10.0
 
 def scan(Ns, n_seeds, window, seed0, **params):
     """``sgd.finite_size_scan`` with seeds ``seed0, seed0 + 1, ...`` at each N, as arrays to store."""
-    sc = sgd.finite_size_scan(Ns, n_seeds, window=window, seed0=seed0, **params)
+    sc = sgd.finite_size_scan(Ns, [range(seed0, seed0 + S) for S in n_seeds], window=window, **params)
     return dict(N=sc.N, n_seeds=sc.n_seeds, t=sc.t, test_error=sc.test_error, train_error=sc.train_error,
                 sim_test_error=sc.sim_test_error, sim_test_error_sem=sc.sim_test_error_sem,
                 sim_train_error=sc.sim_train_error, sim_train_error_sem=sc.sim_train_error_sem,
