@@ -21,7 +21,7 @@ With :math:`\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}` and :math:`
 .. math::
 
     \frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\qquad
-    a(t) = g_t(K)\,b,\quad g_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
+    a(t) = \chi_t(K)\,b,\quad \chi_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
 
 Errors: :math:`E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2` (without the irreducible
 :math:`\sigma^2`), :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2`.
@@ -407,18 +407,18 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
     r"""The :math:`N\to\infty` learning curves, **evaluated numerically** at a large ``N_theory``.
 
     For each draw of :math:`X_{1,2}, F_{1,2}` the four models of the 2 x 2 design are solved exactly,
-    :math:`a(t) = g_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
-    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`G = F^\top U`, the
+    :math:`a(t) = \chi_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
+    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`Y = F^\top U`, the
     overlap of models :math:`i, j` is
 
     .. math::
 
-        \langle e_i, e_j\rangle = 1 + g_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}G_i^\top G_j
-        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Gamma_{ij}\Bigr]g_j
-        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[g_{i,k}(Z_i^\top X_iG_i)_{kk} + (i\leftrightarrow j)\bigr],
+        \langle e_i, e_j\rangle = 1 + \chi_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}Y_i^\top Y_j
+        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Omega_{ij}\Bigr]\chi_j
+        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[\chi_{i,k}(Z_i^\top X_iY_i)_{kk} + (i\leftrightarrow j)\bigr],
 
-    :math:`\Gamma_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
-    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Gamma_{ii,kk}`.
+    :math:`\Omega_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
+    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Omega_{ii,kk}`.
     These are normalized traces (linear spectral statistics): their draw-to-draw fluctuations and their
     bias are :math:`O(1/N_{theory})`. Nonlinear ``phi`` use Gaussian-equivalent features
     :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi` (:func:`activation_coefficients`).
@@ -763,9 +763,9 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
 
     .. math::
 
-        \hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\gamma_{12}},\quad
+        \hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\Gamma_{12}},\quad
         D_{12} = \int\!\frac{d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},\quad
-        \gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
+        \Gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
 
     with :math:`s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)`. The transform is inverted on the
     diagonal :math:`t_1 = t_2 = t` by the fixed-Talbot rule in both variables (``n_talbot`` nodes each); the
@@ -914,13 +914,13 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
 
     .. math::
 
-        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\gamma_{12}}{s_1s_2(1-\gamma_{12})},\quad
+        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\Gamma_{12}}{s_1s_2(1-\Gamma_{12})},\quad
         \hat E_{data} = \frac{\kappa_1\kappa_2D_{12}}{s_1s_2},\quad
         \hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
-        \hat E_t^{signal} = \frac{D_{12}}{1-\gamma_{12}},
+        \hat E_t^{signal} = \frac{D_{12}}{1-\Gamma_{12}},
 
     with :math:`D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}`,
-    :math:`\gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
+    :math:`\Gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
     the integrals of :math:`1` and :math:`x` against :math:`d\mu_\Sigma/((x+\kappa_{F1})(x+\kappa_{F2}))`. The
     one-point function :math:`c(t) = \frac1N\operatorname{tr}e^{-At}`, transform :math:`\kappa G_W(\kappa)/s`, gives
     the bias :math:`c(t)^2`, the Hermitian curve :math:`c(2t)` and the noise part of the train error,
