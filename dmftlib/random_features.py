@@ -21,7 +21,7 @@ With :math:`\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}` and :math:`
 .. math::
 
     \frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\qquad
-    a(t) = g_t(K)\,b,\quad g_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
+    a(t) = \chi_t(K)\,b,\quad \chi_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
 
 Errors: :math:`E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2` (without the irreducible
 :math:`\sigma^2`), :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2`.
@@ -67,11 +67,14 @@ from .core import ConvergenceError, check_array, check_choice, check_int, check_
 from .core import mean_sem
 from .core import rmt
 from .core import ReadOnlyArrays, check_seed, check_public
+from .core import check_budget, check_finite, damped_fixed_point
+from .core.timegrid import causal_weights, project_psd, uniform_grid
 
 __all__ = [
     "ACTIVATIONS", "activation_coefficients", "RandomFeaturesResult", "EnsembleResult",
     "theory", "exact_theory", "large_n_theory", "simulate", "simulate_ensemble", "ensemble_error", "long_time_error_underparametrized",
     "product_wishart_density", "hermitian_theory", "sample_drive_spectrum", "nonnormal_theory",
+    "RandomFeaturesDMFTResult", "dmft_theory",
     "plot_learning_curves", "plot_bias_variance", "plot_explorer",
 ]
 
@@ -404,18 +407,18 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
     r"""The :math:`N\to\infty` learning curves, **evaluated numerically** at a large ``N_theory``.
 
     For each draw of :math:`X_{1,2}, F_{1,2}` the four models of the 2 x 2 design are solved exactly,
-    :math:`a(t) = g_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
-    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`G = F^\top U`, the
+    :math:`a(t) = \chi_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
+    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`Y = F^\top U`, the
     overlap of models :math:`i, j` is
 
     .. math::
 
-        \langle e_i, e_j\rangle = 1 + g_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}G_i^\top G_j
-        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Gamma_{ij}\Bigr]g_j
-        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[g_{i,k}(Z_i^\top X_iG_i)_{kk} + (i\leftrightarrow j)\bigr],
+        \langle e_i, e_j\rangle = 1 + \chi_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}Y_i^\top Y_j
+        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Omega_{ij}\Bigr]\chi_j
+        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[\chi_{i,k}(Z_i^\top X_iY_i)_{kk} + (i\leftrightarrow j)\bigr],
 
-    :math:`\Gamma_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
-    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Gamma_{ii,kk}`.
+    :math:`\Omega_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
+    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Omega_{ii,kk}`.
     These are normalized traces (linear spectral statistics): their draw-to-draw fluctuations and their
     bias are :math:`O(1/N_{theory})`. Nonlinear ``phi`` use Gaussian-equivalent features
     :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi` (:func:`activation_coefficients`).
@@ -760,9 +763,9 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
 
     .. math::
 
-        \hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\gamma_{12}},\quad
+        \hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\Gamma_{12}},\quad
         D_{12} = \int\!\frac{d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},\quad
-        \gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
+        \Gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
 
     with :math:`s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)`. The transform is inverted on the
     diagonal :math:`t_1 = t_2 = t` by the fixed-Talbot rule in both variables (``n_talbot`` nodes each); the
@@ -911,13 +914,13 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
 
     .. math::
 
-        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\gamma_{12}}{s_1s_2(1-\gamma_{12})},\quad
+        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\Gamma_{12}}{s_1s_2(1-\Gamma_{12})},\quad
         \hat E_{data} = \frac{\kappa_1\kappa_2D_{12}}{s_1s_2},\quad
         \hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
-        \hat E_t^{signal} = \frac{D_{12}}{1-\gamma_{12}},
+        \hat E_t^{signal} = \frac{D_{12}}{1-\Gamma_{12}},
 
     with :math:`D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}`,
-    :math:`\gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
+    :math:`\Gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
     the integrals of :math:`1` and :math:`x` against :math:`d\mu_\Sigma/((x+\kappa_{F1})(x+\kappa_{F2}))`. The
     one-point function :math:`c(t) = \frac1N\operatorname{tr}e^{-At}`, transform :math:`\kappa G_W(\kappa)/s`, gives
     the bias :math:`c(t)^2`, the Hermitian curve :math:`c(2t)` and the noise part of the train error,
@@ -972,6 +975,136 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
         test_error_sem=zero, train_error_sem=zero, ens_features_sem=zero, ens_data_sem=zero, bias_sem=zero,
         hermitian_error_sem=zero, alpha=alpha, nu=nu, sigma2=sigma2, phi="linear", N=0, M=0, P=0, n_seeds=0,
         kind="theory")
+
+
+# ----------------------------------------------------------------------------------------------
+# The two-field DMFT of linear random features, solved on a time grid
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RandomFeaturesDMFTResult(ReadOnlyArrays):
+    r"""Solution of the two-field DMFT of linear random features (:func:`dmft_theory`).
+
+    ``t`` (uniform grid), the diagonals ``test_error`` :math:`C_v(t,t)`, ``train_error``
+    :math:`C_q(t,t)`, ``ens_features`` and ``ens_data`` (the same closure with the feature field, resp. the data
+    field, dropped) and ``bias`` :math:`c(t)^2`; ``C_test`` the two-time :math:`C_v(t,t')`; ``response``
+    :math:`c(t)`, the response of :math:`v` to its initial condition; the three fixed-point diagnostics
+    (``residuals`` of the last solve, ``n_iter`` summed over the four solves, ``converged``).
+    """
+
+    t: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    ens_features: np.ndarray
+    ens_data: np.ndarray
+    bias: np.ndarray
+    C_test: np.ndarray
+    response: np.ndarray
+    residuals: np.ndarray
+    n_iter: int
+    converged: bool
+    alpha: float
+    nu: float
+    sigma2: float
+
+
+def dmft_theory(alpha: float, nu: float, sigma2: float, t_max: float, n_t: int = 201, tol: float = 1e-11,
+                max_iter: int = 500) -> RandomFeaturesDMFTResult:
+    r"""Solve the DMFT of linear random features with one Gaussian field per quenched matrix.
+
+    Input space (:math:`N` sites) carries :math:`v` (:math:`v(0) = -w^*\sim\mathcal N(0,1)`), the data
+    field :math:`u_y` (from :math:`X`, covariance :math:`\alpha C_q`) and the feature field :math:`u_p` (from
+    :math:`F`, covariance :math:`\nu C_m`):
+
+    .. math::
+
+        \dot v = -\frac{u_p}{\nu} - R_m * \Bigl(\frac{u_y}{\alpha} + R_q * v\Bigr),\qquad
+        q = R_q * (u_z - \sigma\varepsilon),\qquad m = R_m * u_m ,
+
+    on the :math:`P` sample sites (:math:`u_z` of covariance :math:`C_v`) and :math:`M` feature sites
+    (:math:`u_m` of covariance :math:`C_r`, :math:`r = u_y/\alpha + R_q * v`). The responses close through
+    :math:`R_q = (1 - R_v)^{-1}`, :math:`R_m = (1 - R_r)^{-1}` (operator inverses, identity included),
+    :math:`R_v = \delta v/\delta y`, :math:`R_r = \delta r/\delta p` at the input site. The errors are
+    :math:`E_g = C_v(t,t)` and :math:`E_t = C_q(t,t)`; dropping the feature field (:math:`u_p`) gives the
+    infinite ensemble over features, dropping the data field (:math:`u_y` and the label noise) the ensemble over
+    data, dropping both the bias :math:`c(t)^2`. Derivation: the random-features chapter; the construction
+    (one Gaussian field per quenched matrix) is that of B. Bordelon and C. Pehlevan, *Disordered dynamics in
+    high dimensions*, and Bordelon, Atanasov and Pehlevan (2024).
+
+    Numerics: causal operators are lower-triangular :math:`n_t\times n_t` matrices on a uniform grid
+    (trapezoid weights), responses and then correlations by fixed-point iteration
+    (:func:`dmftlib.core.damped_fixed_point`; both maps are Volterra, so plain iteration converges). The error is
+    :math:`O(\Delta t^2)`; memory about :math:`12\,n_t^2` doubles. Time unit as in :func:`theory`.
+
+    Examples
+    --------
+    >>> d = dmft_theory(1.0, 0.5, 0.0, 4.0, n_t=81)
+    >>> round(float(d.test_error[-1]), 3), round(float(d.bias[-1]), 3), d.converged
+    (0.838, 0.318, True)
+    """
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    nu = check_real("nu", nu, low=0.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e4)
+    n_t = check_int("n_t", n_t, low=3, high=4000)
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1, high=100_000)
+    check_budget("DMFT grid work (n_t^3 per matrix product)", float(n_t) ** 3)
+    grid = uniform_grid(t_max, n_t)
+    J = causal_weights(n_t, grid.dt)
+    eye = np.eye(n_t)
+    one = np.ones(n_t)
+
+    def green(Rq, Rm):
+        return np.linalg.solve(eye + J @ Rm @ Rq, eye)
+
+    def responses(x):
+        Rq, Rm = x
+        G = green(Rq, Rm)
+        Kv = -(G @ J @ Rm) / alpha            # response of v to a kick of the data field y
+        Kr = -(Rq @ G @ J) / nu               # response of r to a kick of the feature field p
+        return np.linalg.solve(eye - Kv, eye), np.linalg.solve(eye - Kr, eye)
+
+    fp = damped_fixed_point(responses, (eye, eye), damping=0.0, tol=tol, max_iter=max_iter)
+    Rq, Rm = fp.x
+    n_iter = fp.n_iter
+    G = green(Rq, Rm)
+    a = G @ one                               # c(t): response to the initial condition
+    Bp = -(G @ J) / nu                        # v <- u_p
+    By = -(G @ J @ Rm) / alpha                # v <- u_y
+    RqA, RqBp = Rq @ a, Rq @ Bp
+    Ly = eye / alpha + Rq @ By                # r <- u_y
+    noise = sigma2 * np.outer(one, one)
+    A0, A1 = np.outer(a, a), np.outer(RqA, RqA)
+
+    def correlations(use_y, use_p, sig):
+        def F(x):
+            Cv, Cr = x
+            Cq = Rq @ (Cv + sig * noise) @ Rq.T
+            Cm = Rm @ Cr @ Rm.T
+            Cv_new, Cr_new = A0.copy(), A1.copy()
+            if use_p:
+                Cv_new += nu * (Bp @ Cm @ Bp.T)
+                Cr_new += nu * (RqBp @ Cm @ RqBp.T)
+            if use_y:
+                Cv_new += alpha * (By @ Cq @ By.T)
+                Cr_new += alpha * (Ly @ Cq @ Ly.T)
+            return 0.5 * (Cv_new + Cv_new.T), 0.5 * (Cr_new + Cr_new.T)
+        return damped_fixed_point(F, (A0, A1), damping=0.0, tol=tol, max_iter=max_iter)
+
+    full = correlations(True, True, 1.0)
+    feat = correlations(True, False, 1.0)     # share X and the noise, independent F
+    data = correlations(False, True, 0.0)     # share F, independent X and noise
+    n_iter += full.n_iter + feat.n_iter + data.n_iter
+    Cv = project_psd(full.x[0])
+    Cq = Rq @ (full.x[0] + noise) @ Rq.T
+    out = [np.diag(Cv).copy(), np.diag(Cq).copy(), np.diag(feat.x[0]).copy(), np.diag(data.x[0]).copy(), a ** 2]
+    for arr in out + [Cv, a]:
+        check_finite("the DMFT solution", arr)
+    return RandomFeaturesDMFTResult(
+        t=np.array(grid.t), test_error=out[0], train_error=out[1], ens_features=out[2], ens_data=out[3],
+        bias=out[4], C_test=Cv, response=a, residuals=np.asarray(full.residuals), n_iter=int(n_iter),
+        converged=bool(fp.converged and full.converged and feat.converged and data.converged),
+        alpha=alpha, nu=nu, sigma2=sigma2)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -158,6 +158,7 @@ def test_bad_input():
         rf.long_time_error_underparametrized(0.4, 0.5, 0.0)
 
 
+@pytest.mark.slow   # about 30 s of CPU: the exact linear curves of the script (46 times x 4 widths) dominate
 def test_data_script_small_instance():
     # book/data/random_features_make.py at a small size reproduces the stored (N = 800 / 300) curves
     # up to the O(1/N) error of the small instance (N = 60: a few percent at early times)
@@ -167,12 +168,18 @@ def test_data_script_small_instance():
     spec = importlib.util.spec_from_file_location("rf_make", root / "book" / "data" / "random_features_make.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    data = mod.make(N_curve=60, N_sweep=60, n_sweep=5)
+    data = mod.make(N_curve=60, N_sweep=60, n_sweep=5, tanh_runs=((200, 2), (400, 2)), mp_runs=((200, 32), (800, 2)),
+                    nu_refine=(0.0,))
     stored = np.load(root / "book" / "data" / "random_features_curves.npz")
     assert set(data) == set(stored.files)
     early = stored["t_curve"] < 0.5
     np.testing.assert_allclose(data["curves_alpha05"][:, 0, early], stored["curves_alpha05"][:, 0, early], atol=0.05)
     np.testing.assert_allclose(data["curve_tanh"][0, early], stored["curve_tanh"][0, early], atol=0.05)
+    # the same simulation code path: the stored M = P run at N = 200 (32 seeds) is re-created exactly
+    # (up to the round-off of the eigendecompositions), the others have the stored shapes
+    np.testing.assert_allclose(data["mp_sim_200"], stored["mp_sim_200"], rtol=1e-6)
+    for key in ("tanh_sim_200", "tanh_sim_400_sem", "mp_sim_800"):
+        assert data[key].shape == stored[key].shape
 
 
 def test_plot_functions_are_pure():
@@ -350,3 +357,46 @@ def test_exact_theory_errors():
         rf.exact_theory(1.0, 0.5, 0.25, [0.0, 1.0], n_talbot=4)
     with pytest.raises(ValueError, match="sigma2"):
         rf.exact_theory(1.0, 0.5, -1.0, [0.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# The two-field DMFT (dmft_theory) against the exact curves
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("alpha, nu, sigma2", [(1.0, 0.5, 0.25), (0.5, 2.0, 0.0)])
+def test_dmft_theory_matches_exact_curves_second_order(alpha, nu, sigma2):
+    # trapezoid operators on a uniform grid: error O(dt^2), so halving dt divides it by about 4
+    fields = ("test_error", "train_error", "ens_features", "ens_data", "bias")
+    errs = []
+    for n_t in (41, 81):
+        d = rf.dmft_theory(alpha, nu, sigma2, 6.0, n_t=n_t)
+        assert d.converged
+        idx = np.arange(n_t)[(n_t - 1) // 6::(n_t - 1) // 6]           # t = 1, 2, ..., 6
+        ex = rf.exact_theory(alpha, nu, sigma2, d.t[idx])
+        errs.append(max(np.max(np.abs(getattr(d, f)[idx] - getattr(ex, f))) for f in fields))
+    assert errs[1] < 0.4 * errs[0] and errs[1] < 5e-3
+
+
+def test_dmft_theory_structure():
+    d = rf.dmft_theory(1.0, 0.5, 0.25, 3.0, n_t=31)
+    np.testing.assert_allclose(d.test_error[0], 1.0, atol=1e-12)          # v(0) = -w*, |w*|^2/N = 1
+    np.testing.assert_allclose(d.train_error[0], 1.25, atol=1e-12)        # 1 + sigma^2
+    np.testing.assert_allclose(d.C_test, d.C_test.T, atol=1e-12)
+    np.testing.assert_allclose(d.bias, d.response ** 2, atol=1e-14)
+    # dropping a field removes a non-negative variance: bias <= each ensemble <= test error
+    assert np.all(d.bias <= d.ens_features + 1e-12) and np.all(d.ens_features <= d.test_error + 1e-12)
+    assert np.all(d.bias <= d.ens_data + 1e-12) and np.all(d.ens_data <= d.test_error + 1e-12)
+    # the data ensemble does not see the label noise
+    d0 = rf.dmft_theory(1.0, 0.5, 0.0, 3.0, n_t=31)
+    np.testing.assert_allclose(d.ens_data, d0.ens_data, atol=1e-12)
+    # many features (nu -> infinity, W -> 1): gradient flow on linear regression, whose test error is
+    # int exp(-2 lambda t) dMP(lambda) without noise; the deviation is O(1/nu) + O(dt^2)
+    wide = rf.dmft_theory(2.0, 400.0, 0.0, 3.0, n_t=61)
+    ref = linear.gradient_flow_theory(2.0, 0.0, wide.t[1::20])
+    assert np.max(np.abs(wide.test_error[1::20] - ref.test_error)) < 0.5 / 400   # measured 0.24 / nu
+
+
+def test_dmft_theory_bad_input():
+    for kw in ({"alpha": 0.0}, {"nu": -1.0}, {"sigma2": np.nan}, {"t_max": np.inf}, {"n_t": 2}):
+        args = {"alpha": 1.0, "nu": 0.5, "sigma2": 0.0, "t_max": 2.0, "n_t": 11} | kw
+        with pytest.raises(ValueError, match=list(kw)[0]):
+            rf.dmft_theory(**args)
