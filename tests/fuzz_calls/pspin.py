@@ -21,13 +21,22 @@ def _spiked_sim():
     return spiked.spiked_simulate(16, 1 / 3, 1.0, "gd", alpha=0.1, t_max=1.0, seeds=2, every=5)
 
 
-EXAMPLES = {"p": 3, "q": np.array([0.0, 0.5, 1.0]), "delta2": 1 / 3, "deltap": 1.0}
+# no EXAMPLES: the names p, q, delta2 mean other things in other modules
+_q = np.array([0.0, 0.5, 1.0])
 
 _ck_lazy = Lazy(_ck)  # noqa: F821 - provided by tests/test_fuzz_api.py
 _th = Lazy(_spiked_th)  # noqa: F821
 _sim = Lazy(_spiked_sim)  # noqa: F821
 
 CALLS = {
+    "dmftlib.pspin.aging.xi": dict(q=_q, p=3),
+    "dmftlib.pspin.aging.xi_prime": dict(q=_q, p=3),
+    "dmftlib.pspin.aging.xi_second": dict(q=_q, p=3),
+    "dmftlib.pspin.aging.threshold_energy": dict(p=3),
+    "dmftlib.pspin.aging.dynamical_temperature": dict(p=3),
+    "dmftlib.pspin.aging.ground_state_energy": dict(p=3),
+    "dmftlib.pspin.spiked.spiked_Q": dict(q=_q, delta2=1 / 3, deltap=1.0),
+    "dmftlib.pspin.spiked.spiked_threshold": dict(deltap=1.0),
     "dmftlib.pspin.aging.aging_state": dict(p=3, T=0.5),
     "dmftlib.pspin.aging.gradient_flow_dmft": dict(p=3, t_max=1.0, dt=0.1, T=0.0),
     "dmftlib.pspin.aging.gradient_flow_dmft_adaptive": dict(p=3, t_max=2.0, T=0.0, n_window=16, dt0=0.1),
