@@ -873,6 +873,8 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, n_seeds: int, ridge: fl
     >>> sc.mean.shape, sc.n_seeds
     ((2, 2), 4)
     """
+    if isinstance(Ns, (str, bytes)) or np.ndim(Ns) != 1 or len(Ns) == 0:
+        raise ValueError(f"Ns must be a non-empty sequence of integers in [2, inf); got {Ns!r}")
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
     n_seeds = check_int("n_seeds", n_seeds, low=2)
     seeds_per_batch = check_int("seeds_per_batch", seeds_per_batch, low=1)

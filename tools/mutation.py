@@ -39,8 +39,10 @@ def prepare(target: str, workdir: Path) -> Path:
     work.mkdir(parents=True)
     shutil.copytree(ROOT / "dmftlib", work / "dmftlib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "book" / "data", work / "book" / "data")     # precomputed data some tests re-create
     only, tests = TARGETS[target]
     cfg = ["[mutmut]", "source_paths=dmftlib", "only_mutate=" + "\n    ".join(only),
+           "also_copy=book/data",
            "pytest_add_cli_args_test_selection=" + "\n    ".join(tests),
            "pytest_add_cli_args=-p no:cacheprovider\n    -q\n    -x", ""]
     (work / "setup.cfg").write_text("\n".join(cfg))
@@ -89,7 +91,7 @@ def main():
         print("  survived", k, "(no test)" if status[k] == 33 else "")
     (args.workdir / f"{args.target}.json").write_text(json.dumps(
         {"n_mutants": len(names), "sample": sample, "status": status}, indent=1))
-    if r.returncode:
+    if r.returncode or not status:
         print(r.stdout[-2000:], r.stderr[-2000:])
 
 
