@@ -28,7 +28,7 @@ TARGETS = {
     "rnn": (["dmftlib/rnn.py"], ["tests/test_rnn.py"]),
     "core": (["dmftlib/core/*"], ["tests/test_core_fixed_point.py", "tests/test_core_gaussian.py",
                                   "tests/test_core_misc.py", "tests/test_core_rmt.py", "tests/test_core_timegrid.py",
-                                  "tests/test_sampling_dmft.py"]),
+                                  "tests/test_sampling_dmft.py", "tests/test_core_validation.py"]),
 }
 
 
