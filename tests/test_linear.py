@@ -276,6 +276,7 @@ def test_defaults_fields_and_argument_names():
     for call, name in [(lambda: L.mp_quadrature(-1.0), "alpha"), (lambda: L.mp_quadrature(0.5, n=4), "n"),
                        (lambda: L.gradient_flow_theory_spectrum(2.0, 0.1, t, np.ones(4), n_stehfest=11), "n_stehfest"),
                        (lambda: L.stein_doubling(np.zeros((2, 2)), np.eye(2), max_doublings=0), "max_doublings"),
+                       (lambda: L.gradient_flow_dmft(2.0, 0.1, tu, max_doublings=0), "max_doublings"),
                        (lambda: L.plot_long_time_error(ridges=(-1.0,)), "ridge")]:
         with pytest.raises(ValueError, match=rf"^{name} "):
             call()
