@@ -148,6 +148,8 @@ def kick_indices(t, kick_times) -> np.ndarray:
     t = np.asarray(t, dtype=np.float64)
     t = check_time_grid("t", t)
     kick_times = np.atleast_1d(check_array("kick_times", kick_times, low=0.0))
+    if kick_times.size == 0:
+        raise ValueError("kick_times must hold at least one time")
     if kick_times.ndim != 1 or np.any(np.diff(kick_times) <= 0):
         raise ValueError(f"kick_times must be a strictly increasing 1-D array; got {kick_times.tolist()}")
     idx = np.rint(kick_times / (t[1] - t[0])).astype(int)
@@ -359,6 +361,9 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
     max_iter = check_int("max_iter", max_iter, low=1)
     min_iter = check_int("min_iter", min_iter, low=1)
     seed = check_seed("seed", seed)
+    if grid.dt / refine > 0.5:
+        raise ValueError(f"the integration step t_max / ((n_t - 1) refine) = {grid.dt / refine:g} must be at most 0.5 "
+                         f"(explicit Euler scheme); increase n_t or refine, or reduce t_max = {t_max:g}")
     start = time.perf_counter()
     kappa = 1.0 if symmetric else 0.0
     if phi == "linear":
@@ -398,6 +403,8 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
         t_max=dt * (n - 1), n_t=n, x0=lambda rng, S: np.sqrt(C0) * rng.standard_normal(S), M0=np.zeros((n, n)),
         psi=f, dpsi=df, n_samples=n_samples, n_response=n_response, damping=damping, tol=None,
         max_iter=max_iter, min_iter=min(min_iter, max_iter), seed=seed)
+    if not (np.all(np.isfinite(res.C)) and np.all(np.isfinite(res.R))):
+        raise ValueError("the sampling DMFT stopped being finite; reduce t_max or the step t_max / ((n_t - 1) refine)")
     sub = slice(0, refine * (grid.n - 1) + 1, refine)
     C = symmetrize(res.C[sub, sub])
     C_sem = res.C_sem[sub, sub]

@@ -715,6 +715,10 @@ def _escape_rate(Q, R, eta, sigma, eps=1e-6):
 def plot_learning_curve(theory, sims=(), ax=None, every: int = 1, logy: bool = True):
     """Generalization error of an ODE solution (line) and of simulations (markers with error bars)."""
     from .plotting import new_figure, plot_simulation, plot_theory
+    for name, r in [("theory", theory)] + [(f"sims[{i}]", s) for i, s in enumerate(sims)]:
+        if not (hasattr(r, "t") and hasattr(r, "eg")):
+            raise TypeError(f"{name} must be a CommitteeTheory or CommitteeSimulation (with fields t, eg); "
+                            f"got {type(r).__name__}")
     if ax is None:
         _, ax = new_figure()
     plot_theory(ax, theory.t, theory.eg, color="k")
@@ -735,6 +739,7 @@ def plot_widget(eta: float = 0.5, K: int = 2, sigma: float = 0.0, M: int = 2, t_
     The plateau of the noiseless small-eta K = M theory is drawn as a dotted line for scale.
     """
     from .plotting import new_figure, plot_theory
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e4)
     if ax is None:
         _, ax = new_figure()
     t = np.linspace(0.0, t_max, 301)

@@ -96,8 +96,10 @@ def teacher(d: int, rho: float, rng) -> np.ndarray:
     >>> int(np.count_nonzero(b)), round(float(np.abs(b).max()**2), 4)
     (3, 3.3333)
     """
-    d = check_int("d", d, low=1)
+    d = check_int("d", d, low=1, high=10**7)
     rho = check_real("rho", rho, low=0.0, high=1.0, low_open=True)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
     k = max(1, int(round(rho * d)))
     beta = np.zeros(d)
     idx = rng.permutation(d)[:k]

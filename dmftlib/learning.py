@@ -305,7 +305,7 @@ def gradient_descent(data: TeacherStudentData, eta: float, n_steps: int) -> np.n
     Raises ``ValueError`` if the iterates overflow (a step far above the stability limit).
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
-    n_steps = check_int("n_steps", n_steps, low=0)
+    n_steps = check_int("n_steps", n_steps, low=1)
     check_budget("steps x seeds x P x N", float(n_steps) * data.X.size)
     with np.errstate(over="ignore", invalid="ignore"):
         w = _gd_unchecked(data, eta, n_steps)
@@ -435,8 +435,8 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     check_budget("gradient-descent steps x seeds x P x N",
                  float(steps.sum()) * len(seeds) * _n_samples(N, alpha) * N)
-    if np.any(np.abs(steps - np.round(steps)) > 1e-9 * steps):
-        raise ValueError(f"T / eta must be an integer for every eta; got T = {T:g}, etas = {etas.tolist()}")
+    if np.any(np.abs(steps - np.round(steps)) > 1e-9 * steps) or np.any(np.round(steps) < 1):
+        raise ValueError(f"T / eta must be a positive integer for every eta; got T = {T:g}, etas = {etas.tolist()}")
     data = sample_teacher_student(N, alpha, sigma2, seeds)
     eta_c = float(stability_limit(data).min())
     if etas.max() >= eta_c:
@@ -752,13 +752,26 @@ def _gd_unchecked(data, eta, n_steps):
 
 
 def plot_test_error(curves, theory_curve: TestErrorCurve | None = None, ax=None, every: int = 1):
-    """Mean test error of simulations (markers, one per ``N``) against the theory curve (line)."""
+    """Mean test error of simulations (markers, one per ``N``) against the theory curve (line).
+
+    ``curves``: a sequence of :class:`TestErrorCurve` (a theory curve among them, ``N = None``, is drawn
+    as a line)."""
+    if isinstance(curves, TestErrorCurve):
+        curves = [curves]
+    if isinstance(curves, (str, bytes)) or not all(isinstance(c, TestErrorCurve) for c in curves):
+        raise TypeError(f"curves must be a sequence of TestErrorCurve; got {curves!r:.80}")
+    if theory_curve is not None and not isinstance(theory_curve, TestErrorCurve):
+        raise TypeError(f"theory_curve must be a TestErrorCurve or None; got {type(theory_curve).__name__}")
+    every = check_int("every", every, low=1)
     if ax is None:
         _, ax = new_figure()
     if theory_curve is not None:
         plot_theory(ax, theory_curve.t, theory_curve.eg, color="k")
     for c in curves:
-        plot_simulation(ax, c.t, c.eg, c.eg_sem, N=c.N, n_seeds=c.n_seeds, every=every)
+        if c.N is None:
+            plot_theory(ax, c.t, c.eg)
+        else:
+            plot_simulation(ax, c.t, c.eg, c.eg_sem, N=c.N, n_seeds=c.n_seeds, every=every)
     ax.set_xlabel("training time t")
     ax.set_ylabel(r"test error $E_g(t)$")
     ax.legend()

@@ -874,6 +874,8 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, seeds, ridge: float = 0
     >>> sc.mean.shape, sc.n_seeds
     ((2, 2), 4)
     """
+    if isinstance(Ns, (str, bytes)) or np.ndim(Ns) != 1 or len(Ns) == 0:
+        raise ValueError(f"Ns must be a non-empty sequence of integers in [2, inf); got {Ns!r}")
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
     seeds = np.array(check_seeds("seeds", seeds, min_seeds=2))
     n_seeds = seeds.size

@@ -41,6 +41,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numbers
+
 import numpy as np
 from scipy import integrate as _integrate
 from scipy import special as _special
@@ -158,7 +160,13 @@ def response_hat(s, ensemble: str, a: float, sigma: float = 1.0, alpha: float = 
     0.5
     """
     ensemble, a, sigma, alpha, _, _ = _check_model(ensemble, a, sigma, alpha, 0.0, 1.0)
-    z = -np.asarray(s, dtype=np.complex128) - a          # G_A(-s) = G_B(-s - a)
+    try:
+        s = np.asarray(s, dtype=np.complex128)
+    except (TypeError, ValueError):
+        raise ValueError(f"s must be a number or an array of (complex) numbers; got {s!r}") from None
+    if not np.all(np.isfinite(s)):
+        raise ValueError("s must contain only finite values")
+    z = -s - a                                           # G_A(-s) = G_B(-s - a)
     if ensemble == "goe":
         return -rmt.semicircle_stieltjes(z, sigma)
     if ensemble == "wishart":
@@ -589,9 +597,14 @@ def response_from_contour(G, tau, center: complex, radius: float, n_nodes: int =
     >>> round(float(response_from_contour(G, [1.0], 3.0, 2.5)[0]), 4)
     0.0792
     """
+    if not callable(G):
+        raise TypeError(f"G must be a callable (a vectorized Stieltjes transform); got {G!r}")
     tau = _check_times("tau", tau)
     radius = check_real("radius", radius, low=0.0, low_open=True)
-    n_nodes = check_int("n_nodes", n_nodes, low=8)
+    n_nodes = check_int("n_nodes", n_nodes, low=8, high=10**6)
+    if isinstance(center, (str, bytes, bool, np.bool_)) or not isinstance(center, numbers.Number) \
+            or not np.isfinite(complex(center)):
+        raise ValueError(f"center must be a finite (complex) number; got {center!r}")
     center = complex(center)
     theta = 2 * np.pi * np.arange(n_nodes) / n_nodes
     z = center + radius * np.exp(1j * theta)
@@ -773,6 +786,7 @@ def numerical_abscissa(ensemble: str, a: float, sigma: float = 1.0, alpha: float
     ensemble = check_choice("ensemble", ensemble, ENSEMBLES)
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     a = check_real("a", a)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     if ensemble == "ginibre":
         return float(np.sqrt(2.0) * sigma - a)
     return -stability_margin(ensemble, a, sigma, alpha)
@@ -905,8 +919,16 @@ def plot_correlation(ensemble: str, a: float, sigma: float = 1.0, alpha: float =
     return _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, seeds, log, ax)
 
 
+def _check_Ns(Ns):
+    """``Ns``: a non-empty sequence of system sizes (integers >= 2)."""
+    if isinstance(Ns, (str, bytes)) or np.ndim(Ns) != 1 or len(Ns) == 0:
+        raise ValueError(f"Ns must be a non-empty sequence of integers in [2, inf); got {Ns!r}")
+    return tuple(check_int("Ns[i]", N, low=2) for N in Ns)
+
+
 def _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, seeds, log, ax):
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    Ns = _check_Ns(Ns)
     if ax is None:
         _, ax = new_figure()
     t = np.linspace(0.0, t_max, 101)

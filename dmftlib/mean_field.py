@@ -262,8 +262,12 @@ def lazy_width_scan(widths=(64, 256, 1024, 4096), n=20, d=5, t_max=60.0, eta=0.1
     t_max = check_real("t_max", t_max, low=0.0, high=1e6, low_open=True)
     eta = check_real("eta", eta, low=0.0, high=10.0, low_open=True)
     n_times = check_int("n_times", n_times, low=2, high=10**5)
+    seeds = check_seeds("seeds", seeds)
     X, y = sphere_data(n, d, data_seed)
     t = eta * np.round(np.linspace(0.0, t_max, n_times) / eta)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"n_times = {n_times} gives times closer than one step eta = {eta:g} over t_max = {t_max:g}; "
+                         f"n_times must be in [2, {int(t_max / eta) + 1}]")
     th = lazy_theory(X, y, t, eta)
     sims = [lazy_simulate(w, X, y, t, eta, seeds) for w in widths]
     out = {"widths": np.array(widths), "t": t, "X": X, "y": y, "lambda_min": np.array(th.lambda_min),
@@ -496,22 +500,26 @@ def mean_field_simulate(m, t, d=4, sigma_a=1.0, sigma_w=0.5, seeds=4, dt=0.01,
                                wall_time=time.perf_counter() - t0, **stats)
 
 
-def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), seeds=(32, 16, 16, 8, 8, 4), t_max=6.0,
+def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), n_seeds=(32, 16, 16, 8, 8, 4), t_max=6.0,
                           n_times=31, d=4, sigma_a=1.0, sigma_w=0.5, dt=0.01) -> dict:
-    """Train at every width (``seeds[i]`` seeds at ``widths[i]``); a dict of arrays for a ``.npz`` file.
+    """Train at every width (``n_seeds[i]`` seeds, ``range(n_seeds[i])``, at ``widths[i]``); a dict of arrays
+    for a ``.npz`` file.
 
     Keys: ``widths``, ``t``, per width ``m{m}_{field}`` for risk_seeds, M, M_sem, mean_r, mean_r_sem,
     dead_fraction, dead_fraction_sem, dW, dW_sem, a, r (neurons of the first seed at the end)."""
     widths = [check_int("widths[i]", w, low=2) for w in np.atleast_1d(np.asarray(widths, dtype=object))]
-    seeds = list(np.atleast_1d(np.asarray(seeds, dtype=object)))
-    if len(seeds) != len(widths):
-        raise ValueError(f"seeds must give one number of seeds per width ({len(widths)}); got {len(seeds)}")
+    n_seeds = [check_int("n_seeds[i]", s, low=1, high=10**4) for s in np.atleast_1d(np.asarray(n_seeds, dtype=object))]
+    if len(n_seeds) != len(widths):
+        raise ValueError(f"n_seeds must give one number of seeds per width ({len(widths)}); got {len(n_seeds)}")
     t_max = check_real("t_max", t_max, low=0.0, high=1e6, low_open=True)
     dt = check_real("dt", dt, low=1e-5, high=0.5)
     n_times = check_int("n_times", n_times, low=2, high=10**5)
     t = dt * np.round(np.linspace(0.0, t_max, n_times) / dt)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"n_times = {n_times} gives times closer than one step dt = {dt:g} over t_max = {t_max:g}; "
+                         f"n_times must be in [2, {int(t_max / dt) + 1}]")
     out = {"widths": np.array(widths), "t": t}
-    for m, s in zip(widths, seeds):
+    for m, s in zip(widths, n_seeds):
         sim = mean_field_simulate(m, t, d, sigma_a, sigma_w, seeds=s, dt=dt)
         for f in ("risk_seeds", "M", "M_sem", "mean_r", "mean_r_sem", "dead_fraction", "dead_fraction_sem",
                   "dW", "dW_sem", "a", "r"):
@@ -544,18 +552,19 @@ def plot_lazy_vs_width(data, field="dH", ax=None):
     return ax
 
 
-def plot_mean_field(t_max=6.0, d=4, sigma_a=1.0, sigma_w=0.5, m=0, seeds=4, axes=None):
-    """Mean-field theory: risk (log scale) and share of dead neurons against t; with ``m > 0`` also
+def plot_mean_field(t_max=6.0, d=4, sigma_a=1.0, sigma_w=0.5, m=None, seeds=4, axes=None):
+    """Mean-field theory: risk (log scale) and share of dead neurons against t; unless ``m`` is None, also
     ``seeds`` networks of width m (markers with error bars)."""
     t_max = check_real("t_max", t_max, low=0.0, high=100.0, low_open=True)
-    m = check_int("m", m, low=0, high=4096)
+    m = None if m is None else check_int("m", m, low=2, high=4096)
+    seeds = check_seeds("seeds", seeds)
     t = np.linspace(0.0, t_max, 31)
     th = mean_field_theory(t, d, sigma_a, sigma_w, dead_threshold=0.05)
     if axes is None:
         _, axes = new_figure(2)
     plot_theory(axes[0], t, th.risk, label="mean-field theory (m → ∞)")
     plot_theory(axes[1], t, th.dead_fraction, label="mean-field theory (m → ∞)")
-    if m:
+    if m is not None:
         dt = 0.02
         sim = mean_field_simulate(m, dt * np.round(t / dt), d, sigma_a, sigma_w, seeds=seeds, dt=dt)
         plot_simulation(axes[0], t, sim.risk, sim.risk_sem, n_seeds=sim.n_seeds, label=f"network, m = {m}, "

@@ -40,6 +40,7 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import lambertw
 
 from .control import backprop_tanh_resnet
+from .core import check_public
 from .core import (ReadOnlyArrays, check_array, check_budget, check_int, check_real, check_seeds,
                    check_time_grid, integrate, mean_sem)
 from .plotting import new_figure, plot_simulation, plot_theory
@@ -95,6 +96,14 @@ def _check_lqr(A, B, Q, R, F):
 
 def riccati_rhs(P, A, B, Q, R):
     r""":math:`dP/dt = -(Q + A^\top P + PA - PBR^{-1}B^\top P)`, the Riccati right-hand side (forward time)."""
+    A, B, Q, R, _ = _check_lqr(A, B, Q, R, Q)
+    P = check_array("P", P, ndim=2)
+    if P.shape != A.shape:
+        raise ValueError(f"P must have the shape of A, {A.shape}; got {P.shape}")
+    return _riccati_rhs(P, A, B, Q, R)
+
+
+def _riccati_rhs(P, A, B, Q, R):
     S = B @ np.linalg.solve(R, B.T)
     return -(Q + A.T @ P + P @ A - P @ S @ P)
 
@@ -114,7 +123,7 @@ def riccati(A, B, Q, R, F, T: float, n_t: int = 201):
     n_t = check_int("n_t", n_t, low=2, high=10**6)
     t = np.linspace(0.0, T, n_t)
     s = T - t[::-1]                                       # s = T - t runs forward from 0
-    Ps = integrate(lambda s_, P: -riccati_rhs(P, A, B, Q, R), F, s, substeps=4)
+    Ps = integrate(lambda s_, P: -_riccati_rhs(P, A, B, Q, R), F, s, substeps=4)
     return t, Ps[::-1].copy()
 
 
@@ -206,7 +215,9 @@ def dp_solve_1d(f: Callable, cost: Callable, phi: Callable, x, u, T: float, n_t:
 
 def double_well(x, a: float = 1.0, tilt: float = 0.0):
     r"""The terminal cost :math:`\Phi(x) = a(x^2 - 1)^2 + \text{tilt}\cdot x` and its derivative, ``(Phi, dPhi)``."""
-    x = np.asarray(x, dtype=float)
+    x = check_array("x", x)
+    a = check_real("a", a, low=0.0)
+    tilt = check_real("tilt", tilt)
     return a * (x**2 - 1) ** 2 + tilt * x, 4 * a * x * (x**2 - 1) + tilt
 
 
@@ -558,12 +569,13 @@ def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: 
 
 
 # ----------------------------------------------------------------------------- plots
-def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, seeds=8, ax=None):
+def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int | None = None, seeds=8, ax=None):
     r"""Learning curves of online SGD under the optimal, best-constant and :math:`1/(1+\tau)` schedules
-    (lines, :math:`N\to\infty`), with simulations at ``N`` (markers) when ``N > 0``; right: the schedules."""
+    (lines, :math:`N\to\infty`), with simulations at ``N`` (markers, one run per seed of ``seeds``) unless
+    ``N`` is None; right: the schedules."""
     sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True, high=10.0)
     T = check_real("T", T, low=1.0, high=500.0)
-    N = check_int("N", N, low=0, high=4000)
+    N = None if N is None else check_int("N", N, low=1, high=4000)
     if ax is None:
         _, ax = new_figure(ncols=2, width=9.5, height=3.6)
     tau = np.linspace(0.0, T, 201)
@@ -572,7 +584,7 @@ def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, seeds=8, a
     for res, c in zip(curves, ["C0", "C1", "C2"]):
         plot_theory(ax[0], res.tau, res.test_error, color=c, label=f"{res.name}: E(T) = {res.test_error[-1]:.4f}")
         ax[1].plot(res.tau, res.g, color=c)
-        if N:
+        if N is not None:
             sim = simulate_schedule(N, res, seeds=seeds, sigma2=sigma2)
             plot_simulation(ax[0], sim.tau, sim.test_error, sim.test_error_sem, color=c, every=20, N=N,
                             n_seeds=sim.n_seeds)
@@ -580,3 +592,6 @@ def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, seeds=8, a
     ax[1].set(xscale="log", yscale="log", xlabel=r"$\tau$", ylabel=r"$g = \eta N/B$")
     ax[0].legend(fontsize=7)
     return ax
+
+
+check_public(globals())

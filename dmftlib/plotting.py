@@ -70,9 +70,18 @@ def simulation_label(N, n_seeds: int, prefix: str = "simulation") -> str:
     return f"{prefix}, N = {N}, {seeds}" if N is not None else f"{prefix}, {seeds}"
 
 
+def _plot_array(name, a):
+    """An array to plot: NaN/inf entries leave gaps in the plot, but an array with entries and none of
+    them finite is refused (nothing would be drawn: surely a failed computation upstream)."""
+    a = check_array(name, a, finite=False)
+    if a.size and not np.any(np.isfinite(a)):
+        raise ValueError(f"{name} must hold at least one finite value (NaN/inf only leave gaps); got no finite entry")
+    return a
+
+
 def plot_theory(ax, x, y, label: str = "theory (N → ∞)", **kw):
     """Theory as a solid line."""
-    x, y = check_array("x", x, finite=False), check_array("y", y, finite=False)   # NaN/inf leave gaps
+    x, y = _plot_array("x", x), _plot_array("y", y)   # NaN/inf leave gaps
     kw.setdefault("lw", 1.8)
     ax.plot(x, y, "-", label=label, **kw)
     return ax
@@ -85,9 +94,9 @@ def plot_simulation(ax, x, mean, sem=None, N=None, n_seeds: int = 1, label: str 
     ``every`` thins the markers of a long time series; the label names N and the seed count.
     """
     every = check_int("every", every, low=1)
-    x = check_array("x", x, finite=False)[::every]          # NaN/inf leave gaps in the plot
-    mean = check_array("mean", mean, finite=False)[::every]
-    yerr = None if sem is None else check_array("sem", sem, finite=False)[::every]
+    x = _plot_array("x", x)[::every]          # NaN/inf leave gaps in the plot
+    mean = _plot_array("mean", mean)[::every]
+    yerr = None if sem is None else _plot_array("sem", sem)[::every]
     if label is None:
         label = simulation_label(N, n_seeds)
     kw.setdefault("fmt", "o")
@@ -100,9 +109,9 @@ def plot_simulation(ax, x, mean, sem=None, N=None, n_seeds: int = 1, label: str 
 def theory_vs_simulation(ax, theory_x, theory_y, sim_x, sim_mean, sim_sem, N, n_seeds,
                          color=None, theory_label="theory (N → ∞)", every: int = 1):
     """Overlay one theory curve and one simulation in the same colour."""
-    theory_x, theory_y = check_array("theory_x", theory_x, finite=False), check_array("theory_y", theory_y, finite=False)
-    sim_x, sim_mean = check_array("sim_x", sim_x, finite=False), check_array("sim_mean", sim_mean, finite=False)
-    sim_sem = None if sim_sem is None else check_array("sim_sem", sim_sem, finite=False)
+    theory_x, theory_y = _plot_array("theory_x", theory_x), _plot_array("theory_y", theory_y)
+    sim_x, sim_mean = _plot_array("sim_x", sim_x), _plot_array("sim_mean", sim_mean)
+    sim_sem = None if sim_sem is None else _plot_array("sim_sem", sim_sem)
     simulation_label(N, n_seeds)
     line, = ax.plot(theory_x, theory_y, "-", color=color, label=theory_label)
     plot_simulation(ax, sim_x, sim_mean, sim_sem, N=N, n_seeds=n_seeds, color=line.get_color(), every=every)
@@ -116,8 +125,8 @@ def plot_power_law_fit(ax, x, y, sem, fit, N=None, n_seeds: int = 1):
     :class:`dmftlib.core.PowerLawFit` or a result carrying those fields).
     """
     x = check_array("x", x, low=0.0)
-    y = check_array("y", y, finite=False)
-    sem = None if sem is None else check_array("sem", sem, finite=False)
+    y = _plot_array("y", y)
+    sem = None if sem is None else _plot_array("sem", sem)
     if not hasattr(fit, "slope") or not hasattr(fit, "prefactor"):
         raise TypeError(f"fit must be a PowerLawFit; got {type(fit).__name__}")
     plot_simulation(ax, x, y, sem, N=N, n_seeds=n_seeds)

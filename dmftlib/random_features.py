@@ -509,6 +509,8 @@ def ensemble_error(result: RandomFeaturesResult, k, over: str = "features") -> n
     """
     over = check_choice("over", over, ("features", "data"))
     ks = check_array("k", np.atleast_1d(k), ndim=1, low=1.0)
+    if ks.size == 0 or np.any(ks != np.round(ks)):
+        raise ValueError(f"k must be an integer in [1, inf) or a non-empty array of them; got {k!r}")
     inf = result.ens_features if over == "features" else result.ens_data
     return inf[None, :] + (result.test_error - inf)[None, :] / ks[:, None]
 
@@ -628,6 +630,7 @@ def product_wishart_density(x, alpha: float, nu: float, eta: float = 1e-8):
     """
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     nu = check_real("nu", nu, low=0.0, low_open=True)
+    eta = check_real("eta", eta, low=0.0, low_open=True, high=1.0)
     x = check_array("x", np.atleast_1d(x), ndim=1, low=0.0)
     z = x * (1.0 + 1j * eta)       # relative broadening: the atom at zero leaks no mass into the bulk
     u = 1.0 / z
@@ -1118,6 +1121,8 @@ def plot_learning_curves(theory_result, simulations=(), ax=None, hermitian=False
     (the point ``t = 0`` is dropped there).
     """
     from .plotting import new_figure, plot_simulation
+    if not isinstance(theory_result, RandomFeaturesResult):
+        raise TypeError(f"theory_result must be a RandomFeaturesResult; got {type(theory_result).__name__}")
     if ax is None:
         _, ax = new_figure()
     th = theory_result
@@ -1145,9 +1150,13 @@ def plot_bias_variance(x, results, xlabel=r"$\nu = M/N$", ax=None, time_index=-1
     at ``t[time_index]``.
     """
     from .plotting import new_figure
+    x = check_array("x", x, ndim=1)
+    if isinstance(results, (str, bytes)) or not all(isinstance(r, RandomFeaturesResult) for r in results):
+        raise TypeError("results must be a sequence of RandomFeaturesResult")
+    if len(results) != x.size or x.size == 0:
+        raise ValueError(f"x must hold one value per result ({len(results)}), at least one; got {x.size}")
     if ax is None:
         _, ax = new_figure()
-    x = np.asarray(x, dtype=float)
     parts = [np.array([getattr(r, name)[time_index] for r in results])
              for name in ("bias", "var_features", "var_data", "var_interaction")]
     labels = ("bias$^2$", "variance: features", "variance: data", "variance: interaction")

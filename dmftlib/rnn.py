@@ -241,7 +241,12 @@ def sampling_dmft(g: float, phi: str = "tanh", t_max: float = 30.0, n_t: int = 3
         p = f(x)
         return g**2 * (p.T @ p) / x.shape[0]
 
-    t = np.linspace(0.0, check_real("t_max", t_max, low=0.0, low_open=True), check_int("n_t", n_t, low=2))
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True)
+    n_t = check_int("n_t", n_t, low=2)
+    if t_max / (n_t - 1) > 0.5:
+        raise ValueError(f"the Euler step t_max / (n_t - 1) = {t_max / (n_t - 1):g} must be at most 0.5; "
+                         f"increase n_t or reduce t_max = {t_max:g}")
+    t = np.linspace(0.0, t_max, n_t)
     # initial guess: the variance of the field at the start, with an O(1) correlation time (PSD)
     K0 = g**2 * float(expect(lambda x: f(x) ** 2, q0)) * np.exp(-0.5 * np.abs(t[:, None] - t[None, :]))
     return solve_sampling_dmft(

@@ -557,6 +557,8 @@ def finite_size_scan(Ns, seeds_per_N, alpha: float, sigma2: float, eta: float, b
     >>> sc.N.tolist(), sc.dev_test.shape, sc.window
     ([50, 100], (2,), (2.0, 4.0))
     """
+    if isinstance(Ns, (str, bytes)) or np.ndim(Ns) != 1 or len(Ns) == 0:
+        raise ValueError(f"Ns must be a non-empty sequence of integers in [2, inf); got {Ns!r}")
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
     if isinstance(seeds_per_N, (str, bytes)) or not hasattr(seeds_per_N, "__len__") or len(seeds_per_N) != len(Ns):
         raise ValueError(f"seeds_per_N must have one entry per N ({len(Ns)}); got {seeds_per_N!r}")
@@ -780,6 +782,7 @@ def plot_online(sigma: float = 0.5, gs=(0.25, 0.5, 1.0, 1.5), t_max: float = 6.0
     from . import plotting
 
     sigma = check_real("sigma", sigma, low=0.0)
+    t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=1e6)
     if ax is None:
         _, ax = plotting.new_figure()
     t = np.linspace(0.0, t_max, 300)

@@ -470,7 +470,7 @@ def theory(L: int, sigma_w2, sigma_b2, phi: str = "tanh", q0: float = 1.0, c0: f
     >>> th.q.round(4).tolist(), th.c.round(4).tolist()
     ([1.0, 0.6414, 0.5231, 0.4716], [0.5, 0.5137, 0.5436, 0.5785])
     """
-    L = check_int("L", L, low=0, high=100000)
+    L = check_int("L", L, low=1, high=100000)
     sw, sb, scalar = _params(sigma_w2, sigma_b2, phi)
     q0, c0 = _check_q0_c0(q0, c0)
     q = [np.full(sw.shape, q0)]
@@ -491,7 +491,7 @@ def iterate_length_map(q0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
     >>> iterate_length_map(1.0, 2, 2.0, 0.0, "relu").round(6).tolist()
     [1.0, 1.0, 1.0]
     """
-    L = check_int("L", L, low=0, high=100000)
+    L = check_int("L", L, low=1, high=100000)
     sw, sb, _ = _params(sigma_w2, sigma_b2, phi)
     q = [check_array("q0", q0, low=0.0)]
     for _ in range(L):
@@ -505,7 +505,7 @@ def iterate_correlation_map(c0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
     >>> iterate_correlation_map(0.0, 3, 1.0, 0.3, "relu").round(4).tolist()
     [0.0, 0.6592, 0.86, 0.9379]
     """
-    L = check_int("L", L, low=0, high=100000)
+    L = check_int("L", L, low=1, high=100000)
     sw, sb, _ = _params(sigma_w2, sigma_b2, phi)
     q = _q_star(sw, sb, phi)
     if np.any(q <= 0):
@@ -599,7 +599,7 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     ((3,), 0.5)
     """
     N = check_int("N", N, low=2, high=100000)
-    L = check_int("L", L, low=0, high=100000)
+    L = check_int("L", L, low=1, high=100000)
     seeds = check_seeds("seeds", seeds, min_seeds=2)
     n_seeds = len(seeds)
     sw = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True)
@@ -664,6 +664,9 @@ def decay_length(l, y, y_star, lmin: int = 1, floor: float = 0.0) -> float:
     if l.size != y.size:
         raise ValueError(f"l and y must have the same length; got {l.size} and {y.size}")
     floor = np.broadcast_to(check_array("floor", floor, low=0.0), y.shape)
+    y_star = check_array("y_star", y_star)
+    if y_star.ndim > 1 or y_star.size not in (1, y.size):
+        raise ValueError(f"y_star must be a number or one value per layer ({y.size}); got shape {y_star.shape}")
     d = np.abs(y - y_star)
     above = (d > floor) & (d > 0)
     keep = (l >= lmin) & (np.cumprod(above | (l < lmin)) > 0)   # up to the first layer at the floor
@@ -775,13 +778,15 @@ def trainability(sigma_w2, depths, sigma_b2: float = 0.05, phi: str = "tanh", wi
     if np.any(sw == 0):
         raise ValueError("sigma_w2 must have every entry in (0, inf)")
     dep = check_array("depths", depths, ndim=1, low=1.0)
+    if sw.size == 0 or dep.size == 0:
+        raise ValueError("sigma_w2 and depths must each hold at least one value")
     if np.any(dep != np.round(dep)):
         raise ValueError("depths must be integers >= 1")
     dep = dep.astype(int)
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
     width = check_int("width", width, low=2, high=4096)
-    n_steps = check_int("n_steps", n_steps, low=0)
+    n_steps = check_int("n_steps", n_steps, low=1)
     batch = check_int("batch", batch, low=1)
     lr = check_real("lr", lr, low=0.0, low_open=True)
     n_seeds = check_int("n_seeds", n_seeds, low=2)
@@ -910,6 +915,8 @@ def plot_depth_scales(sigma_b2: float = 0.05, phi: str = "tanh", sigma_w2_max: f
     from .plotting import new_figure, plot_simulation
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
+    sigma_w2_max = check_real("sigma_w2_max", sigma_w2_max, low=0.0, low_open=True, high=1e4)
+    n = check_int("n", n, low=2, high=10**5)
     if ax is None:
         _, ax = new_figure(width=8.5)
     sw = np.linspace(sigma_w2_max / n, sigma_w2_max, n)
@@ -937,6 +944,9 @@ def plot_trainability(sigma_w2, depths, accuracy, sigma_b2: float = 0.05, phi: s
     sw = check_array("sigma_w2", sigma_w2, ndim=1, low=0.0)
     dep = check_array("depths", depths, ndim=1, low=1.0)
     acc = check_array("accuracy", accuracy, ndim=2, low=0.0, high=1.0)
+    if sw.size == 0 or dep.size == 0 or acc.shape != (sw.size, dep.size):
+        raise ValueError(f"sigma_w2 and depths must be non-empty and accuracy of shape (len(sigma_w2), len(depths)) "
+                         f"= ({sw.size}, {dep.size}); got {acc.shape}")
     if ax is None:
         _, ax = new_figure()
     im = ax.pcolormesh(sw, dep, acc.T, cmap="viridis", vmin=0.5, vmax=1.0, shading="nearest")

@@ -534,7 +534,7 @@ def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int 
     errors of the two bracketing exponents through the local slope; raises ``ValueError`` if the
     exponent does not change sign on the grid.
     """
-    etas = np.asarray(etas, dtype=np.float64)
+    etas = check_array("etas", etas, ndim=1, low=0.0)
     if etas.ndim != 1 or etas.size < 2 or np.any(np.diff(etas) <= 0):
         raise ValueError("etas must be an increasing 1-D array of at least 2 step sizes")
     res = [sgd_lyapunov(X, e, B, seeds, n_steps=n_steps, burn_in=burn_in) for e in etas]

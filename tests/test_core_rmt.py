@@ -76,10 +76,29 @@ def test_ginibre_circular_law():
     (lambda: rmt.mp_edges(0.0), "alpha"),
     (lambda: rmt.sample_wishart(0, 1.0), "N"),
     (lambda: rmt.semicircle_density(0.0, sigma=-1), "sigma"),
+    (lambda: rmt.sample_goe(16385), "N"),
+    (lambda: rmt.sample_ginibre(0), "N"),
+    (lambda: rmt.marchenko_pastur_expect(np.square, 0.5, sigma2=0.0), "sigma2"),
 ])
 def test_invalid_arguments(call, name):
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name} "):     # the message starts with the argument's name
         call()
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0])
+def test_mp_expect_scales_with_sigma2(alpha):
+    """First two moments of Marchenko-Pastur with variance sigma2: E[lam] = sigma2, E[lam^2] = sigma2^2 (1 + 1/alpha)."""
+    s2 = 2.5
+    assert rmt.marchenko_pastur_expect(lambda x: x, alpha, sigma2=s2) == pytest.approx(s2, rel=1e-10)
+    assert rmt.marchenko_pastur_expect(np.square, alpha, sigma2=s2) == pytest.approx(s2**2 * (1 + 1 / alpha), rel=1e-10)
+
+
+def test_sample_defaults_have_unit_variance():
+    """Default sigma = 1: entries of variance 1/N (N E[J_ij^2] = 1 within the sampling error, 4/N here)."""
+    N = 300
+    for J in (rmt.sample_ginibre(N, seed=0), rmt.sample_goe(N, seed=0)):
+        off = J[~np.eye(N, dtype=bool)]
+        assert abs(N * np.mean(off**2) - 1.0) < 4.0 / N * np.sqrt(2 * N)
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.0, 3.0])

@@ -435,7 +435,7 @@ def _register_calls():
         "dmftlib.stability.mean_square_operator": dict(X=X_int, eta=0.5, B=2),
         "dmftlib.stability.mean_square_rate": dict(X=X_int, eta=0.5, B=2),
         "dmftlib.stability.sgd_second_moment": dict(X=X_int, eta=0.5, B=2, n_steps=5, seeds=(0, 1)),
-        "dmftlib.stability.lyapunov_crossing": dict(X=X_int, B=2, etas=(0.5, 8.0), seeds=(0, 1), n_steps=20,
+        "dmftlib.stability.lyapunov_crossing": dict(X=X_int, B=2, etas=(0.05, 0.5), seeds=(0, 1), n_steps=20,
                                                     burn_in=5),
         "dmftlib.neural_ode.theory": dict(sp_=sp_, eta=0.5, t=np.linspace(0, 1, 3), n_nodes=8),
         "dmftlib.neural_ode.simulate": dict(N=20, sp_=sp_, eta=0.5, t=np.linspace(0, 1, 3), n_nodes=8),

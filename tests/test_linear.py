@@ -250,3 +250,34 @@ def test_train_error_noise_part_against_finite_n_spectrum(alpha):
     assert_allclose(d1.train_error - d0.train_error, finite_g, atol=4e-3)
     e1 = L.long_time_errors(alpha, 1.0)[1] - L.long_time_errors(alpha, 0.0)[1]
     assert_allclose(e1, max(0.0, 1.0 - 1.0 / alpha), atol=1e-9)     # B(lam > 0, inf) = 0
+
+
+def test_defaults_fields_and_argument_names():
+    """Defaults, result fields and error messages that mutation testing found unchecked (tools/mutation.md)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    t = np.array([0.0, 0.5, 2.0])
+    # the default ridge of response_functions is 0
+    tu = np.linspace(0.0, 2.0, 5)
+    r0, r1 = L.response_functions(2.0, tu), L.response_functions(2.0, tu, ridge=0.0)
+    assert_allclose(np.asarray(r0.R), np.asarray(r1.R), rtol=0, atol=0)
+    assert not np.allclose(np.asarray(L.response_functions(2.0, tu, ridge=1.0).R)[1:], np.asarray(r0.R)[1:])
+    # the spectrum theory reports its own parameters
+    res = L.gradient_flow_theory_spectrum(2.0, 0.25, t, np.ones(4))
+    assert (res.alpha, res.sigma2, res.ridge) == (2.0, 0.25, 0.0)
+    assert_allclose(L.power_law_spectrum(1, 0.5), [1.0])            # one eigenvalue, normalised to mean 1
+    # the plotted long-time asymptote is E_g(inf) = sigma^2 / (alpha - 1) (here 0.25 / 1)
+    ax = L.plot_learning_curves(alpha=2.0, sigma=0.5, t_max=10.0)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == r"$E_g(\infty)$"]
+    assert_allclose(line.get_ydata(), 0.25)
+    plt.close("all")
+    # messages start with the argument's name
+    for call, name in [(lambda: L.mp_quadrature(-1.0), "alpha"), (lambda: L.mp_quadrature(0.5, n=4), "n"),
+                       (lambda: L.gradient_flow_theory_spectrum(2.0, 0.1, t, np.ones(4), n_stehfest=11), "n_stehfest"),
+                       (lambda: L.stein_doubling(np.zeros((2, 2)), np.eye(2), max_doublings=0), "max_doublings"),
+                       (lambda: L.gradient_flow_dmft(2.0, 0.1, tu, max_doublings=0), "max_doublings"),
+                       (lambda: L.plot_long_time_error(ridges=(-1.0,)), "ridge")]:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            call()
+    plt.close("all")

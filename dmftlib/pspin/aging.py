@@ -731,6 +731,8 @@ def aging_curves(result, t_w):
     >>> tau, C, chi = aging_curves(r, [1.0]); round(float(C[0][-1]), 3)
     0.935
     """
+    if not isinstance(result, (CKResult, AdaptiveCKResult)):
+        raise TypeError(f"result must be a CKResult or AdaptiveCKResult; got {type(result).__name__}")
     t = np.asarray(result.t)
     t_w = check_array("t_w", np.atleast_1d(t_w), ndim=1, low=0.0, high=float(t[-1]))
     taus, Cs, chis = [], [], []

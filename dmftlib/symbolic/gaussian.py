@@ -33,7 +33,7 @@ import sympy as sp
 
 from ..core import check_public
 
-from ..core import check_int
+from ..core import check_array, check_int
 
 __all__ = ["covariance_symbols", "mgf", "moment", "pairings", "wick_sum", "wick_theorem_holds",
            "moment_function", "heat_equation_identity", "price_derivative", "stein_identity",
@@ -251,8 +251,8 @@ def hubbard_stratonovich():
 
 
 def _check_cov(var_u, var_v, cov):
-    var_u, var_v, cov = (np.asarray(a, dtype=np.float64) for a in (var_u, var_v, cov))
-    if np.any(~np.isfinite(var_u)) or np.any(var_u <= 0) or np.any(~np.isfinite(var_v)) or np.any(var_v <= 0):
+    var_u, var_v, cov = (check_array(k, a) for k, a in (("var_u", var_u), ("var_v", var_v), ("cov", cov)))
+    if np.any(var_u <= 0) or np.any(var_v <= 0):
         raise ValueError("var_u and var_v must be finite and in (0, inf)")
     if np.any(~np.isfinite(cov)) or np.any(cov**2 > var_u * var_v * (1 + 1e-12)):
         raise ValueError("cov must satisfy cov^2 <= var_u * var_v")
