@@ -6,12 +6,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test test-fast bench venv clean help
+.PHONY: book test test-fast test-min pdf api lock lock-upgrade bench venv clean help
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
 	@echo "make test   - set up .venv and run every test (unit, chapters via nbval, browser), then again under a second BLAS kernel"
 	@echo "make bench  - execute every chapter, record wall time and peak memory in book/front/status.md"
+	@echo "make test-min - the library's unit tests in a separate venv with the lowest declared runtime versions"
+	@echo "make pdf    - the whole book as one PDF: _build/pdf/book.pdf (Chromium prints the single-page HTML)"
+	@echo "make api    - regenerate the API reference pages book/api/*.md (committed)"
+	@echo "make lock   - rewrite requirements.txt from pyproject.toml (keeps current pins; lock-upgrade moves them)"
 	@echo "make clean  - remove _build"
 
 venv: $(STAMP)
@@ -45,6 +49,33 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider --doctest-modules tests dmftlib -m "not browser and not slow"
+
+# requirements.txt is generated: edit the direct dependencies in pyproject.toml, then `make lock`.
+lock:
+	$(PYTHON) tools/lock.py
+lock-upgrade:
+	$(PYTHON) tools/lock.py --upgrade
+
+# The API reference pages book/api/dmftlib*.md are generated from the modules and committed.
+api: $(STAMP)
+	$(PY) tools/make_api.py
+
+# The library alone, at the lowest versions pyproject.toml declares (numpy==2.0, scipy==1.13, ...),
+# in its own venv under _build/: unit tests and doctests, no chapters, browser, Dask, fuzz or PDF.
+MIN_VENV := _build/venv-min
+UNIT_TESTS := tests dmftlib --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py \
+	  --ignore=tests/test_fuzz_api.py --ignore=tests/test_pdf.py --ignore=tests/test_packaging.py \
+	  --ignore-glob='tests/test_course*' --ignore=dmftlib/sweeps.py
+test-min:
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet "pip==26.3"
+	$(PYTHON) tools/min_requirements.py > $(MIN_VENV)/min.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet -r $(MIN_VENV)/min.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet -c $(MIN_VENV)/min.txt .
+	$(MIN_VENV)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|scipy|sympy|matplotlib)=='
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	  --doctest-modules -m "not browser" --durations=5 $(UNIT_TESTS)
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md
