@@ -45,7 +45,7 @@ test: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PYTEST) --durations=15 tests dmftlib book
 	@echo "== pass 2: OpenBLAS kernel $(ALT_CORETYPE), 2 threads per worker (numerics and chapters) =="
 	OPENBLAS_CORETYPE=$(ALT_CORETYPE) DMFTLIB_EXPECT_CORETYPE=$(ALT_CORETYPE) OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
-	  $(PYTEST) -q --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py tests dmftlib book
+	  $(PYTEST) -q --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py --ignore=tests/test_pdf.py tests dmftlib book
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider --doctest-modules tests dmftlib -m "not browser and not slow"
@@ -76,6 +76,10 @@ test-min:
 	$(MIN_VENV)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|scipy|sympy|matplotlib)=='
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
 	  --doctest-modules -m "not browser" --durations=5 $(UNIT_TESTS)
+
+# The whole book as one PDF (tools/make_pdf.py): single-page HTML build, printed by headless Chromium.
+pdf: $(STAMP)
+	$(PY) tools/make_pdf.py --out _build/pdf/book.pdf
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md
