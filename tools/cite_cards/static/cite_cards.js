@@ -28,9 +28,10 @@
       });
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
+  // bootstrap.js is a deferred script at the end of the body: wait until every script has run
+  if (document.readyState === "complete") {
     init();
+  } else {
+    window.addEventListener("load", init);
   }
 })();
