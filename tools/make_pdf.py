@@ -55,10 +55,26 @@ def build_singlehtml(root: Path = ROOT, out: Path | None = None) -> Path:
     return html
 
 
+def _page(html_dir: Path) -> str:
+    """The single page: Jupyter Book writes it under the root document's name and makes
+    index.html a redirect to it."""
+    import re
+    index = (html_dir / "index.html").read_text(errors="replace")
+    m = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', index)
+    return m.group(1) if m else "index.html"
+
+
 _WAIT_JS = """
 const done = arguments[arguments.length - 1];
 document.querySelectorAll('details').forEach(d => { d.open = true; });
-document.querySelectorAll('.toggle-hidden, .dropdown').forEach(e => e.classList.remove('toggle-hidden'));
+// every document of the toc (a chapter) starts on a new page; headings stay with what follows
+const style = document.createElement('style');
+style.textContent = `@media print {
+  h1, h2, h3, h4 { break-after: avoid; break-inside: avoid; }
+  figure, img, mjx-container[display="true"], .admonition-title { break-inside: avoid; } }`;
+document.head.appendChild(style);
+document.querySelectorAll('span[id^="document-"]').forEach(sp => {
+  const next = sp.nextElementSibling; if (next) { next.style.breakBefore = 'page'; } });
 const images = () => Promise.all(Array.from(document.images).map(img => img.complete ? null :
     new Promise(r => { img.onload = img.onerror = r; })));
 const math = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)
@@ -85,9 +101,20 @@ def print_pdf(html_dir: Path, out: Path, timeout: float = 900) -> dict:
     driver_bin = shutil.which("chromedriver")
     if not (chromium and driver_bin):
         raise RuntimeError("Debian's chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html_dir))
-    handler.log_message = lambda *a, **k: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    page = html_dir / _page(html_dir)
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        # The single page's links are relative to the build's root (singlehtml's convention),
+        # while Jupyter Book writes it under the root document's path: serve it at /book.html.
+        def translate_path(self, path):
+            if path.split("?")[0] == "/book.html":
+                return str(page)
+            return super().translate_path(path)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(html_dir)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     profile = tempfile.mkdtemp(prefix="dmftlib-pdf-chromium-")
     opts = webdriver.ChromeOptions()
@@ -99,7 +126,7 @@ def print_pdf(html_dir: Path, out: Path, timeout: float = 900) -> dict:
     try:
         drv.set_page_load_timeout(timeout)
         drv.set_script_timeout(timeout)
-        drv.get(f"http://127.0.0.1:{httpd.server_address[1]}/index.html")
+        drv.get(f"http://127.0.0.1:{httpd.server_address[1]}/book.html")
         info = drv.execute_async_script(_WAIT_JS)
         if not info.get("ok"):
             raise RuntimeError(f"page did not finish typesetting: {info}")
