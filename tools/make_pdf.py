@@ -122,7 +122,10 @@ def print_pdf(html_dir: Path, out: Path, timeout: float = 900) -> dict:
     for flag in CHROME_FLAGS:
         opts.add_argument(flag)
     opts.add_argument(f"--user-data-dir={profile}")
+    opts.page_load_strategy = "eager"           # DOMContentLoaded; the script below waits for the rest
     drv = webdriver.Chrome(service=Service(executable_path=driver_bin), options=opts)
+    # the whole book is one large page: allow chromedriver's answers more than Selenium's default 120 s
+    drv.command_executor.client_config.timeout = timeout
     try:
         drv.set_page_load_timeout(timeout)
         drv.set_script_timeout(timeout)
