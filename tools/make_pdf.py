@@ -92,7 +92,7 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
 
-def print_pdf(html_dir: Path, out: Path, timeout: float = 900) -> dict:
+def print_pdf(html_dir: Path, out: Path, timeout: float = 3600) -> dict:
     """Print html_dir/index.html to out with headless Chromium; return what the page reported."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
