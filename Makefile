@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test test-fast bench venv clean help student lab
+.PHONY: book test test-fast test-min pdf api lock lock-upgrade bench venv clean help student lab
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
@@ -14,6 +14,10 @@ help:
 	@echo "make bench  - execute every chapter, record wall time and peak memory in book/front/status.md"
 	@echo "make student - build the student edition (solutions removed) into _build/student, beside _build/html"
 	@echo "make lab    - copy the chapters to workspace/ (git-ignored; existing copies are kept) and start JupyterLab there"
+	@echo "make test-min - the library's unit tests in a separate venv with the lowest declared runtime versions"
+	@echo "make pdf    - the whole book as one PDF: _build/pdf/book.pdf (Chromium prints the single-page HTML)"
+	@echo "make api    - regenerate the API reference pages book/api/*.md (committed)"
+	@echo "make lock   - rewrite requirements.txt from pyproject.toml (keeps current pins; lock-upgrade moves them)"
 	@echo "make clean  - remove _build"
 
 venv: $(STAMP)
@@ -65,6 +69,38 @@ lab: $(STAMP)
 	cp -Rn book/. $(WORKSPACE)/
 	@echo "Working copies in $(CURDIR)/$(WORKSPACE) (the tracked notebooks under book/ are not opened)"
 	cd $(WORKSPACE) && $(CURDIR)/$(VENV)/bin/jupyter lab
+
+# requirements.txt is generated: edit the direct dependencies in pyproject.toml, then `make lock`.
+lock:
+	$(PYTHON) tools/lock.py
+lock-upgrade:
+	$(PYTHON) tools/lock.py --upgrade
+
+# The API reference pages book/api/dmftlib*.md are generated from the modules and committed.
+api: $(STAMP)
+	$(PY) tools/make_api.py
+
+# The library alone, at the lowest versions pyproject.toml declares (numpy==2.0, scipy==1.13, ...),
+# in its own venv under _build/: unit tests and doctests, no chapters, browser, Dask, fuzz or PDF.
+MIN_VENV := _build/venv-min
+UNIT_TESTS := tests dmftlib --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py \
+	  --ignore=tests/test_fuzz_api.py --ignore=tests/test_pdf.py --ignore=tests/test_packaging.py \
+	  --ignore-glob='tests/test_course*' --ignore=tests/test_student_edition.py --ignore=tests/test_lab_myst.py \
+	  --ignore=dmftlib/sweeps.py
+test-min:
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet "pip==26.3"
+	$(PYTHON) tools/min_requirements.py > $(MIN_VENV)/min.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet -r $(MIN_VENV)/min.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet -c $(MIN_VENV)/min.txt .
+	$(MIN_VENV)/bin/python -m pip list --format=freeze | grep -iE '^(numpy|scipy|sympy|matplotlib)=='
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	  --doctest-modules -m "not browser" --durations=5 $(UNIT_TESTS)
+
+# The whole book as one PDF (tools/make_pdf.py): single-page HTML build, printed by headless Chromium.
+pdf: $(STAMP)
+	$(PY) tools/make_pdf.py --out _build/pdf/book.pdf
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md

@@ -4,8 +4,8 @@ A member of the neural-ODE family of :mod:`dmftlib.neural_ode` (a low-dimensiona
 high-dimensional random projection of the input, :cite:t:`urbani2026theory`), cut down to the case
 with a closed-form theory: one direction (``K = 1``) and a linear field.
 
-**The sequences.** Tokens :math:`x_j\in\mathbb R^N`. The teacher's next-token map reads the context
-through one projection :math:`h^*_j = w^*\cdot x_j/\sqrt N` (:math:`|w^*|^2 = N`) and writes back
+**The sequences.** Tokens $x_j\in\mathbb R^N$. The teacher's next-token map reads the context
+through one projection $h^*_j = w^*\cdot x_j/\sqrt N$ ($|w^*|^2 = N$) and writes back
 along the same direction,
 
 .. math::
@@ -13,13 +13,13 @@ along the same direction,
     x_{j+1} = a\,x_j + \frac{b^*}{\sqrt N}\,w^*\,h^*_j + \sigma\xi_j
             = G^*x_j + \sigma\xi_j,\qquad G^* = a I_N + \frac{b^*}{N}\,w^*w^{*\top},
 
-with :math:`\xi_j\sim\mathcal N(0, I_N)`. :math:`G^*` has the eigenvalue :math:`\varrho^* = a + b^*`
-along :math:`w^*` and :math:`a` on the bulk: the teacher is contracting if :math:`|\varrho^*| < 1`,
-expanding if :math:`|\varrho^*| > 1`.
+with $\xi_j\sim\mathcal N(0, I_N)$. $G^*$ has the eigenvalue $\varrho^* = a + b^*$
+along $w^*$ and $a$ on the bulk: the teacher is contracting if $|\varrho^*| < 1$,
+expanding if $|\varrho^*| > 1$.
 
-**The student** :math:`\hat x_{j+1} = G x_j`, :math:`G = aI_N + u w^\top/N`, learns a read-in
-:math:`w` and a write-out :math:`u` (the leak :math:`a` is shared) by online SGD on
-:math:`\ell = \tfrac12|x_{j+1} - Gx_j|^2`, one fresh context :math:`x\sim\mathcal N(0, I_N)` per step
+**The student** $\hat x_{j+1} = G x_j$, $G = aI_N + u w^\top/N$, learns a read-in
+$w$ and a write-out $u$ (the leak $a$ is shared) by online SGD on
+$\ell = \tfrac12|x_{j+1} - Gx_j|^2$, one fresh context $x\sim\mathcal N(0, I_N)$ per step
 (teacher forcing on i.i.d. contexts):
 
 .. math::
@@ -27,9 +27,9 @@ expanding if :math:`|\varrho^*| > 1`.
     w \leftarrow w + \frac{\eta}{\sqrt N}\,g\,x,\qquad u \leftarrow u + \frac{\eta}{\sqrt N}\,\lambda\,r,
     \qquad r = x_{j+1} - Gx,\quad \lambda = \frac{w\cdot x}{\sqrt N},\quad g = \frac{u\cdot r}{\sqrt N}.
 
-**Order parameters** :math:`Q_w = |w|^2/N`, :math:`Q_u = |u|^2/N`, :math:`R_w = w\cdot w^*/N`,
-:math:`R_u = u\cdot w^*/N`, :math:`S = u\cdot w/N`; in training time :math:`t = \mu/N` they obey, as
-:math:`N\to\infty`, the closed polynomial ODEs (derived in the chapter)
+**Order parameters** $Q_w = |w|^2/N$, $Q_u = |u|^2/N$, $R_w = w\cdot w^*/N$,
+$R_u = u\cdot w^*/N$, $S = u\cdot w/N$; in training time $t = \mu/N$ they obey, as
+$N\to\infty$, the closed polynomial ODEs (derived in the chapter)
 
 .. math::
 
@@ -39,18 +39,18 @@ expanding if :math:`|\varrho^*| > 1`.
     \dot R_u = \eta(b^*R_w - R_uQ_w),\\
     \dot S &= \eta(b^*R_u^2 - Q_uS) + \eta(b^*R_w^2 - SQ_w).
 
-**Rollout errors.** The :math:`k`-step-ahead prediction from a context :math:`x` is :math:`G^kx`, to be
-compared with the teacher's mean :math:`G^{*k}x`. Since :math:`G^k = a^kI + \beta_k uw^\top/N` with
-:math:`\beta_k = \sum_{i<k}\varrho^i a^{k-1-i}`, :math:`\varrho = a + S` (and :math:`\beta^*_k` with
-:math:`\varrho^*`, times :math:`b^*`),
+**Rollout errors.** The $k$-step-ahead prediction from a context $x$ is $G^kx$, to be
+compared with the teacher's mean $G^{*k}x$. Since $G^k = a^kI + \beta_k uw^\top/N$ with
+$\beta_k = \sum_{i<k}\varrho^i a^{k-1-i}$, $\varrho = a + S$ (and $\beta^*_k$ with
+$\varrho^*$, times $b^*$),
 
 .. math::
 
     \epsilon_k = \tfrac12\,\mathbb E\,|G^kx - G^{*k}x|^2
                = \tfrac12\big[\beta_k^2Q_uQ_w - 2\beta_k\beta^*_kR_uR_w + \beta^{*2}_k\big],
 
-with :math:`\beta^*_k = b^*\sum_{i<k}\varrho^{*i}a^{k-1-i}`; :math:`\epsilon_1` is the one-step
-(next-token) error, the loss without its noise part :math:`N\sigma^2/2`.
+with $\beta^*_k = b^*\sum_{i<k}\varrho^{*i}a^{k-1-i}$; $\epsilon_1$ is the one-step
+(next-token) error, the loss without its noise part $N\sigma^2/2$.
 
 Examples
 --------
@@ -81,7 +81,7 @@ STATE = ("Qw", "Rw", "Qu", "Ru", "S")
 # b* w* w*^T / N on inputs z = z0 + kappa w* (w*.z0) / N, z0 ~ N(0, I_N)
 # ----------------------------------------------------------------------------------------------
 def initial_gram(q0: float = 1.0, r0: float = 0.2, c0: float = 0.0) -> np.ndarray:
-    r"""Gram matrix of :math:`(w^*, w, u)/\sqrt N` at the start: :math:`Q_w = Q_u = q_0`, :math:`R_w = R_u = r_0`, :math:`S = c_0`.
+    r"""Gram matrix of $(w^*, w, u)/\sqrt N$ at the start: $Q_w = Q_u = q_0$, $R_w = R_u = r_0$, $S = c_0$.
 
     >>> initial_gram(1.0, 0.2, 0.0).tolist()
     [[1.0, 0.2, 0.2], [0.2, 1.0, 0.0], [0.2, 0.0, 1.0]]
@@ -111,9 +111,9 @@ def _state(G):
 def _rank_one_rhs(y, b_star, eta, sigma, kappa, weights):
     r"""Drift of (Qw, Rw, Qu, Ru, S) for the rank-one field, averaged over input spikes ``kappa`` (with ``weights``).
 
-    Fields at the input :math:`z = z_0 + \kappa w^*\lambda^*_0/\sqrt N` are linear in
-    :math:`\zeta = (\lambda^*_0, \lambda_0, \nu_0)\sim\mathcal N(0, G)`; every average is a quadratic form
-    :math:`\langle(a\cdot\zeta)(c\cdot\zeta)\rangle = a^\top Gc`.
+    Fields at the input $z = z_0 + \kappa w^*\lambda^*_0/\sqrt N$ are linear in
+    $\zeta = (\lambda^*_0, \lambda_0, \nu_0)\sim\mathcal N(0, G)$; every average is a quadratic form
+    $\langle(a\cdot\zeta)(c\cdot\zeta)\rangle = a^\top Gc$.
     """
     Qw, Rw, Qu, Ru, S = y
     G = _gram(y)
@@ -161,7 +161,7 @@ def _realize_three(G0, N, init_seed):
 
 
 def realize(N: int, q0: float = 1.0, r0: float = 0.2, c0: float = 0.0, init_seed: int = 0):
-    r"""Teacher :math:`w^*` and student :math:`(w, u)` in :math:`\mathbb R^N` with exactly the overlaps of
+    r"""Teacher $w^*$ and student $(w, u)$ in $\mathbb R^N$ with exactly the overlaps of
     :func:`initial_gram` (the frame :func:`simulate` starts from, drawn from ``init_seed``).
 
     >>> ws, w, u = realize(50, q0=1.0, r0=0.2, c0=0.1)
@@ -176,9 +176,9 @@ def _rank_one_sgd(N, seeds, t, G0, b_star, eta, sigma, init_seed, spike, chunk=2
     r"""Online SGD of the rank-one field with the seeds on a leading axis.
 
     ``spike(tau_normal)`` maps one extra standard normal per step and seed to the input spike
-    :math:`\kappa` (``None``: :math:`\kappa = 0`, no extra draw). Per step and seed the stream draws
-    ``N`` normals for :math:`z_0`, then ``N`` for the noise :math:`\xi` if ``sigma > 0``, then one for
-    :math:`\kappa` if ``spike`` is given (``chunk`` steps at a time; the numbers do not depend on ``chunk``).
+    $\kappa$ (``None``: $\kappa = 0$, no extra draw). Per step and seed the stream draws
+    ``N`` normals for $z_0$, then ``N`` for the noise $\xi$ if ``sigma > 0``, then one for
+    $\kappa$ if ``spike`` is given (``chunk`` steps at a time; the numbers do not depend on ``chunk``).
     Returns the overlaps (nt, S, 5).
     """
     S = len(seeds)
@@ -247,7 +247,7 @@ def _check_stored(overlaps, t, N, seeds):
 
 
 def overlaps(w_star, w, u):
-    r"""The order parameters :math:`(Q_w, R_w, Q_u, R_u, S)` of vectors ``w_star``, ``w``, ``u`` (last axis :math:`N`).
+    r"""The order parameters $(Q_w, R_w, Q_u, R_u, S)$ of vectors ``w_star``, ``w``, ``u`` (last axis $N$).
 
     >>> ws, w, u = realize(40, q0=0.8, r0=0.3, c0=0.1)
     >>> overlaps(ws, w, u).round(6).tolist()
@@ -302,10 +302,10 @@ def _errors(y, a, b_star, ks):
 
 
 def rollout_errors(Qw, Rw, Qu, Ru, S, a: float, b_star: float, ks=(1,)):
-    r"""Rollout errors :math:`\epsilon_k = \tfrac12[\beta_k^2Q_uQ_w - 2\beta_k\beta^*_kR_uR_w + \beta^{*2}_k]` from the overlaps.
+    r"""Rollout errors $\epsilon_k = \tfrac12[\beta_k^2Q_uQ_w - 2\beta_k\beta^*_kR_uR_w + \beta^{*2}_k]$ from the overlaps.
 
     Overlaps may be arrays (broadcast together); returns shape ``broadcast + (len(ks),)``. Equal to
-    :math:`\tfrac12\|G^k - G^{*k}\|_F^2` exactly (checked in the tests against the matrix powers).
+    $\tfrac12\|G^k - G^{*k}\|_F^2$ exactly (checked in the tests against the matrix powers).
 
     >>> rollout_errors(1.0, 1.0, 0.49, 0.7, 0.7, a=0.5, b_star=0.7, ks=[1, 3]).round(12).tolist()
     [0.0, 0.0]
@@ -321,11 +321,11 @@ def rollout_errors(Qw, Rw, Qu, Ru, S, a: float, b_star: float, ks=(1,)):
 
 @dataclass(frozen=True)
 class ARTheory(ReadOnlyArrays):
-    r"""Order-parameter ODE solution (:math:`N\to\infty`).
+    r"""Order-parameter ODE solution ($N\to\infty$).
 
     ``t`` (nt,); ``ks`` rollout horizons; ``eps_1`` (nt,) one-step error; ``eps_k`` (nt, len(ks))
     rollout errors; overlaps ``Qw``, ``Rw``, ``Qu``, ``Ru``, ``S`` (nt,); learned eigenvalue
-    ``rho`` :math:`= a + S` (nt,); teacher eigenvalue ``rho_star`` :math:`= a + b^*`."""
+    ``rho`` $= a + S$ (nt,); teacher eigenvalue ``rho_star`` $= a + b^*$."""
 
     t: np.ndarray
     ks: np.ndarray
@@ -389,7 +389,7 @@ def _check_params(a, b_star, eta, sigma, q0, r0, c0):
 
 def rhs(Qw: float, Rw: float, Qu: float, Ru: float, S: float, b_star: float = 0.7, eta: float = 0.5,
         sigma: float = 0.0):
-    r"""Right-hand side :math:`(\dot Q_w, \dot R_w, \dot Q_u, \dot R_u, \dot S)` of the ODEs at one point.
+    r"""Right-hand side $(\dot Q_w, \dot R_w, \dot Q_u, \dot R_u, \dot S)$ of the ODEs at one point.
 
     >>> rhs(1.0, 0.2, 1.0, 0.2, 0.0, b_star=0.7, eta=0.5).round(4).tolist()
     [-0.7311, -0.03, -0.972, -0.03, 0.028]
@@ -403,10 +403,10 @@ def rhs(Qw: float, Rw: float, Qu: float, Ru: float, S: float, b_star: float = 0.
 
 def theory(a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, t=None, ks=(1, 5, 10), sigma: float = 0.0,
            q0: float = 1.0, r0: float = 0.2, c0: float = 0.0, dt: float = 0.05) -> ARTheory:
-    r"""Learning curves of the one-step and rollout errors for :math:`N\to\infty` (RK4 on the ODEs).
+    r"""Learning curves of the one-step and rollout errors for $N\to\infty$ (RK4 on the ODEs).
 
     Parameters: leak ``a`` (bulk eigenvalue), teacher strength ``b_star`` (teacher eigenvalue
-    :math:`\varrho^* = a + b^*`), learning rate ``eta``, times ``t`` (default ``linspace(0, 20, 41)``),
+    $\varrho^* = a + b^*$), learning rate ``eta``, times ``t`` (default ``linspace(0, 20, 41)``),
     rollout horizons ``ks``, next-token noise ``sigma``; initial overlaps :func:`initial_gram`
     ``(q0, r0, c0)``; RK4 steps of at most ``dt / max(1, eta, eta |b_star|)`` (relative error of the
     errors about 1e-7 at the default 0.05; 0.2 is enough for long runs to the stationary state).
@@ -430,7 +430,7 @@ def simulate(N: int, a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, t=No
              init_seed: int = 0, chunk: int = 256) -> ARSimulation:
     r"""Online SGD of the student at dimension ``N`` (same parameters as :func:`theory`), seeds batched.
 
-    Teacher :math:`w^*` and initial student :math:`(w, u)` are realized with exactly the overlaps of
+    Teacher $w^*$ and initial student $(w, u)$ are realized with exactly the overlaps of
     :func:`initial_gram` (frame from ``init_seed``); the seeds (an int n means ``range(n)``) differ in
     their streams of contexts and noise. ``round(t * N)`` steps of ``O(n_seeds N)`` work each.
 
@@ -470,7 +470,7 @@ def _summarize(Y, t, ks, a, b_star, eta, sigma, N, seeds, wall_time):
 def summarize(overlaps, t, N: int, a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, sigma: float = 0.0,
               ks=(1, 5, 10), seeds=None) -> ARSimulation:
     r"""An :class:`ARSimulation` from stored per-seed overlaps ``overlaps`` (n_seeds, nt, 5) in the order
-    :math:`(Q_w, R_w, Q_u, R_u, S)` (what :func:`simulate` computes before averaging; used to reload
+    $(Q_w, R_w, Q_u, R_u, S)$ (what :func:`simulate` computes before averaging; used to reload
     precomputed runs with other rollout horizons ``ks``). ``seeds`` defaults to ``range(n_seeds)``.
 
     >>> sim = simulate(50, t=[0.0, 1.0], ks=[1], seeds=2)
@@ -499,7 +499,7 @@ class ARStationary(ReadOnlyArrays):
 
 
 def stationary(a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, sigma: float = 0.3) -> ARStationary:
-    r"""Closed-form fixed point of the ODEs for :math:`\sigma > 0` (derived in the chapter):
+    r"""Closed-form fixed point of the ODEs for $\sigma > 0$ (derived in the chapter):
 
     .. math::
 
@@ -507,9 +507,9 @@ def stationary(a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, sigma: flo
         S = b^* - \frac{\eta\sigma^2Q_w}{2b^*},\quad \epsilon_1 = \frac{\eta\sigma^2Q_w}{2},\quad
         R_w^2 = \frac{Q_w S}{b^*},\quad R_u = \frac{Q_uR_w}{b^*}.
 
-    The learned eigenvalue :math:`\varrho = a + S` is smaller than the teacher's by
-    :math:`\eta\sigma^2Q_w/(2b^*)`: SGD noise makes the learned recurrence more contracting. Exists
-    while :math:`\eta\sigma^2Q_w < 2b^{*2}`; beyond, the student forgets the teacher (:math:`R = 0`).
+    The learned eigenvalue $\varrho = a + S$ is smaller than the teacher's by
+    $\eta\sigma^2Q_w/(2b^*)$: SGD noise makes the learned recurrence more contracting. Exists
+    while $\eta\sigma^2Q_w < 2b^{*2}$; beyond, the student forgets the teacher ($R = 0$).
 
     >>> st = stationary(a=0.5, b_star=0.7, eta=0.5, sigma=0.3)
     >>> round(st.rho, 5), round(st.eps_1, 5)
@@ -563,7 +563,7 @@ def plot_learning_curves(th: ARTheory, sims=(), ax=None, every: int = 1):
 
 
 def plot_rollout(ths, time_index: int = -1, ax=None, labels=None):
-    r"""Rollout error against the horizon :math:`k` at one training time, for one or several theories (log scale)."""
+    r"""Rollout error against the horizon $k$ at one training time, for one or several theories (log scale)."""
     from .plotting import new_figure
     if ax is None:
         _, ax = new_figure()
@@ -585,8 +585,8 @@ def plot_rollout(ths, time_index: int = -1, ax=None, labels=None):
 def plot_widget(rho_star: float = 1.1, eta: float = 0.5, t_train: float = 10.0, a: float = 0.5, ax=None):
     r"""Widget: rollout error against the horizon after training time ``t_train``, for a teacher eigenvalue ``rho_star``.
 
-    Draws :math:`\epsilon_k` for :math:`k = 1..30` (line) and the teacher's own signal
-    :math:`\tfrac12\beta^{*2}_k` (dashed), whose ratio is the relative error of the rollout.
+    Draws $\epsilon_k$ for $k = 1..30$ (line) and the teacher's own signal
+    $\tfrac12\beta^{*2}_k$ (dashed), whose ratio is the relative error of the rollout.
     """
     from .plotting import new_figure
     rho_star = check_real("rho_star", rho_star, low=0.0, high=2.0)

@@ -7,9 +7,9 @@ The model (time in units of the leak time constant) is
     \frac{dx_i}{dt} = -x_i + \sum_{j=1}^N J_{ij}\,\phi(x_j) + h_i(t), \qquad
     \mathbb E[J_{ij}] = 0,\quad \mathbb E[J_{ij}^2] = g^2/N,
 
-with initial conditions :math:`x_i(0)\sim\mathcal N(0, C_0)` independent of :math:`J`, and
-either i.i.d. couplings (``symmetric=False``) or symmetric couplings :math:`J_{ij}=J_{ji}`
-(``symmetric=True``, a GOE matrix whose diagonal has variance :math:`2g^2/N`).
+with initial conditions $x_i(0)\sim\mathcal N(0, C_0)$ independent of $J$, and
+either i.i.d. couplings (``symmetric=False``) or symmetric couplings $J_{ij}=J_{ji}$
+(``symmetric=True``, a GOE matrix whose diagonal has variance $2g^2/N$).
 The order parameters are
 
 .. math::
@@ -17,18 +17,18 @@ The order parameters are
     C(t,t') = \frac1N\sum_i \langle x_i(t)x_i(t')\rangle,\qquad
     R(t,t') = \frac1N\sum_i \frac{\partial\langle x_i(t)\rangle}{\partial h_i(t')},
 
-and as :math:`N\to\infty` each unit obeys the single-site process (the cavity result)
+and as $N\to\infty$ each unit obeys the single-site process (the cavity result)
 
 .. math::
 
     \frac{dx}{dt} = -x + \eta(t) + \kappa\, g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds + h(t),
     \qquad \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),
 
-with :math:`\kappa = 1` for symmetric and :math:`\kappa = 0` for i.i.d. couplings.
+with $\kappa = 1$ for symmetric and $\kappa = 0$ for i.i.d. couplings.
 
 What is solved here (:func:`theory`):
 
-* ``phi="linear"`` (both coupling types): the equations close exactly on :math:`(C, R)`:
+* ``phi="linear"`` (both coupling types): the equations close exactly on $(C, R)$:
 
   .. math::
 
@@ -36,24 +36,24 @@ What is solved here (:func:`theory`):
 
       C(t,t') = C_0 R(t,0)R(t',0) + g^2\!\int_0^t\!\!\int_0^{t'} R(t,s)\,C(s,s')\,R(t',s')\,ds\,ds'.
 
-* ``phi="tanh"`` with i.i.d. couplings: :math:`R(t,t') = e^{-(t-t')}` and :math:`x` is a Gaussian
+* ``phi="tanh"`` with i.i.d. couplings: $R(t,t') = e^{-(t-t')}$ and $x$ is a Gaussian
   process whose covariance solves
-  :math:`C(t,t') = C_0 e^{-t-t'} + g^2\int_0^t\!\int_0^{t'} e^{-(t-s)-(t'-s')} C_\phi(s,s')\,ds\,ds'`,
-  with :math:`C_\phi(s,s') = \mathbb E[\tanh u\,\tanh v]`, :math:`(u,v)` centred Gaussian of
-  covariance :math:`\begin{pmatrix}C(s,s)&C(s,s')\\C(s,s')&C(s',s')\end{pmatrix}`.
+  $C(t,t') = C_0 e^{-t-t'} + g^2\int_0^t\!\int_0^{t'} e^{-(t-s)-(t'-s')} C_\phi(s,s')\,ds\,ds'$,
+  with $C_\phi(s,s') = \mathbb E[\tanh u\,\tanh v]$, $(u,v)$ centred Gaussian of
+  covariance $\begin{pmatrix}C(s,s)&C(s,s')\\C(s,s')&C(s',s')\end{pmatrix}$.
 
 * ``phi="tanh"`` with symmetric couplings: the process is not Gaussian (the memory term is a
   nonlinear functional of the path), with
-  :math:`R_\phi(t,s) = \langle\phi'(x(t))\,\delta x(t)/\delta h(s)\rangle`; :func:`theory_sampling`
-  samples it with :func:`dmftlib.core.solve_sampling_dmft` (field covariance :math:`g^2 C_\phi`,
-  memory kernel :math:`g^2 R_\phi`), Monte Carlo error :math:`O(n_{\rm samples}^{-1/2})`, Euler
-  error :math:`O(\Delta t)`.
+  $R_\phi(t,s) = \langle\phi'(x(t))\,\delta x(t)/\delta h(s)\rangle$; :func:`theory_sampling`
+  samples it with :func:`dmftlib.core.solve_sampling_dmft` (field covariance $g^2 C_\phi$,
+  memory kernel $g^2 R_\phi$), Monte Carlo error $O(n_{\rm samples}^{-1/2})$, Euler
+  error $O(\Delta t)$.
 
-Grid conventions: a uniform grid :math:`t_k = k\,\Delta t`; ``C`` is an ``(n, n)`` symmetric
-PSD array; ``R[k, l]`` is :math:`R(t_k, t_l)` for ``l < k``, zero for ``l > k``, and the diagonal
-stores the limit :math:`R(t_k^+, t_k) = 1` (so ``R`` is causal in the non-strict sense). Both
+Grid conventions: a uniform grid $t_k = k\,\Delta t$; ``C`` is an ``(n, n)`` symmetric
+PSD array; ``R[k, l]`` is $R(t_k, t_l)$ for ``l < k``, zero for ``l > k``, and the diagonal
+stores the limit $R(t_k^+, t_k) = 1$ (so ``R`` is causal in the non-strict sense). Both
 are found by damped Picard iteration on the whole two-time arrays (trapezoid rule, error
-:math:`O(\Delta t^2)`). Memory: about ten ``(n, n)`` float64 arrays (``80 n^2`` bytes).
+$O(\Delta t^2)$). Memory: about ten ``(n, n)`` float64 arrays (``80 n^2`` bytes).
 
 References: Mezard, Parisi & Virasoro (1987) for the cavity method; Sompolinsky & Zippelius
 (1982) and Crisanti & Sompolinsky (2018) for the dynamics; Bordelon & Pehlevan's review
@@ -86,13 +86,13 @@ class CavityResult(ReadOnlyArrays):
     t : (n,) array
         Time grid.
     C : (n, n) array
-        Correlation :math:`C(t,t')` (for a simulation: mean over seeds).
+        Correlation $C(t,t')$ (for a simulation: mean over seeds).
     C_sem : (n, n) array or None
         Standard error over seeds (simulation only).
     kick_times : (k,) array
-        Times :math:`t'_j` at which the response is reported.
+        Times $t'_j$ at which the response is reported.
     R_kick : (k, n) array
-        :math:`R(t, t'_j)` as a function of ``t`` (zero for ``t < t'_j``, 1 at ``t = t'_j``).
+        $R(t, t'_j)$ as a function of ``t`` (zero for ``t < t'_j``, 1 at ``t = t'_j``).
     R_kick_sem : (k, n) array or None
         Standard error over seeds (simulation only).
     R : (n, n) array or None
@@ -162,7 +162,7 @@ def kick_indices(t, kick_times) -> np.ndarray:
 # ----------------------------------------------------------------------------- theory
 
 def _interval_conv(A, B, dt):
-    r"""Trapezoid rule for :math:`\int_{t'}^{t} A(t,s)B(s,t')\,ds` with causal ``A``, ``B`` (diagonals = limits)."""
+    r"""Trapezoid rule for $\int_{t'}^{t} A(t,s)B(s,t')\,ds$ with causal ``A``, ``B`` (diagonals = limits)."""
     dA = np.diag(A)[:, None]
     dB = np.diag(B)[None, :]
     out = dt * (A @ B) - 0.5 * dt * (dA * B + A * dB)
@@ -170,10 +170,10 @@ def _interval_conv(A, B, dt):
 
 
 def response_closed_form(tau, g, symmetric):
-    r"""Exact :math:`R(\tau)` for linear :math:`\phi`: :math:`e^{-\tau}` (i.i.d.) or :math:`e^{-\tau} I_1(2g\tau)/(g\tau)` (symmetric).
+    r"""Exact $R(\tau)$ for linear $\phi$: $e^{-\tau}$ (i.i.d.) or $e^{-\tau} I_1(2g\tau)/(g\tau)$ (symmetric).
 
-    For symmetric couplings :math:`R(\tau) = \int \rho_{\rm sc}(\lambda)\,e^{(\lambda-1)\tau}d\lambda`,
-    the semicircle law of radius :math:`2g` (time-translation invariant).
+    For symmetric couplings $R(\tau) = \int \rho_{\rm sc}(\lambda)\,e^{(\lambda-1)\tau}d\lambda$,
+    the semicircle law of radius $2g$ (time-translation invariant).
 
     >>> response_closed_form([0.0, 1.0], 0.4, True).round(6).tolist()
     [1.0, 0.398105]
@@ -192,14 +192,14 @@ def response_closed_form(tau, g, symmetric):
 
 def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
            damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24, sampling=None) -> CavityResult:
-    r"""Solve the single-site (N -> infinity) equations for :math:`C(t,t')` and :math:`R(t,t')`.
+    r"""Solve the single-site (N -> infinity) equations for $C(t,t')$ and $R(t,t')$.
 
     Parameters
     ----------
     g : float >= 0
-        Coupling strength (variance :math:`g^2/N`).
+        Coupling strength (variance $g^2/N$).
     symmetric : bool
-        Symmetric couplings :math:`J_{ij} = J_{ji}` (memory term, :math:`\kappa=1`) or i.i.d. (:math:`\kappa=0`).
+        Symmetric couplings $J_{ij} = J_{ji}$ (memory term, $\kappa=1$) or i.i.d. ($\kappa=0$).
     phi : {"linear", "tanh"}
         Transfer function. For ``"tanh"`` with symmetric couplings the single-site process is not
         Gaussian and :func:`theory_sampling` is used (Monte Carlo; ``damping``, ``tol``, ``max_iter``,
@@ -209,14 +209,14 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     C0 : float >= 0
         Variance of the initial condition.
     kick_times : sequence of grid times
-        Columns :math:`t'` of :math:`R` reported in ``R_kick``.
+        Columns $t'$ of $R$ reported in ``R_kick``.
     damping, tol, max_iter
         Passed to :func:`dmftlib.core.damped_fixed_point` (Picard iteration is damping 0).
     max_growth : float > 0
-        Divergence guard: raise ``ConvergenceError`` if :math:`|C|` or :math:`|R|` exceeds it
-        (an unstable dynamics: :math:`g > 1` i.i.d. linear, :math:`g > 1/2` symmetric linear).
+        Divergence guard: raise ``ConvergenceError`` if $|C|$ or $|R|$ exceeds it
+        (an unstable dynamics: $g > 1$ i.i.d. linear, $g > 1/2$ symmetric linear).
     n_quad : int
-        Gauss-Hermite nodes per dimension for :math:`C_\phi` (tanh only).
+        Gauss-Hermite nodes per dimension for $C_\phi$ (tanh only).
     sampling : dict, optional
         Keyword arguments of :func:`theory_sampling` (symmetric tanh only), e.g. ``n_samples``, ``seed``.
 
@@ -297,7 +297,7 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
 def _tangent(x, M, dt, dphi):
     r"""Tangent dynamics of the Euler single-site process on the samples ``x`` (shape ``(b, n)``).
 
-    :math:`D_{k+1,s} = (1-\Delta t)D_{k,s} + \Delta t^2\sum_{u<k} M_{ku}\phi'(x_u)D_{u,s} + \delta_{ks}`
+    $D_{k+1,s} = (1-\Delta t)D_{k,s} + \Delta t^2\sum_{u<k} M_{ku}\phi'(x_u)D_{u,s} + \delta_{ks}$
     (the scheme of :func:`dmftlib.core.solve_sampling_dmft`); returns ``D`` of shape ``(b, n, n)``.
     """
     b, n = x.shape
@@ -315,9 +315,9 @@ def _tangent(x, M, dt, dphi):
 
 def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, kick_times=(0.0,), refine=2,
                     n_samples=16000, n_response=256, damping=0.0, max_iter=60, min_iter=8, seed=0) -> CavityResult:
-    r"""Solve the single-site process by Monte Carlo sampling (any :math:`\phi`, both coupling types).
+    r"""Solve the single-site process by Monte Carlo sampling (any $\phi$, both coupling types).
 
-    The single-site process (:math:`\kappa = 1` symmetric, :math:`0` i.i.d.)
+    The single-site process ($\kappa = 1$ symmetric, $0$ i.i.d.)
 
     .. math::
 
@@ -326,21 +326,21 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
         R_\phi(t,s) = \Big\langle \frac{\delta\phi(x(t))}{\delta h(s)}\Big\rangle
         = \langle \phi'(x(t))\,\frac{\delta x(t)}{\delta h(s)}\rangle,
 
-    is not Gaussian for nonlinear :math:`\phi`, so it is solved with
-    :func:`dmftlib.core.solve_sampling_dmft`: field covariance :math:`K = g^2 C_\phi`, memory kernel
-    :math:`M = \kappa g^2 R_\phi` acting on :math:`\psi = \phi`. The solver measures only
-    :math:`R = \langle\delta x/\delta h\rangle`; :math:`R_\phi` needs the per-sample tangent weighted
-    by :math:`\phi'(x(t))`, so the kernel map propagates the tangent itself (:func:`_tangent`) on
+    is not Gaussian for nonlinear $\phi$, so it is solved with
+    :func:`dmftlib.core.solve_sampling_dmft`: field covariance $K = g^2 C_\phi$, memory kernel
+    $M = \kappa g^2 R_\phi$ acting on $\psi = \phi$. The solver measures only
+    $R = \langle\delta x/\delta h\rangle$; $R_\phi$ needs the per-sample tangent weighted
+    by $\phi'(x(t))$, so the kernel map propagates the tangent itself (:func:`_tangent`) on
     ``n_response`` samples, with the memory kernel of the pass that produced them. The solver calls the
     kernel map three times per iteration (all samples, then two halves for its automatic noise-level
     tolerance); the memory kernel of the next pass is the damped update of the one returned by the
     first call.
 
-    The solver is Euler (error :math:`O(\Delta t)`), run on a grid ``refine`` times finer than the
+    The solver is Euler (error $O(\Delta t)$), run on a grid ``refine`` times finer than the
     output grid and extended by one step; the response is reported as
-    :math:`R(t_k, t_l) \approx D_{k+1, l}` (a kick in step ``l`` acts from :math:`t_{l+1}`), so that
+    $R(t_k, t_l) \approx D_{k+1, l}$ (a kick in step ``l`` acts from $t_{l+1}$), so that
     ``R[k, k] = 1`` as in :func:`theory`. Monte Carlo errors: ``C_sem`` is the standard error of the
-    final pass (:math:`\propto 1/\sqrt{n_{\rm samples}}`), ``R_kick_sem`` that of the response over the
+    final pass ($\propto 1/\sqrt{n_{\rm samples}}$), ``R_kick_sem`` that of the response over the
     ``n_response`` tangent samples; the converged kernels carry an error of the same order.
     Memory: ``8 n_response n_f^2`` bytes for the tangent (``n_f = refine (n_t - 1) + 2``) plus
     ``8 n_samples n_f`` bytes per pass.
@@ -434,22 +434,22 @@ MAX_STEP = 0.1
 
 def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
              delta=1e-3, seeds=4, substeps=None) -> CavityResult:
-    r"""Simulate N coupled units for independent draws of :math:`J` and :math:`x(0)`, one per seed.
+    r"""Simulate N coupled units for independent draws of $J$ and $x(0)$, one per seed.
 
     ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
-    draws :math:`J` and then :math:`x(0)` from ``numpy.random.default_rng(s)``.
+    draws $J$ and then $x(0)$ from ``numpy.random.default_rng(s)``.
 
-    Integrates :math:`\dot x = -x + J\phi(x)` with the classical Runge-Kutta scheme (step
-    :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`; by default ``substeps`` is the
+    Integrates $\dot x = -x + J\phi(x)$ with the classical Runge-Kutta scheme (step
+    $\Delta t/\mathrm{substeps}$, error $O(\Delta t^4)$; by default ``substeps`` is the
     smallest integer making the step at most ``MAX_STEP = 0.1``, whatever the output spacing), vectorized over seeds and
     over the perturbed copies: state of shape ``(n_seeds, 1 + n_kicks, N)``, one batched
     matrix product per stage. The response is measured by a kick: copy ``j`` receives
-    :math:`x_i \to x_i + \delta` for every ``i`` at time :math:`t'_j` (i.e.
-    :math:`h_i(t) = \delta\,\delta(t-t'_j)`), and
-    :math:`R(t,t'_j) \approx \frac1N\sum_i [x^{(j)}_i(t) - x_i(t)]/\delta`.
+    $x_i \to x_i + \delta$ for every ``i`` at time $t'_j$ (i.e.
+    $h_i(t) = \delta\,\delta(t-t'_j)$), and
+    $R(t,t'_j) \approx \frac1N\sum_i [x^{(j)}_i(t) - x_i(t)]/\delta$.
 
-    Finite-N errors: fluctuations :math:`O(1/\sqrt{N\,n_{\rm seeds}})` (reported as ``*_sem``),
-    bias :math:`O(1/N)`. Memory: ``n_seeds * N^2`` float64 for the couplings plus
+    Finite-N errors: fluctuations $O(1/\sqrt{N\,n_{\rm seeds}})$ (reported as ``*_sem``),
+    bias $O(1/N)$. Memory: ``n_seeds * N^2`` float64 for the couplings plus
     ``n_seeds * n_t * N`` for the trajectories.
 
     Examples
@@ -537,7 +537,7 @@ def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), seed
     r"""Deviation of the N-unit simulation from the single-site theory as N grows.
 
     Expected: the deviation is dominated by seed-to-seed fluctuations of size
-    :math:`O(1/\sqrt{N\,n_{\rm seeds}})`, on top of a bias :math:`O(1/N)`. The same ``seeds`` serve every N (the draws differ with N).
+    $O(1/\sqrt{N\,n_{\rm seeds}})$, on top of a bias $O(1/N)$. The same ``seeds`` serve every N (the draws differ with N).
 
     >>> scan = finite_size_scan(0.4, True, Ns=(50, 200), seeds=3, t_max=2.0, n_t=21)
     >>> scan.N.tolist(), bool(scan.sem_C[1] < scan.sem_C[0])
@@ -564,7 +564,7 @@ def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), seed
 # ----------------------------------------------------------------------------- plots
 
 def plot_finite_size(scans: dict, ax=None):
-    r"""Deviation (rms over the grid) of :math:`C` versus N, with the rms standard error and an :math:`N^{-1/2}` guide.
+    r"""Deviation (rms over the grid) of $C$ versus N, with the rms standard error and an $N^{-1/2}$ guide.
 
     ``scans`` maps a label to a :class:`FiniteSizeScan`: circles are the deviation of the seed average
     from the theory, squares joined by a line the standard error of that average.
@@ -599,7 +599,7 @@ def _label(symmetric):
 
 
 def plot_correlation(th: CavityResult, sim: CavityResult | None = None, t_refs=None, ax=None, every: int = 5):
-    r"""Plot :math:`C(t,t)` and :math:`C(t, t_{\rm ref})` versus ``t``: theory lines, simulation markers."""
+    r"""Plot $C(t,t)$ and $C(t, t_{\rm ref})$ versus ``t``: theory lines, simulation markers."""
     from . import plotting as P
     if ax is None:
         _, ax = P.new_figure()
@@ -626,7 +626,7 @@ def plot_correlation(th: CavityResult, sim: CavityResult | None = None, t_refs=N
 
 
 def plot_response(th: CavityResult, sim: CavityResult | None = None, ax=None, every: int = 5, closed_form=None):
-    r"""Plot :math:`R(t, t'_j)` versus ``t`` for each kick time: theory lines, simulation markers."""
+    r"""Plot $R(t, t'_j)$ versus ``t`` for each kick time: theory lines, simulation markers."""
     from . import plotting as P
     if ax is None:
         _, ax = P.new_figure()
@@ -647,10 +647,10 @@ def plot_response(th: CavityResult, sim: CavityResult | None = None, ax=None, ev
 
 
 def plot_cavity(g=0.4, symmetric=False, N=300, seeds=(1, 2, 3, 4), t_max=8.0, ax=None):
-    r"""Widget figure: theory and a small simulation for linear :math:`\phi` at coupling ``g``.
+    r"""Widget figure: theory and a small simulation for linear $\phi$ at coupling ``g``.
 
-    Left: :math:`C(t,t)`; right: :math:`R(t, 0)` with the closed form. Unstable settings
-    (:math:`g \ge 1` i.i.d., :math:`g \ge 1/2` symmetric) are reported in the title instead.
+    Left: $C(t,t)$; right: $R(t, 0)$ with the closed form. Unstable settings
+    ($g \ge 1$ i.i.d., $g \ge 1/2$ symmetric) are reported in the title instead.
     """
     from . import plotting as P
     if ax is None:

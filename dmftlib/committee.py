@@ -1,17 +1,17 @@
 r"""Online SGD in soft committee machines: the order-parameter ODEs and finite-N simulations.
 
 The teacher-student setting of Saad & Solla (1995) and Goldt et al. (2019). Inputs
-:math:`x\sim\mathcal N(0, I_N)`, one fresh sample per SGD step. Local fields
-:math:`\lambda_k = w_k\cdot x/\sqrt N` (student, :math:`k=1..K`) and
-:math:`\nu_m = B_m\cdot x/\sqrt N` (teacher, :math:`m=1..M`); weights have norm
-:math:`O(\sqrt N)`. Activation :math:`g(u)=\operatorname{erf}(u/\sqrt2)`.
+$x\sim\mathcal N(0, I_N)$, one fresh sample per SGD step. Local fields
+$\lambda_k = w_k\cdot x/\sqrt N$ (student, $k=1..K$) and
+$\nu_m = B_m\cdot x/\sqrt N$ (teacher, $m=1..M$); weights have norm
+$O(\sqrt N)$. Activation $g(u)=\operatorname{erf}(u/\sqrt2)$.
 
 .. math::
 
     \phi(x) = \sum_{k=1}^K v_k\, g(\lambda_k),\qquad
     y = \sum_{m=1}^M v^*_m\, g(\nu_m) + \sigma\zeta,\qquad \zeta\sim\mathcal N(0,1).
 
-Loss :math:`\ell = \tfrac12(\phi - y)^2`. One SGD step :math:`\mu\to\mu+1` (Goldt et al. 2019)
+Loss $\ell = \tfrac12(\phi - y)^2$. One SGD step $\mu\to\mu+1$ (Goldt et al. 2019)
 
 .. math::
 
@@ -19,12 +19,12 @@ Loss :math:`\ell = \tfrac12(\phi - y)^2`. One SGD step :math:`\mu\to\mu+1` (Gold
         = w_k + \frac{\eta}{\sqrt N}\,\delta_k\, x,\qquad
     \delta_k = v_k\, g'(\lambda_k)\,(y-\phi),
 
-equivalently :math:`J_k \leftarrow J_k + (\eta/N)\,\delta_k x` for the unit-scale weights
-:math:`J_k = w_k/\sqrt N` of Saad & Solla (1995),
-and, when the second layer is trained, :math:`v_k \leftarrow v_k + \frac{\eta_v}{N}\,g(\lambda_k)(y-\phi)`.
-Training time is :math:`t = \mu/N`; with it the order parameters
-:math:`Q = WW^\top/N`, :math:`R = WB^\top/N`, :math:`T = BB^\top/N` (fixed) and :math:`v` obey
-ODEs with :math:`O(1)` right-hand sides whose learning rate is :math:`\eta` (and :math:`\eta_v`):
+equivalently $J_k \leftarrow J_k + (\eta/N)\,\delta_k x$ for the unit-scale weights
+$J_k = w_k/\sqrt N$ of Saad & Solla (1995),
+and, when the second layer is trained, $v_k \leftarrow v_k + \frac{\eta_v}{N}\,g(\lambda_k)(y-\phi)$.
+Training time is $t = \mu/N$; with it the order parameters
+$Q = WW^\top/N$, $R = WB^\top/N$, $T = BB^\top/N$ (fixed) and $v$ obey
+ODEs with $O(1)$ right-hand sides whose learning rate is $\eta$ (and $\eta_v$):
 
 .. math::
 
@@ -33,17 +33,17 @@ ODEs with :math:`O(1)` right-hand sides whose learning rate is :math:`\eta` (and
         + \eta^2 v_i v_k\Big[\sum_{c,d} s_c s_d\, I_4(i,k,c,d) + \sigma^2 J_2(i,k)\Big],\\
     \frac{dv_i}{dt} &= \eta_v \sum_c s_c\, I_2(i,c),
 
-where :math:`c, d` run over all :math:`K+M` fields :math:`h = (\lambda, \nu)`, with signs
-:math:`s = (-v, v^*)` so that :math:`y - \phi = \sum_c s_c g(h_c) + \sigma\zeta`, and
-:math:`I_2(a,b)=\langle g(h_a)g(h_b)\rangle`, :math:`I_3(a,b,c)=\langle g'(h_a)h_b g(h_c)\rangle`,
-:math:`I_4(a,b,c,d)=\langle g'(h_a)g'(h_b)g(h_c)g(h_d)\rangle`, :math:`J_2(a,b)=\langle g'(h_a)g'(h_b)\rangle`
-are Gaussian averages with covariance :math:`\Omega = \begin{pmatrix}Q & R\\ R^\top & T\end{pmatrix}`,
-all in closed form for this :math:`g` (Saad & Solla 1995). In :math:`I_3(i,k,c)` the derivative
-sits on student :math:`i`, the *linear* factor on :math:`h_k` and :math:`g` on :math:`h_c`; this
+where $c, d$ run over all $K+M$ fields $h = (\lambda, \nu)$, with signs
+$s = (-v, v^*)$ so that $y - \phi = \sum_c s_c g(h_c) + \sigma\zeta$, and
+$I_2(a,b)=\langle g(h_a)g(h_b)\rangle$, $I_3(a,b,c)=\langle g'(h_a)h_b g(h_c)\rangle$,
+$I_4(a,b,c,d)=\langle g'(h_a)g'(h_b)g(h_c)g(h_d)\rangle$, $J_2(a,b)=\langle g'(h_a)g'(h_b)\rangle$
+are Gaussian averages with covariance $\Omega = \begin{pmatrix}Q & R\\ R^\top & T\end{pmatrix}$,
+all in closed form for this $g$ (Saad & Solla 1995). In $I_3(i,k,c)$ the derivative
+sits on student $i$, the *linear* factor on $h_k$ and $g$ on $h_c$; this
 order was checked against simulations (``tests/test_committee.py``).
 
 The generalization error (on noiseless labels) is
-:math:`\epsilon_g = \tfrac12\langle(\phi - y|_{\sigma=0})^2\rangle = \tfrac12\sum_{c,d}s_c s_d I_2(c,d)`.
+$\epsilon_g = \tfrac12\langle(\phi - y|_{\sigma=0})^2\rangle = \tfrac12\sum_{c,d}s_c s_d I_2(c,d)$.
 
 References: D. Saad and S. A. Solla, Phys. Rev. Lett. 74, 4337 (1995) and Phys. Rev. E 52,
 4225 (1995); M. Biehl and H. Schwarze, J. Phys. A 28, 643 (1995); P. Riegler and M. Biehl,
@@ -76,13 +76,13 @@ _C2 = 2.0 / np.pi
 # activation and the closed-form Gaussian integrals
 # ----------------------------------------------------------------------------------------------
 def g(u):
-    r"""The activation :math:`g(u) = \operatorname{erf}(u/\sqrt 2)`."""
+    r"""The activation $g(u) = \operatorname{erf}(u/\sqrt 2)$."""
     from scipy.special import erf
     return erf(check_array("u", u) / _SQ2)
 
 
 def g_prime(u):
-    r""":math:`g'(u) = \sqrt{2/\pi}\,e^{-u^2/2}`."""
+    r"""$g'(u) = \sqrt{2/\pi}\,e^{-u^2/2}$."""
     u = check_array("u", u)
     return np.sqrt(_C2) * np.exp(-0.5 * u * u)
 
@@ -92,7 +92,7 @@ def _diag(O):
 
 
 def I2(O):
-    r"""All :math:`I_2(a,b) = \langle g(h_a) g(h_b)\rangle` for fields of covariance ``O``.
+    r"""All $I_2(a,b) = \langle g(h_a) g(h_b)\rangle$ for fields of covariance ``O``.
 
     .. math:: I_2 = \frac{2}{\pi}\arcsin\frac{C_{ab}}{\sqrt{(1+C_{aa})(1+C_{bb})}}
 
@@ -107,7 +107,7 @@ def I2(O):
 
 
 def I3(O, K=None):
-    r""":math:`I_3(a,b,c) = \langle g'(h_a)\, h_b\, g(h_c)\rangle` for ``a < K`` and all ``b, c``.
+    r"""$I_3(a,b,c) = \langle g'(h_a)\, h_b\, g(h_c)\rangle$ for ``a < K`` and all ``b, c``.
 
     .. math::
 
@@ -131,13 +131,13 @@ def I3(O, K=None):
 
 
 def I4(O, K=None):
-    r""":math:`I_4(a,b,c,d) = \langle g'(h_a) g'(h_b) g(h_c) g(h_d)\rangle` for ``a, b < K``, all ``c, d``.
+    r"""$I_4(a,b,c,d) = \langle g'(h_a) g'(h_b) g(h_c) g(h_d)\rangle$ for ``a, b < K``, all ``c, d``.
 
     .. math::
 
         I_4 = \frac{4}{\pi^2}\frac{1}{\sqrt{\Lambda_4}}\arcsin\frac{\Lambda_0}{\sqrt{\Lambda_1\Lambda_2}}
 
-    with :math:`\Lambda_4=(1+C_{aa})(1+C_{bb})-C_{ab}^2` and :math:`\Lambda_{0,1,2}` as in
+    with $\Lambda_4=(1+C_{aa})(1+C_{bb})-C_{ab}^2$ and $\Lambda_{0,1,2}$ as in
     Saad & Solla (1995). Returns shape ``(..., K, K, L, L)``.
     """
     O = _check_O(O)
@@ -164,7 +164,7 @@ def I4(O, K=None):
 
 
 def J2(O, K=None):
-    r""":math:`J_2(a,b) = \langle g'(h_a) g'(h_b)\rangle = \frac{2}{\pi}\big[(1+C_{aa})(1+C_{bb}) - C_{ab}^2\big]^{-1/2}`, shape ``(..., K, K)``."""
+    r"""$J_2(a,b) = \langle g'(h_a) g'(h_b)\rangle = \frac{2}{\pi}\big[(1+C_{aa})(1+C_{bb}) - C_{ab}^2\big]^{-1/2}$, shape ``(..., K, K)``."""
     O = _check_O(O)
     K = O.shape[-1] if K is None else check_int("K", K, low=1, high=O.shape[-1])
     d = 1.0 + _diag(O)[..., :K]
@@ -178,7 +178,7 @@ def _omega(Q, R, T):
 
 
 def generalization_error(Q, R, T, v=None, v_star=None):
-    r"""Closed-form :math:`\epsilon_g = \tfrac12\sum_{c,d}s_c s_d I_2(c,d)`, :math:`s=(-v, v^*)`.
+    r"""Closed-form $\epsilon_g = \tfrac12\sum_{c,d}s_c s_d I_2(c,d)$, $s=(-v, v^*)$.
 
     Vectorized over leading axes of ``Q`` (``(..., K, K)``) and ``R`` (``(..., K, M)``);
     ``v`` defaults to ones (soft committee machine), ``v_star`` too.
@@ -260,11 +260,11 @@ def initial_overlaps(K: int, M: int, seed: int = 0, q0: float = 0.25, r0: float 
                      v0: float = 1.0, v_star=None, T=None) -> Overlaps:
     r"""The default small random initial condition (the same for theory and simulations).
 
-    :math:`Q = q_0 I_K`, :math:`R_{in} = r_0 z_{in}` with :math:`z_{in}\sim\mathcal N(0,1)`
-    drawn from ``seed``, :math:`T = I_M` (orthonormal teacher) unless given, :math:`v = v_0`,
-    :math:`v^* = 1`. These are the statistics of Gaussian student weights of variance
-    :math:`q_0` in dimension :math:`N_{\rm eq} = q_0/r_0^2` (625 for the defaults): the small
-    random :math:`R` breaks the student-permutation symmetry and sets the plateau length.
+    $Q = q_0 I_K$, $R_{in} = r_0 z_{in}$ with $z_{in}\sim\mathcal N(0,1)$
+    drawn from ``seed``, $T = I_M$ (orthonormal teacher) unless given, $v = v_0$,
+    $v^* = 1$. These are the statistics of Gaussian student weights of variance
+    $q_0$ in dimension $N_{\rm eq} = q_0/r_0^2$ (625 for the defaults): the small
+    random $R$ breaks the student-permutation symmetry and sets the plateau length.
 
     >>> ov = initial_overlaps(2, 2, seed=0)
     >>> ov.Q.tolist(), round(ov.eg, 4)
@@ -297,7 +297,7 @@ def overlaps_of(W, B, v=None, v_star=None) -> Overlaps:
 def realize(init: Overlaps, N: int, seed: int = 0):
     r"""Weights ``W`` (K, N), ``B`` (M, N) whose overlaps are *exactly* those of ``init``.
 
-    Stacks :math:`\Omega^{1/2}`-factor times a random orthonormal frame :math:`U` (:math:`UU^\top = N I`).
+    Stacks $\Omega^{1/2}$-factor times a random orthonormal frame $U$ ($UU^\top = N I$).
     Since the inputs are isotropic, the law of the SGD dynamics of the overlaps depends on
     the initial weights only through their overlaps: any frame is as good as any other.
 
@@ -331,8 +331,8 @@ def _check_O(O):
 def rhs(Q, R, T, v, v_star, eta, sigma=0.0, eta_v=0.0):
     r"""Right-hand sides ``(dQ/dt, dR/dt, dv/dt)`` of the order-parameter ODEs (module docstring).
 
-    All index combinations at once: :math:`I_3` of shape (K, L, L) and :math:`I_4` of shape
-    (K, K, L, L) contracted with :math:`s = (-v, v^*)` by ``einsum``; ``L = K + M``.
+    All index combinations at once: $I_3$ of shape (K, L, L) and $I_4$ of shape
+    (K, K, L, L) contracted with $s = (-v, v^*)$ by ``einsum``; ``L = K + M``.
     """
     Q, R, T = check_array("Q", Q, ndim=2), check_array("R", R, ndim=2), check_array("T", T, ndim=2)
     v, v_star = check_array("v", v, ndim=1), check_array("v_star", v_star, ndim=1)
@@ -394,28 +394,28 @@ def _check_common(K, M, eta, t, sigma, train_second_layer, eta_v):
 
 def ode(K: int, M: int, eta: float, t, sigma: float = 0.0, train_second_layer: bool = False,
         init=None, eta_v: float | None = None, dt: float | None = None) -> CommitteeTheory:
-    r"""Integrate the Saad-Solla / Goldt ODEs for :math:`(Q, R, v)` with RK4 on the grid ``t``.
+    r"""Integrate the Saad-Solla / Goldt ODEs for $(Q, R, v)$ with RK4 on the grid ``t``.
 
     Parameters
     ----------
     K, M : int >= 1
         Student and teacher hidden units.
     eta : float > 0
-        Learning rate of the first layer: :math:`w_k \mathrel{+}= (\eta/\sqrt N)\,\delta_k x`, i.e.
-        plain SGD :math:`w_k \mathrel{-}= \eta\,\partial\ell/\partial w_k` on weights of norm :math:`O(\sqrt N)`.
-    t : increasing 1-D array of training times :math:`t=\mu/N` (``t[0]`` is the initial time).
+        Learning rate of the first layer: $w_k \mathrel{+}= (\eta/\sqrt N)\,\delta_k x$, i.e.
+        plain SGD $w_k \mathrel{-}= \eta\,\partial\ell/\partial w_k$ on weights of norm $O(\sqrt N)$.
+    t : increasing 1-D array of training times $t=\mu/N$ (``t[0]`` is the initial time).
     sigma : float >= 0
         Standard deviation of the label noise.
     train_second_layer : bool
-        If True, :math:`v` follows :math:`dv_i/dt = \eta_v\langle g(\lambda_i)(y-\phi)\rangle`.
+        If True, $v$ follows $dv_i/dt = \eta_v\langle g(\lambda_i)(y-\phi)\rangle$.
     init : ``Overlaps``, dict with ``Q``, ``R`` (optional ``T``, ``v``, ``v_star``), or None
         Initial overlaps; None uses :func:`initial_overlaps` ``(K, M, seed=0)``.
     eta_v : float > 0, optional
-        Second-layer learning rate (Goldt et al. 2019: :math:`v_k \mathrel{+}= (\eta_v/N) g(\lambda_k)(y-\phi)`); defaults to ``eta``.
+        Second-layer learning rate (Goldt et al. 2019: $v_k \mathrel{+}= (\eta_v/N) g(\lambda_k)(y-\phi)$); defaults to ``eta``.
     dt : float > 0, optional
         Largest RK4 step (the output grid is subdivided accordingly); default
-        :math:`0.2/\max(1, \eta, \eta_v)`, which keeps the relative error of ``eg`` below
-        about :math:`10^{-4}` (checked against ``dt = 0.02``).
+        $0.2/\max(1, \eta, \eta_v)$, which keeps the relative error of ``eg`` below
+        about $10^{-4}$ (checked against ``dt = 0.02``).
 
     Examples
     --------
@@ -487,7 +487,7 @@ def simulate(N: int, K: int, M: int, eta: float, t, seeds, sigma: float = 0.0,
     r"""Online SGD of a soft committee machine at input dimension ``N``, vectorized over seeds.
 
     State ``W`` of shape (n_seeds, K, N); one fresh Gaussian sample per step and seed;
-    ``round(t * N)`` steps (``t`` = training time, multiples of :math:`1/N`). The teacher and the
+    ``round(t * N)`` steps (``t`` = training time, multiples of $1/N$). The teacher and the
     initial student are realized with exactly the overlaps ``init`` (see :func:`realize`,
     frame drawn from ``init_seed``), so the ODE started at ``init`` is the matching theory.
     The generalization error is evaluated in closed form from the weights' overlaps (no test set).
@@ -600,10 +600,10 @@ def load_simulations(path) -> dict:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Plateau(ReadOnlyArrays):
-    r"""The symmetric (unspecialized) fixed point for :math:`K=M`, :math:`T=I`, :math:`v=v^*=1`:
-    :math:`Q_{ii}=Q`, :math:`Q_{i\neq k}=C`, :math:`R_{in}=R`; its ``eg`` and the ``escape_rate``
+    r"""The symmetric (unspecialized) fixed point for $K=M$, $T=I$, $v=v^*=1$:
+    $Q_{ii}=Q$, $Q_{i\neq k}=C$, $R_{in}=R$; its ``eg`` and the ``escape_rate``
     (largest real part of the eigenvalues of the full ODE's Jacobian there: perturbations that
-    break the symmetry grow as :math:`e^{\text{rate}\, t}`)."""
+    break the symmetry grow as $e^{\text{rate}\, t}$)."""
 
     K: int
     eta: float
@@ -619,7 +619,7 @@ class Plateau(ReadOnlyArrays):
 
 
 def plateau_small_eta(K: int):
-    r"""Closed form of the plateau for :math:`\eta\to0` (Saad & Solla 1995), :math:`K = M`, :math:`T = I`:
+    r"""Closed form of the plateau for $\eta\to0$ (Saad & Solla 1995), $K = M$, $T = I$:
 
     .. math:: Q = C = \frac{1}{2K-1},\quad R = \frac{1}{\sqrt{K(2K-1)}},\quad
               \epsilon_g^{\rm pl} = \frac{K}{\pi}\Big[\frac{\pi}{6} - K\arcsin\frac{1}{2K}\Big].
@@ -643,15 +643,15 @@ def plateau(K: int, eta: float, sigma: float = 0.0, tol: float = 1e-12, max_iter
             damping: float = 0.0) -> Plateau:
     r"""Find the symmetric plateau fixed point of the ODEs (K = M, T = I, v = v* = 1) at learning rate ``eta``.
 
-    Solves :math:`F(Q, C, R) = 0` for the right-hand sides restricted to the symmetric subspace
-    with the Newton map :math:`x\mapsto x - J^{-1}F(x)` (Jacobian :math:`J` by central
+    Solves $F(Q, C, R) = 0$ for the right-hand sides restricted to the symmetric subspace
+    with the Newton map $x\mapsto x - J^{-1}F(x)$ (Jacobian $J$ by central
     differences) iterated by :func:`dmftlib.core.damped_fixed_point`. The symmetric subspace
-    holds two fixed points at :math:`\eta > 0`: one on the invariant line :math:`Q = C` (all
-    students identical), unstable at finite :math:`\eta` because SGD noise diversifies the
-    students, and the plateau the dynamics reaches, with :math:`Q > C`; both merge into the
-    closed form :func:`plateau_small_eta` as :math:`\eta\to0`. Newton is started at the
-    diversified point :math:`(Q_0+0.1,\ C_0-0.05,\ R_0)` and finds the latter for moderate
-    :math:`\eta`. Raises ``ConvergenceError`` if the Newton step does not fall below ``tol`` in
+    holds two fixed points at $\eta > 0$: one on the invariant line $Q = C$ (all
+    students identical), unstable at finite $\eta$ because SGD noise diversifies the
+    students, and the plateau the dynamics reaches, with $Q > C$; both merge into the
+    closed form :func:`plateau_small_eta` as $\eta\to0$. Newton is started at the
+    diversified point $(Q_0+0.1,\ C_0-0.05,\ R_0)$ and finds the latter for moderate
+    $\eta$. Raises ``ConvergenceError`` if the Newton step does not fall below ``tol`` in
     ``max_iter`` iterations or lands outside the physical (PSD) region.
 
     >>> p = plateau(2, eta=0.01)

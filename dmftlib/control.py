@@ -8,24 +8,24 @@ A ResNet with ``L`` residual blocks is the explicit Euler scheme of a neural ODE
     h_{\ell+1} = h_\ell + \Delta\tau\,F(h_\ell, \theta_\ell),\qquad \Delta\tau = 1/L,
     \qquad\xrightarrow{L\to\infty}\qquad \frac{dh}{d\tau} = F(h, \theta(\tau)),\ \tau\in[0,1].
 
-Training minimises :math:`J = \frac1n\sum_{\mu=1}^n\Phi(h^\mu(1), y^\mu)` over the controls
-:math:`\theta`. The gradient is computed from Pontryagin's costate
+Training minimises $J = \frac1n\sum_{\mu=1}^n\Phi(h^\mu(1), y^\mu)$ over the controls
+$\theta$. The gradient is computed from Pontryagin's costate
 (:mod:`dmftlib.symbolic.pontryagin` derives the equations and supplies the NumPy functions):
 
-* **discrete** (the ResNet): :math:`\lambda_L = -\nabla\Phi(h_L)`,
-  :math:`\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,(\partial F/\partial h)^\top\lambda_{\ell+1}`,
-  :math:`\partial J/\partial\theta_\ell = -\Delta\tau\,\partial H/\partial\theta(h_\ell,
-  \lambda_{\ell+1}, \theta_\ell)`; this is back-propagation (:math:`-\lambda_\ell` is the
-  back-propagated error :math:`\partial J/\partial h_\ell`), see :func:`costate_gradient`;
-* **continuous** (the ODE): :math:`\dot\lambda = -(\partial F/\partial h)^\top\lambda`,
-  :math:`\lambda(1) = -\nabla\Phi(h(1))`,
-  :math:`\delta J/\delta\theta(\tau) = -\partial H/\partial\theta`, integrated backwards in
-  time together with :math:`h` (the adjoint method of :cite:t:`chen2018neural`), see
+* **discrete** (the ResNet): $\lambda_L = -\nabla\Phi(h_L)$,
+  $\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,(\partial F/\partial h)^\top\lambda_{\ell+1}$,
+  $\partial J/\partial\theta_\ell = -\Delta\tau\,\partial H/\partial\theta(h_\ell,
+  \lambda_{\ell+1}, \theta_\ell)$; this is back-propagation ($-\lambda_\ell$ is the
+  back-propagated error $\partial J/\partial h_\ell$), see :func:`costate_gradient`;
+* **continuous** (the ODE): $\dot\lambda = -(\partial F/\partial h)^\top\lambda$,
+  $\lambda(1) = -\nabla\Phi(h(1))$,
+  $\delta J/\delta\theta(\tau) = -\partial H/\partial\theta$, integrated backwards in
+  time together with $h$ (the adjoint method of :cite:t:`chen2018neural`), see
   :func:`adjoint_gradient`.
 
-Conventions: ``H = lambda . F``; the costate :math:`\lambda` is Pontryagin's :math:`p`
-(:cite:t:`li2018maximum`), equal to minus the adjoint :math:`a = \partial J/\partial h` of
-Chen et al. Depth is the time :math:`\tau\in[0,1]`. Arrays: states ``h`` of shape ``(K, n)``
+Conventions: ``H = lambda . F``; the costate $\lambda$ is Pontryagin's $p$
+(:cite:t:`li2018maximum`), equal to minus the adjoint $a = \partial J/\partial h$ of
+Chen et al. Depth is the time $\tau\in[0,1]$. Arrays: states ``h`` of shape ``(K, n)``
 (``K`` components, ``n`` samples; computations are vectorised over samples), trajectories
 ``(n_steps + 1, K, n)``. The controls ``theta`` are either time-independent, shape ``(P,)``
 (the neural ODE of Chen et al.), or piecewise constant on ``n_pieces`` equal intervals of
@@ -33,7 +33,7 @@ Chen et al. Depth is the time :math:`\tau\in[0,1]`. Arrays: states ``h`` of shap
 ``n_steps = n_pieces``); ``n_steps`` must be a multiple of ``n_pieces``. Gradients have the
 shape of ``theta``.
 
-Also: a neural *delay* equation :math:`\dot h = F(h(\tau), h(\tau - d))`
+Also: a neural *delay* equation $\dot h = F(h(\tau), h(\tau - d))$
 (:cite:t:`zhu2021neural`), :func:`delay_euler`.
 """
 from __future__ import annotations
@@ -69,9 +69,9 @@ class Trajectory(ReadOnlyArrays):
 class GradientResult(ReadOnlyArrays):
     r"""Loss and its gradient from a costate computation.
 
-    Fields: ``loss`` (:math:`J`, mean over samples), ``grad`` (shape of ``theta``), ``tau``
+    Fields: ``loss`` ($J$, mean over samples), ``grad`` (shape of ``theta``), ``tau``
     (grid), ``h`` and ``lam`` (state and costate on the grid, ``(n_steps + 1, K, n)``; the
-    costate is per sample, :math:`\lambda^\mu = -\partial\Phi^\mu/\partial h^\mu`
+    costate is per sample, $\lambda^\mu = -\partial\Phi^\mu/\partial h^\mu$
     propagated back), ``method`` (``"discrete costate"`` or ``"continuous adjoint"``).
     """
 
@@ -183,9 +183,9 @@ def _rk4_step(f, h, p, dt):
 
 
 def solve_forward(system, theta, h0, n_steps=None, method: str = "euler") -> Trajectory:
-    r"""Integrate :math:`\dot h = F(h, \theta(\tau))` on ``[0, 1]`` with ``n_steps`` steps.
+    r"""Integrate $\dot h = F(h, \theta(\tau))$ on ``[0, 1]`` with ``n_steps`` steps.
 
-    ``method="euler"`` is the ResNet :math:`h_{\ell+1} = h_\ell + \Delta\tau F(h_\ell,\theta_\ell)`;
+    ``method="euler"`` is the ResNet $h_{\ell+1} = h_\ell + \Delta\tau F(h_\ell,\theta_\ell)$;
     ``method="rk4"`` (classical Runge-Kutta, parameters constant within a step) is the accurate
     reference for the ODE. Raises ``ValueError`` if the state stops being finite.
 
@@ -215,7 +215,7 @@ def solve_forward(system, theta, h0, n_steps=None, method: str = "euler") -> Tra
 
 
 def total_loss(system, theta, h0, y, n_steps=None, method: str = "euler") -> float:
-    r""":math:`J = \frac1n\sum_\mu\Phi(h^\mu(1), y^\mu)` after :func:`solve_forward`."""
+    r"""$J = \frac1n\sum_\mu\Phi(h^\mu(1), y^\mu)$ after :func:`solve_forward`."""
     tr = solve_forward(system, theta, h0, n_steps, method)
     y = _check_targets(system, y, tr.h.shape[-1])
     return float(np.mean(system.loss_fn(tr.h[-1], y)))
@@ -234,7 +234,7 @@ def costate_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
         \frac{\partial H}{\partial\theta}(h^\mu_\ell, \lambda^\mu_{\ell+1}, \theta_\ell),
 
     the stationarity conditions of the discrete Lagrangian
-    :math:`\Phi(h_L) + \sum_\ell\lambda_{\ell+1}\cdot(h_{\ell+1} - h_\ell - \Delta\tau F(h_\ell,\theta_\ell))`
+    $\Phi(h_L) + \sum_\ell\lambda_{\ell+1}\cdot(h_{\ell+1} - h_\ell - \Delta\tau F(h_\ell,\theta_\ell))$
     (:func:`dmftlib.symbolic.pontryagin.discrete_costate_equations`). Exact for the Euler
     network (to rounding), vectorised over samples; memory ``O(n_steps K n)``.
 
@@ -267,7 +267,7 @@ def costate_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
 def adjoint_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
     r"""Gradient of the ODE loss from the continuous adjoint (costate) equation, RK4.
 
-    Forward: :math:`h(1)` by RK4. Backward, from :math:`\tau = 1` to 0, the joint system
+    Forward: $h(1)$ by RK4. Backward, from $\tau = 1$ to 0, the joint system
     (:cite:t:`chen2018neural`: the state is re-integrated backwards, nothing is stored)
 
     .. math::
@@ -276,9 +276,9 @@ def adjoint_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
         \dot g = \frac{\partial H}{\partial\theta},\qquad
         h(1),\ \lambda(1) = -\nabla\Phi(h(1)),\ g(1) = 0,
 
-    so that :math:`\partial J/\partial\theta_{\rm piece} = \frac1n\sum_\mu g^\mu` accumulated over
-    each piece, i.e. :math:`-\frac1n\sum_\mu\int_{\rm piece}\partial H/\partial\theta\,d\tau`.
-    The error is :math:`O(n\_steps^{-4})`. The returned ``h`` is the backward re-integration.
+    so that $\partial J/\partial\theta_{\rm piece} = \frac1n\sum_\mu g^\mu$ accumulated over
+    each piece, i.e. $-\frac1n\sum_\mu\int_{\rm piece}\partial H/\partial\theta\,d\tau$.
+    The error is $O(n\_steps^{-4})$. The returned ``h`` is the backward re-integration.
     """
     _check_system(system)
     theta, rows, n_steps = _schedule(system, theta, n_steps)
@@ -317,10 +317,10 @@ def adjoint_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
 
 
 def finite_difference_gradient(fun: Callable, theta, eps: float = 1e-6) -> np.ndarray:
-    r"""Central finite differences :math:`[J(\theta + \epsilon e_j) - J(\theta - \epsilon e_j)]/2\epsilon`.
+    r"""Central finite differences $[J(\theta + \epsilon e_j) - J(\theta - \epsilon e_j)]/2\epsilon$.
 
     ``fun(theta) -> float``; one pair of evaluations per parameter (error
-    :math:`O(\epsilon^2)` plus rounding :math:`O(10^{-16}/\epsilon)`).
+    $O(\epsilon^2)$ plus rounding $O(10^{-16}/\epsilon)$).
 
     >>> finite_difference_gradient(lambda t: float(np.sum(t ** 3)), np.array([1.0, 2.0])).round(6).tolist()
     [3.0, 12.0]
@@ -340,15 +340,15 @@ def finite_difference_gradient(fun: Callable, theta, eps: float = 1e-6) -> np.nd
 
 
 def backprop_tanh_resnet(A, b, h0, y) -> BackpropResult:
-    r"""Back-propagation written by hand (chain rule, no SymPy) for :math:`F = -h + A\tanh h + b`.
+    r"""Back-propagation written by hand (chain rule, no SymPy) for $F = -h + A\tanh h + b$.
 
     ``A`` of shape ``(L, K, K)``, ``b`` of shape ``(L, K)`` (one block per layer,
-    :math:`\Delta\tau = 1/L`), ``h0`` and ``y`` of shape ``(K, n)``, loss
-    :math:`J = \frac1{2n}\sum_\mu|h^\mu_L - y^\mu|^2`. Reverse mode:
-    :math:`\delta_L = h_L - y`, :math:`\delta_\ell = \delta_{\ell+1} + \Delta\tau\,
-    [-\delta_{\ell+1} + (1 - \tanh^2 h_\ell)\odot A_\ell^\top\delta_{\ell+1}]`,
-    :math:`\partial J/\partial A_\ell = \frac{\Delta\tau}{n}\sum_\mu\delta^\mu_{\ell+1}\tanh(h^\mu_\ell)^\top`.
-    Used to check that back-propagation *is* the discrete costate recursion (:math:`\delta = -\lambda`).
+    $\Delta\tau = 1/L$), ``h0`` and ``y`` of shape ``(K, n)``, loss
+    $J = \frac1{2n}\sum_\mu|h^\mu_L - y^\mu|^2$. Reverse mode:
+    $\delta_L = h_L - y$, $\delta_\ell = \delta_{\ell+1} + \Delta\tau\,
+    [-\delta_{\ell+1} + (1 - \tanh^2 h_\ell)\odot A_\ell^\top\delta_{\ell+1}]$,
+    $\partial J/\partial A_\ell = \frac{\Delta\tau}{n}\sum_\mu\delta^\mu_{\ell+1}\tanh(h^\mu_\ell)^\top$.
+    Used to check that back-propagation *is* the discrete costate recursion ($\delta = -\lambda$).
     """
     A = check_array("A", A, ndim=3)
     L, K, K2 = A.shape
@@ -381,18 +381,18 @@ def backprop_tanh_resnet(A, b, h0, y) -> BackpropResult:
 
 
 def euler_error_coefficient(system, theta, h0, n_steps: int = 200) -> np.ndarray:
-    r"""Leading coefficient :math:`e(1)` of the ResNet-vs-ODE error :math:`h_L - h(1) = e(1)/L + O(L^{-2})`.
+    r"""Leading coefficient $e(1)$ of the ResNet-vs-ODE error $h_L - h(1) = e(1)/L + O(L^{-2})$.
 
-    The global error of the Euler scheme with step :math:`\Delta\tau` is
-    :math:`\Delta\tau\,e(\tau) + O(\Delta\tau^2)` with (:math:`J_F = \partial F/\partial h`)
+    The global error of the Euler scheme with step $\Delta\tau$ is
+    $\Delta\tau\,e(\tau) + O(\Delta\tau^2)$ with ($J_F = \partial F/\partial h$)
 
     .. math::
 
         \dot e = J_F\,e - \tfrac12\ddot h = J_F\,e - \tfrac12 J_F F,\qquad e(0) = 0,
 
-    within each piece where :math:`\theta` is constant (:math:`e` is continuous at the jumps
+    within each piece where $\theta$ is constant ($e$ is continuous at the jumps
     of a piecewise-constant control because the Euler grid contains them). Integrated with RK4
-    together with :math:`h`; returns ``e(1)`` of shape ``(K, n)``. Valid when ``L`` is a multiple of
+    together with $h$; returns ``e(1)`` of shape ``(K, n)``. Valid when ``L`` is a multiple of
     ``n_pieces``.
     """
     _check_system(system)
@@ -415,7 +415,7 @@ def euler_error_coefficient(system, theta, h0, n_steps: int = 200) -> np.ndarray
 
 # ----------------------------------------------------------------------------- training
 def train(system, theta0, h0, y, n_steps=None, lr: float = 0.1, n_iter: int = 100) -> TrainingResult:
-    r"""Plain gradient descent :math:`\theta \leftarrow \theta - \eta\,\nabla_\theta J` on the ResNet loss.
+    r"""Plain gradient descent $\theta \leftarrow \theta - \eta\,\nabla_\theta J$ on the ResNet loss.
 
     The gradient is :func:`costate_gradient` (exact for the Euler network); ``n_iter`` steps
     with learning rate ``lr``. Raises :class:`~dmftlib.core.ConvergenceError` (with the loss
@@ -448,14 +448,14 @@ def train(system, theta0, h0, y, n_steps=None, lr: float = 0.1, n_iter: int = 10
 
 # ----------------------------------------------------------------------------- delay equations
 def delay_euler(F: Callable, x, d: float, n_steps: int = 100, T: float = 1.0) -> DelayTrajectory:
-    r"""Euler scheme for the neural delay equation :math:`\dot h = F(h(\tau), h(\tau - d))` on ``[0, T]``.
+    r"""Euler scheme for the neural delay equation $\dot h = F(h(\tau), h(\tau - d))$ on ``[0, T]``.
 
-    Scalar state per sample, constant initial history :math:`h(s) = x` for :math:`s\le 0`
+    Scalar state per sample, constant initial history $h(s) = x$ for $s\le 0$
     (:cite:t:`zhu2021neural`); ``F(h, h_delayed)`` acts on arrays of shape ``(n,)``.
     The delay is rounded to a whole number of steps ``round(d / dtau)`` (``d = 0`` is an ODE).
 
-    For :math:`F = -k\,h(\tau - d)` and :math:`d \ge T = 1` the exact solution is
-    :math:`h(1) = (1 - k)x`; ``k = 2`` reverses the line, :math:`x\mapsto -x`, which no 1-D
+    For $F = -k\,h(\tau - d)$ and $d \ge T = 1$ the exact solution is
+    $h(1) = (1 - k)x$; ``k = 2`` reverses the line, $x\mapsto -x$, which no 1-D
     ODE can do. Euler is exact here (the right-hand side is constant on ``[0, d]``):
 
     >>> tr = delay_euler(lambda h, hd: -2.0 * hd, np.array([-1.0, 0.5]), d=1.0, n_steps=10)
@@ -482,9 +482,9 @@ def delay_euler(F: Callable, x, d: float, n_steps: int = 100, T: float = 1.0) ->
 
 # ----------------------------------------------------------------------------- examples, plots
 def random_tanh_controls(K: int, n_pieces: int, g: float = 1.5, b_scale: float = 0.5, seed: int = 0) -> dict:
-    r"""Random piecewise-constant controls for :math:`F = -h + A(\tau)\tanh h + b(\tau)`.
+    r"""Random piecewise-constant controls for $F = -h + A(\tau)\tanh h + b(\tau)$.
 
-    :math:`A_{ij}\sim\mathcal N(0, g^2/K)`, :math:`b_i\sim\mathcal N(0, b_{\rm scale}^2)`,
+    $A_{ij}\sim\mathcal N(0, g^2/K)$, $b_i\sim\mathcal N(0, b_{\rm scale}^2)$,
     independently on each of ``n_pieces`` pieces; returns ``{"A": (n_pieces, K, K), "b": (n_pieces, K)}``.
     """
     K = check_int("K", K, low=1)
@@ -497,7 +497,7 @@ def random_tanh_controls(K: int, n_pieces: int, g: float = 1.5, b_scale: float =
 
 
 def plot_trajectories(traj: Trajectory, component: int = 0, ax=None, cmap: str = "coolwarm", title: str | None = None):
-    """Lines :math:`h_{component}(\\tau)` of every sample, coloured by the initial value."""
+    """Lines $h_{component}(\\tau)$ of every sample, coloured by the initial value."""
     if ax is None:
         _, ax = new_figure()
     h = traj.h[:, component, :]
@@ -519,12 +519,12 @@ def _tanh_system_cached(K):
 
 
 def plot_depth_convergence(L: int = 8, g: float = 1.5, n_pieces: int = 4, n: int = 12, seed: int = 0, ax=None):
-    r"""ResNet with ``L`` layers (markers) against the neural ODE (lines), :math:`K = 2`.
+    r"""ResNet with ``L`` layers (markers) against the neural ODE (lines), $K = 2$.
 
     Random controls :func:`random_tanh_controls` on ``n_pieces`` pieces (``L`` is rounded up to a
     multiple of ``n_pieces``), ``n`` initial states on a circle of radius 1.5; the ODE is RK4 with
-    400 steps. The title gives the mean distance :math:`|h_L - h(1)|` and the prediction
-    :math:`|e(1)|/L` of :func:`euler_error_coefficient`.
+    400 steps. The title gives the mean distance $|h_L - h(1)|$ and the prediction
+    $|e(1)|/L$ of :func:`euler_error_coefficient`.
     """
     L = check_int("L", L, low=1)
     n_pieces = check_int("n_pieces", n_pieces, low=1)

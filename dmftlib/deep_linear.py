@@ -3,20 +3,20 @@ r"""Deep linear networks: exact mode dynamics (Saxe et al.) and feature learning
 Part 1: exact dynamics of one singular mode
 -------------------------------------------
 With whitened inputs and a balanced, aligned initialization, each singular mode of the end-to-end map of a
-depth-:math:`L` linear network evolves alone (Saxe, McClelland and Ganguli, 2014). With unit learning rate per
-layer on the loss :math:`\frac12(s-a)^2` its strength obeys
+depth-$L$ linear network evolves alone (Saxe, McClelland and Ganguli, 2014). With unit learning rate per
+layer on the loss $\frac12(s-a)^2$ its strength obeys
 
 .. math:: \dot a = L\,a^{2-2/L}\,(s-a),\qquad a(0) = a_0\in(0, s),
 
-logistic for :math:`L = 2`: :math:`a(t) = s e^{2st}/(e^{2st} - 1 + s/a_0)`. :func:`saxe_mode` solves it exactly
+logistic for $L = 2$: $a(t) = s e^{2st}/(e^{2st} - 1 + s/a_0)$. :func:`saxe_mode` solves it exactly
 for every depth (a quadrature of the separable equation, inverted by Newton's method); :func:`saxe_time`
-gives the time to reach a fraction of :math:`s`.
+gives the time to reach a fraction of $s$.
 
 Part 2: a two-layer linear network on random data (conventions of the whole module)
 ----------------------------------------------------------------------------------
-Data :math:`x_\mu\sim\mathcal N(0, I_D)`, :math:`\mu = 1..P`, :math:`\alpha = P/D`, teacher
-:math:`y = \beta^*\cdot x/\sqrt D + \sigma\varepsilon`, :math:`\beta^*\sim\mathcal N(0, I_D)`. Student of width
-:math:`N` with richness :math:`\gamma_0`:
+Data $x_\mu\sim\mathcal N(0, I_D)$, $\mu = 1..P$, $\alpha = P/D$, teacher
+$y = \beta^*\cdot x/\sqrt D + \sigma\varepsilon$, $\beta^*\sim\mathcal N(0, I_D)$. Student of width
+$N$ with richness $\gamma_0$:
 
 .. math::
 
@@ -24,32 +24,32 @@ Data :math:`x_\mu\sim\mathcal N(0, I_D)`, :math:`\mu = 1..P`, :math:`\alpha = P/
     \beta = \frac{\sqrt D\,W^\top v}{\gamma_0 N},\qquad
     L = \frac1{2P}\sum_\mu (y_\mu - f(x_\mu))^2,\qquad \frac{d\theta}{dt} = -\gamma_0^2 N\,\nabla_\theta L,
 
-:math:`W(0)` with i.i.d. :math:`\mathcal N(0,1)` entries (``init="gaussian"``) or :math:`\sqrt N` times a matrix with
-orthonormal columns (``init="orthogonal"``, needs :math:`N\ge D`), and a zero readout :math:`v(0) = 0` (as in muP),
-so :math:`f(0) = 0`. With :math:`g = \frac{\sqrt D}{P}X^\top(y - X\beta/\sqrt D) = \hat\Sigma(\beta^*-\beta) + \sigma n`
-(:math:`\hat\Sigma = X^\top X/P`, :math:`n = \sqrt D X^\top\varepsilon/P`), gradient flow gives
-:math:`\dot W = \gamma_0 v g^\top/\sqrt D`, :math:`\dot v = \gamma_0 W g/\sqrt D`, hence the **exact closed system**
+$W(0)$ with i.i.d. $\mathcal N(0,1)$ entries (``init="gaussian"``) or $\sqrt N$ times a matrix with
+orthonormal columns (``init="orthogonal"``, needs $N\ge D$), and a zero readout $v(0) = 0$ (as in muP),
+so $f(0) = 0$. With $g = \frac{\sqrt D}{P}X^\top(y - X\beta/\sqrt D) = \hat\Sigma(\beta^*-\beta) + \sigma n$
+($\hat\Sigma = X^\top X/P$, $n = \sqrt D X^\top\varepsilon/P$), gradient flow gives
+$\dot W = \gamma_0 v g^\top/\sqrt D$, $\dot v = \gamma_0 W g/\sqrt D$, hence the **exact closed system**
 
 .. math::
 
     \dot\beta = (q I + G)\,g,\qquad \dot G = \frac{\gamma_0^2}{D}\bigl(g\beta^\top + \beta g^\top\bigr),\qquad
     \dot q = \frac{2\gamma_0^2}{D}\,\beta\cdot g,
 
-for :math:`G = W^\top W/N` (the hidden weights' Gram matrix) and :math:`q = |v|^2/N` (readout :math:`v`), with :math:`\beta(0) = 0`,
-:math:`q(0) = 0`, :math:`G(0) = W_0^\top W_0/N`. The width enters only through :math:`G(0)` (a Wishart matrix,
-:math:`\to I` as :math:`N\to\infty`); :math:`WW^\top - vv^\top` is conserved. When :math:`G(0) = I`
-(:math:`N\to\infty`, or ``init="orthogonal"``) this forces :math:`G = I + q\hat\beta\hat\beta^\top` with
-:math:`q + q^2 = \gamma_0^2|\beta|^2/D`: a rank-one spike along the learned function (tested). Lazy limit :math:`\gamma_0\to 0`:
-:math:`\dot\beta = G(0)g`, i.e. for :math:`N\to\infty` the linear-regression flow of :mod:`dmftlib.linear`
-(same clock). Errors: :math:`E_g = |\beta-\beta^*|^2/D` (no irreducible :math:`\sigma^2`),
-:math:`E_t = \frac1P|y - X\beta/\sqrt D|^2`.
+for $G = W^\top W/N$ (the hidden weights' Gram matrix) and $q = |v|^2/N$ (readout $v$), with $\beta(0) = 0$,
+$q(0) = 0$, $G(0) = W_0^\top W_0/N$. The width enters only through $G(0)$ (a Wishart matrix,
+$\to I$ as $N\to\infty$); $WW^\top - vv^\top$ is conserved. When $G(0) = I$
+($N\to\infty$, or ``init="orthogonal"``) this forces $G = I + q\hat\beta\hat\beta^\top$ with
+$q + q^2 = \gamma_0^2|\beta|^2/D$: a rank-one spike along the learned function (tested). Lazy limit $\gamma_0\to 0$:
+$\dot\beta = G(0)g$, i.e. for $N\to\infty$ the linear-regression flow of :mod:`dmftlib.linear`
+(same clock). Errors: $E_g = |\beta-\beta^*|^2/D$ (no irreducible $\sigma^2$),
+$E_t = \frac1P|y - X\beta/\sqrt D|^2$.
 
-DMFT (:math:`N\to\infty` first, then :math:`D, P\to\infty` at fixed :math:`\alpha`)
+DMFT ($N\to\infty$ first, then $D, P\to\infty$ at fixed $\alpha$)
 ------------------------------------------------------------------------------------
-In the eigenbasis of :math:`\hat\Sigma` each mode is :math:`\beta_\lambda(t) = r_\lambda(t)u_\lambda`,
-:math:`u = \hat\Sigma\beta^* + \sigma n`, :math:`\mathbb E u_\lambda^2 = w(\lambda) = \lambda^2 + \sigma^2\lambda/\alpha`,
-and :math:`G(t) = I + \frac{\gamma_0^2}{D}\operatorname{diag}(u)\,H(t)\operatorname{diag}(u)` with a deterministic
-kernel :math:`H(t;\lambda,\lambda')`. With :math:`e_\lambda = 1 - \lambda r_\lambda` the closed equations are
+In the eigenbasis of $\hat\Sigma$ each mode is $\beta_\lambda(t) = r_\lambda(t)u_\lambda$,
+$u = \hat\Sigma\beta^* + \sigma n$, $\mathbb E u_\lambda^2 = w(\lambda) = \lambda^2 + \sigma^2\lambda/\alpha$,
+and $G(t) = I + \frac{\gamma_0^2}{D}\operatorname{diag}(u)\,H(t)\operatorname{diag}(u)$ with a deterministic
+kernel $H(t;\lambda,\lambda')$. With $e_\lambda = 1 - \lambda r_\lambda$ the closed equations are
 
 .. math::
 
@@ -57,12 +57,12 @@ kernel :math:`H(t;\lambda,\lambda')`. With :math:`e_\lambda = 1 - \lambda r_\lam
     \dot H(\lambda,\lambda') &= e_\lambda r_{\lambda'} + r_\lambda e_{\lambda'},\qquad
     \dot q = 2\gamma_0^2\!\int\!\rho\,w\,r_\lambda e_\lambda\,d\lambda,
 
-(:math:`\rho` = Marchenko-Pastur law); :math:`H = \int_0^t ds\,[e(s)r(s)^\top + r(s)e(s)^\top]` is a
-two-time integral, so the memory is not a function of :math:`t - t'`. The eigenvalues of
-:math:`G - I` are those of the operator :math:`\gamma_0^2\sqrt{\rho w}H\sqrt{\rho w}`: a few outliers (the
-spike) above the bulk of :math:`G`, whose top eigenvector overlaps the teacher. :func:`theory` integrates
+($\rho$ = Marchenko-Pastur law); $H = \int_0^t ds\,[e(s)r(s)^\top + r(s)e(s)^\top]$ is a
+two-time integral, so the memory is not a function of $t - t'$. The eigenvalues of
+$G - I$ are those of the operator $\gamma_0^2\sqrt{\rho w}H\sqrt{\rho w}$: a few outliers (the
+spike) above the bulk of $G$, whose top eigenvector overlaps the teacher. :func:`theory` integrates
 these equations (RK4 on the Marchenko-Pastur quadrature of :func:`dmftlib.linear.mp_quadrature`);
-:func:`simulate` integrates the exact finite-:math:`(N, D)` system (batched over seeds).
+:func:`simulate` integrates the exact finite-$(N, D)$ system (batched over seeds).
 
 References: A. Saxe, J. McClelland and S. Ganguli (2014); B. Bordelon and C. Pehlevan, *Disordered dynamics
 in high dimensions* (review, arXiv:2601.01010) and *Self-consistent dynamical field theory of kernel
@@ -98,7 +98,7 @@ def _check_saxe(s, a0, depth):
 
 
 def _saxe_integrand(z, p):
-    r""":math:`(1 + e^{-z})^{p-1}` (the clock density in the logit variable), overflow-safe."""
+    r"""$(1 + e^{-z})^{p-1}$ (the clock density in the logit variable), overflow-safe."""
     return np.exp((p - 1.0) * np.logaddexp(0.0, -z))
 
 
@@ -119,15 +119,15 @@ def _saxe_table(s, a0, depth, h=0.01):
 
 
 def saxe_mode(s: float, a0: float, t, depth: int = 2) -> np.ndarray:
-    r"""Strength :math:`a(t)` of one singular mode of a depth-:math:`L` linear network (Saxe et al. 2014).
+    r"""Strength $a(t)$ of one singular mode of a depth-$L$ linear network (Saxe et al. 2014).
 
-    Solves exactly :math:`\dot a = L a^{2-2/L}(s-a)`, :math:`a(0) = a_0`, :math:`0 < a_0 < s` (whitened
-    inputs, balanced aligned initialization, unit learning rate per layer on :math:`\frac12(s-a)^2`). In the
-    logit variable :math:`z = \log\frac{a}{s-a}` the clock is
-    :math:`t(z) = \frac{1}{L s^{2-2/L}}\int_{z_0}^z (1+e^{-z'})^{1-2/L}dz'`: a smooth, positive integrand,
+    Solves exactly $\dot a = L a^{2-2/L}(s-a)$, $a(0) = a_0$, $0 < a_0 < s$ (whitened
+    inputs, balanced aligned initialization, unit learning rate per layer on $\frac12(s-a)^2$). In the
+    logit variable $z = \log\frac{a}{s-a}$ the clock is
+    $t(z) = \frac{1}{L s^{2-2/L}}\int_{z_0}^z (1+e^{-z'})^{1-2/L}dz'$: a smooth, positive integrand,
     integrated by Gauss-Legendre panels and inverted by Newton's method (relative error about
-    :math:`10^{-12}`). Closed forms: :math:`L = 1`: :math:`a = s + (a_0 - s)e^{-t}`;
-    :math:`L = 2`: :math:`a = s e^{2st}/(e^{2st} - 1 + s/a_0)`.
+    $10^{-12}$). Closed forms: $L = 1$: $a = s + (a_0 - s)e^{-t}$;
+    $L = 2$: $a = s e^{2st}/(e^{2st} - 1 + s/a_0)$.
 
     Parameters
     ----------
@@ -137,7 +137,7 @@ def saxe_mode(s: float, a0: float, t, depth: int = 2) -> np.ndarray:
         Initial strength of the mode.
     t : 1-D increasing array of times >= 0.
     depth : int >= 1
-        Number of layers :math:`L`.
+        Number of layers $L$.
 
     Returns
     -------
@@ -174,8 +174,8 @@ def saxe_mode(s: float, a0: float, t, depth: int = 2) -> np.ndarray:
 def saxe_time(s: float, a0: float, depth: int = 2, fraction: float = 0.5) -> float:
     r"""Time at which a Saxe mode reaches ``fraction * s`` (see :func:`saxe_mode`).
 
-    For :math:`L = 2`: :math:`t = \frac{1}{2s}\log\frac{f(s - a_0)}{(1-f)a_0}\approx\frac1{2s}\log\frac{s}{a_0}`
-    at :math:`f = 1/2`; for :math:`L\ge3` it grows like :math:`a_0^{-(1-2/L)}` (a power, not a log).
+    For $L = 2$: $t = \frac{1}{2s}\log\frac{f(s - a_0)}{(1-f)a_0}\approx\frac1{2s}\log\frac{s}{a_0}$
+    at $f = 1/2$; for $L\ge3$ it grows like $a_0^{-(1-2/L)}$ (a power, not a log).
 
     Examples
     --------
@@ -198,7 +198,7 @@ def saxe_time(s: float, a0: float, depth: int = 2, fraction: float = 0.5) -> flo
 # Part 2: population limit (alpha -> infinity, no noise): closed form
 # ----------------------------------------------------------------------------------------------
 def _population_clock(y, k):
-    r"""Exact :math:`t(b) = \int_0^b \frac{db'}{(1-b')\sqrt{1+k^2b'^2}}` at :math:`y = 1 - b`, :math:`k = 2\gamma_0`."""
+    r"""Exact $t(b) = \int_0^b \frac{db'}{(1-b')\sqrt{1+k^2b'^2}}$ at $y = 1 - b$, $k = 2\gamma_0$."""
     c = 1.0 + k * k
 
     def F(y):
@@ -209,18 +209,18 @@ def _population_clock(y, k):
 
 
 def population_curve(gamma0: float, t) -> np.ndarray:
-    r"""Overlap :math:`b(t) = \beta\cdot\beta^*/|\beta^*|^2` in the population limit :math:`\alpha\to\infty`, :math:`\sigma = 0`.
+    r"""Overlap $b(t) = \beta\cdot\beta^*/|\beta^*|^2$ in the population limit $\alpha\to\infty$, $\sigma = 0$.
 
-    There :math:`\hat\Sigma = I`, everything stays along :math:`\beta^*` and, with :math:`N\to\infty`,
-    :math:`\dot b = (1 + q + c)(1-b)`, :math:`\dot q = \dot c = 2\gamma_0^2 b(1-b)`
-    (:math:`c` = spike of :math:`G` along :math:`\beta^*`), so :math:`q + q^2 = \gamma_0^2b^2` and
+    There $\hat\Sigma = I$, everything stays along $\beta^*$ and, with $N\to\infty$,
+    $\dot b = (1 + q + c)(1-b)$, $\dot q = \dot c = 2\gamma_0^2 b(1-b)$
+    ($c$ = spike of $G$ along $\beta^*$), so $q + q^2 = \gamma_0^2b^2$ and
 
     .. math:: \dot b = \sqrt{1+4\gamma_0^2b^2}\,(1-b),\qquad
               t(b) = \frac{1}{\sqrt{1+k^2}}\Bigl[\log\frac{2(1+k^2) - 2k^2y + 2\sqrt{1+k^2}\sqrt{k^2y^2-2k^2y+1+k^2}}{y}\Bigr]_{y=1}^{y=1-b},
 
-    :math:`k = 2\gamma_0`. Lazy (:math:`\gamma_0 = 0`): :math:`b = 1 - e^{-t}`; very rich: the logistic
-    Saxe curve :math:`\dot b\approx 2\gamma_0 b(1-b)` once :math:`b\gg 1/\gamma_0`. Test error :math:`(1-b)^2`,
-    spike of :math:`G`: :math:`1 + 2q`.
+    $k = 2\gamma_0$. Lazy ($\gamma_0 = 0$): $b = 1 - e^{-t}$; very rich: the logistic
+    Saxe curve $\dot b\approx 2\gamma_0 b(1-b)$ once $b\gg 1/\gamma_0$. Test error $(1-b)^2$,
+    spike of $G$: $1 + 2q$.
 
     Examples
     --------
@@ -255,26 +255,26 @@ class DeepLinearResult(ReadOnlyArrays):
     ----------
     t : (n,) array of times.
     test_error, train_error : (n,) arrays
-        :math:`E_g(t) = |\\beta-\\beta^*|^2/D`, :math:`E_t(t) = |y - X\\beta/\\sqrt D|^2/P`.
+        $E_g(t) = |\\beta-\\beta^*|^2/D$, $E_t(t) = |y - X\\beta/\\sqrt D|^2/P$.
     overlap : (n,) array
-        :math:`m(t) = \\beta\\cdot\\beta^*/D`.
+        $m(t) = \\beta\\cdot\\beta^*/D$.
     q : (n,) array
-        Readout norm :math:`|v|^2/N`.
+        Readout norm $|v|^2/N$.
     spike : (n,) array
-        Largest eigenvalue of :math:`G = W^\\top W/N` (theory: :math:`1 + \\mu_1`, :math:`\\mu_1` the top
-        eigenvalue of :math:`G - I`, or 1 when :math:`\\mu_1\\le 0`).
+        Largest eigenvalue of $G = W^\\top W/N$ (theory: $1 + \\mu_1$, $\\mu_1$ the top
+        eigenvalue of $G - I$, or 1 when $\\mu_1\\le 0$).
     spike_overlap : (n,) array
-        :math:`\\cos^2` of the angle between the top eigenvector of :math:`G` and :math:`\\beta^*` (theory at
-        :math:`t = 0`: its limit :math:`t\\to0^+`, :math:`1/(1+(1+\\sigma^2)/\\alpha)`).
+        $\\cos^2$ of the angle between the top eigenvector of $G$ and $\\beta^*$ (theory at
+        $t = 0$: its limit $t\\to0^+$, $1/(1+(1+\\sigma^2)/\\alpha)$).
     outliers : (n, k) array
-        The ``k`` largest eigenvalues of :math:`G` (theory: :math:`1 + \\max(\\mu_j, 0)`).
+        The ``k`` largest eigenvalues of $G$ (theory: $1 + \\max(\\mu_j, 0)$).
     C : (n, n) array
-        Error correlation :math:`C(t,t') = (\\beta(t)-\\beta^*)\\cdot(\\beta(t')-\\beta^*)/D`.
+        Error correlation $C(t,t') = (\\beta(t)-\\beta^*)\\cdot(\\beta(t')-\\beta^*)/D$.
     *_sem : standard errors over seeds (simulation; zeros for the theory).
     alpha, sigma2, gamma0 : parameters.
     N, D, P, n_seeds : sizes (``None`` / 0 for the theory).
     init : ``"gaussian"``, ``"orthogonal"`` (simulation) or ``"limit"`` (theory).
-    dt : integration step. error_estimate : theory, max difference of :math:`E_g` against a run at ``2 dt``
+    dt : integration step. error_estimate : theory, max difference of $E_g$ against a run at ``2 dt``
     (RK4: the error at ``dt`` is about 1/16 of it); simulation, 0.
     converged : bool. wall_time : seconds.
     """
@@ -382,11 +382,11 @@ def _theory_run(lam, w_rho, wu, t, gamma0, dt, n_out, spikes=True):
 
 def theory(alpha: float, sigma2: float, gamma0: float, t, n_outliers: int = 3, dt: float = 0.02,
            n_quad: int = 160, error_estimate: bool = True) -> DeepLinearResult:
-    r"""The :math:`N\to\infty`, then :math:`D\to\infty` (fixed :math:`\alpha`) learning curves of the two-layer linear network.
+    r"""The $N\to\infty$, then $D\to\infty$ (fixed $\alpha$) learning curves of the two-layer linear network.
 
     Integrates the DMFT of the module docstring (RK4, step ``<= dt``, landing exactly on each output time)
     on the Marchenko-Pastur quadrature :func:`dmftlib.linear.mp_quadrature` with ``n_quad`` bulk nodes
-    (the atom at zero included). From :math:`r_\lambda(t)`:
+    (the atom at zero included). From $r_\lambda(t)$:
 
     .. math::
 
@@ -394,14 +394,14 @@ def theory(alpha: float, sigma2: float, gamma0: float, t, n_outliers: int = 3, d
         E_t = \int\!\rho\,\lambda\bigl[(1-\lambda r)^2 + \tfrac{\sigma^2}{\alpha}\lambda r^2\bigr]
               + \sigma^2\Bigl(1 - \tfrac2\alpha\int\!\rho\,\lambda r\Bigr),\quad m = \int\!\rho\,\lambda r,
 
-    and the spike from the eigen-pairs :math:`(\mu_j, y_j)` of
-    :math:`\gamma_0^2\sqrt{\rho w}\,H\sqrt{\rho w}` (an ``n_quad x n_quad`` matrix): top eigenvalue of
-    :math:`G` = :math:`1+\mu_1`, overlap :math:`\cos^2 = \bigl(\sum_i\sqrt{\rho_i}\lambda_i y_{1,i}/\sqrt{w_i}\bigr)^2`.
+    and the spike from the eigen-pairs $(\mu_j, y_j)$ of
+    $\gamma_0^2\sqrt{\rho w}\,H\sqrt{\rho w}$ (an ``n_quad x n_quad`` matrix): top eigenvalue of
+    $G$ = $1+\mu_1$, overlap $\cos^2 = \bigl(\sum_i\sqrt{\rho_i}\lambda_i y_{1,i}/\sqrt{w_i}\bigr)^2$.
     For ``gamma0 = 0`` it is :func:`dmftlib.linear.gradient_flow_theory` (lazy limit, same clock).
 
-    Cost: :math:`O(n_{quad}^2)` per step and memory :math:`O(n_{quad}^2 + n^2)` for ``n`` output times; about
+    Cost: $O(n_{quad}^2)$ per step and memory $O(n_{quad}^2 + n^2)$ for ``n`` output times; about
     0.1 s for ``t`` up to 20. With ``error_estimate`` the run is repeated at ``2 dt`` and the largest change
-    of :math:`E_g` is reported (the RK4 error at ``dt`` is about 16 times smaller).
+    of $E_g$ is reported (the RK4 error at ``dt`` is about 16 times smaller).
 
     Examples
     --------
@@ -488,15 +488,15 @@ def _draw(N, D, P, seeds, init):
 
 def simulate(N: int, D: int, alpha: float, sigma2: float, gamma0: float, t, seeds, n_outliers: int = 3,
              dt: float = 0.05, init: str = "gaussian") -> DeepLinearResult:
-    r"""Gradient flow of the two-layer linear network at finite width :math:`N` and input dimension :math:`D`.
+    r"""Gradient flow of the two-layer linear network at finite width $N$ and input dimension $D$.
 
-    Integrates the exact closed system :math:`(\beta, G, q)` of the module docstring (it *is* gradient flow
-    on :math:`(W, v)`, reduced by :math:`\beta = \sqrt D W^\top v/(\gamma_0 N)`, :math:`G = W^\top W/N`,
-    :math:`q = |v|^2/N`; checked against the explicit :math:`(W,v)` flow in the tests) by RK4 with step
-    ``<= dt``, in the eigenbasis of :math:`\hat\Sigma`, batched over seeds (:math:`G` is updated by the
-    rank-8 RK4 combination of the rank-2 stage increments). :math:`P = \mathrm{round}(\alpha D)`.
-    Draws: see :func:`_draw`. Memory :math:`\approx 8\,n_{seeds}(P + 2D)D` bytes (plus :math:`N D` for one seed's
-    :math:`W_0`); work :math:`\approx 10\,n_{steps}n_{seeds}D^2` plus an ``eigh`` of :math:`G` per output time.
+    Integrates the exact closed system $(\beta, G, q)$ of the module docstring (it *is* gradient flow
+    on $(W, v)$, reduced by $\beta = \sqrt D W^\top v/(\gamma_0 N)$, $G = W^\top W/N$,
+    $q = |v|^2/N$; checked against the explicit $(W,v)$ flow in the tests) by RK4 with step
+    ``<= dt``, in the eigenbasis of $\hat\Sigma$, batched over seeds ($G$ is updated by the
+    rank-8 RK4 combination of the rank-2 stage increments). $P = \mathrm{round}(\alpha D)$.
+    Draws: see :func:`_draw`. Memory $\approx 8\,n_{seeds}(P + 2D)D$ bytes (plus $N D$ for one seed's
+    $W_0$); work $\approx 10\,n_{steps}n_{seeds}D^2$ plus an ``eigh`` of $G$ per output time.
 
     Parameters
     ----------
@@ -504,7 +504,7 @@ def simulate(N: int, D: int, alpha: float, sigma2: float, gamma0: float, t, seed
     alpha, sigma2, gamma0 : model parameters (as :func:`theory`).
     t : 1-D increasing array of times >= 0.
     seeds : int n (``range(n)``) or a sequence of at least 2 distinct seeds.
-    init : ``"gaussian"`` (i.i.d. :math:`W_0`) or ``"orthogonal"`` (:math:`W_0^\top W_0 = N I`, needs ``N >= D``).
+    init : ``"gaussian"`` (i.i.d. $W_0$) or ``"orthogonal"`` ($W_0^\top W_0 = N I$, needs ``N >= D``).
 
     Examples
     --------
@@ -610,26 +610,26 @@ def simulate(N: int, D: int, alpha: float, sigma2: float, gamma0: float, t, seed
 
 
 def response_kernel(alpha: float, sigma2: float, gamma0: float, t_max: float, n: int = 161, n_quad: int = 100):
-    r"""The two-time kernel :math:`K(t,t')` of the DMFT: :math:`\beta(t) = \int_0^t K(t,t')\,g(t')\,dt'`.
+    r"""The two-time kernel $K(t,t')$ of the DMFT: $\beta(t) = \int_0^t K(t,t')\,g(t')\,dt'$.
 
-    Writing :math:`(G(t)-I)g(t) = \gamma_0^2\int_0^t ds\,[g(s)C_{\beta g}(s,t) + \beta(s)C_{gg}(s,t)]` with the
-    self-averaging correlations :math:`C_{\beta g}(s,t) = \beta(s)\cdot g(t)/D`,
-    :math:`C_{gg}(s,t) = g(s)\cdot g(t)/D`, the flow :math:`\dot\beta = (qI+G)g` becomes linear in
-    :math:`g` with a *scalar* causal kernel:
+    Writing $(G(t)-I)g(t) = \gamma_0^2\int_0^t ds\,[g(s)C_{\beta g}(s,t) + \beta(s)C_{gg}(s,t)]$ with the
+    self-averaging correlations $C_{\beta g}(s,t) = \beta(s)\cdot g(t)/D$,
+    $C_{gg}(s,t) = g(s)\cdot g(t)/D$, the flow $\dot\beta = (qI+G)g$ becomes linear in
+    $g$ with a *scalar* causal kernel:
 
     .. math::
 
         K(t'^+, t') = 1 + q(t'),\qquad
         \partial_t K(t,t') = \gamma_0^2\Bigl[C_{\beta g}(t',t) + \int_{t'}^t C_{gg}(s,t)K(s,t')\,ds\Bigr].
 
-    Lazy limit: :math:`K = 1` (time-translation invariant). Rich: :math:`K(t'+\tau, t')` depends on
-    :math:`t'`. The correlations come from :func:`theory`'s mode functions on the uniform grid of ``n`` points
-    on ``[0, t_max]``; the Volterra equation is stepped with the trapezoid rule (error :math:`O(\Delta t^2)`,
-    cost :math:`O(n^3)`). Consistency: each mode obeys :math:`r_\lambda(t) = \int_0^t K(t,t')(1-\lambda r_\lambda(t'))dt'`.
+    Lazy limit: $K = 1$ (time-translation invariant). Rich: $K(t'+\tau, t')$ depends on
+    $t'$. The correlations come from :func:`theory`'s mode functions on the uniform grid of ``n`` points
+    on ``[0, t_max]``; the Volterra equation is stepped with the trapezoid rule (error $O(\Delta t^2)$,
+    cost $O(n^3)$). Consistency: each mode obeys $r_\lambda(t) = \int_0^t K(t,t')(1-\lambda r_\lambda(t'))dt'$.
 
     Returns
     -------
-    t : (n,) grid; K : (n, n) array, causal (zero above the diagonal, diagonal :math:`1 + q(t)`).
+    t : (n,) grid; K : (n, n) array, causal (zero above the diagonal, diagonal $1 + q(t)$).
 
     Examples
     --------
@@ -681,18 +681,18 @@ def response_kernel(alpha: float, sigma2: float, gamma0: float, t_max: float, n:
 # Finite width: the spike seen through the Wishart bulk (BBP)
 # ----------------------------------------------------------------------------------------------
 def finite_width_spike(result: DeepLinearResult, N: int, D: int):
-    r"""The theory's spike as seen at finite width: a perturbation of the Wishart matrix :math:`W_0^\top W_0/N`.
+    r"""The theory's spike as seen at finite width: a perturbation of the Wishart matrix $W_0^\top W_0/N$.
 
-    At finite :math:`N` the Gram matrix is :math:`G = G_0 + \Delta` with :math:`G_0` Wishart (ratio
-    :math:`D/N`, Marchenko-Pastur law with :math:`\alpha' = N/D`, edge :math:`\lambda_+ = (1+\sqrt{D/N})^2`) and
-    :math:`\Delta` the learned perturbation, whose top eigenvalue :math:`\mu_1` and teacher overlap the
-    :math:`N\to\infty` theory gives. Treating :math:`\Delta` as a rank-one perturbation independent of
-    :math:`G_0` (Baik-Ben Arous-Péché; Benaych-Georges and Nadakuditi), an outlier leaves the bulk when
-    :math:`\mu_1 > 1/g(\lambda_+)`, at :math:`z` solving :math:`g(z) = 1/\mu_1`
-    (:math:`g(z) = \frac1D\operatorname{tr}(z - G_0)^{-1}`), and its eigenvector keeps the fraction
-    :math:`-g(z)^2/g'(z)` of the overlap; below threshold the top eigenvalue sticks to :math:`\lambda_+` and
-    the overlap vanishes. An approximation (it neglects the feedback of :math:`G_0` on the trajectory),
-    correct to leading order in :math:`D/N`.
+    At finite $N$ the Gram matrix is $G = G_0 + \Delta$ with $G_0$ Wishart (ratio
+    $D/N$, Marchenko-Pastur law with $\alpha' = N/D$, edge $\lambda_+ = (1+\sqrt{D/N})^2$) and
+    $\Delta$ the learned perturbation, whose top eigenvalue $\mu_1$ and teacher overlap the
+    $N\to\infty$ theory gives. Treating $\Delta$ as a rank-one perturbation independent of
+    $G_0$ (Baik-Ben Arous-Péché; Benaych-Georges and Nadakuditi), an outlier leaves the bulk when
+    $\mu_1 > 1/g(\lambda_+)$, at $z$ solving $g(z) = 1/\mu_1$
+    ($g(z) = \frac1D\operatorname{tr}(z - G_0)^{-1}$), and its eigenvector keeps the fraction
+    $-g(z)^2/g'(z)$ of the overlap; below threshold the top eigenvalue sticks to $\lambda_+$ and
+    the overlap vanishes. An approximation (it neglects the feedback of $G_0$ on the trajectory),
+    correct to leading order in $D/N$.
 
     Returns
     -------
@@ -741,7 +741,7 @@ def finite_width_spike(result: DeepLinearResult, N: int, D: int):
 # Plots
 # ----------------------------------------------------------------------------------------------
 def plot_saxe_modes(depth: int = 2, a0: float = 1e-3, s_values=(1.0, 2.0, 3.0, 4.0), t_max: float = 6.0, ax=None):
-    r"""Mode strengths :math:`a(t)/s` of :func:`saxe_mode` for several singular values (stage-like learning).
+    r"""Mode strengths $a(t)/s$ of :func:`saxe_mode` for several singular values (stage-like learning).
 
     Pure function of its parameters (used by the chapter's widget). Returns the axes.
     """
@@ -767,7 +767,7 @@ def plot_saxe_modes(depth: int = 2, a0: float = 1e-3, s_values=(1.0, 2.0, 3.0, 4
 
 
 def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, gamma0: float = 1.0, t_max: float = 50.0, ax=None):
-    r"""Theory of :math:`E_g(t)` and :math:`E_t(t)` at richness ``gamma0`` against the lazy curves (dashed), log time.
+    r"""Theory of $E_g(t)$ and $E_t(t)$ at richness ``gamma0`` against the lazy curves (dashed), log time.
 
     Pure function of its parameters (used by the chapter's widget). Returns the axes.
     """

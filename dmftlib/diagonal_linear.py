@@ -2,37 +2,37 @@ r"""Diagonal linear networks: implicit bias and the DMFT of gradient flow.
 
 The model (conventions of the whole module, binding for the chapter)
 -------------------------------------------------------------------
-Inputs :math:`x_\mu\in\mathbb R^d`, :math:`x_\mu\sim\mathcal N(0, I_d)`, :math:`\mu = 1..n`,
-:math:`n = \mathrm{round}(\alpha d)`. Teacher :math:`\beta^*` with exactly :math:`\mathrm{round}(\rho d)` nonzero
-entries, each :math:`\pm1/\sqrt\rho` (random signs and positions), so :math:`|\beta^*|^2/d\simeq1`; labels
-:math:`y_\mu = \beta^*\cdot x_\mu/\sqrt d + \sigma\xi_\mu`. Student :math:`f(x) = \beta\cdot x/\sqrt d` with
-:math:`\beta = u\odot u - v\odot v`, :math:`u(0) = v(0) = a\mathbf 1` (:math:`a` = ``init_scale``). Loss and flow
+Inputs $x_\mu\in\mathbb R^d$, $x_\mu\sim\mathcal N(0, I_d)$, $\mu = 1..n$,
+$n = \mathrm{round}(\alpha d)$. Teacher $\beta^*$ with exactly $\mathrm{round}(\rho d)$ nonzero
+entries, each $\pm1/\sqrt\rho$ (random signs and positions), so $|\beta^*|^2/d\simeq1$; labels
+$y_\mu = \beta^*\cdot x_\mu/\sqrt d + \sigma\xi_\mu$. Student $f(x) = \beta\cdot x/\sqrt d$ with
+$\beta = u\odot u - v\odot v$, $u(0) = v(0) = a\mathbf 1$ ($a$ = ``init_scale``). Loss and flow
 
 .. math::
 
     L = \frac1{2n}\sum_\mu (y_\mu - f(x_\mu))^2,\qquad \dot u = -d\,\partial_u L,\qquad \dot v = -d\,\partial_v L .
 
-With the field :math:`F = \frac{\sqrt d}{n}X^\top r` (:math:`r = y - X\beta/\sqrt d` the residuals),
-:math:`\dot u_i = 2u_iF_i`, :math:`\dot v_i = -2v_iF_i`, hence the *mirror flow*
+With the field $F = \frac{\sqrt d}{n}X^\top r$ ($r = y - X\beta/\sqrt d$ the residuals),
+$\dot u_i = 2u_iF_i$, $\dot v_i = -2v_iF_i$, hence the *mirror flow*
 
 .. math::
 
     \beta_i(t) = 2a^2\sinh\bigl(4\varphi_i(t)\bigr),\qquad \dot\varphi_i = F_i,\qquad \varphi_i(0) = 0,
 
-equivalently :math:`\dot\beta_i = 4\sqrt{\beta_i^2 + 4a^4}\,F_i`. For :math:`a\to\infty` this is linear regression
-gradient flow (:mod:`dmftlib.linear`) with time rescaled by :math:`8a^2`. Excess test error
-:math:`E_g(t) = |\beta(t) - \beta^*|^2/d`.
+equivalently $\dot\beta_i = 4\sqrt{\beta_i^2 + 4a^4}\,F_i$. For $a\to\infty$ this is linear regression
+gradient flow (:mod:`dmftlib.linear`) with time rescaled by $8a^2$. Excess test error
+$E_g(t) = |\beta(t) - \beta^*|^2/d$.
 
 Three views
 -----------
-* :func:`implicit_bias`: the limit of the flow for :math:`\sigma = 0`, :math:`\alpha<1`: the minimiser of the
-  hyperbolic entropy :math:`Q_a(\beta) = \sum_i a^2 q(\beta_i/a^2)`,
-  :math:`q(z) = 2 - \sqrt{4 + z^2} + z\,\mathrm{asinh}(z/2)`, on :math:`X\beta/\sqrt d = y` (Woodworth et al. 2020),
+* :func:`implicit_bias`: the limit of the flow for $\sigma = 0$, $\alpha<1$: the minimiser of the
+  hyperbolic entropy $Q_a(\beta) = \sum_i a^2 q(\beta_i/a^2)$,
+  $q(z) = 2 - \sqrt{4 + z^2} + z\,\mathrm{asinh}(z/2)$, on $X\beta/\sqrt d = y$ (Woodworth et al. 2020),
   by Newton's method on the smooth dual.
-* :func:`theory`: the :math:`d\to\infty` DMFT, a single-site mirror flow driven by a Gaussian field and a memory
+* :func:`theory`: the $d\to\infty$ DMFT, a single-site mirror flow driven by a Gaussian field and a memory
   kernel built from the data side, solved by sampling on a geometric time grid (the exact DMFT of the
   second-order BDF discretisation of the flow on that grid).
-* :func:`simulate`: finite :math:`d`, seeds batched, explicit Runge-Kutta with a step set by the current
+* :func:`simulate`: finite $d$, seeds batched, explicit Runge-Kutta with a step set by the current
   stiffness.
 
 References: Woodworth et al., COLT 2020; Pesme & Flammarion, NeurIPS 2023 (saddle-to-saddle);
@@ -74,11 +74,11 @@ def _check_params(alpha, rho, sigma2, init_scale):
 
 
 def hyperbolic_entropy(beta, init_scale: float) -> float:
-    r"""The potential :math:`Q_a(\beta) = \sum_i a^2 q(\beta_i/a^2)`, :math:`q(z) = 2 - \sqrt{4+z^2} + z\,\mathrm{asinh}(z/2)`.
+    r"""The potential $Q_a(\beta) = \sum_i a^2 q(\beta_i/a^2)$, $q(z) = 2 - \sqrt{4+z^2} + z\,\mathrm{asinh}(z/2)$.
 
-    :math:`q'(z) = \mathrm{asinh}(z/2)`, so :math:`\nabla Q_a(\beta) = \mathrm{asinh}(\beta/2a^2) = 4\varphi`: the mirror
-    map of the flow. :math:`Q_a\approx|\beta|^2/(4a^2)` for :math:`a\to\infty` and
-    :math:`Q_a\approx|\beta|_1\log(1/a^2)` for :math:`a\to0`.
+    $q'(z) = \mathrm{asinh}(z/2)$, so $\nabla Q_a(\beta) = \mathrm{asinh}(\beta/2a^2) = 4\varphi$: the mirror
+    map of the flow. $Q_a\approx|\beta|^2/(4a^2)$ for $a\to\infty$ and
+    $Q_a\approx|\beta|_1\log(1/a^2)$ for $a\to0$.
 
     >>> round(hyperbolic_entropy([1.0, -2.0], 10.0) * 400, 4)     # ~ |beta|^2 for large a
     5.0
@@ -151,17 +151,17 @@ class ImplicitBiasResult(ReadOnlyArrays):
 
 
 def implicit_bias(X, y, init_scale: float, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
-    r"""The limit of gradient flow for interpolating data: :math:`\arg\min Q_a(\beta)` s.t. :math:`X\beta/\sqrt d = y`.
+    r"""The limit of gradient flow for interpolating data: $\arg\min Q_a(\beta)$ s.t. $X\beta/\sqrt d = y$.
 
-    Convex duality: the minimiser is :math:`\beta(\nu) = 2a^2\sinh(s)`, :math:`s = X^\top\nu/\sqrt d`, where
-    :math:`\nu\in\mathbb R^n` minimises the smooth, strictly convex dual
+    Convex duality: the minimiser is $\beta(\nu) = 2a^2\sinh(s)$, $s = X^\top\nu/\sqrt d$, where
+    $\nu\in\mathbb R^n$ minimises the smooth, strictly convex dual
 
     .. math:: D(\nu) = \sum_i 2a^2(\cosh s_i - 1) - \nu\cdot y,\qquad
               \nabla D = X\beta(\nu)/\sqrt d - y,\qquad \nabla^2 D = \tfrac1d X\,\mathrm{diag}(4a^2\cosh s)X^\top,
 
-    solved by Newton's method with backtracking (Armijo) from :math:`\nu = 0` (the flow's initial point
-    :math:`\beta = 0` is the dual's too). Stops when :math:`\max|\nabla D| < \mathrm{tol}\cdot(1 + \max|y|)`.
-    Requires full row rank (:math:`n \le d`, generic Gaussian ``X``).
+    solved by Newton's method with backtracking (Armijo) from $\nu = 0$ (the flow's initial point
+    $\beta = 0$ is the dual's too). Stops when $\max|\nabla D| < \mathrm{tol}\cdot(1 + \max|y|)$.
+    Requires full row rank ($n \le d$, generic Gaussian ``X``).
 
     Parameters
     ----------
@@ -241,15 +241,15 @@ def _implicit_bias(X, y, init_scale, tol=1e-10, max_iter=200) -> ImplicitBiasRes
 
 
 def donoho_tanner(rho) -> np.ndarray:
-    r"""The sparse-recovery threshold :math:`\alpha_c(\rho)` of :math:`\ell_1` minimisation (signed signals).
+    r"""The sparse-recovery threshold $\alpha_c(\rho)$ of $\ell_1$ minimisation (signed signals).
 
-    Basis pursuit recovers a :math:`\rho d`-sparse teacher from :math:`n = \alpha d` noiseless Gaussian measurements
-    (for :math:`d\to\infty`) iff :math:`\alpha > \alpha_c(\rho)`, with (Donoho & Tanner 2009; Donoho, Maleki &
+    Basis pursuit recovers a $\rho d$-sparse teacher from $n = \alpha d$ noiseless Gaussian measurements
+    (for $d\to\infty$) iff $\alpha > \alpha_c(\rho)$, with (Donoho & Tanner 2009; Donoho, Maleki &
     Montanari 2009, the minimax soft-threshold risk)
 
     .. math:: \alpha_c(\rho) = \min_{\tau\ge0}\Bigl\{\rho(1+\tau^2) + 2(1-\rho)\bigl[(1+\tau^2)\Phi(-\tau) - \tau\phi(\tau)\bigr]\Bigr\}.
 
-    This is the :math:`a\to0` limit of the flow's implicit bias.
+    This is the $a\to0$ limit of the flow's implicit bias.
 
     >>> [round(float(x), 4) for x in donoho_tanner([0.05, 0.1, 0.2])]
     [0.2039, 0.3288, 0.5111]
@@ -269,21 +269,21 @@ def donoho_tanner(rho) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DiagonalLinearTheory(ReadOnlyArrays):
-    r"""The :math:`d\to\infty` DMFT of the flow.
+    r"""The $d\to\infty$ DMFT of the flow.
 
     Attributes
     ----------
     t, test_error : (m,) arrays
-        The requested times and :math:`E_g(t)` (interpolated in :math:`\log t` from the solver's grid).
+        The requested times and $E_g(t)$ (interpolated in $\log t$ from the solver's grid).
     test_error_sem : (m,) array, Monte Carlo standard error of ``test_error`` over the sampled sites.
     grid : (n,) array, the solver's grid (:func:`time_grid`).
-    grid_test_error : (n,) array, :math:`E_g` on the grid.
-    C : (n, n) array, :math:`C_e(t,t') = \langle e(t)e(t')\rangle`, :math:`e = \beta - \beta^*` (sites averaged).
-    R : (n, n) array, discrete response :math:`R(t_k, t_l) = \langle\partial e(t_k)/\partial F(t_l)\rangle`, causal.
-    R_r : (n, n) array, data-side response :math:`(I + R/\alpha)^{-1}`.
-    C_r : (n, n) array, residual correlation :math:`R_r(\sigma^2 + C_e)R_r^\top`; ``train_error`` its diagonal.
-    beta_paths : (k, n) array, a few site trajectories :math:`\beta(t)` of the last pass: the first half with
-        :math:`\beta^* = +1/\sqrt\rho`, the rest with :math:`\beta^* = 0`.
+    grid_test_error : (n,) array, $E_g$ on the grid.
+    C : (n, n) array, $C_e(t,t') = \langle e(t)e(t')\rangle$, $e = \beta - \beta^*$ (sites averaged).
+    R : (n, n) array, discrete response $R(t_k, t_l) = \langle\partial e(t_k)/\partial F(t_l)\rangle$, causal.
+    R_r : (n, n) array, data-side response $(I + R/\alpha)^{-1}$.
+    C_r : (n, n) array, residual correlation $R_r(\sigma^2 + C_e)R_r^\top$; ``train_error`` its diagonal.
+    beta_paths : (k, n) array, a few site trajectories $\beta(t)$ of the last pass: the first half with
+        $\beta^* = +1/\sqrt\rho$, the rest with $\beta^* = 0$.
     residuals : (n_iter,) array, relative change of ``(C, R)`` at each iteration.
     n_iter, converged, n_samples, n_response, wall_time.
     alpha, rho, sigma2, init_scale : float.
@@ -313,10 +313,10 @@ class DiagonalLinearTheory(ReadOnlyArrays):
 
 
 def time_grid(t_max: float, n: int, tau: float) -> np.ndarray:
-    r"""The solver's grid: ``n`` points uniform in :math:`u = \log(1 + t/\tau)` from 0 to ``t_max``.
+    r"""The solver's grid: ``n`` points uniform in $u = \log(1 + t/\tau)$ from 0 to ``t_max``.
 
-    Uniform (step :math:`\approx\tau\,\Delta u`) for :math:`t\ll\tau`, geometric (ratio :math:`e^{\Delta u}`) for
-    :math:`t\gg\tau`: ``tau`` is the first time scale to resolve.
+    Uniform (step $\approx\tau\,\Delta u$) for $t\ll\tau$, geometric (ratio $e^{\Delta u}$) for
+    $t\gg\tau$: ``tau`` is the first time scale to resolve.
 
     >>> time_grid(10.0, 4, 10.0 / 7.0).round(3).tolist()
     [0.0, 1.429, 4.286, 10.0]
@@ -412,7 +412,7 @@ def _whiten(Z, bstar):
     r"""Moment matching: within each stratum, make the normal draws exactly centred and white (``Z Z^T / m = I``).
 
     The sampled field then has exactly the covariance it is built for; without this, the sample
-    covariance of ``m`` draws of an ``n``-point path is off by :math:`O(\sqrt{n/m})` in its extreme
+    covariance of ``m`` draws of an ``n``-point path is off by $O(\sqrt{n/m})$ in its extreme
     directions, and the self-consistent solution inherits that error."""
     Z = Z.copy()
     for v in np.unique(bstar):
@@ -439,40 +439,40 @@ def _strata(S_st, b_st, S0, S1, rho):
 def theory(alpha: float, rho: float, sigma2: float, init_scale: float, t, n_grid: int = 160,
            tau: float | None = None, n_samples: int = 8000, n_response: int = 400, damping: float = 0.3,
            tol: float = 1e-4, max_iter: int = 300, seed: int = 0) -> DiagonalLinearTheory:
-    r"""The :math:`d\to\infty` DMFT of the diagonal network's gradient flow (conventions in the module docstring).
+    r"""The $d\to\infty$ DMFT of the diagonal network's gradient flow (conventions in the module docstring).
 
-    The single site (one coordinate :math:`i`, quenched :math:`\beta^*\in\{0,\pm1/\sqrt\rho\}`) is the mirror flow
+    The single site (one coordinate $i$, quenched $\beta^*\in\{0,\pm1/\sqrt\rho\}$) is the mirror flow
 
     .. math::
 
         \dot\varphi(t) = \zeta(t) - \int_0^t R_r(t,s)\,e(s)\,ds,\qquad e = 2a^2\sinh(4\varphi) - \beta^*,\qquad
         \varphi(0) = 0,
 
-    with a Gaussian field :math:`\zeta` of covariance :math:`C_r/\alpha` and the data-side kernels
+    with a Gaussian field $\zeta$ of covariance $C_r/\alpha$ and the data-side kernels
 
     .. math::
 
         R_r = (I + R/\alpha)^{-1},\qquad C_r = R_r\,(\sigma^2\mathbf 1\mathbf 1^\top + C_e)\,R_r^\top,\qquad
         C_e(t,t') = \langle e(t)e(t')\rangle,\quad R(t,t') = \Bigl\langle\frac{\partial e(t)}{\partial \zeta(t')}\Bigr\rangle,
 
-    (:math:`R_r = \delta + \tilde R_r` contains the instantaneous term :math:`-e(t)`). :math:`E_g = C_e(t,t)`,
-    :math:`E_{\rm train} = C_r(t,t)`.
+    ($R_r = \delta + \tilde R_r$ contains the instantaneous term $-e(t)$). $E_g = C_e(t,t)$,
+    $E_{\rm train} = C_r(t,t)$.
 
     Numerics. Time is discretised on a grid (:func:`time_grid`: uniform, then geometric, up to ``max(t)``) by the variable-step BDF2 scheme (implicit, second order, stable for the stiff lazy regime);
     the equations above are then the *exact* DMFT of that discrete dynamics, with kernels as matrices
     (no quadrature of kernels across coarse steps). Sites are sampled with stratification over
-    :math:`\beta^*` (half the samples active; the sign symmetry :math:`\beta^*\to-\beta^*` is used), the field
+    $\beta^*$ (half the samples active; the sign symmetry $\beta^*\to-\beta^*$ is used), the field
     from a fixed set of normal draws (so the map of the kernels is deterministic), the response from tangent
-    dynamics on ``n_response`` samples. The kernels :math:`(C_e, R)` are iterated to a damped fixed point.
+    dynamics on ``n_response`` samples. The kernels $(C_e, R)$ are iterated to a damped fixed point.
 
     Parameters
     ----------
-    alpha, rho, sigma2, init_scale : the model (:math:`\alpha\in(0, 100]`, :math:`\rho\in(0,1]`,
-        :math:`\sigma^2\ge0`, :math:`a\in[10^{-4}, 100]`).
-    t : increasing times >= 0 at which to report :math:`E_g` (at most ``max(t)`` sets the horizon).
-    n_grid : grid points (cost :math:`O(S n^2 + b n^3)` per iteration, memory :math:`8(2Sn + bn^2)` bytes).
-    tau : time scale of the grid (:func:`time_grid`; default :math:`1/((8a^2+1)\lambda_+)`,
-        :math:`\lambda_+ = (1+\sqrt\alpha)^2/\alpha` the top of the data spectrum).
+    alpha, rho, sigma2, init_scale : the model ($\alpha\in(0, 100]$, $\rho\in(0,1]$,
+        $\sigma^2\ge0$, $a\in[10^{-4}, 100]$).
+    t : increasing times >= 0 at which to report $E_g$ (at most ``max(t)`` sets the horizon).
+    n_grid : grid points (cost $O(S n^2 + b n^3)$ per iteration, memory $8(2Sn + bn^2)$ bytes).
+    tau : time scale of the grid (:func:`time_grid`; default $1/((8a^2+1)\lambda_+)$,
+        $\lambda_+ = (1+\sqrt\alpha)^2/\alpha$ the top of the data spectrum).
     n_samples (S), n_response (b) : sampled sites and the sub-batch carrying tangents.
     damping, tol, max_iter : damped iteration, stopped when the relative change of ``(C_e, R)`` is below ``tol``.
     seed : seed of the normal draws.
@@ -483,7 +483,7 @@ def theory(alpha: float, rho: float, sigma2: float, init_scale: float, t, n_grid
 
     Examples
     --------
-    Lazy regime (:math:`a = 10`): the error falls to :math:`1-\alpha` by :math:`t\approx10^{-3}`.
+    Lazy regime ($a = 10$): the error falls to $1-\alpha$ by $t\approx10^{-3}$.
 
     >>> th = theory(0.5, 0.1, 0.0, 10.0, [0.0, 0.001, 40.0], n_grid=30, n_samples=400, n_response=20)
     >>> [round(float(x), 2) for x in th.test_error], th.converged
@@ -574,7 +574,7 @@ def theory(alpha: float, rho: float, sigma2: float, init_scale: float, t, n_grid
 
 
 def _interp_grid(t, grid, f, tau):
-    r"""Interpolate ``f`` given on ``grid`` at ``t``: monotone cubic (PCHIP) in :math:`u = \log(1 + t/\tau)`, the grid's variable."""
+    r"""Interpolate ``f`` given on ``grid`` at ``t``: monotone cubic (PCHIP) in $u = \log(1 + t/\tau)$, the grid's variable."""
     return PchipInterpolator(np.log1p(grid / tau), f)(np.log1p(t / tau))
 
 
@@ -588,9 +588,9 @@ class DiagonalLinearSimulation(ReadOnlyArrays):
     Attributes
     ----------
     t, test_error, test_error_sem, train_error : (m,) arrays (mean and standard error over seeds).
-    per_seed : (n_seeds, m) array of :math:`E_g` per seed.
-    beta : (n_seeds, d) array, :math:`\\beta` at the last time.
-    beta_paths : (k, m) array, a few coordinates :math:`\\beta_i(t)` of the first seed (active ones first).
+    per_seed : (n_seeds, m) array of $E_g$ per seed.
+    beta : (n_seeds, d) array, $\\beta$ at the last time.
+    beta_paths : (k, m) array, a few coordinates $\\beta_i(t)$ of the first seed (active ones first).
     n_steps : int, Runge-Kutta steps taken; d, n, n_seeds : int.
     alpha, rho, sigma2, init_scale : float.
     """
@@ -614,21 +614,21 @@ class DiagonalLinearSimulation(ReadOnlyArrays):
 
 def simulate(d: int, alpha: float, rho: float, sigma2: float, init_scale: float, t, seeds,
              step_factor: float = 1.0, freeze_tol: float = 1e-10) -> DiagonalLinearSimulation:
-    r"""Gradient flow of the diagonal network at finite :math:`d`, seeds batched on a leading axis.
+    r"""Gradient flow of the diagonal network at finite $d$, seeds batched on a leading axis.
 
-    Integrates the mirror form :math:`\dot\varphi = \frac1\alpha A^\top(y - A\beta)`, :math:`A = X/\sqrt d`,
-    :math:`\beta = 2a^2\sinh(4\varphi)` (identical to the :math:`(u, v)` flow) with classical RK4. The step is
-    ``step_factor`` over the current stiffness :math:`\lambda_{\max}(A^\top A\,\mathrm{diag}(g))/\alpha`,
-    :math:`g = 4\sqrt{\beta^2+4a^4}` (estimated by power iteration, with a 30 % margin; RK4 is stable up to
+    Integrates the mirror form $\dot\varphi = \frac1\alpha A^\top(y - A\beta)$, $A = X/\sqrt d$,
+    $\beta = 2a^2\sinh(4\varphi)$ (identical to the $(u, v)$ flow) with classical RK4. The step is
+    ``step_factor`` over the current stiffness $\lambda_{\max}(A^\top A\,\mathrm{diag}(g))/\alpha$,
+    $g = 4\sqrt{\beta^2+4a^4}$ (estimated by power iteration, with a 30 % margin; RK4 is stable up to
     2.78), at most 0.25 and never past the next output time. When the remaining motion is negligible,
-    :math:`\max|\dot\beta|\,(t_{\rm end} - t) < ` ``freeze_tol``, the state is held (a converged flow).
+    $\max|\dot\beta|\,(t_{\rm end} - t) <$ ``freeze_tol``, the state is held (a converged flow).
 
     Parameters
     ----------
     d : int >= 2; alpha, rho, sigma2, init_scale : the model; t : increasing output times >= 0.
     seeds : int n (range(n)) or distinct ints; seed ``s`` draws the data as :func:`make_data`.
 
-    Memory: :math:`8\,n_{seeds}\,n\,d` bytes for the data. Cost: two batched matrix-vector products per stage.
+    Memory: $8\,n_{seeds}\,n\,d$ bytes for the data. Cost: two batched matrix-vector products per stage.
 
     Examples
     --------
@@ -721,11 +721,11 @@ def simulate(d: int, alpha: float, rho: float, sigma2: float, init_scale: float,
 # ----------------------------------------------------------------------------------------------
 def plot_learning_curves(alpha: float = 0.5, rho: float = 0.1, sigma: float = 0.0, init_scale: float = 0.1,
                          d: int = 100, seeds: int = 4, t_max: float = 40.0, ax=None):
-    r"""Simulated :math:`E_g(t)` (log time) with two references: the lazy limit and the implicit-bias limit.
+    r"""Simulated $E_g(t)$ (log time) with two references: the lazy limit and the implicit-bias limit.
 
-    The lazy reference is linear-regression gradient flow at time :math:`8a^2t`
-    (:func:`dmftlib.linear.gradient_flow_theory`); the implicit-bias line is :math:`E_g` of the entropy
-    minimiser (:func:`implicit_bias`) on the same data (drawn when :math:`\sigma = 0`, :math:`\alpha<1`).
+    The lazy reference is linear-regression gradient flow at time $8a^2t$
+    (:func:`dmftlib.linear.gradient_flow_theory`); the implicit-bias line is $E_g$ of the entropy
+    minimiser (:func:`implicit_bias`) on the same data (drawn when $\sigma = 0$, $\alpha<1$).
     Pure function of its parameters (the chapter's widget). Returns the axes.
     """
     from . import linear, plotting
@@ -763,10 +763,10 @@ def sim_seeds(seeds):
 
 
 def plot_implicit_bias(alpha: float = 0.5, rho: float = 0.1, d: int = 150, seeds: int = 4, ax=None):
-    r""":math:`E_g` of the implicit bias against the initialisation scale :math:`a` (log axis).
+    r"""$E_g$ of the implicit bias against the initialisation scale $a$ (log axis).
 
-    Kernel regime (:math:`a\to\infty`): the minimum-norm interpolator, :math:`E_g\to1-\alpha`. Rich regime
-    (:math:`a\to0`): :math:`\ell_1` minimisation, exact recovery when :math:`\alpha > \alpha_c(\rho)`
+    Kernel regime ($a\to\infty$): the minimum-norm interpolator, $E_g\to1-\alpha$. Rich regime
+    ($a\to0$): $\ell_1$ minimisation, exact recovery when $\alpha > \alpha_c(\rho)$
     (:func:`donoho_tanner`). Pure function of its parameters. Returns the axes.
     """
     from . import plotting

@@ -2,39 +2,39 @@ r"""A generative flow in the teacher-student setup: flow matching on a teacher's
 
 The same rank-one linear field as :mod:`dmftlib.autoregressive` (the neural-ODE family of
 :mod:`dmftlib.neural_ode` with one direction and a linear vector field, :cite:t:`urbani2026theory`),
-now used as the velocity of a flow in inference time :math:`\tau\in[0,1]`.
+now used as the velocity of a flow in inference time $\tau\in[0,1]$.
 
-**Teacher distribution.** Push a standard Gaussian :math:`z(0)\sim\mathcal N(0, I_N)` through the
+**Teacher distribution.** Push a standard Gaussian $z(0)\sim\mathcal N(0, I_N)$ through the
 teacher's ODE
 
 .. math::
 
     \frac{dz}{d\tau} = V^*(z) = \frac{b^*}{N}\,w^*\,(w^*\cdot z),\qquad |w^*|^2 = N,
 
-so :math:`z(\tau) = z(0) + (e^{b^*\tau} - 1)\,w^*\lambda^*_0/\sqrt N` with
-:math:`\lambda^*_0 = w^*\cdot z(0)/\sqrt N`, and :math:`z(1)\sim\mathcal N(0, \Sigma^*)`,
-:math:`\Sigma^* = I_N + (e^{2b^*} - 1)\,w^*w^{*\top}/N`: a spiked Gaussian.
+so $z(\tau) = z(0) + (e^{b^*\tau} - 1)\,w^*\lambda^*_0/\sqrt N$ with
+$\lambda^*_0 = w^*\cdot z(0)/\sqrt N$, and $z(1)\sim\mathcal N(0, \Sigma^*)$,
+$\Sigma^* = I_N + (e^{2b^*} - 1)\,w^*w^{*\top}/N$: a spiked Gaussian.
 
-**Student flow** :math:`V(z) = u\,(w\cdot z)/N`; it generates :math:`\mathcal N(0, \Sigma)` with
-:math:`\Sigma = EE^\top`, :math:`E = e^{uw^\top/N} = I_N + \gamma(S)\,uw^\top/N`,
-:math:`\gamma(S) = (e^S - 1)/S`, :math:`S = u\cdot w/N`.
+**Student flow** $V(z) = u\,(w\cdot z)/N$; it generates $\mathcal N(0, \Sigma)$ with
+$\Sigma = EE^\top$, $E = e^{uw^\top/N} = I_N + \gamma(S)\,uw^\top/N$,
+$\gamma(S) = (e^S - 1)/S$, $S = u\cdot w/N$.
 
 **Training: flow matching on the teacher's velocity** (regression of the student's field on the
 teacher's along the teacher's paths, :cite:t:`lipman2023flow`, :cite:t:`albergo2023building`). One
-step draws :math:`\tau\sim U[0,1]`, :math:`z(0)\sim\mathcal N(0, I_N)` and descends
-:math:`\ell = \tfrac12|V(z(\tau)) - V^*(z(\tau))|^2`; with :math:`r = V^* - V`,
-:math:`\lambda = w\cdot z/\sqrt N`, :math:`g = u\cdot r/\sqrt N`:
-:math:`w\leftarrow w + \eta\,g\,z/\sqrt N`, :math:`u\leftarrow u + \eta\,\lambda\,r/\sqrt N`.
-The inputs :math:`z(\tau)` are spiked along :math:`w^*` by :math:`\kappa = e^{b^*\tau} - 1`, so the
-order parameters :math:`(Q_w, R_w, Q_u, R_u, S)` obey the ODEs of :mod:`dmftlib.autoregressive`
-averaged over :math:`\tau` (Gauss-Legendre quadrature), with no noise term.
+step draws $\tau\sim U[0,1]$, $z(0)\sim\mathcal N(0, I_N)$ and descends
+$\ell = \tfrac12|V(z(\tau)) - V^*(z(\tau))|^2$; with $r = V^* - V$,
+$\lambda = w\cdot z/\sqrt N$, $g = u\cdot r/\sqrt N$:
+$w\leftarrow w + \eta\,g\,z/\sqrt N$, $u\leftarrow u + \eta\,\lambda\,r/\sqrt N$.
+The inputs $z(\tau)$ are spiked along $w^*$ by $\kappa = e^{b^*\tau} - 1$, so the
+order parameters $(Q_w, R_w, Q_u, R_u, S)$ obey the ODEs of :mod:`dmftlib.autoregressive`
+averaged over $\tau$ (Gauss-Legendre quadrature), with no noise term.
 
 **Distances** (closed forms in the overlaps, computed in the three-dimensional span of
-:math:`w^*, w, u`, where both covariances differ from the identity):
+$w^*, w, u$, where both covariances differ from the identity):
 the squared 2-Wasserstein distance
-:math:`W_2^2 = \operatorname{tr}\Sigma + \operatorname{tr}\Sigma^* - 2\operatorname{tr}(\Sigma^{*1/2}\Sigma\Sigma^{*1/2})^{1/2}`
-(field ``w2``, the distance :math:`W_2` itself), the second-moment error
-:math:`\|\Sigma - \Sigma^*\|_F` (``cov_err``), and the population flow-matching loss (``loss``).
+$W_2^2 = \operatorname{tr}\Sigma + \operatorname{tr}\Sigma^* - 2\operatorname{tr}(\Sigma^{*1/2}\Sigma\Sigma^{*1/2})^{1/2}$
+(field ``w2``, the distance $W_2$ itself), the second-moment error
+$\|\Sigma - \Sigma^*\|_F$ (``cov_err``), and the population flow-matching loss (``loss``).
 
 Examples
 --------
@@ -104,7 +104,7 @@ def distances(Qw, Rw, Qu, Ru, S, b_star: float = 0.5, n_tau: int = 16):
     r"""2-Wasserstein distance, second-moment error and flow-matching loss from the overlaps.
 
     Overlaps may be arrays (broadcast together); returns ``(w2, cov_err, loss)``. Equal to the
-    same quantities computed from the full :math:`N\times N` covariances (checked in the tests).
+    same quantities computed from the full $N\times N$ covariances (checked in the tests).
 
     >>> [round(float(v), 6) for v in distances(1.0, 1.0, 0.25, 0.5, 0.5, b_star=0.5)]
     [0.0, 0.0, 0.0]
@@ -117,8 +117,8 @@ def distances(Qw, Rw, Qu, Ru, S, b_star: float = 0.5, n_tau: int = 16):
 
 @dataclass(frozen=True)
 class GenTheory(ReadOnlyArrays):
-    r"""Order-parameter ODE solution (:math:`N\to\infty`): ``t``; ``w2`` the 2-Wasserstein distance
-    between generated and teacher distributions; ``cov_err`` :math:`\|\Sigma - \Sigma^*\|_F`;
+    r"""Order-parameter ODE solution ($N\to\infty$): ``t``; ``w2`` the 2-Wasserstein distance
+    between generated and teacher distributions; ``cov_err`` $\|\Sigma - \Sigma^*\|_F$;
     ``loss`` the population flow-matching loss; overlaps ``Qw``, ``Rw``, ``Qu``, ``Ru``, ``S``."""
 
     t: np.ndarray
@@ -173,11 +173,11 @@ def _check(b_star, eta, q0, r0, c0, t):
 
 def theory(b_star: float = 0.5, eta: float = 0.5, t=None, q0: float = 1.0, r0: float = 0.2, c0: float = 0.0,
            n_tau: int = 16, dt: float = 0.05) -> GenTheory:
-    r"""Distances between generated and teacher distributions over training, :math:`N\to\infty`.
+    r"""Distances between generated and teacher distributions over training, $N\to\infty$.
 
-    Teacher strength ``b_star`` (spike variance :math:`e^{2b^*}`), learning rate ``eta``, times ``t``
+    Teacher strength ``b_star`` (spike variance $e^{2b^*}$), learning rate ``eta``, times ``t``
     (default ``linspace(0, 40, 41)``), initial overlaps :func:`dmftlib.autoregressive.initial_gram`,
-    ``n_tau`` Gauss-Legendre nodes for the average over :math:`\tau` (16 give machine precision), RK4
+    ``n_tau`` Gauss-Legendre nodes for the average over $\tau$ (16 give machine precision), RK4
     steps of at most ``dt / max(1, eta, eta |b_star|)``.
 
     >>> th = theory(t=[0.0, 20.0])
@@ -197,9 +197,9 @@ def simulate(N: int, b_star: float = 0.5, eta: float = 0.5, t=None, seeds=8, q0:
              c0: float = 0.0, init_seed: int = 0, chunk: int = 256) -> GenSimulation:
     r"""Flow-matching SGD at dimension ``N`` (same parameters as :func:`theory`), seeds batched.
 
-    Per step and seed: :math:`z(0)\sim\mathcal N(0, I_N)` and :math:`\tau = \Phi(n)` from one more
-    standard normal :math:`n` (:math:`\Phi` the normal CDF, so :math:`\tau\sim U[0,1]`), the teacher's
-    :math:`z(\tau)` and velocity in closed form, one SGD step. Overlaps realized exactly at the start
+    Per step and seed: $z(0)\sim\mathcal N(0, I_N)$ and $\tau = \Phi(n)$ from one more
+    standard normal $n$ ($\Phi$ the normal CDF, so $\tau\sim U[0,1]$), the teacher's
+    $z(\tau)$ and velocity in closed form, one SGD step. Overlaps realized exactly at the start
     (frame from ``init_seed``); distances from each run's overlaps by :func:`distances`.
 
     >>> sim = simulate(50, t=[0.0, 1.0], seeds=2)
@@ -232,7 +232,7 @@ def _summarize(Y, t, b_star, eta, N, seeds, wall_time):
 
 def summarize(overlaps, t, N: int, b_star: float = 0.5, eta: float = 0.5, seeds=None) -> GenSimulation:
     r"""A :class:`GenSimulation` from stored per-seed overlaps (n_seeds, nt, 5) in the order
-    :math:`(Q_w, R_w, Q_u, R_u, S)` (to reload precomputed runs). ``seeds`` defaults to ``range(n_seeds)``.
+    $(Q_w, R_w, Q_u, R_u, S)$ (to reload precomputed runs). ``seeds`` defaults to ``range(n_seeds)``.
 
     >>> Y = np.array([[[1.0, 0.2, 1.0, 0.2, 0.0]], [[1.0, 1.0, 0.25, 0.5, 0.5]]])
     >>> summarize(Y, [0.0], 50).w2.round(4).tolist()

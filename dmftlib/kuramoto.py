@@ -1,23 +1,23 @@
 r"""Kuramoto oscillators on dense random graphs drawn from a graphon, and their mean-field limit.
 
-:math:`N` phase oscillators at positions :math:`x_i = (i - 1/2)/N` in :math:`[0, 1]`,
+$N$ phase oscillators at positions $x_i = (i - 1/2)/N$ in $[0, 1]$,
 
 .. math::
 
     \frac{d\theta_i}{dt} = \omega_i + \frac{K}{N}\sum_{j=1}^N A_{ij}\,\sin(\theta_j - \theta_i),
     \qquad A_{ij} = A_{ji}\sim\mathrm{Bernoulli}\big(W(x_i, x_j)\big),\ A_{ii} = 0,
 
-with natural frequencies :math:`\omega_i` drawn from a symmetric unimodal density :math:`g`
+with natural frequencies $\omega_i$ drawn from a symmetric unimodal density $g$
 (``"gaussian"`` with standard deviation ``width``, or ``"lorentzian"`` with half-width ``width``).
-Here :math:`K` is the coupling strength (a local symbol: elsewhere in the book :math:`K` is a
-width or a kernel). Graphons: ``"constant"`` :math:`W = p` (Erdos-Renyi), ``"min"``
-:math:`W(x, y) = \min(x, y)`, and ``"1-max"`` :math:`W(x, y) = 1 - \max(x, y)`.
+Here $K$ is the coupling strength (a local symbol: elsewhere in the book $K$ is a
+width or a kernel). Graphons: ``"constant"`` $W = p$ (Erdos-Renyi), ``"min"``
+$W(x, y) = \min(x, y)$, and ``"1-max"`` $W(x, y) = 1 - \max(x, y)$.
 
-As :math:`N\to\infty` (graph limit; Medvedev 2014, Chiba & Medvedev 2019) the oscillators at
-position :math:`x` feel the local field :math:`K R(x) e^{i\psi}` with
-:math:`R(x) = \int_0^1 W(x, y)\,r(y)\,dy`, where :math:`r(x)` is the local order parameter. In a
-stationary state (common phase :math:`\psi`, symmetric :math:`g`) the locked oscillators
-(:math:`|\omega| < K R(x)`) sit at :math:`\sin(\theta-\psi) = \omega/(K R(x))` and the drifting ones
+As $N\to\infty$ (graph limit; Medvedev 2014, Chiba & Medvedev 2019) the oscillators at
+position $x$ feel the local field $K R(x) e^{i\psi}$ with
+$R(x) = \int_0^1 W(x, y)\,r(y)\,dy$, where $r(x)$ is the local order parameter. In a
+stationary state (common phase $\psi$, symmetric $g$) the locked oscillators
+($|\omega| < K R(x)$) sit at $\sin(\theta-\psi) = \omega/(K R(x))$ and the drifting ones
 do not contribute, which gives the self-consistency (Kuramoto 1975; Strogatz 2000)
 
 .. math::
@@ -25,11 +25,11 @@ do not contribute, which gives the self-consistency (Kuramoto 1975; Strogatz 200
     r(x) = F\big(K R(x)\big),\qquad
     F(a) = a\int_{-\pi/2}^{\pi/2}\cos^2 s\; g(a\sin s)\,ds .
 
-For :math:`W = p` this is :math:`r = F(K p r)`: :math:`r = 0` for :math:`K \le K_c` and a
-nonzero branch above :math:`K_c = 2/(\pi g(0) p)`; for the Lorentzian :math:`r = \sqrt{1 - 2\gamma/(Kp)}`
-exactly. For a general graphon the transition is at :math:`K_c = 2/(\pi g(0)\lambda_{\max})`, with
-:math:`\lambda_{\max}` the top eigenvalue of the integral operator of :math:`W`
-(:math:`4/\pi^2` for ``"min"`` and ``"1-max"``).
+For $W = p$ this is $r = F(K p r)$: $r = 0$ for $K \le K_c$ and a
+nonzero branch above $K_c = 2/(\pi g(0) p)$; for the Lorentzian $r = \sqrt{1 - 2\gamma/(Kp)}$
+exactly. For a general graphon the transition is at $K_c = 2/(\pi g(0)\lambda_{\max})$, with
+$\lambda_{\max}$ the top eigenvalue of the integral operator of $W$
+($4/\pi^2$ for ``"min"`` and ``"1-max"``).
 
 References: Y. Kuramoto, Lecture Notes in Physics 39 (1975); S. H. Strogatz, Physica D 143, 1 (2000);
 G. S. Medvedev, SIAM J. Math. Anal. 46, 2743 (2014); H. Chiba and G. S. Medvedev, Discrete Contin.
@@ -76,7 +76,7 @@ def _g(omega, width, distribution):
 
 
 def frequency_density(omega, width, distribution="gaussian"):
-    r"""The density :math:`g(\omega)`: Gaussian (standard deviation ``width``) or Lorentzian (half-width ``width``).
+    r"""The density $g(\omega)$: Gaussian (standard deviation ``width``) or Lorentzian (half-width ``width``).
 
     >>> round(float(frequency_density(0.0, 1.0, "lorentzian")), 6)   # 1 / pi
     0.31831
@@ -86,9 +86,9 @@ def frequency_density(omega, width, distribution="gaussian"):
 
 
 def frequency_quantiles(N, width, distribution="gaussian"):
-    r"""Deterministic frequencies :math:`\omega_i = G^{-1}((i - 1/2)/N)`, :math:`i = 1..N` (:math:`G` the CDF of g).
+    r"""Deterministic frequencies $\omega_i = G^{-1}((i - 1/2)/N)$, $i = 1..N$ ($G$ the CDF of g).
 
-    Quantiles instead of random draws remove the :math:`O(N^{-1/2})` sample-to-sample spread of the
+    Quantiles instead of random draws remove the $O(N^{-1/2})$ sample-to-sample spread of the
     empirical frequency law (the finite-N noise left is that of the graph and of the dynamics).
 
     >>> frequency_quantiles(4, 1.0, "lorentzian").round(3).tolist()
@@ -103,7 +103,7 @@ def frequency_quantiles(N, width, distribution="gaussian"):
 
 
 def graphon(x, y, kind="constant", p=1.0):
-    r"""The graphon :math:`W(x, y)`: ``"constant"`` (p), ``"min"`` (min(x, y)) or ``"1-max"`` (1 - max(x, y)).
+    r"""The graphon $W(x, y)$: ``"constant"`` (p), ``"min"`` (min(x, y)) or ``"1-max"`` (1 - max(x, y)).
 
     >>> float(graphon(0.25, 0.5, "min")), float(graphon(0.25, 0.5, "1-max"))
     (0.25, 0.5)
@@ -143,10 +143,10 @@ def _F(a, width, distribution):
 
 
 def locked_fraction_map(a, width, distribution="gaussian"):
-    r"""The self-consistency map :math:`F(a) = a\int_{-\pi/2}^{\pi/2}\cos^2 s\,g(a\sin s)\,ds`.
+    r"""The self-consistency map $F(a) = a\int_{-\pi/2}^{\pi/2}\cos^2 s\,g(a\sin s)\,ds$.
 
-    :math:`F(a)` is the order parameter that oscillators with frequency law g produce in a field of
-    strength :math:`a` (:math:`F(a)\approx \pi g(0) a / 2` for small a, :math:`F\to 1` as :math:`a\to\infty`).
+    $F(a)$ is the order parameter that oscillators with frequency law g produce in a field of
+    strength $a$ ($F(a)\approx \pi g(0) a / 2$ for small a, $F\to 1$ as $a\to\infty$).
 
     >>> locked_fraction_map([0.0, 100.0], 1.0).round(4).tolist()
     [0.0, 0.9999]
@@ -165,7 +165,7 @@ def _top_eigenvalue(kind, p):
 
 
 def critical_coupling(width, distribution="gaussian", p=1.0, graphon="constant"):
-    r"""The onset of synchrony :math:`K_c = 2/(\pi g(0)\lambda_{\max})` (:math:`\lambda_{\max} = p` for W = p).
+    r"""The onset of synchrony $K_c = 2/(\pi g(0)\lambda_{\max})$ ($\lambda_{\max} = p$ for W = p).
 
     >>> round(critical_coupling(1.0, "gaussian"), 4)      # 2 sqrt(2 pi) / pi
     1.5958
@@ -181,9 +181,9 @@ def critical_coupling(width, distribution="gaussian", p=1.0, graphon="constant")
 def stationary_order_parameter(K, width, distribution="gaussian", p=1.0):
     r"""Stationary order parameter r of the Kuramoto model on the constant graphon p (N -> infinity).
 
-    Solves :math:`r = K p r\int_{-\pi/2}^{\pi/2}\cos^2 s\,g(K p r\sin s)\,ds` for its nonzero root
-    (Brent's method in r on (0, 1], Gauss-Legendre in s); returns 0 for :math:`K\le K_c`. The
-    Lorentzian uses the closed form :math:`r = \sqrt{1 - 2\gamma/(Kp)}`.
+    Solves $r = K p r\int_{-\pi/2}^{\pi/2}\cos^2 s\,g(K p r\sin s)\,ds$ for its nonzero root
+    (Brent's method in r on (0, 1], Gauss-Legendre in s); returns 0 for $K\le K_c$. The
+    Lorentzian uses the closed form $r = \sqrt{1 - 2\gamma/(Kp)}$.
 
     Parameters
     ----------
@@ -226,7 +226,7 @@ def _r_constant(Kp, width, distribution):
 
 @dataclass(frozen=True)
 class KuramotoTheory(ReadOnlyArrays):
-    """Graph-limit stationary state. ``r`` (n_K,) the global order parameter :math:`\\int_0^1 r(x)dx`;
+    """Graph-limit stationary state. ``r`` (n_K,) the global order parameter $\\int_0^1 r(x)dx$;
     ``r_x`` (n_K, n_x) the local order parameter at the nodes ``x``; ``K_c`` the critical coupling;
     ``n_iter`` the fixed-point iterations per K and ``residual`` the last sup-norm change per K."""
 
@@ -256,12 +256,12 @@ def _check_model(K, width, distribution, graphon, p):
 
 def theory(K, width, distribution="gaussian", graphon="constant", p=1.0, n_x: int = 200,
            tol: float = 1e-11, max_iter: int = 300) -> KuramotoTheory:
-    r"""The graph-limit self-consistency :math:`r(x) = F(K\int_0^1 W(x,y)r(y)dy)` on Gauss-Legendre nodes.
+    r"""The graph-limit self-consistency $r(x) = F(K\int_0^1 W(x,y)r(y)dy)$ on Gauss-Legendre nodes.
 
-    Iterates :math:`r \leftarrow F(K\,\mathcal W r)` from :math:`r \equiv 1` (100 steps; since F and
-    :math:`\mathcal W` are monotone this decreases towards the largest solution, the synchronized
+    Iterates $r \leftarrow F(K\,\mathcal W r)$ from $r \equiv 1$ (100 steps; since F and
+    $\mathcal W$ are monotone this decreases towards the largest solution, the synchronized
     branch), then polishes with Newton's method (F' by complex step), which stays fast near
-    :math:`K_c`; r = 0 below :math:`K_c`. A K that has not converged in ``max_iter`` iterations raises
+    $K_c$; r = 0 below $K_c$. A K that has not converged in ``max_iter`` iterations raises
     :class:`dmftlib.ConvergenceError` with the residual history.
     For ``graphon="constant"`` the result equals :func:`stationary_order_parameter` (r(x) = r).
 
@@ -308,7 +308,7 @@ def theory(K, width, distribution="gaussian", graphon="constant", p=1.0, n_x: in
 class KuramotoSimulation(ReadOnlyArrays):
     """Finite-N runs, same field names as :class:`KuramotoTheory`.
 
-    ``r`` (n_K,) the time average of :math:`|N^{-1}\\sum_j e^{i\\theta_j}|` over ``[t_burn, t_max]``,
+    ``r`` (n_K,) the time average of $|N^{-1}\\sum_j e^{i\\theta_j}|$ over ``[t_burn, t_max]``,
     mean over seeds, ``r_sem`` its standard error, ``r_seeds`` (n_seeds, n_K); ``r_x`` (n_K, n_bins)
     the time-averaged local order parameter (projection of each bin's mean phasor on the global
     phase) at bin centres ``x``, with ``r_x_sem``; ``r_t`` (n_seeds, n_K, n_saved) the order
@@ -336,7 +336,7 @@ class KuramotoSimulation(ReadOnlyArrays):
 
 
 def sample_graph(N, graphon="constant", p=1.0, seed=0):
-    r"""A symmetric adjacency matrix with :math:`A_{ij}\sim\mathrm{Bernoulli}(W(x_i, x_j))` for i < j, zero diagonal.
+    r"""A symmetric adjacency matrix with $A_{ij}\sim\mathrm{Bernoulli}(W(x_i, x_j))$ for i < j, zero diagonal.
 
     >>> A = sample_graph(400, "constant", 0.5, seed=1); bool((A == A.T).all()), round(float(A.mean()), 2)
     (True, 0.5)
@@ -363,12 +363,12 @@ def simulate(N, K, width, distribution="gaussian", graphon="constant", p=1.0, se
              t_burn=50.0, dt=0.1, n_bins=10, save_every=10) -> KuramotoSimulation:
     r"""Integrate N oscillators on a sampled graph (Heun's method, step ``dt``), vectorized over K.
 
-    For every seed: a graph :math:`A_{ij}\sim\mathrm{Bernoulli}(W(x_i,x_j))` at positions
-    :math:`x_i=(i-1/2)/N`, the deterministic frequency quantiles (:func:`frequency_quantiles`) in
+    For every seed: a graph $A_{ij}\sim\mathrm{Bernoulli}(W(x_i,x_j))$ at positions
+    $x_i=(i-1/2)/N$, the deterministic frequency quantiles (:func:`frequency_quantiles`) in
     an order drawn at random (so that frequencies are independent of position), and
-    :math:`\theta_i(0)=0`. The coupling sum of all K values is one product
-    ``A @ [cos(theta), sin(theta)]`` of shape (N, 2 n_K). Work: :math:`2 N^2 n_K` per stage,
-    ``t_max/dt`` steps of two stages, per seed; memory :math:`N^2` doubles.
+    $\theta_i(0)=0$. The coupling sum of all K values is one product
+    ``A @ [cos(theta), sin(theta)]`` of shape (N, 2 n_K). Work: $2 N^2 n_K$ per stage,
+    ``t_max/dt`` steps of two stages, per seed; memory $N^2$ doubles.
 
     >>> sim = simulate(200, [0.5, 4.0], 0.5, "lorentzian", seeds=2, t_max=40.0, t_burn=20.0)
     >>> sim.r.round(1).tolist()

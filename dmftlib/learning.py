@@ -2,27 +2,27 @@ r"""Learning as a dynamical system: the two dynamics of learning, and self-avera
 
 The first chapter of the book rests on three numerical facts, each computed here.
 
-* **Inference dynamics.** A residual network :math:`h_{\ell+1} = h_\ell + \frac1L f(h_\ell, \theta(\ell/L))`
-  is the Euler scheme of the neural ODE :math:`dh/d\tau = f(h, \theta(\tau))`, :math:`\tau\in[0,1]`;
-  its output converges to the ODE solution with a global error :math:`O(1/L)`
+* **Inference dynamics.** A residual network $h_{\ell+1} = h_\ell + \frac1L f(h_\ell, \theta(\ell/L))$
+  is the Euler scheme of the neural ODE $dh/d\tau = f(h, \theta(\tau))$, $\tau\in[0,1]$;
+  its output converges to the ODE solution with a global error $O(1/L)$
   (:func:`random_vector_field`, :func:`resnet`, :func:`neural_ode`, :func:`resnet_vs_ode`).
-* **Training dynamics.** Gradient descent with step :math:`\eta` converges to gradient flow with a
-  global error :math:`O(\eta)`, here on teacher-student linear regression
+* **Training dynamics.** Gradient descent with step $\eta$ converges to gradient flow with a
+  global error $O(\eta)$, here on teacher-student linear regression
   (:func:`sample_teacher_student`, :func:`gradient_descent`, :func:`gradient_flow`, :func:`gd_vs_gf`).
 * **Self-averaging.** The test error of gradient flow at a fixed time fluctuates across datasets
-  by :math:`O(N^{-1/2})` around a deterministic curve, given by the Marchenko-Pastur law
+  by $O(N^{-1/2})$ around a deterministic curve, given by the Marchenko-Pastur law
   (:func:`theory`, :func:`simulate`, :func:`self_averaging`).
 
-Conventions (those of the book's notation page). Teacher :math:`y = w^*\cdot x/\sqrt N + \sigma\epsilon`,
-:math:`x\sim\mathcal N(0, I_N)`, :math:`w^*\sim\mathcal N(0, I_N)`, :math:`\epsilon\sim\mathcal N(0,1)`;
-student :math:`f(x) = w\cdot x/\sqrt N`, :math:`w(0) = 0`; :math:`P = \mathrm{round}(\alpha N)` samples stacked in
-:math:`X\in\mathbb R^{P\times N}`; loss :math:`\mathcal L = \frac1{2P}\sum_\mu (y_\mu - f(x^\mu))^2`; gradient flow
-:math:`dw/dt = -N\,\partial\mathcal L/\partial w` so that, with :math:`v = w - w^*` and :math:`\hat\Sigma = X^\top X/P`,
+Conventions (those of the book's notation page). Teacher $y = w^*\cdot x/\sqrt N + \sigma\epsilon$,
+$x\sim\mathcal N(0, I_N)$, $w^*\sim\mathcal N(0, I_N)$, $\epsilon\sim\mathcal N(0,1)$;
+student $f(x) = w\cdot x/\sqrt N$, $w(0) = 0$; $P = \mathrm{round}(\alpha N)$ samples stacked in
+$X\in\mathbb R^{P\times N}$; loss $\mathcal L = \frac1{2P}\sum_\mu (y_\mu - f(x^\mu))^2$; gradient flow
+$dw/dt = -N\,\partial\mathcal L/\partial w$ so that, with $v = w - w^*$ and $\hat\Sigma = X^\top X/P$,
 
 .. math:: \frac{dv}{dt} = -\hat\Sigma v + b,\qquad b = \frac{\sigma\sqrt N}{P} X^\top\epsilon,
 
-and the test error is :math:`E_g = |w - w^*|^2/N`. Time :math:`t` is measured in these units (one unit
-of :math:`t` is :math:`1/\eta` steps of gradient descent). Seeds sit on the first array axis.
+and the test error is $E_g = |w - w^*|^2/N$. Time $t$ is measured in these units (one unit
+of $t$ is $1/\eta$ steps of gradient descent). Seeds sit on the first array axis.
 """
 from __future__ import annotations
 
@@ -65,16 +65,16 @@ def _sem_or_zero(x, axis=0):
 
 @dataclass(frozen=True)
 class RandomVectorField(ReadOnlyArrays):
-    r"""A random, smooth, time-dependent vector field on :math:`\mathbb R^N`, one per seed.
+    r"""A random, smooth, time-dependent vector field on $\mathbb R^N$, one per seed.
 
     .. math::
         f(h, \tau) = W(\tau)\tanh(h) + \beta(\tau),\qquad
         W(\tau) = \frac{g}{\sqrt N}\bigl(A\cos\omega\tau + B\sin\omega\tau\bigr),\quad
         \beta(\tau) = b_0\cos\omega\tau + b_1\sin\omega\tau,
 
-    with :math:`A, B` of i.i.d. standard Gaussian entries (so that :math:`W(\tau) h` is :math:`O(1)`
-    per coordinate) and :math:`b_0, b_1 \sim\mathcal N(0, \beta^2 I_N)`. The controls
-    :math:`\theta(\tau) = (W(\tau), \beta(\tau))` are smooth in :math:`\tau`. Arrays carry the seeds first:
+    with $A, B$ of i.i.d. standard Gaussian entries (so that $W(\tau) h$ is $O(1)$
+    per coordinate) and $b_0, b_1 \sim\mathcal N(0, \beta^2 I_N)$. The controls
+    $\theta(\tau) = (W(\tau), \beta(\tau))$ are smooth in $\tau$. Arrays carry the seeds first:
     ``A, B`` have shape ``(n_seeds, N, N)``, ``b0, b1`` and ``h0`` shape ``(n_seeds, N)``.
     """
 
@@ -95,7 +95,7 @@ class RandomVectorField(ReadOnlyArrays):
         return self.A.shape[0]
 
     def __call__(self, tau, h):
-        """Evaluate :math:`f(h, \\tau)` for a state ``h`` of shape ``(n_seeds, N)``."""
+        """Evaluate $f(h, \\tau)$ for a state ``h`` of shape ``(n_seeds, N)``."""
         c, s = np.cos(self.omega * tau), np.sin(self.omega * tau)
         phi = np.tanh(h)[..., None]
         Wphi = (c * (self.A @ phi) + s * (self.B @ phi))[..., 0] * (self.g / np.sqrt(self.N))
@@ -130,9 +130,9 @@ def random_vector_field(N: int, seeds=4, g: float = 1.5, omega: float = 2 * np.p
 
 
 def resnet(field: RandomVectorField, L: int, h0=None) -> np.ndarray:
-    r"""Forward pass of the depth-``L`` residual network :math:`h_{\ell+1} = h_\ell + \frac1L f(h_\ell, \theta(\ell/L))`.
+    r"""Forward pass of the depth-``L`` residual network $h_{\ell+1} = h_\ell + \frac1L f(h_\ell, \theta(\ell/L))$.
 
-    Returns every layer, shape ``(L + 1, n_seeds, N)`` (layer :math:`\ell` sits at depth :math:`\tau = \ell/L`).
+    Returns every layer, shape ``(L + 1, n_seeds, N)`` (layer $\ell$ sits at depth $\tau = \ell/L$).
 
     >>> F = random_vector_field(20, seeds=2)
     >>> resnet(F, 8).shape
@@ -144,10 +144,10 @@ def resnet(field: RandomVectorField, L: int, h0=None) -> np.ndarray:
 
 
 def neural_ode(field: RandomVectorField, tau=None, substeps: int = 64, h0=None) -> np.ndarray:
-    r"""The neural ODE :math:`dh/d\tau = f(h, \theta(\tau))` integrated by RK4 (``substeps`` steps per output interval).
+    r"""The neural ODE $dh/d\tau = f(h, \theta(\tau))$ integrated by RK4 (``substeps`` steps per output interval).
 
     ``tau`` defaults to ``[0, 1]``; returns ``h`` at every ``tau``, shape ``(len(tau), n_seeds, N)``.
-    With 64 RK4 steps over :math:`[0,1]` the error is about :math:`10^{-9}`, far below any ResNet's.
+    With 64 RK4 steps over $[0,1]$ the error is about $10^{-9}$, far below any ResNet's.
     """
     tau = np.array([0.0, 1.0]) if tau is None else check_array("tau", tau, ndim=1, low=0.0, increasing=True)
     substeps = check_int("substeps", substeps, low=1)
@@ -159,7 +159,7 @@ def neural_ode(field: RandomVectorField, tau=None, substeps: int = 64, h0=None) 
 class EulerConvergence(ReadOnlyArrays):
     """Distance between a ResNet's output and the neural ODE's, against depth ``L``.
 
-    ``error[k]`` is the mean over seeds of :math:`|h_L - h(1)|/\\sqrt N` at ``L[k]`` (``error_sem`` its
+    ``error[k]`` is the mean over seeds of $|h_L - h(1)|/\\sqrt N$ at ``L[k]`` (``error_sem`` its
     standard error); ``slope`` and ``slope_stderr`` are the fitted exponent of ``error ~ L^slope``.
     """
 
@@ -205,7 +205,7 @@ def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), seeds=4, 
 @dataclass(frozen=True)
 class TeacherStudentData(ReadOnlyArrays):
     r"""One teacher-student dataset per seed: ``X`` ``(n_seeds, P, N)``, ``y`` and ``eps`` ``(n_seeds, P)``,
-    ``w_star`` ``(n_seeds, N)``, with :math:`y = X w^*/\sqrt N + \sigma\epsilon`."""
+    ``w_star`` ``(n_seeds, N)``, with $y = X w^*/\sqrt N + \sigma\epsilon$."""
 
     X: np.ndarray
     y: np.ndarray
@@ -230,7 +230,7 @@ class TeacherStudentData(ReadOnlyArrays):
         return self.P / self.N
 
     def sigma_hat_matvec(self, v):
-        r""":math:`\hat\Sigma v = X^\top(Xv)/P` for ``v`` of shape ``(n_seeds, N)`` or ``(n_seeds, N, m)``."""
+        r"""$\hat\Sigma v = X^\top(Xv)/P$ for ``v`` of shape ``(n_seeds, N)`` or ``(n_seeds, N, m)``."""
         v = np.asarray(v)
         vec = v.ndim == 2
         V = v[..., None] if vec else v
@@ -239,7 +239,7 @@ class TeacherStudentData(ReadOnlyArrays):
 
     @property
     def b(self) -> np.ndarray:
-        r"""The noise drive :math:`b = \sigma\sqrt N X^\top\epsilon/P` of :math:`dv/dt = -\hat\Sigma v + b`."""
+        r"""The noise drive $b = \sigma\sqrt N X^\top\epsilon/P$ of $dv/dt = -\hat\Sigma v + b$."""
         return np.sqrt(self.sigma2 * self.N) * (np.swapaxes(self.X, -1, -2) @ self.eps[..., None])[..., 0] / self.P
 
 
@@ -274,7 +274,7 @@ def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, seed
 
 
 def test_error(data: TeacherStudentData, w) -> np.ndarray:
-    r"""Test error :math:`E_g = |w - w^*|^2/N` (the excess risk over the label noise), per seed.
+    r"""Test error $E_g = |w - w^*|^2/N$ (the excess risk over the label noise), per seed.
 
     ``w`` may carry leading axes (e.g. times): shape ``(..., n_seeds, N)``.
     """
@@ -292,16 +292,16 @@ test_error.__test__ = False  # not a pytest test despite its name
 
 
 def stability_limit(data: TeacherStudentData) -> np.ndarray:
-    r"""Largest stable step of gradient descent, :math:`\eta_c = 2/\lambda_{\max}(\hat\Sigma)`, per seed."""
+    r"""Largest stable step of gradient descent, $\eta_c = 2/\lambda_{\max}(\hat\Sigma)$, per seed."""
     lam = np.linalg.eigvalsh(np.swapaxes(data.X, -1, -2) @ data.X / data.P)[..., -1]
     return 2.0 / lam
 
 
 def gradient_descent(data: TeacherStudentData, eta: float, n_steps: int) -> np.ndarray:
-    r"""Gradient descent :math:`w_{k+1} = w_k - \eta N\,\partial\mathcal L/\partial w`, from :math:`w_0 = 0`.
+    r"""Gradient descent $w_{k+1} = w_k - \eta N\,\partial\mathcal L/\partial w$, from $w_0 = 0$.
 
-    In :math:`v = w - w^*`: :math:`v_{k+1} = v_k - \eta(\hat\Sigma v_k - b)`; step ``k`` sits at time :math:`t = k\eta`.
-    Returns :math:`w_k` for ``k = 0..n_steps``, shape ``(n_steps + 1, n_seeds, N)`` (matrix-vector products only).
+    In $v = w - w^*$: $v_{k+1} = v_k - \eta(\hat\Sigma v_k - b)$; step ``k`` sits at time $t = k\eta$.
+    Returns $w_k$ for ``k = 0..n_steps``, shape ``(n_steps + 1, n_seeds, N)`` (matrix-vector products only).
     Raises ``ValueError`` if the iterates overflow (a step far above the stability limit).
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
@@ -337,17 +337,17 @@ def _phi(lam, t):
 
 
 def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: float = 1e-13) -> np.ndarray:
-    r"""Exact gradient-flow weights :math:`w(t)` at the times ``t``, shape ``(len(t), n_seeds, N)``.
+    r"""Exact gradient-flow weights $w(t)$ at the times ``t``, shape ``(len(t), n_seeds, N)``.
 
     .. math:: v(t) = e^{-\hat\Sigma t} v(0) + \hat\Sigma^{-1}\bigl(1 - e^{-\hat\Sigma t}\bigr) b,\qquad v(0) = -w^*.
 
-    ``method="eigh"`` diagonalizes :math:`\hat\Sigma` (batched ``numpy.linalg.eigh``, cost :math:`O(N^3)`
+    ``method="eigh"`` diagonalizes $\hat\Sigma$ (batched ``numpy.linalg.eigh``, cost $O(N^3)$
     per seed: the reference). ``method="chebyshev"`` expands both matrix functions in Chebyshev
-    polynomials of :math:`\hat\Sigma` on :math:`[0, \lambda_b]` and needs only matrix-vector products
-    (cost :math:`O(kPN)`, :math:`k\approx t\lambda_b/2 + O(\sqrt{t\lambda_b})`); the degree is chosen so that the
+    polynomials of $\hat\Sigma$ on $[0, \lambda_b]$ and needs only matrix-vector products
+    (cost $O(kPN)$, $k\approx t\lambda_b/2 + O(\sqrt{t\lambda_b})$); the degree is chosen so that the
     discarded coefficients are below ``tol`` (relative). The bound
-    :math:`\lambda_b = (\sqrt P + \sqrt N + 8)^2/P` holds for Gaussian data except with probability
-    :math:`e^{-32}` (Davidson-Szarek), and the method checks it with a few power iterations.
+    $\lambda_b = (\sqrt P + \sqrt N + 8)^2/P$ holds for Gaussian data except with probability
+    $e^{-32}$ (Davidson-Szarek), and the method checks it with a few power iterations.
     """
     t = check_array("t", t, ndim=1, low=0.0)
     if t.size == 0:
@@ -398,7 +398,7 @@ def gradient_flow(data: TeacherStudentData, t, method: str = "chebyshev", tol: f
 class GDConvergence(ReadOnlyArrays):
     """Global error of gradient descent against gradient flow at a fixed time ``T``, against ``eta``.
 
-    ``error[k]`` is the mean over seeds of :math:`|w_{\\mathrm{GD}}(T) - w_{\\mathrm{GF}}(T)|/\\sqrt N` at step ``eta[k]``.
+    ``error[k]`` is the mean over seeds of $|w_{\\mathrm{GD}}(T) - w_{\\mathrm{GF}}(T)|/\\sqrt N$ at step ``eta[k]``.
     """
 
     eta: np.ndarray
@@ -417,8 +417,8 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
              T: float = 4.0, seeds=4) -> GDConvergence:
     r"""Distance at time ``T`` between gradient descent (``T/eta`` steps) and exact gradient flow.
 
-    Each eigenmode of :math:`\hat\Sigma` decays as :math:`(1-\eta\lambda)^{T/\eta} = e^{-\lambda T}(1 - \eta\lambda^2 T/2 + O(\eta^2))`,
-    so the error is :math:`O(\eta)` for :math:`\eta` below the stability limit :math:`2/\lambda_{\max}`
+    Each eigenmode of $\hat\Sigma$ decays as $(1-\eta\lambda)^{T/\eta} = e^{-\lambda T}(1 - \eta\lambda^2 T/2 + O(\eta^2))$,
+    so the error is $O(\eta)$ for $\eta$ below the stability limit $2/\lambda_{\max}$
     (``eta_c``, the smallest over seeds). ``T/eta`` must be an integer for every ``eta``.
 
     >>> r = gd_vs_gf(N=40, etas=(0.2, 0.1, 0.05), seeds=2)
@@ -488,15 +488,15 @@ def _mp_quadrature(alpha, n=400):
 
 
 def theory(t, alpha: float = 2.0, sigma2: float = 0.0) -> TestErrorCurve:
-    r"""Test error of gradient flow in the limit :math:`N, P\to\infty` at fixed :math:`\alpha = P/N`.
+    r"""Test error of gradient flow in the limit $N, P\to\infty$ at fixed $\alpha = P/N$.
 
     .. math::
         E_g(t) = \int \rho_{\mathrm{MP}}(\lambda)\Bigl[e^{-2\lambda t}
         + \frac{\sigma^2}{\alpha}\frac{(1 - e^{-\lambda t})^2}{\lambda}\Bigr]d\lambda,
 
-    where :math:`\rho_{\mathrm{MP}}` is the Marchenko-Pastur law of :math:`\hat\Sigma`, including its atom
-    :math:`(1-\alpha)\delta(\lambda)` when :math:`\alpha<1` (those directions are never learned and contribute
-    :math:`1-\alpha`). Seung, Sompolinsky & Tishby (1992); Advani & Saxe (2020); Bordelon & Pehlevan's review.
+    where $\rho_{\mathrm{MP}}$ is the Marchenko-Pastur law of $\hat\Sigma$, including its atom
+    $(1-\alpha)\delta(\lambda)$ when $\alpha<1$ (those directions are never learned and contribute
+    $1-\alpha$). Seung, Sompolinsky & Tishby (1992); Advani & Saxe (2020); Bordelon & Pehlevan's review.
 
     >>> round(float(theory([0.0], alpha=2.0).eg[0]), 10)  # E_g(0) = |w*|^2/N = 1
     1.0
@@ -517,7 +517,7 @@ def theory(t, alpha: float = 2.0, sigma2: float = 0.0) -> TestErrorCurve:
 
 def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, seeds=8,
              method: str = "chebyshev", batch: int | None = None) -> TestErrorCurve:
-    r"""Test error :math:`E_g(t) = |w(t) - w^*|^2/N` of exact gradient flow on finite datasets, one per seed.
+    r"""Test error $E_g(t) = |w(t) - w^*|^2/N$ of exact gradient flow on finite datasets, one per seed.
 
     ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints (the
     draws of seed ``s`` are those of :func:`sample_teacher_student`).
@@ -554,13 +554,13 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, seeds=8,
 class SelfAveraging(ReadOnlyArrays):
     r"""Spread of the test error at time ``t`` across datasets, against ``N``.
 
-    ``std[k]`` is the standard deviation across seeds of :math:`E_g(t)` at ``N[k]`` and ``std_err`` its
-    standard error (Gaussian approximation :math:`\mathrm{std}/\sqrt{2(n-1)}`); ``mean``/``mean_sem`` the mean over
+    ``std[k]`` is the standard deviation across seeds of $E_g(t)$ at ``N[k]`` and ``std_err`` its
+    standard error (Gaussian approximation $\mathrm{std}/\sqrt{2(n-1)}$); ``mean``/``mean_sem`` the mean over
     seeds; ``samples[k]`` the ``n_seeds[k]`` values themselves. ``slope`` is the fitted exponent of
     ``std ~ N^slope`` (:func:`dmftlib.core.fit_power_law`, unweighted in log-log), ``slope_stderr`` its standard
     error from the fit residuals, and ``slope_stderr_seeds`` the standard error propagated from ``std_err``
-    (the statistical error expected from the number of seeds). ``theory`` is :math:`E_g^\infty(t)` and
-    ``std_theory`` the leading-order spread :math:`\sqrt{2E_g^\infty(2t)/N}` (exact at :math:`\sigma = 0`, see :func:`self_averaging`).
+    (the statistical error expected from the number of seeds). ``theory`` is $E_g^\infty(t)$ and
+    ``std_theory`` the leading-order spread $\sqrt{2E_g^\infty(2t)/N}$ (exact at $\sigma = 0$, see :func:`self_averaging`).
     """
 
     N: np.ndarray
@@ -599,12 +599,12 @@ def _assemble_self_averaging(N_values, samples, t, alpha, sigma2) -> SelfAveragi
 
 def self_averaging(N_values=(100, 200, 400, 800, 1600, 3200), t: float = 1.0, alpha: float = 0.5,
                    sigma2: float = 0.0, seeds=24, seeds_per_N=None) -> SelfAveraging:
-    r"""Standard deviation across datasets of :math:`E_g(t)` for each ``N``, and its power-law fit.
+    r"""Standard deviation across datasets of $E_g(t)$ for each ``N``, and its power-law fit.
 
-    At :math:`\sigma = 0`, :math:`E_g(t) = \frac1N\sum_i z_i^2 e^{-2\lambda_i t}` with :math:`z_i` the (Gaussian, independent
-    of the spectrum) coordinates of :math:`w^*` on the eigenvectors of :math:`\hat\Sigma`; the :math:`z_i^2` give a
-    variance :math:`\frac2{N^2}\sum_i e^{-4\lambda_i t}` and the spectrum only :math:`O(N^{-2})` (linear eigenvalue
-    statistics have :math:`O(1)` fluctuations, Bai & Silverstein 2004), hence
+    At $\sigma = 0$, $E_g(t) = \frac1N\sum_i z_i^2 e^{-2\lambda_i t}$ with $z_i$ the (Gaussian, independent
+    of the spectrum) coordinates of $w^*$ on the eigenvectors of $\hat\Sigma$; the $z_i^2$ give a
+    variance $\frac2{N^2}\sum_i e^{-4\lambda_i t}$ and the spectrum only $O(N^{-2})$ (linear eigenvalue
+    statistics have $O(1)$ fluctuations, Bai & Silverstein 2004), hence
 
     .. math:: \operatorname{std} E_g(t) = \sqrt{2 E_g^\infty(2t)/N}\,\bigl(1 + O(N^{-1})\bigr).
 
@@ -698,9 +698,9 @@ def plot_gd_error(result: GDConvergence, ax=None):
 
 def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, T: float = 10.0,
                   seeds=4, ax=None):
-    r"""Test error of gradient descent with step ``eta`` (markers) and of gradient flow (line) against :math:`t = k\eta`.
+    r"""Test error of gradient descent with step ``eta`` (markers) and of gradient flow (line) against $t = k\eta$.
 
-    Above the stability limit :math:`\eta_c = 2/\lambda_{\max}` (printed in the title) the descent diverges.
+    Above the stability limit $\eta_c = 2/\lambda_{\max}$ (printed in the title) the descent diverges.
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
     T = check_real("T", T, low=0.0, low_open=True)
@@ -779,7 +779,7 @@ def plot_test_error(curves, theory_curve: TestErrorCurve | None = None, ax=None,
 
 
 def plot_self_averaging(result: SelfAveraging, ax=None):
-    """Standard deviation of :math:`E_g(t)` across datasets against ``N``, with its fitted power law."""
+    """Standard deviation of $E_g(t)$ across datasets against ``N``, with its fitted power law."""
     if ax is None:
         _, ax = new_figure()
     label = f"simulation, {result.n_seeds.min()}-{result.n_seeds.max()} seeds per N"
@@ -797,8 +797,8 @@ def plot_self_averaging(result: SelfAveraging, ax=None):
 
 
 def plot_test_error_histogram(result: SelfAveraging, N: int | None = None, ax=None):
-    r"""Histogram across datasets of :math:`E_g(t)` at one size ``N`` of ``result`` (default: the smallest),
-    with the :math:`N\to\infty` value and the predicted width :math:`\pm\sqrt{2E_g^\infty(2t)/N}`."""
+    r"""Histogram across datasets of $E_g(t)$ at one size ``N`` of ``result`` (default: the smallest),
+    with the $N\to\infty$ value and the predicted width $\pm\sqrt{2E_g^\infty(2t)/N}$."""
     N = int(result.N[0]) if N is None else int(N)
     if N not in result.N:
         raise ValueError(f"N must be one of {result.N.tolist()}; got {N}")

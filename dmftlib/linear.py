@@ -2,31 +2,31 @@ r"""Gradient flow on high-dimensional linear regression: theory, DMFT and simula
 
 The model (conventions of the whole module)
 ------------------------------------------
-Inputs :math:`x_\mu\in\mathbb R^N`, :math:`\mu = 1..P`, i.i.d. :math:`\mathcal N(0, \Sigma)` with
-:math:`\operatorname{tr}\Sigma/N = 1` (isotropic case :math:`\Sigma = I_N`), :math:`\alpha = P/N`.
-Teacher :math:`y_\mu = w^*\cdot x_\mu/\sqrt N + \sigma\varepsilon_\mu` with :math:`w^*\sim\mathcal N(0, I_N)`,
-:math:`\varepsilon_\mu\sim\mathcal N(0,1)`; student :math:`f_\mu = w\cdot x_\mu/\sqrt N`, :math:`w(0) = 0`.
-Loss and gradient flow (time in units where the mean eigenvalue of :math:`\hat\Sigma` is one):
+Inputs $x_\mu\in\mathbb R^N$, $\mu = 1..P$, i.i.d. $\mathcal N(0, \Sigma)$ with
+$\operatorname{tr}\Sigma/N = 1$ (isotropic case $\Sigma = I_N$), $\alpha = P/N$.
+Teacher $y_\mu = w^*\cdot x_\mu/\sqrt N + \sigma\varepsilon_\mu$ with $w^*\sim\mathcal N(0, I_N)$,
+$\varepsilon_\mu\sim\mathcal N(0,1)$; student $f_\mu = w\cdot x_\mu/\sqrt N$, $w(0) = 0$.
+Loss and gradient flow (time in units where the mean eigenvalue of $\hat\Sigma$ is one):
 
 .. math::
 
     L(w) = \frac1{2P}\sum_\mu (y_\mu - f_\mu)^2 + \frac{\gamma}{2}\frac{|w|^2}{N},\qquad
     \frac{dw}{dt} = -N\,\nabla_w L .
 
-With :math:`\hat\Sigma = X^\top X/P` the error :math:`v = w - w^*` obeys
-:math:`\dot v = -\hat\Sigma v + \sigma\frac{\sqrt N}{P}X^\top\varepsilon - \gamma w`.
-Test error :math:`E_g(t) = v^\top\Sigma v/N` (:math:`= |w - w^*|^2/N` when :math:`\Sigma = I`; the irreducible
-:math:`\sigma^2` is not included), train error :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f_\mu)^2`.
-The ridge :math:`\gamma` is called ``ridge`` in code (:math:`\lambda` denotes eigenvalues).
+With $\hat\Sigma = X^\top X/P$ the error $v = w - w^*$ obeys
+$\dot v = -\hat\Sigma v + \sigma\frac{\sqrt N}{P}X^\top\varepsilon - \gamma w$.
+Test error $E_g(t) = v^\top\Sigma v/N$ ($= |w - w^*|^2/N$ when $\Sigma = I$; the irreducible
+$\sigma^2$ is not included), train error $E_t(t) = \frac1P\sum_\mu (y_\mu - f_\mu)^2$.
+The ridge $\gamma$ is called ``ridge`` in code ($\lambda$ denotes eigenvalues).
 
 Three views of the same model
 -----------------------------
-* :func:`gradient_flow_theory`: the :math:`N\to\infty` closed form, an integral over the
+* :func:`gradient_flow_theory`: the $N\to\infty$ closed form, an integral over the
   Marchenko-Pastur density (isotropic data).
-* :func:`gradient_flow_dmft`: the two-time DMFT (correlations :math:`C(t,t')`, responses
-  :math:`R(t,t')` of the two coupled single-site processes) solved on a time grid.
-* :func:`simulate_gradient_flow`: finite :math:`N`, exact in time (eigendecomposition of
-  :math:`\hat\Sigma`, batched over seeds).
+* :func:`gradient_flow_dmft`: the two-time DMFT (correlations $C(t,t')$, responses
+  $R(t,t')$ of the two coupled single-site processes) solved on a time grid.
+* :func:`simulate_gradient_flow`: finite $N$, exact in time (eigendecomposition of
+  $\hat\Sigma$, batched over seeds).
 
 Structured (power-law) covariances: :func:`power_law_spectrum`, :func:`gradient_flow_theory_spectrum`
 (deterministic equivalent of the resolvent + numerical Laplace inversion) and
@@ -65,12 +65,12 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GradientFlowResult(ReadOnlyArrays):
-    """The :math:`N\\to\\infty` learning curves.
+    """The $N\\to\\infty$ learning curves.
 
     Attributes
     ----------
     t, test_error, train_error : numpy.ndarray
-        Times and the errors :math:`E_g(t)`, :math:`E_t(t)` (conventions in the module docstring).
+        Times and the errors $E_g(t)$, $E_t(t)$ (conventions in the module docstring).
     alpha, sigma2, ridge : float
         The parameters.
     """
@@ -112,10 +112,10 @@ class ResponseFunctions(ReadOnlyArrays):
     ----------
     tau : numpy.ndarray
     R : numpy.ndarray
-        N-side response :math:`R(\\tau)`, :math:`R(0^+) = 1`.
+        N-side response $R(\\tau)$, $R(0^+) = 1$.
     R_r : numpy.ndarray
-        Regular part :math:`\\tilde R_r(\\tau)` of the P-side (residual) response
-        :math:`R_r(\\tau) = \\delta(\\tau) + \\tilde R_r(\\tau)`; :math:`\\tilde R_r(0) = -1/\\alpha`.
+        Regular part $\\tilde R_r(\\tau)$ of the P-side (residual) response
+        $R_r(\\tau) = \\delta(\\tau) + \\tilde R_r(\\tau)$; $\\tilde R_r(0) = -1/\\alpha$.
     """
 
     tau: np.ndarray
@@ -131,20 +131,20 @@ class GradientFlowDMFT(ReadOnlyArrays):
     ----------
     t : (n,) array
     C : (n, n) array
-        N-side correlation :math:`C(t,t') = \\frac1N\\sum_i v_i(t)v_i(t')`, symmetric PSD.
+        N-side correlation $C(t,t') = \\frac1N\\sum_i v_i(t)v_i(t')$, symmetric PSD.
     C_r : (n, n) array
-        P-side correlation of the residuals :math:`C_r(t,t') = \\frac1P\\sum_\\mu r_\\mu(t)r_\\mu(t')`.
+        P-side correlation of the residuals $C_r(t,t') = \\frac1P\\sum_\\mu r_\\mu(t)r_\\mu(t')$.
     R : (n, n) array
-        N-side response :math:`R(t,t')`, zero above the diagonal (causal); the diagonal holds the
-        limit :math:`R(t^+,t) = 1`.
+        N-side response $R(t,t')$, zero above the diagonal (causal); the diagonal holds the
+        limit $R(t^+,t) = 1$.
     R_r : (n, n) array
-        Regular part of the P-side response, causal, diagonal :math:`\\tilde R_r(t^+,t) = -1/\\alpha`.
+        Regular part of the P-side response, causal, diagonal $\\tilde R_r(t^+,t) = -1/\\alpha$.
     test_error, train_error : (n,) arrays
-        :math:`E_g = C(t,t)`, :math:`E_t = C_r(t,t)`.
+        $E_g = C(t,t)$, $E_t = C_r(t,t)$.
     residuals : numpy.ndarray
         Relative size of the term added at each doubling step of the correlation solve.
     n_iter : int
-        Number of doubling steps (the series has :math:`2^{n\\_iter}` terms).
+        Number of doubling steps (the series has $2^{n\\_iter}$ terms).
     converged : bool
     min_eigenvalue : float
         Smallest eigenvalue of ``C`` before any PSD projection (round-off size if PSD).
@@ -196,13 +196,13 @@ def _leggauss(n):
 
 
 def mp_quadrature(alpha: float, n: int = 2000):
-    r"""Nodes and weights integrating against the Marchenko-Pastur law of :math:`\hat\Sigma = X^\top X/P`.
+    r"""Nodes and weights integrating against the Marchenko-Pastur law of $\hat\Sigma = X^\top X/P$.
 
-    The bulk is parametrised by :math:`\lambda = c + h\cos\theta`, :math:`c = (\lambda_++\lambda_-)/2`,
-    :math:`h = (\lambda_+-\lambda_-)/2`, which turns :math:`\rho(\lambda)d\lambda` into the smooth
-    :math:`\frac{h^2\sin^2\theta}{2\pi q\lambda}d\theta` (:math:`q = 1/\alpha`); Gauss-Legendre in
-    :math:`\theta` then converges fast. The atom :math:`\max(0, 1-\alpha)` at zero is returned as an
-    extra node ``0`` with that weight (weight 0 when :math:`\alpha \ge 1`).
+    The bulk is parametrised by $\lambda = c + h\cos\theta$, $c = (\lambda_++\lambda_-)/2$,
+    $h = (\lambda_+-\lambda_-)/2$, which turns $\rho(\lambda)d\lambda$ into the smooth
+    $\frac{h^2\sin^2\theta}{2\pi q\lambda}d\theta$ ($q = 1/\alpha$); Gauss-Legendre in
+    $\theta$ then converges fast. The atom $\max(0, 1-\alpha)$ at zero is returned as an
+    extra node ``0`` with that weight (weight 0 when $\alpha \ge 1$).
 
     Returns
     -------
@@ -244,11 +244,11 @@ def _bias_noise_factors(lam, t, ridge):
 
 
 def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_quad: int = 2000) -> GradientFlowResult:
-    r"""Learning curves of gradient flow in the limit :math:`N\to\infty` (isotropic data).
+    r"""Learning curves of gradient flow in the limit $N\to\infty$ (isotropic data).
 
-    With :math:`\rho` the Marchenko-Pastur law of :math:`\hat\Sigma` (atom included),
-    :math:`B(\lambda,t) = \frac{\lambda e^{-(\lambda+\gamma)t} + \gamma}{\lambda+\gamma}` and
-    :math:`\Phi(\lambda,t) = \frac{1-e^{-(\lambda+\gamma)t}}{\lambda+\gamma}` (:math:`\gamma` = ``ridge``):
+    With $\rho$ the Marchenko-Pastur law of $\hat\Sigma$ (atom included),
+    $B(\lambda,t) = \frac{\lambda e^{-(\lambda+\gamma)t} + \gamma}{\lambda+\gamma}$ and
+    $\Phi(\lambda,t) = \frac{1-e^{-(\lambda+\gamma)t}}{\lambda+\gamma}$ ($\gamma$ = ``ridge``):
 
     .. math::
 
@@ -259,9 +259,9 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
     Parameters
     ----------
     alpha : float > 0
-        :math:`P/N`.
+        $P/N$.
     sigma2 : float >= 0
-        Label-noise variance :math:`\sigma^2`.
+        Label-noise variance $\sigma^2$.
     t : 1-D increasing array of times >= 0.
     ridge : float >= 0
     n_quad : int
@@ -286,7 +286,7 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
 
 
 def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_quad: int = 2000):
-    r"""Two-time correlations :math:`C(t,t')` and :math:`C_r(t,t')` of the :math:`N\to\infty` theory (isotropic data).
+    r"""Two-time correlations $C(t,t')$ and $C_r(t,t')$ of the $N\to\infty$ theory (isotropic data).
 
     The closed form that the DMFT correlations (:func:`gradient_flow_dmft`) must reproduce:
 
@@ -297,7 +297,7 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
         C_r(t,t') = \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda
         + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
 
-    whose diagonals are :math:`E_g` and :math:`E_t` of :func:`gradient_flow_theory`.
+    whose diagonals are $E_g$ and $E_t$ of :func:`gradient_flow_theory`.
     Memory: two ``(n, n)`` arrays plus ``(n, n_quad)`` work arrays.
 
     Returns
@@ -323,9 +323,9 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
 
 
 def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: int = 2000):
-    r"""Limits :math:`E_g(\infty)`, :math:`E_t(\infty)` of gradient flow (isotropic data).
+    r"""Limits $E_g(\infty)$, $E_t(\infty)$ of gradient flow (isotropic data).
 
-    Without ridge (the minimum-norm interpolator when :math:`\alpha<1`):
+    Without ridge (the minimum-norm interpolator when $\alpha<1$):
 
     .. math::
 
@@ -333,7 +333,7 @@ def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: in
         \dfrac{\sigma^2}{\alpha-1}, & \alpha>1,\end{cases}\qquad
         E_t(\infty) = \sigma^2\max\Bigl(0, 1-\frac1\alpha\Bigr),
 
-    with :math:`E_g(\infty) = \infty` at :math:`\alpha = 1` when :math:`\sigma^2>0` (the double-descent peak).
+    with $E_g(\infty) = \infty$ at $\alpha = 1$ when $\sigma^2>0$ (the double-descent peak).
     With ridge, the ridge estimator's errors, by quadrature over the Marchenko-Pastur law.
 
     Returns
@@ -364,10 +364,10 @@ def long_time_errors(alpha: float, sigma2: float, ridge: float = 0.0, n_quad: in
 
 
 def optimal_stopping(alpha: float, sigma2: float, ridge: float = 0.0, t_max: float = 1e3):
-    r"""Early-stopping time :math:`t^* = \arg\min_t E_g(t)` on :math:`(0, t_{\max}]` and :math:`E_g(t^*)`.
+    r"""Early-stopping time $t^* = \arg\min_t E_g(t)$ on $(0, t_{\max}]$ and $E_g(t^*)$.
 
     Minimises the closed form of :func:`gradient_flow_theory` (bounded scalar minimisation in
-    :math:`\log t` after a coarse logarithmic scan). Returns ``t_max`` when the curve is still
+    $\log t$ after a coarse logarithmic scan). Returns ``t_max`` when the curve is still
     decreasing there (no benefit from stopping early, e.g. without noise).
 
     Examples
@@ -418,11 +418,11 @@ def response_functions(alpha: float, t, ridge: float = 0.0) -> ResponseFunctions
 
         \tilde R_r(\tau) = -\frac1\alpha R(\tau) - \frac1\alpha\int_0^\tau R(\tau-u)\tilde R_r(u)\,du .
 
-    In Laplace space :math:`\hat R(s) = 1/(s + \gamma + \alpha/(\alpha + \hat R(s)))`: the resolvent
-    :math:`\frac1N\operatorname{tr}(s+\gamma+\hat\Sigma)^{-1}` of the Marchenko-Pastur law, i.e.
-    :math:`R(\tau) = \int\rho(\lambda)e^{-(\lambda+\gamma)\tau}d\lambda`. Trapezoid rule for both the
+    In Laplace space $\hat R(s) = 1/(s + \gamma + \alpha/(\alpha + \hat R(s)))$: the resolvent
+    $\frac1N\operatorname{tr}(s+\gamma+\hat\Sigma)^{-1}$ of the Marchenko-Pastur law, i.e.
+    $R(\tau) = \int\rho(\lambda)e^{-(\lambda+\gamma)\tau}d\lambda$. Trapezoid rule for both the
     memory integrals and the time step (each step solves a 2 x 2 linear system): error
-    :math:`O(\Delta t^2)`. Cost :math:`O(n^2)`, memory :math:`O(n)`.
+    $O(\Delta t^2)$. Cost $O(n^2)$, memory $O(n)$.
 
     Examples
     --------
@@ -472,10 +472,10 @@ def _toeplitz_lower(f):
 
 
 def stein_doubling(A, S, tol: float = 1e-12, max_doublings: int = 40, divergence: float = 1e10):
-    r"""Solve the Stein equation :math:`C = S + A\,C\,A^\top` by doubling summation of its series.
+    r"""Solve the Stein equation $C = S + A\,C\,A^\top$ by doubling summation of its series.
 
-    :math:`C = \sum_{k\ge0}A^kS(A^\top)^k` is summed as :math:`C\leftarrow C + ACA^\top`, :math:`A\leftarrow A^2`
-    (after :math:`j` steps, :math:`2^j` terms). With :math:`S` symmetric PSD every term is PSD, so the
+    $C = \sum_{k\ge0}A^kS(A^\top)^k$ is summed as $C\leftarrow C + ACA^\top$, $A\leftarrow A^2$
+    (after $j$ steps, $2^j$ terms). With $S$ symmetric PSD every term is PSD, so the
     partial sums increase monotonically and stay PSD: no damping is needed. This is how two-time DMFT
     correlations of linear(ised) dynamics are obtained once the responses are known (``A`` holds the
     response kernels times quadrature weights, lower triangular for causal kernels).
@@ -534,9 +534,9 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     r"""Solve the two-time DMFT of gradient flow on linear regression (isotropic data).
 
     Two single-site processes (derivation in the chapter *Gradient flow on linear regression*):
-    on the N side :math:`\dot v = -(1+\gamma)v - \int_0^t\tilde R_r(t,s)v(s)ds - \gamma w^* + \xi/\alpha`,
-    :math:`v(0) = -w^*`, :math:`\langle\xi\xi\rangle = \alpha C_r`; on the P side
-    :math:`r = R_r\ast(\sigma\varepsilon - \beta)`, :math:`\langle\beta\beta\rangle = C`. The responses
+    on the N side $\dot v = -(1+\gamma)v - \int_0^t\tilde R_r(t,s)v(s)ds - \gamma w^* + \xi/\alpha$,
+    $v(0) = -w^*$, $\langle\xi\xi\rangle = \alpha C_r$; on the P side
+    $r = R_r\ast(\sigma\varepsilon - \beta)$, $\langle\beta\beta\rangle = C$. The responses
     (:func:`response_functions`) close by themselves; the correlations then solve
 
     .. math::
@@ -544,23 +544,23 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
         C = m\,m^\top + \frac1\alpha\,R\,(I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top R^\top,
         \qquad C_r = (I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top,
 
-    with :math:`m(t) = R(t,0) + \gamma\int_0^t R(t,s)ds` and time integrals as trapezoid-weighted
-    matrix products. The linear equation for :math:`C` has the form :math:`C = S + A C A^\top`; it is
-    solved by the doubling iteration :math:`C \leftarrow C + A C A^\top`, :math:`A\leftarrow A^2`
-    (every term is PSD, so :math:`C` stays symmetric PSD), stopped when the added term is below
-    ``tol`` relative to :math:`\max|C|` (no damping is needed: the series is monotone).
-    Discretisation error :math:`O(\Delta t^2)`.
+    with $m(t) = R(t,0) + \gamma\int_0^t R(t,s)ds$ and time integrals as trapezoid-weighted
+    matrix products. The linear equation for $C$ has the form $C = S + A C A^\top$; it is
+    solved by the doubling iteration $C \leftarrow C + A C A^\top$, $A\leftarrow A^2$
+    (every term is PSD, so $C$ stays symmetric PSD), stopped when the added term is below
+    ``tol`` relative to $\max|C|$ (no damping is needed: the series is monotone).
+    Discretisation error $O(\Delta t^2)$.
 
     Parameters
     ----------
     alpha, sigma2, ridge : model parameters (see the module docstring).
     t : uniform grid starting at 0, ``n`` points.
     tol : relative size of the last doubling term at which to stop.
-    max_doublings : int, the series is summed up to :math:`2^{\text{max\_doublings}}` terms.
+    max_doublings : int, the series is summed up to $2^{\text{max\_doublings}}$ terms.
     divergence : raise if the iterate exceeds this (divergence guard).
 
     Memory: about ten ``(n, n)`` float64 arrays (80 n^2 bytes; 80 MB for n = 1000).
-    Cost: :math:`O(n^3)` per doubling (three matrix products).
+    Cost: $O(n^3)$ per doubling (three matrix products).
 
     Raises
     ------
@@ -609,11 +609,11 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
 # Structured covariances: power-law spectrum
 # ----------------------------------------------------------------------------------------------
 def power_law_spectrum(N: int, b: float) -> np.ndarray:
-    r"""Eigenvalues :math:`\lambda_k = c\,\bigl(\frac{k-1/2}{N}\bigr)^{-b}`, :math:`k = 1..N`, with :math:`\frac1N\sum_k\lambda_k = 1`.
+    r"""Eigenvalues $\lambda_k = c\,\bigl(\frac{k-1/2}{N}\bigr)^{-b}$, $k = 1..N$, with $\frac1N\sum_k\lambda_k = 1$.
 
-    A power law in the index, :math:`\lambda_k\propto k^{-b}`, whose empirical distribution has a
-    limit as :math:`N\to\infty` (a Pareto law of index :math:`1/b`) when :math:`0\le b<1`, which is what
-    the proportional limit :math:`P, N\to\infty` at fixed :math:`\alpha` needs (for :math:`b\ge1` the top
+    A power law in the index, $\lambda_k\propto k^{-b}$, whose empirical distribution has a
+    limit as $N\to\infty$ (a Pareto law of index $1/b$) when $0\le b<1$, which is what
+    the proportional limit $P, N\to\infty$ at fixed $\alpha$ needs (for $b\ge1$ the top
     eigenvalues would carry a finite fraction of the trace). Sorted in decreasing order.
 
     Examples
@@ -630,10 +630,10 @@ def power_law_spectrum(N: int, b: float) -> np.ndarray:
 
 
 def _kappa(s, alpha, spec, n_newton=60):
-    r"""Solve :math:`\kappa(1 - \mathrm{df}_1(\kappa)/\alpha) = s` for real :math:`s>0` on the physical branch.
+    r"""Solve $\kappa(1 - \mathrm{df}_1(\kappa)/\alpha) = s$ for real $s>0$ on the physical branch.
 
-    :math:`\mathrm{df}_1(\kappa) = \frac1N\sum_k\lambda_k/(\lambda_k+\kappa)`. The left side is convex and
-    increasing on the branch, so Newton from :math:`\kappa_0 = s + \bar\lambda/\alpha` (right of the
+    $\mathrm{df}_1(\kappa) = \frac1N\sum_k\lambda_k/(\lambda_k+\kappa)$. The left side is convex and
+    increasing on the branch, so Newton from $\kappa_0 = s + \bar\lambda/\alpha$ (right of the
     root) converges monotonically. Vectorised over ``s``.
     """
     kap = s + spec.mean() / alpha
@@ -664,10 +664,10 @@ def _stehfest_coefficients(n):
 def _spectral_time_functions(tau, alpha, spec, n_stehfest=7):
     r"""``H, I, K, K1`` at times ``tau > 0`` by Gaver-Stehfest inversion of their Laplace transforms.
 
-    :math:`H(\tau) = \frac1N\operatorname{tr}\Sigma e^{-\hat\Sigma\tau}`, :math:`I = \int_0^\tau H`,
-    :math:`K = \frac1N\operatorname{tr}e^{-\hat\Sigma\tau}`, :math:`K_1 = \frac1N\operatorname{tr}\hat\Sigma e^{-\hat\Sigma\tau}`,
-    with the deterministic equivalents :math:`\hat H = \frac{\kappa}{s}\mathrm{df}_1(\kappa)`,
-    :math:`\hat K = \frac{\kappa}{s}\frac1N\sum_k\frac1{\lambda_k+\kappa}`, :math:`\hat K_1 = \mathrm{df}_1(\kappa)`.
+    $H(\tau) = \frac1N\operatorname{tr}\Sigma e^{-\hat\Sigma\tau}$, $I = \int_0^\tau H$,
+    $K = \frac1N\operatorname{tr}e^{-\hat\Sigma\tau}$, $K_1 = \frac1N\operatorname{tr}\hat\Sigma e^{-\hat\Sigma\tau}$,
+    with the deterministic equivalents $\hat H = \frac{\kappa}{s}\mathrm{df}_1(\kappa)$,
+    $\hat K = \frac{\kappa}{s}\frac1N\sum_k\frac1{\lambda_k+\kappa}$, $\hat K_1 = \mathrm{df}_1(\kappa)$.
     """
     V = _stehfest_coefficients(n_stehfest)
     ln2 = math.log(2.0)
@@ -684,10 +684,10 @@ def _spectral_time_functions(tau, alpha, spec, n_stehfest=7):
 
 
 def gradient_flow_theory_spectrum(alpha: float, sigma2: float, t, spectrum, n_stehfest: int = 7) -> GradientFlowResult:
-    r"""Learning curves for data with covariance spectrum ``spectrum`` (no ridge), :math:`N\to\infty`.
+    r"""Learning curves for data with covariance spectrum ``spectrum`` (no ridge), $N\to\infty$.
 
-    With :math:`H(\tau) = \frac1N\operatorname{tr}\Sigma e^{-\hat\Sigma\tau}`, :math:`I(\tau) = \int_0^\tau H`,
-    :math:`K(\tau) = \frac1N\operatorname{tr}e^{-\hat\Sigma\tau}`, :math:`K_1 = -K'`:
+    With $H(\tau) = \frac1N\operatorname{tr}\Sigma e^{-\hat\Sigma\tau}$, $I(\tau) = \int_0^\tau H$,
+    $K(\tau) = \frac1N\operatorname{tr}e^{-\hat\Sigma\tau}$, $K_1 = -K'$:
 
     .. math::
 
@@ -695,16 +695,16 @@ def gradient_flow_theory_spectrum(alpha: float, sigma2: float, t, spectrum, n_st
         E_t(t) = K_1(2t) + \sigma^2\Bigl[1 + \frac{K(2t)-1}{\alpha}\Bigr].
 
     Their Laplace transforms follow from the deterministic equivalent
-    :math:`s(s+\hat\Sigma)^{-1}\simeq\kappa(\Sigma+\kappa)^{-1}`, :math:`\kappa - s = \frac\kappa\alpha\frac1N\operatorname{tr}\Sigma(\Sigma+\kappa)^{-1}`
-    (the generalized Marchenko-Pastur equation), solved for real :math:`s>0`, and are inverted by the
+    $s(s+\hat\Sigma)^{-1}\simeq\kappa(\Sigma+\kappa)^{-1}$, $\kappa - s = \frac\kappa\alpha\frac1N\operatorname{tr}\Sigma(\Sigma+\kappa)^{-1}$
+    (the generalized Marchenko-Pastur equation), solved for real $s>0$, and are inverted by the
     Gaver-Stehfest formula (``2 * n_stehfest`` real nodes). The functions are completely monotone,
     the case where Stehfest works well; in double precision the relative error is about
-    :math:`10^{-5}`-:math:`10^{-6}` for ``n_stehfest = 7`` (checked against :func:`gradient_flow_theory`
-    for :math:`\Sigma = I` in the tests).
+    $10^{-5}$-$10^{-6}$ for ``n_stehfest = 7`` (checked against :func:`gradient_flow_theory`
+    for $\Sigma = I$ in the tests).
 
     Parameters
     ----------
-    spectrum : 1-D array of the population eigenvalues of :math:`\Sigma` (positive, mean 1), e.g.
+    spectrum : 1-D array of the population eigenvalues of $\Sigma$ (positive, mean 1), e.g.
         :func:`power_law_spectrum`. Its length sets the quadrature of the limiting spectrum.
 
     Examples
@@ -793,16 +793,16 @@ def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min
 
 def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge: float = 0.0,
                            spectrum=None) -> GradientFlowSimulation:
-    r"""Gradient flow at finite :math:`N`, exact in time, vectorised over seeds.
+    r"""Gradient flow at finite $N$, exact in time, vectorised over seeds.
 
-    For each seed draw :math:`X\in\mathbb R^{P\times N}` (rows :math:`\mathcal N(0,\Sigma)`), :math:`w^*`,
-    :math:`\varepsilon`; diagonalise :math:`\hat\Sigma = U\operatorname{diag}(\lambda)U^\top` (batched
+    For each seed draw $X\in\mathbb R^{P\times N}$ (rows $\mathcal N(0,\Sigma)$), $w^*$,
+    $\varepsilon$; diagonalise $\hat\Sigma = U\operatorname{diag}(\lambda)U^\top$ (batched
     ``eigh`` over seeds) and evaluate
 
     .. math:: v(t) = U\bigl[-B(\lambda,t)\,U^\top w^* + \sigma\Phi(\lambda,t)\,U^\top n\bigr],\qquad n = \frac{\sqrt N}{P}X^\top\varepsilon,
 
-    the exact solution of :math:`\dot v = -\hat\Sigma v + \sigma n - \gamma(v + w^*)`, :math:`v(0) = -w^*`
-    (:math:`B`, :math:`\Phi` as in :func:`gradient_flow_theory`). :math:`P = \mathrm{round}(\alpha N)`.
+    the exact solution of $\dot v = -\hat\Sigma v + \sigma n - \gamma(v + w^*)$, $v(0) = -w^*$
+    ($B$, $\Phi$ as in :func:`gradient_flow_theory`). $P = \mathrm{round}(\alpha N)$.
 
     Parameters
     ----------
@@ -810,9 +810,9 @@ def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge:
     alpha, sigma2, ridge : model parameters.
     t : 1-D increasing array of times >= 0 (any spacing: the solution is exact).
     seeds : sequence of at least 2 ints; seed ``s`` draws everything with ``np.random.default_rng(s)``.
-    spectrum : optional (N,) array of the eigenvalues of :math:`\Sigma` (mean 1); isotropic if None.
+    spectrum : optional (N,) array of the eigenvalues of $\Sigma$ (mean 1); isotropic if None.
 
-    Memory: :math:`n_{seeds}(P + 2N)N` floats for the data and eigenvectors.
+    Memory: $n_{seeds}(P + 2N)N$ floats for the data and eigenvectors.
 
     Examples
     --------
@@ -832,13 +832,13 @@ def simulate_gradient_flow(N: int, alpha: float, sigma2: float, t, seeds, ridge:
 
 @dataclass(frozen=True)
 class FiniteSizeScan(ReadOnlyArrays):
-    """Simulated test error against the :math:`N\\to\\infty` theory for several N.
+    """Simulated test error against the $N\\to\\infty$ theory for several N.
 
     Attributes
     ----------
     N : (n_N,) int array
     t : (n_t,) array
-    theory : (n_t,) array, :math:`E_g(t)` of :func:`gradient_flow_theory`
+    theory : (n_t,) array, $E_g(t)$ of :func:`gradient_flow_theory`
     mean, std, sem : (n_N, n_t) arrays, mean over seeds, standard deviation across seeds (ddof = 1)
         and standard error of the mean
     n_seeds : int
@@ -861,12 +861,12 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, seeds, ridge: float = 0
                      seeds_per_batch: int = 4) -> FiniteSizeScan:
     r"""Test error at several N, with its sample-to-sample spread, against the theory.
 
-    Expected scaling: the spread across seeds ``std`` is :math:`O(N^{-1/2})` (it comes from :math:`w^*`
-    and :math:`\varepsilon`), the bias ``|mean - theory|`` is :math:`O(1/N)` and is hidden below the
+    Expected scaling: the spread across seeds ``std`` is $O(N^{-1/2})$ (it comes from $w^*$
+    and $\varepsilon$), the bias ``|mean - theory|`` is $O(1/N)$ and is hidden below the
     standard error ``sem = std / sqrt(n_seeds)`` unless ``n_seeds`` is large. ``seeds``: an int ``n``
     (meaning ``range(n)``) or a sequence of at least 2 distinct ints, the same at every N. Seeds are
     simulated in batches of ``seeds_per_batch`` (vectorised within a batch) to bound memory at
-    :math:`\approx 8\,b\,(P+2N)N` bytes.
+    $\approx 8\,b\,(P+2N)N$ bytes.
 
     Examples
     --------
@@ -901,7 +901,7 @@ def finite_size_scan(Ns, alpha: float, sigma2: float, t, seeds, ridge: float = 0
 # ----------------------------------------------------------------------------------------------
 def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, ridge: float = 0.0, t_max: float = 100.0,
                          ax=None):
-    r"""Theory of :math:`E_g(t)` and :math:`E_t(t)` (log time axis) with :math:`E_g(\infty)` and the early-stopping point.
+    r"""Theory of $E_g(t)$ and $E_t(t)$ (log time axis) with $E_g(\infty)$ and the early-stopping point.
 
     Pure function of its parameters (used by the chapter's widget). Returns the axes.
     """
@@ -933,7 +933,7 @@ def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, ridge: float = 
 
 
 def plot_long_time_error(sigma: float = 0.5, ridges=(0.0, 0.05, 0.2), alphas=None, ax=None):
-    r""":math:`E_g(\infty)` against :math:`\alpha` for several ridges (double descent at :math:`\alpha = 1`)."""
+    r"""$E_g(\infty)$ against $\alpha$ for several ridges (double descent at $\alpha = 1$)."""
     from . import plotting
 
     sigma = check_real("sigma", sigma, low=0.0)

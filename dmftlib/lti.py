@@ -5,17 +5,17 @@ The model is the linear stochastic system
 .. math:: \frac{dx}{dt} = -A\,x + \xi(t),\qquad \langle\xi_i(t)\xi_j(t')\rangle = 2T\,\delta_{ij}\,\delta(t-t'),
           \qquad x_i(0)\ \text{i.i.d.},\ \mathbb E\,x_i(0)^2 = c_0,
 
-with a random :math:`N\times N` matrix :math:`A` drawn from one of three stable ensembles
+with a random $N\times N$ matrix $A$ drawn from one of three stable ensembles
 (conventions of :mod:`dmftlib.core.rmt`):
 
-* ``"goe"``: :math:`A = aI + J`, :math:`J` GOE with off-diagonal variance :math:`\sigma^2/N`
-  (semicircle of radius :math:`2\sigma`); stable for :math:`a > 2\sigma`.
-* ``"wishart"``: :math:`A = aI + X^\top X/P`, :math:`X\in\mathbb R^{P\times N}` with entries of
-  variance :math:`\sigma^2`, :math:`\alpha = P/N` (Marchenko-Pastur); stable when the lowest point
-  of the spectrum, :math:`a` (if :math:`\alpha\le 1`, atom at zero) or :math:`a+\lambda_-`, is positive.
-* ``"ginibre"``: :math:`A = aI + J`, :math:`J` real Ginibre with entries of variance :math:`\sigma^2/N`
-  (circular law of radius :math:`\sigma`); stable for :math:`a > \sigma`. ``normal=True`` replaces
-  :math:`A` by the *normal* matrix with the same eigenvalues.
+* ``"goe"``: $A = aI + J$, $J$ GOE with off-diagonal variance $\sigma^2/N$
+  (semicircle of radius $2\sigma$); stable for $a > 2\sigma$.
+* ``"wishart"``: $A = aI + X^\top X/P$, $X\in\mathbb R^{P\times N}$ with entries of
+  variance $\sigma^2$, $\alpha = P/N$ (Marchenko-Pastur); stable when the lowest point
+  of the spectrum, $a$ (if $\alpha\le 1$, atom at zero) or $a+\lambda_-$, is positive.
+* ``"ginibre"``: $A = aI + J$, $J$ real Ginibre with entries of variance $\sigma^2/N$
+  (circular law of radius $\sigma$); stable for $a > \sigma$. ``normal=True`` replaces
+  $A$ by the *normal* matrix with the same eigenvalues.
 
 Three self-averaging observables are computed, in the same time units as the equation above:
 
@@ -24,11 +24,11 @@ Three self-averaging observables are computed, in the same time units as the equ
     C(t,t) = \tfrac1N\,\mathbb E\,\lVert x(t)\rVert^2,\qquad
     C_{\rm st}(\tau) = \lim_{t\to\infty}\tfrac1N\,\mathbb E\, x(t+\tau)\cdot x(t).
 
-The Laplace transform of the response is :math:`\hat R(s) = \frac1N\operatorname{tr}(s+A)^{-1} = -G_A(-s)`,
-with :math:`G_A` the Stieltjes transform of :mod:`dmftlib.core.rmt`.
-``theory`` gives the :math:`N\to\infty` values from the limiting spectrum (Hermitian and normal
+The Laplace transform of the response is $\hat R(s) = \frac1N\operatorname{tr}(s+A)^{-1} = -G_A(-s)$,
+with $G_A$ the Stieltjes transform of :mod:`dmftlib.core.rmt`.
+``theory`` gives the $N\to\infty$ values from the limiting spectrum (Hermitian and normal
 cases) or from the Bessel-function solution of the DMFT (Ginibre); ``simulate`` evaluates the
-same traces exactly for sampled matrices (the average over :math:`x(0)` and the noise is done
+same traces exactly for sampled matrices (the average over $x(0)$ and the noise is done
 analytically, only the disorder is sampled), batched over seeds; ``simulate_trajectories``
 integrates single noisy runs and measures the same quantities on them. The DMFT equations themselves
 are solved by ``dmft_response_laplace``, ``dmft_response`` and ``dmft_correlation_iid``.
@@ -89,7 +89,7 @@ def _lowest_real_part(ensemble, sigma, alpha):
 
 
 def stability_margin(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0) -> float:
-    r"""Smallest real part of the limiting spectrum of :math:`A` (positive iff the dynamics is stable).
+    r"""Smallest real part of the limiting spectrum of $A$ (positive iff the dynamics is stable).
 
     >>> stability_margin("goe", 3.0), stability_margin("ginibre", 1.5), stability_margin("wishart", 0.0, alpha=4.0)
     (1.0, 0.5, 0.25)
@@ -109,21 +109,21 @@ def _check_times(name, t):
 
 
 def _gauss_chebyshev_u(n):
-    """Nodes and weights of :math:`\\int_{-1}^1\\sqrt{1-u^2} f(u) du \\approx \\sum_k w_k f(u_k)`."""
+    """Nodes and weights of $\\int_{-1}^1\\sqrt{1-u^2} f(u) du \\approx \\sum_k w_k f(u_k)$."""
     k = np.arange(1, n + 1)
     th = k * np.pi / (n + 1)
     return np.cos(th), np.pi / (n + 1) * np.sin(th) ** 2
 
 
 def spectral_quadrature(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0, n_quad: int = 400):
-    r"""Nodes :math:`\lambda_k` and weights :math:`w_k` with :math:`\int\rho_A(\lambda) f(\lambda)\,d\lambda \approx \sum_k w_k f(\lambda_k)`.
+    r"""Nodes $\lambda_k$ and weights $w_k$ with $\int\rho_A(\lambda) f(\lambda)\,d\lambda \approx \sum_k w_k f(\lambda_k)$.
 
-    For ``"goe"`` and ``"wishart"`` this is the spectrum of the Hermitian :math:`A`; for ``"ginibre"``
-    it is the marginal density of :math:`\operatorname{Re}\lambda` on the circular-law disk (a
-    semicircle of radius :math:`\sigma`), enough for every function of :math:`\operatorname{Re}\lambda`.
+    For ``"goe"`` and ``"wishart"`` this is the spectrum of the Hermitian $A$; for ``"ginibre"``
+    it is the marginal density of $\operatorname{Re}\lambda$ on the circular-law disk (a
+    semicircle of radius $\sigma$), enough for every function of $\operatorname{Re}\lambda$.
     Gauss-Chebyshev quadrature of the second kind absorbs the square-root edges, so smooth
     integrands converge exponentially in ``n_quad``; the Marchenko-Pastur atom (mass
-    :math:`1-\alpha` at :math:`\lambda = a` when :math:`\alpha<1`) is one extra node.
+    $1-\alpha$ at $\lambda = a$ when $\alpha<1$) is one extra node.
 
     >>> lam, w = spectral_quadrature("wishart", a=0.5, alpha=0.5)
     >>> round(float(w.sum()), 10), round(float(w @ lam), 10)      # mass 1, mean a + sigma^2
@@ -150,11 +150,11 @@ def spectral_quadrature(ensemble: str, a: float, sigma: float = 1.0, alpha: floa
 
 
 def response_hat(s, ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0):
-    r"""Laplace transform of the response, :math:`\hat R(s) = \frac1N\operatorname{tr}(s + A)^{-1} = -G_A(-s)`.
+    r"""Laplace transform of the response, $\hat R(s) = \frac1N\operatorname{tr}(s + A)^{-1} = -G_A(-s)$.
 
-    Uses the Stieltjes transforms of :mod:`dmftlib.core.rmt` with :math:`G_{aI+B}(z) = G_B(z-a)`; for
-    the Ginibre ensemble :math:`G_J(z) = 1/z` outside the disk, so :math:`\hat R(s) = 1/(s+a)`
-    (valid for :math:`|s+a|>\sigma`, which holds for real :math:`s>-(a-\sigma)`).
+    Uses the Stieltjes transforms of :mod:`dmftlib.core.rmt` with $G_{aI+B}(z) = G_B(z-a)$; for
+    the Ginibre ensemble $G_J(z) = 1/z$ outside the disk, so $\hat R(s) = 1/(s+a)$
+    (valid for $|s+a|>\sigma$, which holds for real $s>-(a-\sigma)$).
 
     >>> round(float(response_hat(0.0, "goe", a=2.5).real), 6)    # G_sc(2.5) = (2.5 - 1.5)/2
     0.5
@@ -179,14 +179,14 @@ def response_hat(s, ensemble: str, a: float, sigma: float = 1.0, alpha: float = 
 
 @dataclass(frozen=True)
 class LTITheory(ReadOnlyArrays):
-    r"""The :math:`N\to\infty` prediction.
+    r"""The $N\to\infty$ prediction.
 
     Attributes
     ----------
-    t : times (also used as lags :math:`\tau`), shape ``(n,)``.
-    response : :math:`R(\tau) = \lim \frac1N \operatorname{tr} e^{-A\tau}`.
-    correlation : equal-time correlation :math:`C(t,t) = \lim\frac1N\mathbb E\lVert x(t)\rVert^2`.
-    stationary : stationary correlation :math:`C_{\rm st}(\tau)` (zero when ``T = 0``).
+    t : times (also used as lags $\tau$), shape ``(n,)``.
+    response : $R(\tau) = \lim \frac1N \operatorname{tr} e^{-A\tau}$.
+    correlation : equal-time correlation $C(t,t) = \lim\frac1N\mathbb E\lVert x(t)\rVert^2$.
+    stationary : stationary correlation $C_{\rm st}(\tau)$ (zero when ``T = 0``).
     ensemble, a, sigma, alpha, T, c0, normal : the parameters.
     method : how the values were obtained.
     """
@@ -214,16 +214,16 @@ def _normal_terms(x, w, t, T, c0):
 
 def theory(ensemble: str, t, a: float, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
            c0: float = 1.0, normal: bool = False, n_quad: int = 400) -> LTITheory:
-    r"""DMFT (:math:`N\to\infty`) response and correlations of :math:`\dot x = -Ax + \xi`.
+    r"""DMFT ($N\to\infty$) response and correlations of $\dot x = -Ax + \xi$.
 
-    Hermitian ensembles (eigen-decomposition, :math:`\rho` the limiting density of :math:`A`):
+    Hermitian ensembles (eigen-decomposition, $\rho$ the limiting density of $A$):
 
     .. math::
         R(\tau) = \int\rho(\lambda)e^{-\lambda\tau}d\lambda,\quad
         C(t,t) = \int\rho(\lambda)\Bigl[c_0e^{-2\lambda t} + T\,\frac{1-e^{-2\lambda t}}{\lambda}\Bigr]d\lambda,\quad
         C_{\rm st}(\tau) = T\int\rho(\lambda)\frac{e^{-\lambda|\tau|}}{\lambda}d\lambda .
 
-    Ginibre (:math:`A = aI + J`, non-normal), from the DMFT with a vanishing self-energy:
+    Ginibre ($A = aI + J$, non-normal), from the DMFT with a vanishing self-energy:
 
     .. math::
         R(\tau) = e^{-a\tau},\quad
@@ -231,8 +231,8 @@ def theory(ensemble: str, t, a: float, sigma: float = 1.0, alpha: float = 2.0, T
         C_{\rm st}(\tau) = 2T\!\int_0^\infty e^{-a(\tau+2u)}I_0\bigl(2\sigma\sqrt{u(u+\tau)}\bigr)du .
 
     With ``normal=True`` the Ginibre matrix is replaced by the normal matrix with the same
-    (circular-law) eigenvalues: :math:`R` is unchanged, the correlations use the Hermitian-like
-    formulas with :math:`\lambda\to\operatorname{Re}\lambda` (and a factor :math:`e^{-i\operatorname{Im}\lambda\,\tau}` in :math:`C_{\rm st}`).
+    (circular-law) eigenvalues: $R$ is unchanged, the correlations use the Hermitian-like
+    formulas with $\lambda\to\operatorname{Re}\lambda$ (and a factor $e^{-i\operatorname{Im}\lambda\,\tau}$ in $C_{\rm st}$).
 
     Parameters
     ----------
@@ -311,7 +311,7 @@ def _panels(t, h_max: float = 0.5, order: int = 8):
 
 
 def _cumulative_integral(f, t):
-    r""":math:`\int_0^{t_k} f(u)\,du` for every ``t_k`` (8-point Gauss-Legendre panels of width <= 0.5)."""
+    r"""$\int_0^{t_k} f(u)\,du$ for every ``t_k`` (8-point Gauss-Legendre panels of width <= 0.5)."""
     u, w, k = _panels(t)
     cum = np.concatenate([[0.0], np.cumsum((f(u) * w).sum(axis=1))])
     return cum[k]
@@ -394,11 +394,11 @@ def _traces_normal(lam, t, T, c0):
 
 
 def _traces_nonnormal(A, t, T, c0):
-    r"""Per-seed traces for a non-normal real ``A`` (``(S, N, N)``) from :math:`A = V\Lambda V^{-1}`.
+    r"""Per-seed traces for a non-normal real ``A`` (``(S, N, N)``) from $A = V\Lambda V^{-1}$.
 
-    With :math:`M = V^{-1}V^{-\top}` and :math:`K = V^\top V`,
-    :math:`\frac1N\operatorname{tr} e^{-At}e^{-A^\top t'} = \frac1N\sum_{ij} e^{-\lambda_i t}W_{ij}e^{-\lambda_j t'}`,
-    :math:`W_{ij} = M_{ij}K_{ji}`.
+    With $M = V^{-1}V^{-\top}$ and $K = V^\top V$,
+    $\frac1N\operatorname{tr} e^{-At}e^{-A^\top t'} = \frac1N\sum_{ij} e^{-\lambda_i t}W_{ij}e^{-\lambda_j t'}$,
+    $W_{ij} = M_{ij}K_{ji}$.
     """
     N = A.shape[-1]
     lam, V = np.linalg.eig(A)
@@ -428,12 +428,12 @@ def _traces_nonnormal(A, t, T, c0):
 def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
              c0: float = 1.0, normal: bool = False, seeds=8,
              max_chunk_entries: int = 2_000_000) -> LTISimulation:
-    r"""Finite-:math:`N` response and correlations, averaged over sampled matrices (one per seed).
+    r"""Finite-$N$ response and correlations, averaged over sampled matrices (one per seed).
 
     ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
     draws its matrix with ``numpy.random.default_rng(s)``.
 
-    For each sampled :math:`A` the averages over :math:`x(0)` and the noise are done exactly,
+    For each sampled $A$ the averages over $x(0)$ and the noise are done exactly,
 
     .. math::
         R(\tau) = \tfrac1N\operatorname{tr}e^{-A\tau},\quad
@@ -443,7 +443,7 @@ def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: floa
     through batched eigen-decompositions (``eigvalsh`` for Hermitian and normal cases, ``eig``
     plus the eigenvector overlap matrix for the non-normal Ginibre case), so the only
     randomness left is the disorder: fluctuations over seeds are those of linear spectral
-    statistics, :math:`O(1/N)`. Seeds are processed in chunks of at most ``max_chunk_entries``
+    statistics, $O(1/N)$. Seeds are processed in chunks of at most ``max_chunk_entries``
     matrix entries (memory about ``6 * 16 * max_chunk_entries`` bytes in the non-normal case).
 
     Raises ``ValueError`` for bad parameters, and if a sampled matrix has an eigenvalue with a
@@ -516,20 +516,20 @@ class TrajectorySimulation(ReadOnlyArrays):
 
 def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: float = 1.0, alpha: float = 2.0,
                           T: float = 0.0, c0: float = 1.0, dt: float = 0.02, seeds=4) -> TrajectorySimulation:
-    r"""Integrate :math:`\dot x = -Ax + \xi` for one noise realization per sampled matrix and *measure* :math:`R` and :math:`C`.
+    r"""Integrate $\dot x = -Ax + \xi$ for one noise realization per sampled matrix and *measure* $R$ and $C$.
 
-    Unlike :func:`simulate`, nothing is averaged analytically: each seed ``s`` draws :math:`A`, an initial
-    condition :math:`x(0)\sim\mathcal N(0, c_0 I)` and the kick signs from ``default_rng(s)`` (the noise of
+    Unlike :func:`simulate`, nothing is averaged analytically: each seed ``s`` draws $A$, an initial
+    condition $x(0)\sim\mathcal N(0, c_0 I)$ and the kick signs from ``default_rng(s)`` (the noise of
     the whole batch comes from ``default_rng(seeds)``), and
 
-    * :math:`C(t,t) = \lVert x(t)\rVert^2/N` along the trajectory;
-    * :math:`R(\tau) = v\cdot\delta x(\tau)/N`, the response to a kick :math:`h(t) = \epsilon v\,\delta(t)` with random
-      signs :math:`v_i = \pm1` (linear, so :math:`\delta x(\tau) = e^{-A\tau}v` exactly); this is Hutchinson's
-      estimator of :math:`\frac1N\operatorname{tr}e^{-A\tau}`.
+    * $C(t,t) = \lVert x(t)\rVert^2/N$ along the trajectory;
+    * $R(\tau) = v\cdot\delta x(\tau)/N$, the response to a kick $h(t) = \epsilon v\,\delta(t)$ with random
+      signs $v_i = \pm1$ (linear, so $\delta x(\tau) = e^{-A\tau}v$ exactly); this is Hutchinson's
+      estimator of $\frac1N\operatorname{tr}e^{-A\tau}$.
 
-    Both are self-averaging with fluctuations :math:`O(1/\sqrt N)` (one sample of :math:`N` units), in
-    contrast with the :math:`O(1/N)` of the exact traces. Steps: :math:`x \leftarrow e^{-A\Delta t}x + e^{-A\Delta t/2}\sqrt{2T\Delta t}\,\zeta`,
-    exact for the drift and with a midpoint rule for the noise covariance (error :math:`O(\Delta t^2)`).
+    Both are self-averaging with fluctuations $O(1/\sqrt N)$ (one sample of $N$ units), in
+    contrast with the $O(1/N)$ of the exact traces. Steps: $x \leftarrow e^{-A\Delta t}x + e^{-A\Delta t/2}\sqrt{2T\Delta t}\,\zeta$,
+    exact for the drift and with a midpoint rule for the noise covariance (error $O(\Delta t^2)$).
     Cost: one batched eigen-decomposition and ``2 t_max / dt`` batched mat-vecs; memory about
     ``5 * 16 * n_seeds * N^2`` bytes.
 
@@ -585,13 +585,13 @@ def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: 
 
 
 def response_from_contour(G, tau, center: complex, radius: float, n_nodes: int = 256):
-    r"""Response from a resolvent by the Cauchy integral :math:`\frac1N\operatorname{tr} f(A) = \frac1{2\pi i}\oint f(z)G_A(z)dz`.
+    r"""Response from a resolvent by the Cauchy integral $\frac1N\operatorname{tr} f(A) = \frac1{2\pi i}\oint f(z)G_A(z)dz$.
 
     .. math:: R(\tau) = \frac1{2\pi i}\oint_{|z-c|=r} e^{-z\tau}\,G_A(z)\,dz,
 
     on a circle enclosing the spectrum, evaluated by the trapezoid rule (exponentially accurate
     for a periodic analytic integrand). ``G`` is any vectorized Stieltjes transform
-    :math:`G_A(z) = \frac1N\operatorname{tr}(z-A)^{-1}`, limiting or empirical, Hermitian or not.
+    $G_A(z) = \frac1N\operatorname{tr}(z-A)^{-1}$, limiting or empirical, Hermitian or not.
 
     >>> G = lambda z: rmt.semicircle_stieltjes(z - 3.0)             # A = 3 I + GOE
     >>> round(float(response_from_contour(G, [1.0], 3.0, 2.5)[0]), 4)
@@ -615,7 +615,7 @@ def response_from_contour(G, tau, center: complex, radius: float, n_nodes: int =
 
 @dataclass(frozen=True)
 class LaplaceResponse(ReadOnlyArrays):
-    r"""Solution of the Laplace-space DMFT equation :math:`\hat R = 1/(s + a - \sigma^2\hat R)`."""
+    r"""Solution of the Laplace-space DMFT equation $\hat R = 1/(s + a - \sigma^2\hat R)$."""
 
     s: np.ndarray
     response_hat: np.ndarray
@@ -629,15 +629,15 @@ def dmft_response_laplace(s, a: float, sigma: float = 1.0, damping: float = 0.0,
                           max_iter: int = 2000) -> LaplaceResponse:
     r"""Solve the DMFT equation of the symmetric coupling in Laplace space, for real ``s``.
 
-    The cavity field of :math:`A = aI + J` with GOE :math:`J` feeds back through the response
+    The cavity field of $A = aI + J$ with GOE $J$ feeds back through the response
     (the cavity chapter), which in Laplace space reads
 
     .. math:: \hat R(s) = \frac{1}{s + a - \sigma^2\hat R(s)} ,
 
-    whose root with :math:`\hat R\sim 1/s` is the semicircle resolvent :math:`\hat R(s) = G_{\rm sc}(s + a)`.
-    Iterated from :math:`\hat R = 0` with :func:`dmftlib.core.damped_fixed_point`; the map is a
-    contraction (rate :math:`\sigma^2\hat R^2<1`) exactly when :math:`s + a > 2\sigma`, i.e. to the right of
-    the spectrum of :math:`-A`. Elsewhere on the real axis there is no real solution and the
+    whose root with $\hat R\sim 1/s$ is the semicircle resolvent $\hat R(s) = G_{\rm sc}(s + a)$.
+    Iterated from $\hat R = 0$ with :func:`dmftlib.core.damped_fixed_point`; the map is a
+    contraction (rate $\sigma^2\hat R^2<1$) exactly when $s + a > 2\sigma$, i.e. to the right of
+    the spectrum of $-A$. Elsewhere on the real axis there is no real solution and the
     iteration raises :class:`~dmftlib.core.ConvergenceError`.
 
     >>> res = dmft_response_laplace([0.0, 1.0], a=2.5)
@@ -660,7 +660,7 @@ def dmft_response_laplace(s, a: float, sigma: float = 1.0, damping: float = 0.0,
 
 @dataclass(frozen=True)
 class DMFTResponse(ReadOnlyArrays):
-    r"""Time-domain DMFT response :math:`R(\tau)` on a uniform grid, with iteration diagnostics."""
+    r"""Time-domain DMFT response $R(\tau)$ on a uniform grid, with iteration diagnostics."""
 
     t: np.ndarray
     response: np.ndarray
@@ -674,16 +674,16 @@ def dmft_response(t_max: float, n: int, a: float, sigma: float = 1.0, coupling: 
                   damping: float = 0.0, tol: float = 1e-10, max_iter: int = 500) -> DMFTResponse:
     r"""Solve the DMFT response equation in time on ``n`` points of ``[0, t_max]``.
 
-    For :math:`A = aI + J`, the cavity method gives :math:`\partial_\tau R = -aR + \sigma^2\gamma\int_0^\tau R(\tau-u)R(u)du`,
-    :math:`R(0) = 1`, with :math:`\gamma = 1` for symmetric (GOE) couplings and :math:`\gamma = 0` for
-    i.i.d. couplings (:math:`\mathbb E J_{ij}J_{ji} = 0`). In integral form
+    For $A = aI + J$, the cavity method gives $\partial_\tau R = -aR + \sigma^2\gamma\int_0^\tau R(\tau-u)R(u)du$,
+    $R(0) = 1$, with $\gamma = 1$ for symmetric (GOE) couplings and $\gamma = 0$ for
+    i.i.d. couplings ($\mathbb E J_{ij}J_{ji} = 0$). In integral form
 
     .. math:: R(\tau) = e^{-a\tau} + \gamma\sigma^2\int_0^\tau e^{-a(\tau-v)}\,(R*R)(v)\,dv ,
 
     solved by Picard iteration (a Volterra equation: the iteration converges on any finite grid,
-    its :math:`k`-th iterate being exact to order :math:`(\sigma\tau)^{2k}`), with trapezoid convolutions
-    (error :math:`O(\Delta t^2)`). The exact solution is :math:`e^{-a\tau}I_1(2\sigma\tau)/(\sigma\tau)` (symmetric)
-    and :math:`e^{-a\tau}` (i.i.d.). Memory: two ``(n, n)`` float64 arrays.
+    its $k$-th iterate being exact to order $(\sigma\tau)^{2k}$), with trapezoid convolutions
+    (error $O(\Delta t^2)$). The exact solution is $e^{-a\tau}I_1(2\sigma\tau)/(\sigma\tau)$ (symmetric)
+    and $e^{-a\tau}$ (i.i.d.). Memory: two ``(n, n)`` float64 arrays.
 
     >>> res = dmft_response(5.0, 501, a=2.5)
     >>> exact = np.exp(-2.5 * 5.0) * 2 * 10 ** -1 * float(_special.iv(1, 10.0))
@@ -716,7 +716,7 @@ def dmft_response(t_max: float, n: int, a: float, sigma: float = 1.0, coupling: 
 
 @dataclass(frozen=True)
 class DMFTCorrelation(ReadOnlyArrays):
-    r"""Two-time DMFT correlation :math:`C(t,t')` of the i.i.d. (Ginibre) case, with diagnostics."""
+    r"""Two-time DMFT correlation $C(t,t')$ of the i.i.d. (Ginibre) case, with diagnostics."""
 
     t: np.ndarray
     correlation: np.ndarray
@@ -728,18 +728,18 @@ class DMFTCorrelation(ReadOnlyArrays):
 
 def dmft_correlation_iid(t_max: float, n: int, a: float, sigma: float = 1.0, T: float = 0.0, c0: float = 1.0,
                          damping: float = 0.0, tol: float = 1e-10, max_iter: int = 500) -> DMFTCorrelation:
-    r"""Solve the two-time DMFT equation for the correlation of :math:`\dot x = -(aI + J)x + \xi`, :math:`J` i.i.d.
+    r"""Solve the two-time DMFT equation for the correlation of $\dot x = -(aI + J)x + \xi$, $J$ i.i.d.
 
-    The cavity field :math:`\eta_i = \sum_j J_{ij}x_j` is Gaussian with covariance :math:`\sigma^2C(t,t')` and
-    no response term (:math:`\mathbb E J_{ij}J_{ji} = 0`), so the single-site process
-    :math:`\dot x = -ax + \eta + \xi` gives the two-dimensional Volterra equation
+    The cavity field $\eta_i = \sum_j J_{ij}x_j$ is Gaussian with covariance $\sigma^2C(t,t')$ and
+    no response term ($\mathbb E J_{ij}J_{ji} = 0$), so the single-site process
+    $\dot x = -ax + \eta + \xi$ gives the two-dimensional Volterra equation
 
     .. math:: C(t,t') = c_0e^{-a(t+t')} + \tfrac{T}{a}\bigl(e^{-a|t-t'|}-e^{-a(t+t')}\bigr)
               + \sigma^2\!\int_0^t\!\!\int_0^{t'} e^{-a(t-s)}e^{-a(t'-s')}C(s,s')\,ds\,ds' .
 
-    Solved by Picard iteration :math:`C\leftarrow B + \sigma^2 KCK^\top` (trapezoid weights, error
-    :math:`O(\Delta t^2)`), keeping :math:`C` symmetric and PSD (``project_psd``); converges on any finite
-    grid. For ``T = 0`` the solution is :math:`c_0e^{-a(t+t')}I_0(2\sigma\sqrt{tt'})`. Memory: a few
+    Solved by Picard iteration $C\leftarrow B + \sigma^2 KCK^\top$ (trapezoid weights, error
+    $O(\Delta t^2)$), keeping $C$ symmetric and PSD (``project_psd``); converges on any finite
+    grid. For ``T = 0`` the solution is $c_0e^{-a(t+t')}I_0(2\sigma\sqrt{tt'})$. Memory: a few
     ``(n, n)`` float64 arrays.
 
     >>> res = dmft_correlation_iid(4.0, 201, a=1.2)
@@ -773,12 +773,12 @@ def dmft_correlation_iid(t_max: float, n: int, a: float, sigma: float = 1.0, T: 
 
 
 def numerical_abscissa(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0) -> float:
-    r"""Initial growth rate :math:`\omega = \frac{d}{dt}\lVert e^{-At}\rVert_2\big|_{t=0} = -\lambda_{\min}\bigl(\tfrac{A+A^\top}2\bigr)` for :math:`N\to\infty`.
+    r"""Initial growth rate $\omega = \frac{d}{dt}\lVert e^{-At}\rVert_2\big|_{t=0} = -\lambda_{\min}\bigl(\tfrac{A+A^\top}2\bigr)$ for $N\to\infty$.
 
-    For Ginibre :math:`J`, :math:`(J+J^\top)/2` is a GOE matrix with off-diagonal variance :math:`\sigma^2/(2N)`,
-    a semicircle of radius :math:`\sqrt2\sigma`: :math:`\omega = \sqrt2\sigma - a`, positive (transient growth)
-    for :math:`\sigma < a < \sqrt2\sigma` although every eigenvalue decays. Hermitian ensembles have
-    :math:`\omega = -\min\operatorname{spec}A < 0`.
+    For Ginibre $J$, $(J+J^\top)/2$ is a GOE matrix with off-diagonal variance $\sigma^2/(2N)$,
+    a semicircle of radius $\sqrt2\sigma$: $\omega = \sqrt2\sigma - a$, positive (transient growth)
+    for $\sigma < a < \sqrt2\sigma$ although every eigenvalue decays. Hermitian ensembles have
+    $\omega = -\min\operatorname{spec}A < 0$.
 
     >>> round(numerical_abscissa("ginibre", 1.2), 4), numerical_abscissa("goe", 3.0)
     (0.2142, -1.0)
@@ -794,13 +794,13 @@ def numerical_abscissa(ensemble: str, a: float, sigma: float = 1.0, alpha: float
 
 @dataclass(frozen=True)
 class TransientGrowth(ReadOnlyArrays):
-    r"""Operator norm of the propagator, :math:`\lVert e^{-At}\rVert_2 = \max_{x(0)}\lVert x(t)\rVert/\lVert x(0)\rVert`.
+    r"""Operator norm of the propagator, $\lVert e^{-At}\rVert_2 = \max_{x(0)}\lVert x(t)\rVert/\lVert x(0)\rVert$.
 
     ``norm`` for the sampled matrices and ``norm_normal`` for the normal matrices with the same
-    eigenvalues (:math:`\max_i|e^{-\lambda_it}|`), mean and standard error over seeds.
-    ``trajectory`` is :math:`\lVert x(t)\rVert/\lVert x(0)\rVert` of the first seed started from the
+    eigenvalues ($\max_i|e^{-\lambda_it}|$), mean and standard error over seeds.
+    ``trajectory`` is $\lVert x(t)\rVert/\lVert x(0)\rVert$ of the first seed started from the
     initial condition that is amplified most at ``t_peak`` (the top right singular vector of
-    :math:`e^{-At_{\rm peak}}`).
+    $e^{-At_{\rm peak}}$).
     """
 
     t: np.ndarray
@@ -819,11 +819,11 @@ class TransientGrowth(ReadOnlyArrays):
 
 def transient_growth(N: int, t, a: float, sigma: float = 1.0, ensemble: str = "ginibre", alpha: float = 2.0,
                      seeds=4) -> TransientGrowth:
-    r"""Transient growth :math:`\lVert e^{-At}\rVert_2` of sampled matrices and of their normal counterparts.
+    r"""Transient growth $\lVert e^{-At}\rVert_2$ of sampled matrices and of their normal counterparts.
 
-    :math:`e^{-At} = Ve^{-\Lambda t}V^{-1}` for all times at once (batched over seeds and times), the
-    2-norm by batched singular values. Cost :math:`O(n_{\rm seeds}\,n_t\,N^3)`, memory
-    :math:`16\,n_{\rm seeds}n_tN^2` bytes: keep :math:`N\lesssim 300`.
+    $e^{-At} = Ve^{-\Lambda t}V^{-1}$ for all times at once (batched over seeds and times), the
+    2-norm by batched singular values. Cost $O(n_{\rm seeds}\,n_t\,N^3)$, memory
+    $16\,n_{\rm seeds}n_tN^2$ bytes: keep $N\lesssim 300$.
 
     >>> g = transient_growth(100, [0.0, 0.5], a=1.1, seeds=2)
     >>> bool(g.norm[1] > 1.0 > g.norm_normal[1])
@@ -907,14 +907,14 @@ def _sim_vs_theory(ax, quantity, th, sims, log):
 
 def plot_response(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0, t_max: float = 6.0,
                   Ns=(250, 1000), seeds=4, log: bool = True, ax=None):
-    """Theory line and finite-N simulations of :math:`R(\\tau)` for each ``N`` in ``Ns``."""
+    """Theory line and finite-N simulations of $R(\\tau)$ for each ``N`` in ``Ns``."""
     return _plot_quantity("response", ensemble, a, sigma, alpha, 0.0, 1.0, False, t_max, Ns, seeds, log, ax)
 
 
 def plot_correlation(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
                      c0: float = 1.0, normal: bool = False, t_max: float = 6.0, Ns=(250, 1000), seeds=4,
                      quantity: str = "correlation", log: bool = True, ax=None):
-    """Theory line and simulations of :math:`C(t,t)` (``quantity="correlation"``) or :math:`C_{\\rm st}(\\tau)` (``"stationary"``)."""
+    """Theory line and simulations of $C(t,t)$ (``quantity="correlation"``) or $C_{\\rm st}(\\tau)$ (``"stationary"``)."""
     quantity = check_choice("quantity", quantity, ("correlation", "stationary"))
     return _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, seeds, log, ax)
 
@@ -941,7 +941,7 @@ def _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns
 
 def plot_transient_growth(N: int = 200, a: float = 1.1, sigma: float = 1.0, t_max: float = 6.0, n_t: int = 25,
                           seeds=4, ax=None):
-    r""":math:`\lVert e^{-At}\rVert_2` for shifted Ginibre :math:`A` and for its normal counterpart."""
+    r"""$\lVert e^{-At}\rVert_2$ for shifted Ginibre $A$ and for its normal counterpart."""
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n_t = check_int("n_t", n_t, low=2)
     if ax is None:
@@ -967,10 +967,10 @@ def plot_transient_growth(N: int = 200, a: float = 1.1, sigma: float = 1.0, t_ma
 
 def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
              c0: float = 1.0, t_max: float = 8.0, N: int | None = 200, seeds=4, axes=None):
-    r"""Two panels: :math:`R(\tau)` and :math:`C(t,t)` in theory (line) and, if ``N`` is given, at finite N.
+    r"""Two panels: $R(\tau)$ and $C(t,t)$ in theory (line) and, if ``N`` is given, at finite N.
 
     The shift is set by the stability ``margin`` (the distance of the limiting spectrum from the
-    imaginary axis): :math:`a = \text{margin} - \min\operatorname{Re}\operatorname{spec}(A - aI)`, so
+    imaginary axis): $a = \text{margin} - \min\operatorname{Re}\operatorname{spec}(A - aI)$, so
     every ``margin > 0`` is stable whatever the ensemble. For the Ginibre ensemble the correlation
     of the normal counterpart (same eigenvalues) is drawn dashed: equal responses, different
     correlations.

@@ -1,44 +1,44 @@
 r"""Wide two-layer networks: the lazy (neural tangent kernel) limit and the mean-field limit.
 
 **Lazy limit** (Jacot et al. 2018; Du et al. 2019). NTK parameterization, first layer trained,
-second layer fixed, ReLU :math:`\sigma(u) = \max(u, 0)`, inputs on the unit sphere of
-:math:`\mathbb R^d`:
+second layer fixed, ReLU $\sigma(u) = \max(u, 0)$, inputs on the unit sphere of
+$\mathbb R^d$:
 
 .. math::
 
     f(x) = \frac{1}{\sqrt m}\sum_{k=1}^m a_k\,\sigma(w_k\cdot x),\qquad w_k\sim\mathcal N(0, I_d),
     \quad a_k = \pm 1,
 
-trained by gradient descent with step :math:`\eta` on :math:`L = \tfrac12\sum_{i=1}^n (u_i - y_i)^2`,
-:math:`u_i = f(x_i)`, time :math:`t = \eta\times` steps. The outputs obey
-:math:`du/dt = -H(t)(u - y)` with the empirical NTK
-:math:`H_{ij}(t) = (x_i\cdot x_j)\,\frac1m\sum_k \mathbf 1[w_k\cdot x_i>0]\,\mathbf 1[w_k\cdot x_j>0]`,
-which at :math:`m\to\infty` stays at its mean
-:math:`H^\infty_{ij} = (x_i\cdot x_j)\,(\pi - \arccos(x_i\cdot x_j))/(2\pi)` (the arc-cosine kernel of
+trained by gradient descent with step $\eta$ on $L = \tfrac12\sum_{i=1}^n (u_i - y_i)^2$,
+$u_i = f(x_i)$, time $t = \eta\times$ steps. The outputs obey
+$du/dt = -H(t)(u - y)$ with the empirical NTK
+$H_{ij}(t) = (x_i\cdot x_j)\,\frac1m\sum_k \mathbf 1[w_k\cdot x_i>0]\,\mathbf 1[w_k\cdot x_j>0]$,
+which at $m\to\infty$ stays at its mean
+$H^\infty_{ij} = (x_i\cdot x_j)\,(\pi - \arccos(x_i\cdot x_j))/(2\pi)$ (the arc-cosine kernel of
 degree 0, Cho & Saul 2009, as in :mod:`dmftlib.signal_propagation`). The limit is kernel gradient
-descent, :math:`u_k = y + (I - \eta H^\infty)^k(u_0 - y)` (:math:`\to y + e^{-H^\infty t}(u_0 - y)`
-as :math:`\eta\to 0`), converging at the rate :math:`\lambda_{\min}(H^\infty)`. Neurons come in
-pairs :math:`(w, a), (w, -a)` so that :math:`u_0 = 0` exactly (the symmetric initialization).
-Both :math:`\|H(t) - H(0)\|_F` and :math:`\|W(t)-W(0)\|_F/\|W(0)\|_F` are :math:`O(m^{-1/2})`.
+descent, $u_k = y + (I - \eta H^\infty)^k(u_0 - y)$ ($\to y + e^{-H^\infty t}(u_0 - y)$
+as $\eta\to 0$), converging at the rate $\lambda_{\min}(H^\infty)$. Neurons come in
+pairs $(w, a), (w, -a)$ so that $u_0 = 0$ exactly (the symmetric initialization).
+Both $\|H(t) - H(0)\|_F$ and $\|W(t)-W(0)\|_F/\|W(0)\|_F$ are $O(m^{-1/2})$.
 
 **Mean-field limit** (Mei, Montanari & Nguyen 2018; Chizat & Bach 2018; Rotskoff &
-Vanden-Eijnden 2018). :math:`f(x) = \frac1m\sum_k a_k\sigma(w_k\cdot x)`, both layers trained by
-gradient flow on the population risk :math:`R = \tfrac12\mathbb E(y - f)^2`, time scaled by m
-(:math:`d\theta_k/dt = -m\nabla_{\theta_k}R`), inputs :math:`x\sim\mathcal N(0, I_d)`, target
-:math:`y = |x|` (radial), :math:`a_k\sim\mathcal N(0,\sigma_a^2)`, :math:`w_k\sim\mathcal N(0,\sigma_w^2 I_d)`.
-As :math:`m\to\infty` the law :math:`\rho_t` of :math:`(a, w)` stays isotropic in w, the network is
-:math:`f = c_d M(t)|x|` with :math:`M = \int a|w|\,d\rho_t` and
-:math:`c_d = \mathbb E[\sigma(\hat x_1)] = (2\pi)^{-1/2}/\mathbb E|x|`, and every neuron moves along
-its own direction with :math:`r = |w|`:
+Vanden-Eijnden 2018). $f(x) = \frac1m\sum_k a_k\sigma(w_k\cdot x)$, both layers trained by
+gradient flow on the population risk $R = \tfrac12\mathbb E(y - f)^2$, time scaled by m
+($d\theta_k/dt = -m\nabla_{\theta_k}R$), inputs $x\sim\mathcal N(0, I_d)$, target
+$y = |x|$ (radial), $a_k\sim\mathcal N(0,\sigma_a^2)$, $w_k\sim\mathcal N(0,\sigma_w^2 I_d)$.
+As $m\to\infty$ the law $\rho_t$ of $(a, w)$ stays isotropic in w, the network is
+$f = c_d M(t)|x|$ with $M = \int a|w|\,d\rho_t$ and
+$c_d = \mathbb E[\sigma(\hat x_1)] = (2\pi)^{-1/2}/\mathbb E|x|$, and every neuron moves along
+its own direction with $r = |w|$:
 
 .. math::
 
     \frac{da}{dt} = s(t)\,r,\qquad \frac{dr}{dt} = s(t)\,a,\qquad s = d\,c_d\,(1 - c_d M),
 
-so :math:`a\pm r` grow/decay like :math:`e^{\pm\tau}` with :math:`\tau = \int_0^t s`, until r hits 0
-(when :math:`a_0 < -r_0`): such a neuron stays dead at :math:`r = 0`, :math:`a = -\sqrt{a_0^2 - r_0^2}`.
-Hence the distributional dynamics reduces to one ODE, :math:`d\tau/dt = d c_d(1 - c_d M(\tau))`, and
-the risk is :math:`R = \tfrac d2(1 - c_d M)^2`. Finite-m networks are trained on the exact
+so $a\pm r$ grow/decay like $e^{\pm\tau}$ with $\tau = \int_0^t s$, until r hits 0
+(when $a_0 < -r_0$): such a neuron stays dead at $r = 0$, $a = -\sqrt{a_0^2 - r_0^2}$.
+Hence the distributional dynamics reduces to one ODE, $d\tau/dt = d c_d(1 - c_d M(\tau))$, and
+the risk is $R = \tfrac d2(1 - c_d M)^2$. Finite-m networks are trained on the exact
 population risk (arc-cosine kernel of degree 1 and its gradient), so the only finite-size effect is m.
 
 References: A. Jacot, F. Gabriel, C. Hongler, NeurIPS 2018; S. S. Du, X. Zhai, B. Poczos,
@@ -70,7 +70,7 @@ __all__ = ["sphere_data", "ntk_gram", "empirical_ntk", "LazyTheory", "lazy_theor
 
 # ============================================================================ lazy (NTK) limit
 def sphere_data(n, d, seed=0):
-    r"""n inputs uniform on the unit sphere of :math:`\mathbb R^d` and labels :math:`y_i = \pm 1` at random.
+    r"""n inputs uniform on the unit sphere of $\mathbb R^d$ and labels $y_i = \pm 1$ at random.
 
     >>> X, y = sphere_data(5, 3); X.shape, np.allclose((X**2).sum(1), 1), sorted(set(y.tolist()))
     ((5, 3), True, [-1.0, 1.0])
@@ -98,9 +98,9 @@ def _check_X(X, y=None):
 
 
 def ntk_gram(X):
-    r"""The infinite-width NTK Gram matrix :math:`H^\infty_{ij} = (x_i\cdot x_j)(\pi - \arccos x_i\cdot x_j)/(2\pi)`.
+    r"""The infinite-width NTK Gram matrix $H^\infty_{ij} = (x_i\cdot x_j)(\pi - \arccos x_i\cdot x_j)/(2\pi)$.
 
-    This is :math:`(x_i\cdot x_j)\,\mathbb E_w[\sigma'(w\cdot x_i)\sigma'(w\cdot x_j)]` for the first layer
+    This is $(x_i\cdot x_j)\,\mathbb E_w[\sigma'(w\cdot x_i)\sigma'(w\cdot x_j)]$ for the first layer
     of a ReLU network (the arc-cosine kernel of degree 0); unit-norm rows.
 
     >>> ntk_gram(np.eye(2)).round(4).tolist()
@@ -112,7 +112,7 @@ def ntk_gram(X):
 
 
 def empirical_ntk(X, W):
-    r"""Empirical NTK :math:`H_{ij} = (x_i\cdot x_j)\frac1m\sum_k \mathbf 1[w_k\cdot x_i>0]\mathbf 1[w_k\cdot x_j>0]`.
+    r"""Empirical NTK $H_{ij} = (x_i\cdot x_j)\frac1m\sum_k \mathbf 1[w_k\cdot x_i>0]\mathbf 1[w_k\cdot x_j>0]$.
 
     ``W`` has shape (m, d) or (S, m, d) (a batch of networks); returns (n, n) or (S, n, n).
 
@@ -134,9 +134,9 @@ def _ntk(X, W):
 
 @dataclass(frozen=True)
 class LazyTheory(ReadOnlyArrays):
-    """Kernel gradient descent with :math:`H^\\infty` (m -> infinity): outputs ``u`` (nt, n), ``loss`` (nt,)
+    """Kernel gradient descent with $H^\\infty$ (m -> infinity): outputs ``u`` (nt, n), ``loss`` (nt,)
     at times ``t``; ``H`` the Gram matrix, ``lambda_min`` its smallest eigenvalue (the linear rate of
-    :math:`\\|u - y\\|`); ``dH`` and ``dW`` (relative kernel and weight changes) are zero."""
+    $\\|u - y\\|$); ``dH`` and ``dW`` (relative kernel and weight changes) are zero."""
 
     t: np.ndarray
     u: np.ndarray
@@ -161,7 +161,7 @@ def _check_lazy(X, y, t, eta):
 
 
 def lazy_theory(X, y, t, eta=0.1) -> LazyTheory:
-    r"""Kernel gradient descent :math:`u_k = y - (I - \eta H^\infty)^k y` (from :math:`u_0 = 0`) at :math:`t = \eta k`.
+    r"""Kernel gradient descent $u_k = y - (I - \eta H^\infty)^k y$ (from $u_0 = 0$) at $t = \eta k$.
 
     >>> X, y = sphere_data(10, 5); th = lazy_theory(X, y, [0.0, 10.0, 20.0])
     >>> th.loss.round(3).tolist(), round(th.lambda_min, 3)
@@ -181,9 +181,9 @@ def lazy_theory(X, y, t, eta=0.1) -> LazyTheory:
 class LazySimulation(ReadOnlyArrays):
     """Gradient descent at width m (same field names as :class:`LazyTheory`), means over seeds.
 
-    ``u`` (nt, n) and ``loss`` (nt,) with ``loss_sem``; ``dH`` = :math:`\\|H(t)-H(0)\\|_F/\\|H(0)\\|_F`
-    and ``dW`` = :math:`\\|W(t)-W(0)\\|_F/\\|W(0)\\|_F` (nt,) with standard errors; ``u_dev`` (n_seeds,)
-    is each seed's :math:`\\max_t \\|u(t) - u^\\infty(t)\\|/\\sqrt n` against :func:`lazy_theory`; ``H0``
+    ``u`` (nt, n) and ``loss`` (nt,) with ``loss_sem``; ``dH`` = $\\|H(t)-H(0)\\|_F/\\|H(0)\\|_F$
+    and ``dW`` = $\\|W(t)-W(0)\\|_F/\\|W(0)\\|_F$ (nt,) with standard errors; ``u_dev`` (n_seeds,)
+    is each seed's $\\max_t \\|u(t) - u^\\infty(t)\\|/\\sqrt n$ against :func:`lazy_theory`; ``H0``
     (n_seeds, n, n) the empirical kernels at initialization."""
 
     t: np.ndarray
@@ -205,8 +205,8 @@ class LazySimulation(ReadOnlyArrays):
 def lazy_simulate(m, X, y, t, eta=0.1, seeds=4) -> LazySimulation:
     r"""Train the NTK-parameterized ReLU network of width m (first layer) by gradient descent, seeds batched.
 
-    Symmetric initialization: :math:`w_{k+m/2} = w_k`, :math:`a_{k+m/2} = -a_k = -1`, so
-    :math:`u_0 = 0`; m must be even. Work :math:`\sim 3\,n\,m\,d` per step and seed.
+    Symmetric initialization: $w_{k+m/2} = w_k$, $a_{k+m/2} = -a_k = -1$, so
+    $u_0 = 0$; m must be even. Work $\sim 3\,n\,m\,d$ per step and seed.
 
     >>> X, y = sphere_data(10, 5); sim = lazy_simulate(2000, X, y, [0.0, 5.0], seeds=2)
     >>> sim.loss.round(2).tolist(), round(float(lazy_theory(X, y, [5.0]).loss[0]), 2)
@@ -279,7 +279,7 @@ def lazy_width_scan(widths=(64, 256, 1024, 4096), n=20, d=5, t_max=60.0, eta=0.1
 
 # ============================================================================ mean-field limit
 def c_d(d):
-    r""":math:`c_d = \mathbb E[\max(\hat x_1, 0)]` for :math:`\hat x` uniform on the sphere :math:`S^{d-1}`.
+    r"""$c_d = \mathbb E[\max(\hat x_1, 0)]$ for $\hat x$ uniform on the sphere $S^{d-1}$.
 
     >>> round(c_d(1), 4), round(c_d(3), 4)     # 1/2 and 1/4
     (0.5, 0.25)
@@ -339,15 +339,15 @@ def _check_mf(t, d, sigma_a, sigma_w):
 
 def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, rtol=1e-10,
                       dead_threshold=0.0) -> MeanFieldTheory:
-    r"""Solve the reduced mean-field dynamics :math:`d\tau/dt = d\,c_d(1 - c_d M(\tau))` (LSODA, ``rtol``).
+    r"""Solve the reduced mean-field dynamics $d\tau/dt = d\,c_d(1 - c_d M(\tau))$ (LSODA, ``rtol``).
 
-    :math:`M(\tau) = \int a r\,d\rho_\tau` over the initial law (:math:`a_0\sim\mathcal N(0,\sigma_a^2)`,
-    :math:`r_0 = \sigma_w\chi_d`) with every particle moved exactly by :math:`\tau`: the integral over
-    :math:`a_0` on the live set :math:`a_0 > -r_0\coth\tau` is done in closed form (truncated Gaussian
-    moments), the one over :math:`r_0` by ``n_r``-point generalized Gauss-Laguerre quadrature;
+    $M(\tau) = \int a r\,d\rho_\tau$ over the initial law ($a_0\sim\mathcal N(0,\sigma_a^2)$,
+    $r_0 = \sigma_w\chi_d$) with every particle moved exactly by $\tau$: the integral over
+    $a_0$ on the live set $a_0 > -r_0\coth\tau$ is done in closed form (truncated Gaussian
+    moments), the one over $r_0$ by ``n_r``-point generalized Gauss-Laguerre quadrature;
     the ODE is stiff near its fixed point for large initial weights, hence an adaptive stiff/non-stiff solver
     (scipy's LSODA). ``a``, ``r`` are ``n_a x 50`` quantile particles (for plots).
-    ``dead_fraction`` is the share of neurons with :math:`|w| \le` ``dead_threshold`` (0: exactly dead).
+    ``dead_fraction`` is the share of neurons with $|w| \le$ ``dead_threshold`` (0: exactly dead).
 
     >>> th = mean_field_theory(np.linspace(0.0, 6.0, 4))
     >>> th.risk.round(4).tolist(), round(float(th.dead_fraction[-1]), 3)
@@ -397,7 +397,7 @@ def mean_field_theory(t, d=4, sigma_a=1.0, sigma_w=0.5, n_r=60, n_a=200, rtol=1e
 class MeanFieldSimulation(ReadOnlyArrays):
     """Width-m networks (same field names as :class:`MeanFieldTheory`), means over seeds with ``*_sem``;
     ``risk_seeds`` (n_seeds, nt); ``a`` and ``r`` (m,) the neurons of the first seed at the last time.
-    ``dead_fraction`` counts neurons with :math:`|w| \\le` ``dead_threshold``."""
+    ``dead_fraction`` counts neurons with $|w| \\le$ ``dead_threshold``."""
 
     t: np.ndarray
     risk: np.ndarray
@@ -446,8 +446,8 @@ def mean_field_simulate(m, t, d=4, sigma_a=1.0, sigma_w=0.5, seeds=4, dt=0.01,
     r"""Train width-m networks in the mean-field scaling by Heun steps of the population gradient flow.
 
     Exact population risk (arc-cosine kernel of degree 1 and its gradient
-    :math:`\nabla_w k(w, w') = [(\pi-\theta)w' + |w'|\sin\theta\,\hat w]/(2\pi)`), so the only finite-size
-    parameter is m. Work :math:`\sim 20 m^2` per step and seed; memory a few :math:`S m^2` doubles.
+    $\nabla_w k(w, w') = [(\pi-\theta)w' + |w'|\sin\theta\,\hat w]/(2\pi)$), so the only finite-size
+    parameter is m. Work $\sim 20 m^2$ per step and seed; memory a few $S m^2$ doubles.
 
     >>> sim = mean_field_simulate(64, np.linspace(0.0, 6.0, 4), seeds=2)
     >>> bool(np.abs(sim.risk - mean_field_theory(sim.t).risk).max() < 0.2)

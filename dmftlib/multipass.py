@@ -2,10 +2,10 @@ r"""Empirical risk minimization vs online SGD for the linear-field neural-ODE te
 
 The model (the linear-field member of :mod:`dmftlib.neural_ode`, ``K = M = 1``)
 ------------------------------------------------------------------------------
-An input :math:`x\in\mathbb R^N` is read by one trainable direction, :math:`h(0) = w\cdot x/\sqrt N`,
-and carried in depth :math:`\tau\in[0,1]` by the *linear* controlled field
-:math:`dh/d\tau = -h + a(\tau)\,h`, discretised by ``L`` Euler steps with one control
-:math:`a_\ell` per step, so that
+An input $x\in\mathbb R^N$ is read by one trainable direction, $h(0) = w\cdot x/\sqrt N$,
+and carried in depth $\tau\in[0,1]$ by the *linear* controlled field
+$dh/d\tau = -h + a(\tau)\,h$, discretised by ``L`` Euler steps with one control
+$a_\ell$ per step, so that
 
 .. math::
 
@@ -13,42 +13,42 @@ and carried in depth :math:`\tau\in[0,1]` by the *linear* controlled field
     c(a) = \prod_{\ell=1}^{L}\rho_\ell,\quad \rho_\ell = 1 - \Delta\tau\,(1 - a_\ell),\quad v = 1 .
 
 The controls are initialised equal in depth (``a0``) and then stay equal (their gradients are),
-so :math:`c = \rho^L` with one :math:`\rho`. The teacher is the same network with controls
-``a_star`` and a fixed direction :math:`w^*` (:math:`|w^*|^2 = N`), labels
-:math:`y = c^*\,w^*\cdot x/\sqrt N + \sigma\varepsilon`. The student starts from
-:math:`|w|^2/N = q_0`, :math:`w\cdot w^*/N = r_0` (default :math:`w = 0`).
+so $c = \rho^L$ with one $\rho$. The teacher is the same network with controls
+``a_star`` and a fixed direction $w^*$ ($|w^*|^2 = N$), labels
+$y = c^*\,w^*\cdot x/\sqrt N + \sigma\varepsilon$. The student starts from
+$|w|^2/N = q_0$, $w\cdot w^*/N = r_0$ (default $w = 0$).
 
-Training (both on the loss :math:`\ell = \tfrac12 (y - \hat y)^2`; gradients by the costate
-:math:`\lambda_\ell = \rho_\ell\lambda_{\ell+1}`, :math:`\lambda_L = r = y - \hat y`, as in
-:mod:`dmftlib.neural_ode`: :math:`g = \lambda_0 = c\,r`, :math:`\partial H/\partial a_\ell = \lambda_{\ell+1}h_\ell = c\,r\,h(0)/\rho_\ell`):
+Training (both on the loss $\ell = \tfrac12 (y - \hat y)^2$; gradients by the costate
+$\lambda_\ell = \rho_\ell\lambda_{\ell+1}$, $\lambda_L = r = y - \hat y$, as in
+:mod:`dmftlib.neural_ode`: $g = \lambda_0 = c\,r$, $\partial H/\partial a_\ell = \lambda_{\ell+1}h_\ell = c\,r\,h(0)/\rho_\ell$):
 
 * **multi-pass** (empirical risk minimisation): full-batch gradient descent on
-  :math:`P = \alpha N` fixed samples, step :math:`\eta`, time :math:`t = k\eta`,
+  $P = \alpha N$ fixed samples, step $\eta$, time $t = k\eta$,
 
   .. math::
 
       w \leftarrow w + \eta\,\frac{\sqrt N}{P}\sum_\mu c\,r_\mu x_\mu,\qquad
       a_\ell \leftarrow a_\ell + \eta\,\eta_\theta\,\frac1P\sum_\mu \frac{c\,r_\mu h_\mu(0)}{\rho_\ell} ;
 
-* **online** SGD: one fresh sample per step, :math:`w \leftarrow w + (\eta/\sqrt N)\,c\,r\,x`,
-  :math:`a_\ell \leftarrow a_\ell + (\eta_\theta/N)\,c\,r\,h(0)/\rho_\ell`, time :math:`t = \mu/N`
-  (so after time :math:`t` online SGD has used :math:`tN` samples: its sample budget is :math:`\alpha = t`).
+* **online** SGD: one fresh sample per step, $w \leftarrow w + (\eta/\sqrt N)\,c\,r\,x$,
+  $a_\ell \leftarrow a_\ell + (\eta_\theta/N)\,c\,r\,h(0)/\rho_\ell$, time $t = \mu/N$
+  (so after time $t$ online SGD has used $tN$ samples: its sample budget is $\alpha = t$).
 
-Errors (both views): the population risk :math:`E_{\rm test} = \tfrac12\mathbb E(y - \hat y)^2 =
-\tfrac12(c^2Q - 2cc^*R + c^{*2} + \sigma^2)` (with :math:`Q = |w|^2/N`, :math:`R = w\cdot w^*/N`; the
+Errors (both views): the population risk $E_{\rm test} = \tfrac12\mathbb E(y - \hat y)^2 =
+\tfrac12(c^2Q - 2cc^*R + c^{*2} + \sigma^2)$ (with $Q = |w|^2/N$, $R = w\cdot w^*/N$; the
 label noise included, so that it is the expectation of the training loss on a fresh sample) and
-the training error :math:`E_{\rm train} = \frac1{2P}\sum_\mu r_\mu^2`.
+the training error $E_{\rm train} = \frac1{2P}\sum_\mu r_\mu^2$.
 
-Three routes to the :math:`N\to\infty` limit
+Three routes to the $N\to\infty$ limit
 --------------------------------------------
 * :func:`theory`: the two-time DMFT in training time (correlations and responses of the single-site
-  processes on the N side and the P side; the gain :math:`c(t)` is a deterministic order parameter
+  processes on the N side and the P side; the gain $c(t)$ is a deterministic order parameter
   fed back from the P side). The discrete-time equations are exact for gradient descent at step
-  :math:`\eta` (no time-discretisation error); solved causally (``method="causal"``, row by row
+  $\eta$ (no time-discretisation error); solved causally (``method="causal"``, row by row
   in time) or as the textbook damped fixed point of the whole paths (``method="fixed_point"``).
-* :func:`spectral_theory`: the same limit by the resolvent route: second moments of :math:`w` in the
-  eigenbasis of :math:`\hat\Sigma = X^\top X/P`, averaged over the Marchenko-Pastur law.
-* :func:`online_theory`: the order-parameter ODEs of online SGD (:math:`Q, R, a`).
+* :func:`spectral_theory`: the same limit by the resolvent route: second moments of $w$ in the
+  eigenbasis of $\hat\Sigma = X^\top X/P$, averaged over the Marchenko-Pastur law.
+* :func:`online_theory`: the order-parameter ODEs of online SGD ($Q, R, a$).
 
 Simulations: :func:`simulate` (multi-pass GD) and :func:`simulate_online`, batched over seeds.
 
@@ -88,14 +88,14 @@ _CAP = 1e8          # divergence guard on the errors
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MultipassTheory(ReadOnlyArrays):
-    r"""The :math:`N\to\infty` limit of multi-pass gradient descent on :math:`t = k\eta`, ``k = 0..n``.
+    r"""The $N\to\infty$ limit of multi-pass gradient descent on $t = k\eta$, ``k = 0..n``.
 
-    ``test_error``, ``train_error`` (n+1,); ``gain`` :math:`c(t)`; ``a`` the control; ``m`` the
-    control drive :math:`\frac1P\sum_\mu r_\mu h_\mu(0)`; ``Q``, ``R`` the overlaps. Two-time fields
-    (``None`` for :func:`spectral_theory`): ``C`` :math:`C(t,t') = \frac1N\sum_i w_i(t)w_i(t')`
-    (symmetric PSD), ``C_r`` :math:`\frac1P\sum_\mu r_\mu(t)r_\mu(t')`, ``R_w`` the N-side response
-    (causal, diagonal 1 = :math:`R(t^+,t)`), ``R_r`` the regular part of the P-side response
-    (causal, diagonal its equal-time limit :math:`-c(t)^2/\alpha`). Diagnostics: ``residuals``,
+    ``test_error``, ``train_error`` (n+1,); ``gain`` $c(t)$; ``a`` the control; ``m`` the
+    control drive $\frac1P\sum_\mu r_\mu h_\mu(0)$; ``Q``, ``R`` the overlaps. Two-time fields
+    (``None`` for :func:`spectral_theory`): ``C`` $C(t,t') = \frac1N\sum_i w_i(t)w_i(t')$
+    (symmetric PSD), ``C_r`` $\frac1P\sum_\mu r_\mu(t)r_\mu(t')$, ``R_w`` the N-side response
+    (causal, diagonal 1 = $R(t^+,t)$), ``R_r`` the regular part of the P-side response
+    (causal, diagonal its equal-time limit $-c(t)^2/\alpha$). Diagnostics: ``residuals``,
     ``n_iter``, ``converged``, ``diverged``, ``min_eigenvalue`` (of ``C`` before projection; 0 for
     :func:`spectral_theory`), ``wall_time``.
     """
@@ -126,7 +126,7 @@ class MultipassTheory(ReadOnlyArrays):
 
 @dataclass(frozen=True)
 class OnlineTheory(ReadOnlyArrays):
-    r"""Online SGD as :math:`N\to\infty`: ``t`` (= samples / N), ``test_error`` (= ``train_error``, the
+    r"""Online SGD as $N\to\infty$: ``t`` (= samples / N), ``test_error`` (= ``train_error``, the
     expected loss on the next fresh sample), ``gain``, ``a``, ``Q``, ``R``."""
 
     t: np.ndarray
@@ -171,9 +171,9 @@ class MultipassSimulation(ReadOnlyArrays):
 # checks and the gain
 # ----------------------------------------------------------------------------------------------
 def gain(a, L: int = 8):
-    r"""The input-output gain :math:`c = (1 - (1 - a)/L)^L` of the linear field with control ``a`` on ``L`` Euler steps.
+    r"""The input-output gain $c = (1 - (1 - a)/L)^L$ of the linear field with control ``a`` on ``L`` Euler steps.
 
-    :math:`L\to\infty` gives :math:`e^{a - 1}`; the default teacher ``a_star = 1`` has :math:`c^* = 1`.
+    $L\to\infty$ gives $e^{a - 1}$; the default teacher ``a_star = 1`` has $c^* = 1$.
 
     >>> round(float(gain(0.0, 8)), 4), round(float(gain(1.0, 8)), 4)
     (0.3436, 1.0)
@@ -325,10 +325,10 @@ def _dmft_fixed_point(alpha, sigma, eta, eta_theta, L, a0, a_star, q0, r0, n, to
 def theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, eta_theta: float = 1.0,
            L: int = 8, a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0, r0: float = 0.0,
            method: str = "causal", tol: float = 1e-10, damping: float = 0.3, max_iter: int = 2000) -> MultipassTheory:
-    r"""Two-time DMFT of multi-pass gradient descent (module docstring), on :math:`t = k\eta`, ``k = 0..n``.
+    r"""Two-time DMFT of multi-pass gradient descent (module docstring), on $t = k\eta$, ``k = 0..n``.
 
-    Single-site processes (:math:`D = \mathrm{diag}\,c(t_k)`; operators are lower-triangular matrices
-    on the grid, :math:`E_{kj} = \eta` for :math:`j<k`):
+    Single-site processes ($D = \mathrm{diag}\,c(t_k)$; operators are lower-triangular matrices
+    on the grid, $E_{kj} = \eta$ for $j<k$):
 
     .. math::
 
@@ -340,12 +340,12 @@ def theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20
         a_{k+1} &= a_k + \eta\eta_\theta\,c_k m_k/\rho_k,\quad
              m_k = (\langle r_k y\rangle - C_r(t_k,t_k))/c_k .
 
-    ``method="causal"`` fills row :math:`k` of every array from rows :math:`<k` (exact, one pass,
-    :math:`O(n^3)`); ``method="fixed_point"`` iterates the whole paths :math:`(c, R_r, C_r)` with
+    ``method="causal"`` fills row $k$ of every array from rows $<k$ (exact, one pass,
+    $O(n^3)$); ``method="fixed_point"`` iterates the whole paths $(c, R_r, C_r)$ with
     :func:`dmftlib.core.damped_fixed_point` (damping ``damping``, tolerance ``tol`` on the
     undamped residual, scaled by ``1 - damping``), raising :class:`dmftlib.ConvergenceError` when it
-    fails. Memory: about ten :math:`(n+1)^2` float64 arrays (:math:`n = t_{max}/\eta \le 2000`); the causal
-    solver takes about 3 s for :math:`n = 1000`.
+    fails. Memory: about ten $(n+1)^2$ float64 arrays ($n = t_{max}/\eta \le 2000$); the causal
+    solver takes about 3 s for $n = 1000$.
 
     Returns
     -------
@@ -412,19 +412,19 @@ def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: f
                     n_quad: int = 400, b: float = 1.0) -> MultipassTheory:
     r"""The same limit as :func:`theory` by the resolvent route (a one-time closure over eigenmodes).
 
-    Along an eigenvector of :math:`\hat\Sigma = X^\top X/P` with eigenvalue :math:`\lambda`, with
-    :math:`w^*_\lambda` and the noise projection :math:`n_\lambda` (variance :math:`\lambda/\alpha`),
-    :math:`w_\lambda\leftarrow(1 - \eta c^2\lambda)w_\lambda + \eta c\,(c^*\lambda w^*_\lambda + \sigma n_\lambda)`.
-    The second moments :math:`A = \langle w_\lambda^2\rangle`, :math:`B = \langle w_\lambda w^*_\lambda\rangle`,
-    :math:`S = \langle w_\lambda n_\lambda\rangle` obey closed recursions; every order parameter is
+    Along an eigenvector of $\hat\Sigma = X^\top X/P$ with eigenvalue $\lambda$, with
+    $w^*_\lambda$ and the noise projection $n_\lambda$ (variance $\lambda/\alpha$),
+    $w_\lambda\leftarrow(1 - \eta c^2\lambda)w_\lambda + \eta c\,(c^*\lambda w^*_\lambda + \sigma n_\lambda)$.
+    The second moments $A = \langle w_\lambda^2\rangle$, $B = \langle w_\lambda w^*_\lambda\rangle$,
+    $S = \langle w_\lambda n_\lambda\rangle$ obey closed recursions; every order parameter is
     an integral against the Marchenko-Pastur law (:func:`dmftlib.linear.mp_quadrature`), e.g.
-    :math:`m = \int\rho\,(c^*\lambda B + \sigma S - c\lambda A)`. Two-time fields are ``None``.
+    $m = \int\rho\,(c^*\lambda B + \sigma S - c\lambda A)$. Two-time fields are ``None``.
 
     ``b < 1``: multi-pass SGD with Bernoulli batches (each sample in the batch with probability
-    :math:`b`, gradient divided by :math:`b`, as :func:`dmftlib.sgd.theory`); the batch noise adds
-    :math:`\eta^2c^2(1/b - 1)(\lambda/\alpha)\,2E_{\rm train}` to :math:`A` at each step (the one-time
+    $b$, gradient divided by $b$, as :func:`dmftlib.sgd.theory`); the batch noise adds
+    $\eta^2c^2(1/b - 1)(\lambda/\alpha)\,2E_{\rm train}$ to $A$ at each step (the one-time
     reduction of the SGD DMFT of Mignacco et al. 2020, as in :mod:`dmftlib.sgd`); the control drive
-    stays deterministic (its batch fluctuations are :math:`O(P^{-1/2})`).
+    stays deterministic (its batch fluctuations are $O(P^{-1/2})$).
 
     >>> sp = spectral_theory(2.0, sigma=0.5, eta=0.2, t_max=4.0)
     >>> round(float(sp.test_error[-1]), 4)
@@ -472,7 +472,7 @@ def spectral_theory(alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: f
 
 
 def asymptotic_errors(alpha: float, sigma: float = 0.5):
-    r"""Long-time limit of multi-pass training for :math:`\alpha > 1` (least squares, any gain path that converges).
+    r"""Long-time limit of multi-pass training for $\alpha > 1$ (least squares, any gain path that converges).
 
     .. math::
 
@@ -496,10 +496,10 @@ def asymptotic_errors(alpha: float, sigma: float = 0.5):
 def online_theory(sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, eta_theta: float = 1.0, L: int = 8,
                   a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0, r0: float = 0.0,
                   n_t: int = 201) -> OnlineTheory:
-    r"""Online SGD as :math:`N\to\infty` (training time :math:`t = \mu/N` = samples used / N).
+    r"""Online SGD as $N\to\infty$ (training time $t = \mu/N$ = samples used / N).
 
-    With :math:`r = c^*h^* + \sigma\zeta - c\,h`, :math:`\langle rh\rangle = c^*R - cQ`,
-    :math:`\langle rh^*\rangle = c^* - cR`, :math:`2E = \langle r^2\rangle = c^2Q - 2cc^*R + c^{*2} + \sigma^2`:
+    With $r = c^*h^* + \sigma\zeta - c\,h$, $\langle rh\rangle = c^*R - cQ$,
+    $\langle rh^*\rangle = c^* - cR$, $2E = \langle r^2\rangle = c^2Q - 2cc^*R + c^{*2} + \sigma^2$:
 
     .. math::
 
@@ -577,10 +577,10 @@ def _result(t, test, train, c, N, P, alpha, sigma, eta, eta_theta, start):
 def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, seeds=4,
              eta_theta: float = 1.0, L: int = 8, a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0,
              r0: float = 0.0, every: int = 1, max_bytes: float = 1.5e8, b: float = 1.0) -> MultipassSimulation:
-    r"""Multi-pass gradient descent at finite :math:`N` on :math:`P = \mathrm{round}(\alpha N)` samples, seeds batched.
+    r"""Multi-pass gradient descent at finite $N$ on $P = \mathrm{round}(\alpha N)$ samples, seeds batched.
 
-    Per seed: :math:`X\in\mathbb R^{P\times N}` Gaussian, :math:`\varepsilon\sim\mathcal N(0, I_P)`,
-    :math:`w^*` (:math:`|w^*|^2 = N`), :math:`w_0` (overlaps ``q0``, ``r0``). Then, with the seeds as
+    Per seed: $X\in\mathbb R^{P\times N}$ Gaussian, $\varepsilon\sim\mathcal N(0, I_P)$,
+    $w^*$ ($|w^*|^2 = N$), $w_0$ (overlaps ``q0``, ``r0``). Then, with the seeds as
     the leading axis (``matmul``),
 
     .. math::
@@ -590,10 +590,10 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
         a \leftarrow a + \eta\eta_\theta\,c\,\overline{rf}/\rho .
 
     The test error is the exact population risk of the current weights (module docstring), the
-    train error :math:`\overline{r^2}/2`; both recorded every ``every`` steps (times :math:`k\eta`).
+    train error $\overline{r^2}/2$; both recorded every ``every`` steps (times $k\eta$).
     ``b < 1``: multi-pass SGD, each sample in the step's batch with probability ``b`` (independently
-    across samples, steps and seeds) and :math:`r` replaced by :math:`s\odot r/b` in both updates.
-    Memory :math:`8\,n_{seeds}PN` bytes, in groups of seeds below ``max_bytes``.
+    across samples, steps and seeds) and $r$ replaced by $s\odot r/b$ in both updates.
+    Memory $8\,n_{seeds}PN$ bytes, in groups of seeds below ``max_bytes``.
 
     >>> sim = simulate(100, 2.0, t_max=1.0, seeds=3)
     >>> sim.P, sim.n_seeds, round(float(sim.test_error[0]), 3)
@@ -657,9 +657,9 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
 def simulate_online(N: int, sigma: float = 0.5, eta: float = 0.2, t_max: float = 20.0, seeds=4,
                     eta_theta: float = 1.0, L: int = 8, a0: float = 0.0, a_star: float = 1.0, q0: float = 0.0,
                     r0: float = 0.0, n_t: int = 41) -> MultipassSimulation:
-    r"""Online SGD at finite :math:`N`: :math:`\mathrm{round}(t_{max}N)` fresh samples, one per step, seeds batched.
+    r"""Online SGD at finite $N$: $\mathrm{round}(t_{max}N)$ fresh samples, one per step, seeds batched.
 
-    :math:`w\leftarrow w + (\eta/\sqrt N)\,c\,r\,x`, :math:`a\leftarrow a + (\eta_\theta/N)\,c\,r\,h(0)/\rho`.
+    $w\leftarrow w + (\eta/\sqrt N)\,c\,r\,x$, $a\leftarrow a + (\eta_\theta/N)\,c\,r\,h(0)/\rho$.
     ``test_error`` is the exact population risk at ``n_t`` equally spaced times; ``train_error`` is
     the loss on the fresh samples averaged over the preceding window (equal to it in expectation).
 
@@ -715,7 +715,7 @@ def simulate_online(N: int, sigma: float = 0.5, eta: float = 0.2, t_max: float =
 def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.2, t_max: float = 30.0,
                          eta_theta: float = 1.0, online_eta: float = 0.5, ax=None):
     r"""Multi-pass train and test errors against training time (log axis), with online SGD at the same
-    sample budget: online SGD has used :math:`\alpha N` samples at :math:`t = \alpha` (marked)."""
+    sample budget: online SGD has used $\alpha N$ samples at $t = \alpha$ (marked)."""
     alpha = check_real("alpha", alpha, low=0.05, high=20.0)
     online_eta = check_real("online_eta", online_eta, low=0.0, high=5.0, low_open=True)
     th = theory(alpha, sigma, eta, t_max, eta_theta)
@@ -735,9 +735,9 @@ def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.
 
 def plot_budget(alphas, sigma: float = 0.5, eta: float = 0.2, t_max: float = 40.0, etas=(0.5, 1.5),
                 eta_theta: float = 1.0, ax=None):
-    r"""Test error against the sample budget :math:`\alpha = P/N` (theory lines): multi-pass GD at
+    r"""Test error against the sample budget $\alpha = P/N$ (theory lines): multi-pass GD at
     ``t_max`` and at its best (early-stopped) time (:func:`spectral_theory`), and online SGD after
-    :math:`\alpha N` samples for each learning rate in ``etas`` (:func:`online_theory`)."""
+    $\alpha N$ samples for each learning rate in ``etas`` (:func:`online_theory`)."""
     from .core import check_array
     alphas = check_array("alphas", alphas, ndim=1, low=0.05, high=20.0)
     etas = check_array("etas", etas, ndim=1, low=1e-3, high=5.0)

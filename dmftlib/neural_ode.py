@@ -3,11 +3,11 @@ r"""Learning a controlled dynamical system: online SGD in a neural-ODE teacher-s
 Our simplified model, in the spirit of :cite:t:`urbani2026theory` (who develops the general
 theory of learning high-dimensional controlled non-linear dynamical systems). A neural ODE has
 two dynamics: **inference**, the ODE that carries an input forward in depth
-:math:`\tau\in[0,1]`, and **training**, online SGD on its parameters. In the limit
-:math:`N\to\infty` the training dynamics closes on a few order parameters.
+$\tau\in[0,1]$, and **training**, online SGD on its parameters. In the limit
+$N\to\infty$ the training dynamics closes on a few order parameters.
 
-**Inference.** An input :math:`x\sim\mathcal N(0, I_N)` is read by ``K`` trainable directions,
-:math:`h(0) = Wx/\sqrt N\in\mathbb R^K` (rows of :math:`W` of norm :math:`O(\sqrt N)`); the state
+**Inference.** An input $x\sim\mathcal N(0, I_N)$ is read by ``K`` trainable directions,
+$h(0) = Wx/\sqrt N\in\mathbb R^K$ (rows of $W$ of norm $O(\sqrt N)$); the state
 then follows the controlled ODE
 
 .. math::
@@ -15,18 +15,18 @@ then follows the controlled ODE
     \frac{dh}{d\tau} = F(h, \theta(\tau)) = -h + A(\tau)\tanh(h) + b(\tau),
     \qquad \hat y = v\cdot h(1),
 
-discretized by ``L`` Euler steps with one control :math:`\theta_\ell = (A_\ell, b_\ell)` per step
-(a ResNet; :math:`L\to\infty` is the neural ODE). The read-out :math:`v` is fixed (ones). The
-teacher has the same form with ``M`` directions :math:`W^*`, controls :math:`\theta^*` on
-``L_teacher`` steps, read-out :math:`v^*`; labels :math:`y = v^*\cdot h^*(1) + \sigma\zeta`.
+discretized by ``L`` Euler steps with one control $\theta_\ell = (A_\ell, b_\ell)$ per step
+(a ResNet; $L\to\infty$ is the neural ODE). The read-out $v$ is fixed (ones). The
+teacher has the same form with ``M`` directions $W^*$, controls $\theta^*$ on
+``L_teacher`` steps, read-out $v^*$; labels $y = v^*\cdot h^*(1) + \sigma\zeta$.
 
-**Training.** Loss :math:`\ell = \tfrac12(y-\hat y)^2`, one fresh sample per step
-:math:`\mu`. The gradient comes from the costate of the Lagrangian
-:math:`\ell(h(1)) + \int_0^1\lambda\cdot(\dot h - F)\,d\tau` (derived symbolically by
+**Training.** Loss $\ell = \tfrac12(y-\hat y)^2$, one fresh sample per step
+$\mu$. The gradient comes from the costate of the Lagrangian
+$\ell(h(1)) + \int_0^1\lambda\cdot(\dot h - F)\,d\tau$ (derived symbolically by
 :mod:`dmftlib.symbolic.pontryagin`; discrete version = back-propagation):
-:math:`\lambda_L = (y - \hat y)\,v`,
-:math:`\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,(\partial F/\partial h)^\top\lambda_{\ell+1}`,
-and :math:`g \equiv \lambda_0 = -\partial\ell/\partial h(0)`. The updates are
+$\lambda_L = (y - \hat y)\,v$,
+$\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,(\partial F/\partial h)^\top\lambda_{\ell+1}$,
+and $g \equiv \lambda_0 = -\partial\ell/\partial h(0)$. The updates are
 
 .. math::
 
@@ -35,16 +35,16 @@ and :math:`g \equiv \lambda_0 = -\partial\ell/\partial h(0)`. The updates are
         \frac{\partial H}{\partial\theta}(h_\ell, \lambda_{\ell+1}, \theta_\ell),
     \qquad H = \lambda\cdot F ,
 
-i.e. SGD with step :math:`\eta/N` on the unit-scale weights :math:`W/\sqrt N` (Saad-Solla) and
-step :math:`\eta_\theta L/N` on :math:`\theta_\ell` (whose gradient is
-:math:`-\Delta\tau\,\partial H/\partial\theta`: the functional gradient
-:math:`\delta\ell/\delta\theta(\tau) = -\partial H/\partial\theta` of the neural ODE, so
-the limit :math:`L\to\infty` is well defined). With training time :math:`t = \mu/N` both the
-overlaps and the controls move by :math:`O(1)` per unit time.
+i.e. SGD with step $\eta/N$ on the unit-scale weights $W/\sqrt N$ (Saad-Solla) and
+step $\eta_\theta L/N$ on $\theta_\ell$ (whose gradient is
+$-\Delta\tau\,\partial H/\partial\theta$: the functional gradient
+$\delta\ell/\delta\theta(\tau) = -\partial H/\partial\theta$ of the neural ODE, so
+the limit $L\to\infty$ is well defined). With training time $t = \mu/N$ both the
+overlaps and the controls move by $O(1)$ per unit time.
 
-**Order-parameter ODEs** (:math:`N\to\infty`): with :math:`Q = WW^\top/N`,
-:math:`R = WW^{*\top}/N`, :math:`T = W^*W^{*\top}/N` and averages over
-:math:`(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])`,
+**Order-parameter ODEs** ($N\to\infty$): with $Q = WW^\top/N$,
+$R = WW^{*\top}/N$, $T = W^*W^{*\top}/N$ and averages over
+$(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])$,
 
 .. math::
 
@@ -54,11 +54,11 @@ overlaps and the controls move by :math:`O(1)` per unit time.
     \frac{d\theta_\ell}{dt} = \eta_\theta\,\Big\langle\frac{\partial H}{\partial\theta}
         (h_\ell,\lambda_{\ell+1},\theta_\ell)\Big\rangle ,
 
-(label noise adds :math:`\eta^2\sigma^2\langle uu^\top\rangle` to :math:`dQ/dt`, with :math:`u` the
-costate started from :math:`\lambda_L = v`). The averages are computed by
-quadrature (trapezoidal rule; the student's pass on its own :math:`K` dimensions, the
-teacher averaged conditionally on it, :func:`_averages`), :math:`K+M\le5`. The generalization error is
-:math:`\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle`.
+(label noise adds $\eta^2\sigma^2\langle uu^\top\rangle$ to $dQ/dt$, with $u$ the
+costate started from $\lambda_L = v$). The averages are computed by
+quadrature (trapezoidal rule; the student's pass on its own $K$ dimensions, the
+teacher averaged conditionally on it, :func:`_averages`), $K+M\le5$. The generalization error is
+$\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle$.
 
 **Plateau and escape.** :func:`rhs` is the right-hand side at one point (the drift that the saddle
 point of the training MSR action reproduces, :mod:`dmftlib.symbolic.training_msr`);
@@ -103,12 +103,12 @@ _MAX_L = 4096                                        # Euler steps in depth
 # ----------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8)
 def system(K: int):
-    r"""The Pontryagin system of the model: :math:`F = -h + A\tanh(h) + b`, loss :math:`\tfrac12(y - v\cdot h)^2`.
+    r"""The Pontryagin system of the model: $F = -h + A\tanh(h) + b$, loss $\tfrac12(y - v\cdot h)^2$.
 
     Built with :func:`dmftlib.symbolic.pontryagin.derive_pontryagin` (cached per ``K``). The
     targets are ``(y, v_0, ..., v_{K-1})``: the label and the read-out, so that the same system
-    serves any :math:`v`. The terminal costate is
-    :math:`\lambda(1) = -\partial\ell/\partial h(1) = (y - v\cdot h(1))\,v`.
+    serves any $v$. The terminal costate is
+    $\lambda(1) = -\partial\ell/\partial h(1) = (y - v\cdot h(1))\,v$.
 
     >>> s = system(1)
     >>> s.loss
@@ -167,8 +167,8 @@ class Setup(ReadOnlyArrays):
 
 
 def teacher_controls(M: int, a: float = 1.0, c: float = 1.0):
-    r"""The default teacher: :math:`A^* = a I_M + c\,S` with :math:`S_{ij} = \operatorname{sign}(j - i)`
-    (a rotation-like coupling), :math:`b^* = 0`, constant in depth. Returns ``(A_star, b_star)`` of one step."""
+    r"""The default teacher: $A^* = a I_M + c\,S$ with $S_{ij} = \operatorname{sign}(j - i)$
+    (a rotation-like coupling), $b^* = 0$, constant in depth. Returns ``(A_star, b_star)`` of one step."""
     M = check_int("M", M, low=1, high=_MAX_DIM)
     a = check_real("a", a)
     c = check_real("c", c)
@@ -178,13 +178,13 @@ def teacher_controls(M: int, a: float = 1.0, c: float = 1.0):
 
 def setup(K: int = 2, M: int = 2, L: int = 8, L_teacher: int | None = None, a_star: float = 1.0,
           c_star: float = 1.0, q0: float = 0.5, r0: float = 0.2, A0=None, b0=None, seed: int = 0) -> Setup:
-    r"""The default problem: teacher of :func:`teacher_controls`, :math:`T = I_M`, :math:`v = v^* = 1`.
+    r"""The default problem: teacher of :func:`teacher_controls`, $T = I_M$, $v = v^* = 1$.
 
-    The student starts from :math:`Q = q_0 I_K`, :math:`R_{km} = r_0 z_{km}` (:math:`z\sim\mathcal N(0,1)`
+    The student starts from $Q = q_0 I_K$, $R_{km} = r_0 z_{km}$ ($z\sim\mathcal N(0,1)$
     from ``seed``: a small random overlap that breaks the permutation symmetry of the student
-    directions) and controls :math:`A = 0`, :math:`b = 0` unless ``A0`` (shape (K, K) or
-    (L, K, K)) and ``b0`` are given; with :math:`A = b = 0` the student is linear,
-    :math:`h(1) = (1 - 1/L)^L h(0)`.
+    directions) and controls $A = 0$, $b = 0$ unless ``A0`` (shape (K, K) or
+    (L, K, K)) and ``b0`` are given; with $A = b = 0$ the student is linear,
+    $h(1) = (1 - 1/L)^L h(0)$.
 
     >>> s = setup()
     >>> s.K, s.M, s.L, s.A_star[0].tolist()
@@ -265,8 +265,8 @@ def _student_pass(A, b, h0, y, v):
     r"""Forward and backward pass of the tanh field with the seeds as a batch axis (used by :func:`simulate`).
 
     ``A`` (L, S, K, K), ``b`` (L, S, K), ``h0`` (S, K), labels ``y`` (S,). Returns
-    :math:`g = \lambda_0` (S, K) and :math:`\partial H/\partial A_\ell` (L, S, K, K),
-    :math:`\partial H/\partial b_\ell` (L, S, K): the same numbers as :func:`forward_backward`
+    $g = \lambda_0$ (S, K) and $\partial H/\partial A_\ell$ (L, S, K, K),
+    $\partial H/\partial b_\ell$ (L, S, K): the same numbers as :func:`forward_backward`
     (checked in the tests), with one matmul per layer instead of the scalar lambdified functions.
     """
     L = A.shape[0]
@@ -292,14 +292,14 @@ def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
     ----------
     sp_ : Setup
     theta : array (L, P) or (L, P, n) -- student controls (per sample if 3-D).
-    h0 : array (K, n) -- student pre-activations :math:`Wx/\sqrt N`.
-    hs0 : array (M, n) -- teacher pre-activations :math:`W^*x/\sqrt N`.
-    noise : array (n,) or None -- label noise :math:`\sigma\zeta` added to the teacher output.
+    h0 : array (K, n) -- student pre-activations $Wx/\sqrt N$.
+    hs0 : array (M, n) -- teacher pre-activations $W^*x/\sqrt N$.
+    noise : array (n,) or None -- label noise $\sigma\zeta$ added to the teacher output.
 
     Returns
     -------
-    dict with ``err`` (n,) :math:`y - \hat y`, ``g`` (K, n) :math:`= \lambda_0 = -\partial\ell/\partial h(0)`,
-    ``dH`` (L, P, n) :math:`\partial H/\partial\theta_\ell` (so :math:`\partial\ell/\partial\theta_\ell = -\Delta\tau\,{\rm dH}`),
+    dict with ``err`` (n,) $y - \hat y$, ``g`` (K, n) $= \lambda_0 = -\partial\ell/\partial h(0)$,
+    ``dH`` (L, P, n) $\partial H/\partial\theta_\ell$ (so $\partial\ell/\partial\theta_\ell = -\Delta\tau\,{\rm dH}$),
     ``loss`` (n,).
     """
     _check_setup(sp_)
@@ -337,19 +337,19 @@ def forward_backward(sp_: Setup, theta, h0, hs0, noise=None):
 # ----------------------------------------------------------------------------------------------
 def _z_max(n: int) -> float:
     r"""Half-width of the trapezoidal grid of ``n`` nodes: balances the truncation error
-    :math:`e^{-z_{\max}^2/2}` against the discretization error :math:`e^{-2\pi d/h}` of a
-    strip of analyticity of half-width :math:`d\approx 2`, :math:`h = 2z_{\max}/(n-1)`."""
+    $e^{-z_{\max}^2/2}$ against the discretization error $e^{-2\pi d/h}$ of a
+    strip of analyticity of half-width $d\approx 2$, $h = 2z_{\max}/(n-1)$."""
     return float((4.0 * np.pi * (n - 1)) ** (1.0 / 3.0))
 
 
 @functools.lru_cache(maxsize=16)
 def _grid(d: int, n: int):
-    r"""Trapezoidal rule for :math:`\mathcal N(0, I_d)` on ``n`` equally spaced nodes per dimension
-    in :math:`[-z_{\max}, z_{\max}]` (nodes outside the ball of radius :math:`z_{\max}` dropped).
+    r"""Trapezoidal rule for $\mathcal N(0, I_d)$ on ``n`` equally spaced nodes per dimension
+    in $[-z_{\max}, z_{\max}]$ (nodes outside the ball of radius $z_{\max}$ dropped).
 
     For integrands analytic in a strip around the real axis (``tanh`` has poles at
-    :math:`\pm i\pi/2`) its error falls exponentially with ``n``, where Gauss-Hermite converges
-    only as :math:`e^{-c\sqrt n}`: with 10 Gauss-Hermite nodes per dimension the drift of the
+    $\pm i\pi/2$) its error falls exponentially with ``n``, where Gauss-Hermite converges
+    only as $e^{-c\sqrt n}$: with 10 Gauss-Hermite nodes per dimension the drift of the
     plateau was wrong by up to 50%."""
     zm = _z_max(n)
     z = np.linspace(-zm, zm, n)
@@ -376,7 +376,7 @@ def _nodes(sp_, n_nodes):
 
 
 def _teacher_output(sp_, hs0):
-    r"""The teacher's read-out :math:`v^*\cdot h^*(1)` of the tanh field, at points ``hs0`` (M, ...).
+    r"""The teacher's read-out $v^*\cdot h^*(1)$ of the tanh field, at points ``hs0`` (M, ...).
 
     Written out per component of the ``M <= 4``-dimensional state (elementwise operations on the
     points, no small matmuls): this is the costly part of :func:`_averages`."""
@@ -400,12 +400,12 @@ def _teacher_output(sp_, hs0):
 
 
 def _split_factor(Q, R, T, rel_tol=1e-12):
-    r"""A block-triangular factor of :math:`\Omega = [[Q, R], [R^\top, T]]`: :math:`h = F_q\zeta`,
-    :math:`h^* = B\zeta + F_c\xi` with :math:`\zeta, \xi` standard normal.
+    r"""A block-triangular factor of $\Omega = [[Q, R], [R^\top, T]]$: $h = F_q\zeta$,
+    $h^* = B\zeta + F_c\xi$ with $\zeta, \xi$ standard normal.
 
-    :math:`F_q F_q^\top = Q` (eigen-decomposition; directions of :math:`Q` with eigenvalue below
-    ``rel_tol`` times the largest are dropped), :math:`B = R^\top V w^{-1/2}` and
-    :math:`F_cF_c^\top = T - BB^\top` (the conditional covariance of :math:`h^*` given :math:`h`,
+    $F_q F_q^\top = Q$ (eigen-decomposition; directions of $Q$ with eigenvalue below
+    ``rel_tol`` times the largest are dropped), $B = R^\top V w^{-1/2}$ and
+    $F_cF_c^\top = T - BB^\top$ (the conditional covariance of $h^*$ given $h$,
     negative eigenvalues clipped)."""
     w, V = np.linalg.eigh(0.5 * (Q + Q.T))
     keep = w > rel_tol * max(float(w.max()), 1e-300)
@@ -416,15 +416,15 @@ def _split_factor(Q, R, T, rel_tol=1e-12):
 
 
 def _averages(sp_: Setup, Q, R, theta, n_nodes, sigma=0.0, want_rhs=True):
-    r"""Quadrature averages over :math:`(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])`.
+    r"""Quadrature averages over $(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])$.
 
-    The student pass is linear in its terminal costate, :math:`\lambda_L = (y - v\cdot h(1))\,v`,
-    so :math:`g = e\,u(h)` and :math:`\partial H/\partial\theta_\ell = e\,D_\ell(h)` with
-    :math:`u, D` the costate pass started from :math:`v`. Writing :math:`h = F_q\zeta`,
-    :math:`h^* = B\zeta + F_c\xi` (:func:`_split_factor`), the student pass runs on the
-    ``n_nodes**K`` trapezoidal nodes of :math:`\zeta` only (:func:`_grid`), and the teacher's output is averaged
-    over :math:`\xi` (:func:`_teacher_nodes` per dimension) at each of them: the conditional moments
-    :math:`E[e\,|\,h]`, :math:`E[e^2\,|\,h]`, :math:`E[e\,h^*\,|\,h]`. Same integral as
+    The student pass is linear in its terminal costate, $\lambda_L = (y - v\cdot h(1))\,v$,
+    so $g = e\,u(h)$ and $\partial H/\partial\theta_\ell = e\,D_\ell(h)$ with
+    $u, D$ the costate pass started from $v$. Writing $h = F_q\zeta$,
+    $h^* = B\zeta + F_c\xi$ (:func:`_split_factor`), the student pass runs on the
+    ``n_nodes**K`` trapezoidal nodes of $\zeta$ only (:func:`_grid`), and the teacher's output is averaged
+    over $\xi$ (:func:`_teacher_nodes` per dimension) at each of them: the conditional moments
+    $E[e\,|\,h]$, $E[e^2\,|\,h]$, $E[e\,h^*\,|\,h]$. Same integral as
     a tensor grid in ``K + M`` dimensions, at the cost of about ``n_nodes**K * (0.6 n_nodes)**M`` teacher forward
     passes and ``n_nodes**K`` student passes."""
     K, M = sp_.K, sp_.M
@@ -452,7 +452,7 @@ def _averages(sp_: Setup, Q, R, theta, n_nodes, sigma=0.0, want_rhs=True):
 
 
 def generalization_error(sp_: Setup, Q, R, A, b, n_nodes: int | None = None) -> float:
-    r""":math:`\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle` for overlaps ``Q``, ``R`` and controls ``A`` (L, K, K), ``b`` (L, K).
+    r"""$\epsilon_g = \tfrac12\langle(v^*\cdot h^*(1) - v\cdot h(1))^2\rangle$ for overlaps ``Q``, ``R`` and controls ``A`` (L, K, K), ``b`` (L, K).
 
     >>> s = setup(K=1, M=1, L=4)
     >>> round(generalization_error(s, s.T, s.T, s.A_star, s.b_star), 10)    # student = teacher
@@ -526,7 +526,7 @@ def _rhs(sp_, Q, R, theta, eta, eta_theta, sigma, n):
 
 def rhs(sp_: Setup, Q, R, theta, eta: float, eta_theta: float | None = None, sigma: float = 0.0,
         n_nodes: int | None = None):
-    r"""The right-hand sides :math:`(dQ/dt, dR/dt, d\theta/dt)` of the order-parameter ODEs at one point.
+    r"""The right-hand sides $(dQ/dt, dR/dt, d\theta/dt)$ of the order-parameter ODEs at one point.
 
     ``Q`` (K, K), ``R`` (K, M), ``theta`` (L, P) packed controls (``system(K).pack``); the other
     arguments as in :func:`theory`. Returns three arrays of the same shapes. This is the drift
@@ -557,14 +557,14 @@ def theory(sp_: Setup, eta: float, t, eta_theta: float | None = None, sigma: flo
     Parameters
     ----------
     sp_ : Setup (see :func:`setup`).
-    eta : float > 0 -- learning rate of the directions :math:`W` (step :math:`\eta/N` on :math:`W/\sqrt N`).
-    t : increasing times (training time :math:`t = \mu/N`).
+    eta : float > 0 -- learning rate of the directions $W$ (step $\eta/N$ on $W/\sqrt N$).
+    t : increasing times (training time $t = \mu/N$).
     eta_theta : float >= 0 -- learning rate of the controls (default ``eta``; 0 keeps them fixed).
     sigma : float >= 0 -- label-noise standard deviation.
     n_nodes : trapezoidal nodes per dimension of the student's ``K``-dimensional grid (the teacher's
         conditional average uses about 0.6 times as many; :func:`_averages`); default 61, 41, 31, 17
         for ``K + M`` = 2, 3, 4, 5 (``eg`` within about 0.2% of the converged value on the plateau).
-    dt : largest RK4 step (default :math:`0.2/\max(1, \eta, \eta_\theta)`).
+    dt : largest RK4 step (default $0.2/\max(1, \eta, \eta_\theta)$).
 
     Returns
     -------
@@ -660,10 +660,10 @@ def _unflat_state(y, K, M, L):
 
 
 def swap_students(K: int, M: int, L: int) -> np.ndarray:
-    r"""The exchange of student units 1 and 2 as a matrix on the flat state (upper :math:`Q`, :math:`R`, controls).
+    r"""The exchange of student units 1 and 2 as a matrix on the flat state (upper $Q$, $R$, controls).
 
-    The ODEs are invariant under the permutation :math:`P` of the two units (:math:`v = (1, 1)`):
-    :math:`Q\to PQP`, :math:`R\to PR`, :math:`A_\ell\to PA_\ell P`, :math:`b_\ell\to Pb_\ell`.
+    The ODEs are invariant under the permutation $P$ of the two units ($v = (1, 1)$):
+    $Q\to PQP$, $R\to PR$, $A_\ell\to PA_\ell P$, $b_\ell\to Pb_\ell$.
 
     >>> S = swap_students(2, 2, 1)
     >>> S.shape, bool(np.allclose(S @ S, np.eye(S.shape[0])))
@@ -732,10 +732,10 @@ def _linearize(sp_, Jm):
 def asymmetry(res) -> np.ndarray:
     r"""Size of the exchange-antisymmetric part of the state of a ``K = 2`` result, at each recorded time.
 
-    :math:`\|y - Sy\|/2` for the flat state :math:`y = (Q_{11}, Q_{12}, Q_{22}, R, A, b)` and the swap
-    :math:`S` of :func:`swap_students`: zero on the exchange-symmetric subspace (the two students
+    $\|y - Sy\|/2$ for the flat state $y = (Q_{11}, Q_{12}, Q_{22}, R, A, b)$ and the swap
+    $S$ of :func:`swap_students`: zero on the exchange-symmetric subspace (the two students
     alike up to their exchange), of order one once they have specialized. Near a symmetric state it
-    grows as :math:`e^{\int\lambda_{\rm anti}\,dt}` (:func:`linearization`).
+    grows as $e^{\int\lambda_{\rm anti}\,dt}$ (:func:`linearization`).
 
     >>> s = setup()
     >>> th = theory(s, 2.0, [0.0, 1.0], n_nodes=9)
@@ -760,7 +760,7 @@ def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = 
     block diagonal and ``antisymmetric_rate`` is the instantaneous growth rate of an asymmetry
     between the two students: the escape rate from the plateau. Cost: ``2 n`` right-hand sides,
     ``n = K(K+1)/2 + KM + L(K^2+K)`` (with ``eta_theta = 0`` the frozen controls are left out).
-    The state must be inside the physical region (covariance :math:`[[Q, R], [R^\top, T]]`
+    The state must be inside the physical region (covariance $[[Q, R], [R^\top, T]]$
     positive definite): on its boundary the differences are one-sided.
 
     >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear: c = 1/4, rates eta c^2 and 2 eta c^2 - eta^2 c^4
@@ -783,10 +783,10 @@ def plateau(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, 
     r"""Newton's method for a fixed point of the ODEs near ``(Q, R, A, b)``, and its :func:`linearization`.
 
     The approach of :func:`dmftlib.committee.plateau`: the Newton map
-    :math:`y\mapsto y - J^{-1}F(y)` on the flat state (upper triangle of :math:`Q`, :math:`R`, the
-    :math:`L(K^2+K)` controls), :math:`F` = :func:`rhs`, :math:`J` by central differences, iterated
+    $y\mapsto y - J^{-1}F(y)$ on the flat state (upper triangle of $Q$, $R$, the
+    $L(K^2+K)$ controls), $F$ = :func:`rhs`, $J$ by central differences, iterated
     by :func:`dmftlib.core.damped_fixed_point` (raises ``ConvergenceError``, for instance where
-    :math:`J` is singular: a continuum of fixed points). Cost: ``2 n + 1`` right-hand sides per
+    $J$ is singular: a continuum of fixed points). Cost: ``2 n + 1`` right-hand sides per
     iteration.
 
     >>> s = setup(K=1, M=1, L=2, a_star=0.0)          # linear, label noise: Q = 1 + eta sigma^2 / (2 - eta c^2)
@@ -818,10 +818,10 @@ def plateau(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, 
 
 
 def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float = 0.0):
-    r"""Exact learning curve of the linear case ``K = M = 1``, :math:`A = b = 0` fixed (:math:`\eta_\theta = 0`).
+    r"""Exact learning curve of the linear case ``K = M = 1``, $A = b = 0$ fixed ($\eta_\theta = 0$).
 
-    Both networks are linear, :math:`h(1) = c\,h(0)` with :math:`c = (1 - 1/L)^L` (:math:`e^{-1}`
-    for the ODE); with :math:`a = c v = c`, :math:`T = 1`, :math:`D = Q - 2R + T`:
+    Both networks are linear, $h(1) = c\,h(0)$ with $c = (1 - 1/L)^L$ ($e^{-1}$
+    for the ODE); with $a = c v = c$, $T = 1$, $D = Q - 2R + T$:
 
     .. math::
 
@@ -917,7 +917,7 @@ def simulate(N: int, sp_: Setup, eta: float, t, seeds, eta_theta: float | None =
     r"""Online SGD of the full model at input dimension ``N``, vectorized over seeds.
 
     State ``W`` (n_seeds, K, N) and controls (L, P, n_seeds); one fresh sample
-    :math:`x\sim\mathcal N(0, I_N)` per step and seed; ``round(t * N)`` steps. The forward and
+    $x\sim\mathcal N(0, I_N)$ per step and seed; ``round(t * N)`` steps. The forward and
     backward passes give the same numbers as :func:`forward_backward`, computed with the seeds as
     a batch axis and one matmul per layer (the teacher's outputs are computed once per chunk of
     ``chunk`` samples). Cost: about ``t[-1] * N`` steps of ``O(L)`` small array operations plus
@@ -1059,7 +1059,7 @@ def plot_learning_curve(theories, sims=(), ax=None, labels=None, logy: bool = Tr
 
 
 def plot_controls(th: NeuralODETheory, sim: NeuralODESimulation | None = None, ax=None, every: int = 1):
-    r"""The depth average :math:`\bar A_{ij}(t) = \frac1L\sum_\ell A_{\ell,ij}(t)` of the controls (lines), and of a simulation (markers)."""
+    r"""The depth average $\bar A_{ij}(t) = \frac1L\sum_\ell A_{\ell,ij}(t)$ of the controls (lines), and of a simulation (markers)."""
     from .plotting import new_figure, plot_simulation
     if not isinstance(th, NeuralODETheory):
         raise ValueError(f"th must be a NeuralODETheory; got {type(th).__name__}")

@@ -1,27 +1,27 @@
 r"""DMFT of online learning in a high-dimensional controlled neural ODE (a "reservoir neural ODE").
 
-The model (Urbani 2026's programme with an :math:`N`-dimensional state). A state
-:math:`h(\tau)\in\mathbb R^N` flows through depth :math:`\tau\in[0,\tau_{\max}]`,
+The model (Urbani 2026's programme with an $N$-dimensional state). A state
+$h(\tau)\in\mathbb R^N$ flows through depth $\tau\in[0,\tau_{\max}]$,
 
 .. math::
 
     \frac{dh}{d\tau} = -h + g(\tau)\,J\,\phi(h) + u(\tau)\,x,\qquad h(0) = x,\qquad
     x\sim\mathcal N(0, I_N),
 
-with quenched couplings :math:`J_{ij}\sim\mathcal N(0, 1/N)` i.i.d. (asymmetric) shared by teacher
-and student, and trained controls :math:`\theta = (g_m, u_m)_{m=1..n_b}`, piecewise constant on
-:math:`n_b` equal blocks of depth (gains of the recurrent drive and re-injection scales of the
-input). The depth ODE is discretized by ``n_depth`` = :math:`L` forward-Euler steps of length
-:math:`\Delta = \tau_{\max}/L` (a ResNet); theory and simulation use the same grid. The teacher is
-the same model with controls :math:`\theta^*`; the loss of one sample is
-:math:`\ell = |h_s(\tau_{\max}) - h_*(\tau_{\max})|^2/(2N)`. Online SGD: one fresh batch of
-``batch`` inputs per step, :math:`\theta\leftarrow\theta - \eta\nabla_\theta\hat\ell`, training time
-:math:`t = \eta\times\text{step}`. The activation is :math:`\phi(h) = \operatorname{erf}(\sqrt\pi h/2)`
+with quenched couplings $J_{ij}\sim\mathcal N(0, 1/N)$ i.i.d. (asymmetric) shared by teacher
+and student, and trained controls $\theta = (g_m, u_m)_{m=1..n_b}$, piecewise constant on
+$n_b$ equal blocks of depth (gains of the recurrent drive and re-injection scales of the
+input). The depth ODE is discretized by ``n_depth`` = $L$ forward-Euler steps of length
+$\Delta = \tau_{\max}/L$ (a ResNet); theory and simulation use the same grid. The teacher is
+the same model with controls $\theta^*$; the loss of one sample is
+$\ell = |h_s(\tau_{\max}) - h_*(\tau_{\max})|^2/(2N)$. Online SGD: one fresh batch of
+``batch`` inputs per step, $\theta\leftarrow\theta - \eta\nabla_\theta\hat\ell$, training time
+$t = \eta\times\text{step}$. The activation is $\phi(h) = \operatorname{erf}(\sqrt\pi h/2)$
 (slope 1 at 0, like tanh, with a closed-form Gaussian kernel) or linear.
 
-DMFT (N -> infinity). Averaging the two-replica MSR path integral over :math:`J` gives, at the
-saddle point, one site driven by Gaussian local fields :math:`\zeta_a(\tau)` (replicas
-:math:`a\in\{s,*\}`), independent of :math:`x`, without memory term (i.i.d. couplings):
+DMFT (N -> infinity). Averaging the two-replica MSR path integral over $J$ gives, at the
+saddle point, one site driven by Gaussian local fields $\zeta_a(\tau)$ (replicas
+$a\in\{s,*\}$), independent of $x$, without memory term (i.i.d. couplings):
 
 .. math::
 
@@ -29,8 +29,8 @@ saddle point, one site driven by Gaussian local fields :math:`\zeta_a(\tau)` (re
     \langle\zeta_a(\tau)\zeta_b(\tau')\rangle = C_\phi^{ab}(\tau,\tau')
     = \langle\phi(h_a(\tau))\phi(h_b(\tau'))\rangle,
 
-so :math:`(x, h_s, h_*)` is jointly Gaussian, with covariances
-:math:`C^{ab}(\tau,\tau') = \lim\frac1N\sum_i h^a_i(\tau)h^b_i(\tau')` obtained by marching in depth
+so $(x, h_s, h_*)$ is jointly Gaussian, with covariances
+$C^{ab}(\tau,\tau') = \lim\frac1N\sum_i h^a_i(\tau)h^b_i(\tau')$ obtained by marching in depth
 (causal: no fixed-point iteration). The test error is
 
 .. math::
@@ -38,22 +38,22 @@ so :math:`(x, h_s, h_*)` is jointly Gaussian, with covariances
     E_g(\theta) = \tfrac12\big[C^{ss}(\tau_{\max},\tau_{\max}) - 2C^{s*}(\tau_{\max},\tau_{\max})
     + C^{**}(\tau_{\max},\tau_{\max})\big].
 
-At N -> infinity the per-sample gradient concentrates (fluctuations :math:`O(1/\sqrt{N\,\mathrm{batch}})`),
-so online SGD becomes gradient descent on :math:`E_g(\theta)` with the same step
-:math:`\eta`; the kernels :math:`C^{ab}(\tau,\tau';t)` evolve in training time through
-:math:`\theta(t)`. The gradient of the closure is exact (complex-step differentiation of the
-discretized closure, one batched evaluation for all :math:`2L` controls); the simulation's
+At N -> infinity the per-sample gradient concentrates (fluctuations $O(1/\sqrt{N\,\mathrm{batch}})$),
+so online SGD becomes gradient descent on $E_g(\theta)$ with the same step
+$\eta$; the kernels $C^{ab}(\tau,\tau';t)$ evolve in training time through
+$\theta(t)$. The gradient of the closure is exact (complex-step differentiation of the
+discretized closure, one batched evaluation for all $2L$ controls); the simulation's
 gradient is backpropagation through the Euler steps (the costate of :mod:`dmftlib.control`).
 
-Finite N: at given :math:`\theta` the loss has an :math:`O(1/N)` bias and fluctuations across
-:math:`J`; SGD adds :math:`O(\sqrt{\eta/(N\,\mathrm{batch})})` noise on :math:`\theta`. The
-seed-mean learning curve deviates from the theory by :math:`O(1/N)`, one run by :math:`O(1/\sqrt N)`.
+Finite N: at given $\theta$ the loss has an $O(1/N)$ bias and fluctuations across
+$J$; SGD adds $O(\sqrt{\eta/(N\,\mathrm{batch})})$ noise on $\theta$. The
+seed-mean learning curve deviates from the theory by $O(1/N)$, one run by $O(1/\sqrt N)$.
 
-Linear :math:`\phi`, continuous depth: :math:`h(\tau)=f_\tau(J)x` with a power series
-:math:`f_\tau(z)=\sum_n c_n(\tau)z^n`, and for Ginibre :math:`J`,
-:math:`\frac1N\mathrm{tr}\,J^n J^{\top m}\to\delta_{nm}`, so
-:math:`C^{ab}(\tau,\tau)=\sum_n c^a_n(\tau)c^b_n(\tau)` (:func:`linear_closed_form`); with constant
-gains and no re-injection :math:`C^{ab}(1,1)=e^{-2}I_0(2\sqrt{g_ag_b})`.
+Linear $\phi$, continuous depth: $h(\tau)=f_\tau(J)x$ with a power series
+$f_\tau(z)=\sum_n c_n(\tau)z^n$, and for Ginibre $J$,
+$\frac1N\mathrm{tr}\,J^n J^{\top m}\to\delta_{nm}$, so
+$C^{ab}(\tau,\tau)=\sum_n c^a_n(\tau)c^b_n(\tau)$ (:func:`linear_closed_form`); with constant
+gains and no re-injection $C^{ab}(1,1)=e^{-2}I_0(2\sqrt{g_ag_b})$.
 
 Reference: P. Urbani, "Theory of learning of high-dimensional controlled non-linear dynamical
 systems (I)", arXiv:2606.07247 (2026); H. Sompolinsky, A. Crisanti, H.-J. Sommers, PRL 61, 259 (1988);
@@ -86,7 +86,7 @@ _T_DEFAULT = np.linspace(0.0, 40.0, 21)
 
 
 def phi_fn(h, phi: str = "erf"):
-    r"""The activation: :math:`\operatorname{erf}(\sqrt\pi h/2)` (``"erf"``) or the identity (``"linear"``).
+    r"""The activation: $\operatorname{erf}(\sqrt\pi h/2)$ (``"erf"``) or the identity (``"linear"``).
 
     >>> round(float(phi_fn(1.0)), 4)
     0.7899
@@ -109,11 +109,11 @@ def _dphi(h, phi):
 
 
 def phi_kernel(c11, c22, c12, phi: str = "erf"):
-    r""":math:`\langle\phi(u)\phi(v)\rangle` for centred Gaussian :math:`(u,v)` with covariance
-    :math:`\begin{pmatrix}c_{11}&c_{12}\\c_{12}&c_{22}\end{pmatrix}` (closed form; complex-analytic).
+    r"""$\langle\phi(u)\phi(v)\rangle$ for centred Gaussian $(u,v)$ with covariance
+    $\begin{pmatrix}c_{11}&c_{12}\\c_{12}&c_{22}\end{pmatrix}$ (closed form; complex-analytic).
 
-    For :math:`\phi(h)=\operatorname{erf}(\sqrt\pi h/2)`:
-    :math:`\frac2\pi\arcsin\frac{\pi c_{12}/2}{\sqrt{(1+\pi c_{11}/2)(1+\pi c_{22}/2)}}`.
+    For $\phi(h)=\operatorname{erf}(\sqrt\pi h/2)$:
+    $\frac2\pi\arcsin\frac{\pi c_{12}/2}{\sqrt{(1+\pi c_{11}/2)(1+\pi c_{22}/2)}}$.
 
     >>> round(float(phi_kernel(1.0, 1.0, 0.5)), 4)
     0.1977
@@ -156,16 +156,16 @@ def closure(G, U, dt: float, phi: str = "erf"):
 
     ``G``, ``U`` have shape ``(..., 2, K)``: the per-step gains and re-injection scales of the two
     replicas (student, teacher), with any leading batch axes (real or complex). Returns
-    ``C`` (..., 2, 2, K+1, K+1) with ``C[a, b, k, l]`` :math:`= C^{ab}(\tau_k,\tau_l)` and
-    ``Cphi`` (..., 2, 2, K, K) :math:`= C_\phi^{ab}(\tau_k,\tau_l)`. Recursions (exact for the
-    Euler scheme :math:`h^{k+1}=(1-\Delta)h^k+\Delta(g^k\eta^k+u^kx)`):
+    ``C`` (..., 2, 2, K+1, K+1) with ``C[a, b, k, l]`` $= C^{ab}(\tau_k,\tau_l)$ and
+    ``Cphi`` (..., 2, 2, K, K) $= C_\phi^{ab}(\tau_k,\tau_l)$. Recursions (exact for the
+    Euler scheme $h^{k+1}=(1-\Delta)h^k+\Delta(g^k\eta^k+u^kx)$):
 
     .. math::
 
         C^{ab}_{k+1,l} = (1-\Delta)C^{ab}_{k,l} + \Delta u_a^k\,\alpha_b^l + \Delta g_a^k D^{ab}_{k,l},\quad
         D^{ab}_{k,l} = \langle\zeta_a^k h_b^l\rangle = \Delta\sum_{n<l}(1-\Delta)^{l-1-n}g_b^n C^{ab}_{\phi,kn},
 
-    with :math:`\alpha_b^l=\langle x h_b^l\rangle`. Memory: ``8 (K+1)^2`` numbers per batch entry.
+    with $\alpha_b^l=\langle x h_b^l\rangle$. Memory: ``8 (K+1)^2`` numbers per batch entry.
 
     >>> C, _ = closure(np.full((2, 4), 0.5), np.zeros((2, 4)), 0.25, "linear")
     >>> round(float(C[0, 1, 4, 4]), 4)
@@ -226,12 +226,12 @@ def _per_step(v, K):
 
 
 def loss_and_gradient(g, u, g_teacher, u_teacher, tau_max: float, n_depth: int, phi: str = "erf"):
-    r"""Closure test error :math:`E_g(\theta)` and its exact gradient in the student's block controls.
+    r"""Closure test error $E_g(\theta)$ and its exact gradient in the student's block controls.
 
     Complex-step differentiation: the closure is complex-analytic in the controls, so one batched
-    evaluation at :math:`\theta + i\,10^{-30}e_p` (:math:`p = 1..2L`) gives
-    :math:`\partial_pE_g = \mathrm{Im}\,E_g/10^{-30}` to round-off. Returns
-    ``(eps, grad_g, grad_u, C)`` with ``C`` (2, 2, K+1, K+1) the real kernels at :math:`\theta`.
+    evaluation at $\theta + i\,10^{-30}e_p$ ($p = 1..2L$) gives
+    $\partial_pE_g = \mathrm{Im}\,E_g/10^{-30}$ to round-off. Returns
+    ``(eps, grad_g, grad_u, C)`` with ``C`` (2, 2, K+1, K+1) the real kernels at $\theta$.
 
     >>> e, gg, gu, _ = loss_and_gradient([0.5], [0.0], [1.0], [0.0], 1.0, 10)
     >>> round(float(e), 4), round(float(gg[0]), 4)
@@ -264,9 +264,9 @@ def _loss_and_gradient(g, u, g_teacher, u_teacher, tau_max, n_depth, phi):
 
 def hessian(g, u, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_teacher"], tau_max=DEFAULTS["tau_max"],
             n_depth=DEFAULTS["n_depth"], phi=DEFAULTS["phi"], h: float = 1e-5) -> np.ndarray:
-    r"""Hessian of the closure test error in the student's controls :math:`(g_1..g_{n_b}, u_1..u_{n_b})`,
+    r"""Hessian of the closure test error in the student's controls $(g_1..g_{n_b}, u_1..u_{n_b})$,
     by central differences (step ``h``) of the exact gradient; symmetrized. Near a minimum, gradient
-    descent contracts the eigendirection of eigenvalue :math:`\lambda` by :math:`1-\eta\lambda` per step.
+    descent contracts the eigendirection of eigenvalue $\lambda$ by $1-\eta\lambda$ per step.
 
     >>> H = hessian(DEFAULTS["g_teacher"], DEFAULTS["u_teacher"])
     >>> H.shape, bool(np.linalg.eigvalsh(H).min() > -1e-8)
@@ -296,7 +296,7 @@ class NeuralODEDMFTResult(ReadOnlyArrays):
     Fields (``n_t`` training times, ``L`` blocks, ``K`` depth steps):
     ``t`` (n_t,) training times; ``test_error`` (n_t,); ``g``, ``u`` (n_t, L) student controls;
     ``tau`` (K+1,) depth grid; ``C_diag`` (n_t, 3, K+1) the equal-depth overlaps
-    :math:`C^{ss}(\\tau,\\tau), C^{s*}(\\tau,\\tau), C^{**}(\\tau,\\tau)`; ``C_final`` (3, K+1, K+1) the
+    $C^{ss}(\\tau,\\tau), C^{s*}(\\tau,\\tau), C^{**}(\\tau,\\tau)$; ``C_final`` (3, K+1, K+1) the
     two-depth kernels at the last time. For a simulation these are means over seeds and the
     ``*_sem`` fields their standard errors (zeros for the theory); ``test_error_seeds`` (n_seeds, n_t)
     keeps every run (one row for the theory). ``N`` is 0 for the theory. ``diverged`` flags a
@@ -363,11 +363,11 @@ def theory(t=_T_DEFAULT, g_teacher=DEFAULTS["g_teacher"], u_teacher=DEFAULTS["u_
            phi=DEFAULTS["phi"]) -> NeuralODEDMFTResult:
     r"""N -> infinity learning curve: gradient descent on the DMFT closure loss, with step ``eta``.
 
-    :math:`\theta_{n+1} = \theta_n - \eta\nablaE_g(\theta_n)`, :math:`t = n\eta`, the kernels
-    :math:`C^{ab}(\tau,\tau';t)` recomputed by :func:`closure` at every step. ``batch`` does not
+    $\theta_{n+1} = \theta_n - \eta\nablaE_g(\theta_n)$, $t = n\eta$, the kernels
+    $C^{ab}(\tau,\tau';t)$ recomputed by :func:`closure` at every step. ``batch`` does not
     enter (the batch gradient concentrates); it is accepted so that the two views share parameters.
     ``t`` must hold multiples of ``eta``. Cost: one batched closure (2L+1 complex entries,
-    :math:`O(K^2)` each) per step.
+    $O(K^2)$ each) per step.
 
     >>> th = theory(t=[0.0, 5.0, 10.0])
     >>> np.round(th.test_error, 3).tolist()
@@ -482,7 +482,7 @@ def sample_gradient(N: int, g=DEFAULTS["g_init"], u=DEFAULTS["u_init"], seeds=4,
                     tau_max=DEFAULTS["tau_max"], n_depth=DEFAULTS["n_depth"], phi=DEFAULTS["phi"]):
     r"""Backpropagated gradient of the loss of the N-dimensional system at fixed controls, averaged over
     ``n_samples`` inputs, one row per seed (coupling matrix). Returns ``(loss, grad_g, grad_u)`` with
-    shapes (S,), (S, L), (S, L): compare with :func:`loss_and_gradient` (agreement :math:`O(1/\sqrt N)`).
+    shapes (S,), (S, L), (S, L): compare with :func:`loss_and_gradient` (agreement $O(1/\sqrt N)$).
 
     >>> l, gg, gu = sample_gradient(100, seeds=2, n_samples=8)
     >>> gg.shape
@@ -514,11 +514,11 @@ def simulate(N: int = 200, t=_T_DEFAULT, seeds=8, g_teacher=DEFAULTS["g_teacher"
              batch=DEFAULTS["batch"], phi=DEFAULTS["phi"], n_test: int = 16) -> NeuralODEDMFTResult:
     r"""Online SGD of the N-dimensional reservoir neural ODE, seeds batched (leading axis).
 
-    Each seed draws its couplings :math:`J` (shared by its teacher and student) and its input stream
+    Each seed draws its couplings $J$ (shared by its teacher and student) and its input stream
     from ``numpy.random.default_rng(seed)``; the test error and the overlaps are measured at the
     recorded times on ``n_test`` fresh inputs from ``default_rng([seed, 1])``. One step: forward
     pass of student and teacher on ``batch`` fresh inputs, backpropagation through the Euler
-    steps (costate :math:`\lambda^k = (1-\Delta)\lambda^{k+1} + \Delta g^k\phi'(h^k)\odot J^\top\lambda^{k+1}`),
+    steps (costate $\lambda^k = (1-\Delta)\lambda^{k+1} + \Delta g^k\phi'(h^k)\odot J^\top\lambda^{k+1}$),
     update of the block controls. Cost: about ``3 n_depth batch N^2`` multiply-adds per step and seed.
 
     >>> sim = simulate(N=100, t=[0.0, 1.0], seeds=2)
@@ -623,12 +623,12 @@ def load_results(path) -> dict:
 class FiniteSizeDeviation(ReadOnlyArrays):
     r"""Deviation of simulations from the theory, one entry per N.
 
-    With :math:`d = \overline{E_{\rm sim}(t)-E_{\rm th}(t)}/\overline{E_{\rm th}(t)}` the relative deviation
+    With $d = \overline{E_{\rm sim}(t)-E_{\rm th}(t)}/\overline{E_{\rm th}(t)}$ the relative deviation
     of one run averaged over the recorded times: ``bias`` (mean of ``d`` over seeds, expected
-    :math:`O(1/N)`) with its standard error ``bias_sem``; ``spread`` (standard deviation of ``d`` over
-    seeds, expected :math:`O(N^{-1/2})`) with ``spread_sem`` (:math:`\approx` spread :math:`/\sqrt{2(S-1)}`);
-    ``control_spread``, the root mean square over the :math:`2n_b` controls of their standard deviation
-    over seeds at the last time (expected :math:`O(N^{-1/2})`); and the power-law fits
+    $O(1/N)$) with its standard error ``bias_sem``; ``spread`` (standard deviation of ``d`` over
+    seeds, expected $O(N^{-1/2})$) with ``spread_sem`` ($\approx$ spread $/\sqrt{2(S-1)}$);
+    ``control_spread``, the root mean square over the $2n_b$ controls of their standard deviation
+    over seeds at the last time (expected $O(N^{-1/2})$); and the power-law fits
     (:class:`dmftlib.core.PowerLawFit`) ``spread_fit``, ``control_fit`` against N.
     """
 
@@ -676,13 +676,13 @@ def finite_size_deviation(th: NeuralODEDMFTResult, sims) -> FiniteSizeDeviation:
 # ----------------------------------------------------------------------------------------------
 def linear_closed_form(g_a, u_a, g_b, u_b, tau_max: float = 1.0, n_depth: int | None = None,
                        n_max: int = 80) -> np.ndarray:
-    r"""Output overlaps :math:`(C^{aa}, C^{ab}, C^{bb})(\tau_{\max},\tau_{\max})` for linear :math:`\phi`, from
-    the power series :math:`h(\tau) = \sum_n c_n(\tau)J^n x` and :math:`\frac1N\mathrm{tr}J^nJ^{\top m}\to\delta_{nm}`.
+    r"""Output overlaps $(C^{aa}, C^{ab}, C^{bb})(\tau_{\max},\tau_{\max})$ for linear $\phi$, from
+    the power series $h(\tau) = \sum_n c_n(\tau)J^n x$ and $\frac1N\mathrm{tr}J^nJ^{\top m}\to\delta_{nm}$.
 
-    The coefficients obey :math:`\dot c_n = -c_n + g(\tau)c_{n-1} + u(\tau)\delta_{n0}`, :math:`c_n(0)=\delta_{n0}`
+    The coefficients obey $\dot c_n = -c_n + g(\tau)c_{n-1} + u(\tau)\delta_{n0}$, $c_n(0)=\delta_{n0}$
     (block controls ``g_*``, ``u_*`` of equal length L), solved exactly per block by a matrix
     exponential (``n_depth=None``, continuous depth) or stepped with the Euler scheme of
-    :func:`closure` (``n_depth=K``). Then :math:`C^{ab}=\sum_n c^a_nc^b_n`. Independent of the
+    :func:`closure` (``n_depth=K``). Then $C^{ab}=\sum_n c^a_nc^b_n$. Independent of the
     DMFT closure: random-matrix moments instead of the single-site process.
 
     >>> from scipy.special import i0
@@ -759,10 +759,10 @@ def plot_learning_curve(th: NeuralODEDMFTResult, sims=(), ax=None, log: bool = T
 
 
 def plot_depth_overlap(th: NeuralODEDMFTResult, sim: NeuralODEDMFTResult | None = None, times=None, ax=None):
-    r"""Left: student-teacher overlap :math:`C^{s*}(\tau,\tau)` through depth at several training times
-    (theory lines, simulation markers), with the teacher's :math:`C^{**}(\tau,\tau)` dashed. Right: the
-    depth-resolved distance :math:`\frac12[C^{ss}-2C^{s*}+C^{**}](\tau,\tau)` of the theory (log scale),
-    whose value at :math:`\tau_{\max}` is the test error. ``ax``: two axes, or None."""
+    r"""Left: student-teacher overlap $C^{s*}(\tau,\tau)$ through depth at several training times
+    (theory lines, simulation markers), with the teacher's $C^{**}(\tau,\tau)$ dashed. Right: the
+    depth-resolved distance $\frac12[C^{ss}-2C^{s*}+C^{**}](\tau,\tau)$ of the theory (log scale),
+    whose value at $\tau_{\max}$ is the test error. ``ax``: two axes, or None."""
     if not isinstance(th, NeuralODEDMFTResult) or not (sim is None or isinstance(sim, NeuralODEDMFTResult)):
         raise ValueError("th and sim must be NeuralODEDMFTResult objects (sim may be None)")
     ax = _axes(ax, 2, width=10.0, height=3.8)

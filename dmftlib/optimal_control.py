@@ -2,31 +2,31 @@ r"""Training as optimal control: dynamic programming (HJB), Pontryagin, MSA and 
 
 Three problems, each solved by two routes that must agree (or, where they do not, for a reason):
 
-* **Linear-quadratic regulator (LQR).** :math:`\dot x = Ax + Bu`, cost
-  :math:`J = \tfrac12 x(T)^\top F x(T) + \tfrac12\int_0^T (x^\top Qx + u^\top Ru)\,dt`.
-  Dynamic programming: the value function is :math:`V(x, t) = \tfrac12 x^\top P(t) x` with the Riccati
-  equation :math:`-\dot P = Q + A^\top P + PA - PBR^{-1}B^\top P`, :math:`P(T) = F` (:func:`riccati`).
-  Pontryagin: the state-costate system is linear, :math:`\dot x = Ax + BR^{-1}B^\top\lambda`,
-  :math:`\dot\lambda = Qx - A^\top\lambda`, :math:`\lambda(T) = -Fx(T)`, solved exactly by the matrix
-  exponential of the Hamiltonian matrix (:func:`lqr`); the two agree through :math:`\lambda = -\nabla_x V = -Px`.
-* **A one-dimensional non-convex problem.** :math:`\dot x = u`, cost :math:`\Phi(x(T)) + \int u^2/2`, with a
-  double-well :math:`\Phi`. The HJB equation :math:`\partial_t V = \tfrac12(\partial_x V)^2` has the exact
+* **Linear-quadratic regulator (LQR).** $\dot x = Ax + Bu$, cost
+  $J = \tfrac12 x(T)^\top F x(T) + \tfrac12\int_0^T (x^\top Qx + u^\top Ru)\,dt$.
+  Dynamic programming: the value function is $V(x, t) = \tfrac12 x^\top P(t) x$ with the Riccati
+  equation $-\dot P = Q + A^\top P + PA - PBR^{-1}B^\top P$, $P(T) = F$ (:func:`riccati`).
+  Pontryagin: the state-costate system is linear, $\dot x = Ax + BR^{-1}B^\top\lambda$,
+  $\dot\lambda = Qx - A^\top\lambda$, $\lambda(T) = -Fx(T)$, solved exactly by the matrix
+  exponential of the Hamiltonian matrix (:func:`lqr`); the two agree through $\lambda = -\nabla_x V = -Px$.
+* **A one-dimensional non-convex problem.** $\dot x = u$, cost $\Phi(x(T)) + \int u^2/2$, with a
+  double-well $\Phi$. The HJB equation $\partial_t V = \tfrac12(\partial_x V)^2$ has the exact
   Hopf-Lax solution (:func:`hopf_lax_value`) and is solved on a grid by a semi-Lagrangian dynamic-programming
   scheme (:func:`dp_solve_1d`); Pontryagin's extremals (:func:`pmp_extremals`) are the straight lines ending
-  at the roots of :math:`y + T\Phi'(y) = x_0`: several where the problem is non-convex, and only the cheapest
+  at the roots of $y + T\Phi'(y) = x_0$: several where the problem is non-convex, and only the cheapest
   is optimal.
 * **Learning-rate schedules as controls.** Online SGD on high-dimensional linear regression (the model of
-  :mod:`dmftlib.sgd`): in the time :math:`\tau = kB/N` (samples per dimension) and with :math:`g = \eta N/B`,
-  the test error obeys :math:`dE/d\tau = -2gE + g^2(E + \sigma^2)` as :math:`N\to\infty`. Minimising
-  :math:`E(T)` over the schedule :math:`g(\tau)` gives :math:`g^* = E/(E + \sigma^2)` and a closed form through
-  Lambert's :math:`W` (:func:`optimal_schedule`); :func:`schedule_theory` evaluates any schedule,
-  :func:`schedule_finite_n` the exact finite-:math:`N` mean, :func:`simulate_schedule` the SGD runs.
+  :mod:`dmftlib.sgd`): in the time $\tau = kB/N$ (samples per dimension) and with $g = \eta N/B$,
+  the test error obeys $dE/d\tau = -2gE + g^2(E + \sigma^2)$ as $N\to\infty$. Minimising
+  $E(T)$ over the schedule $g(\tau)$ gives $g^* = E/(E + \sigma^2)$ and a closed form through
+  Lambert's $W$ (:func:`optimal_schedule`); :func:`schedule_theory` evaluates any schedule,
+  :func:`schedule_finite_n` the exact finite-$N$ mean, :func:`simulate_schedule` the SGD runs.
 
 Also the method of successive approximations (MSA, Li, Chen, Tai and E 2018) on a tanh ResNet with
 box-constrained controls (:func:`msa_train`), against projected gradient descent (:func:`projected_gd_train`).
 
-Sign conventions follow :mod:`dmftlib.control`: :math:`\mathcal L = \Phi + \int[c + \lambda\cdot(\dot x - f)]`,
-so :math:`\lambda(T) = -\nabla\Phi` and :math:`\lambda = -\nabla_x V` along optimal paths.
+Sign conventions follow :mod:`dmftlib.control`: $\mathcal L = \Phi + \int[c + \lambda\cdot(\dot x - f)]$,
+so $\lambda(T) = -\nabla\Phi$ and $\lambda = -\nabla_x V$ along optimal paths.
 """
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ __all__ = ["LQRSolution", "DPResult", "Extremals", "ScheduleResult", "ScheduleSi
 class LQRSolution(ReadOnlyArrays):
     r"""An LQR problem solved twice. ``t`` (grid), ``P`` (Riccati, ``(n_t, n, n)``), ``x`` and ``lam``
     (Pontryagin's optimal state and costate, ``(n_t, n)``), ``u`` (optimal control ``(n_t, m)``),
-    ``cost_dp`` (:math:`x_0^\top P(0)x_0/2`) and ``cost_pmp`` (the cost of the Pontryagin path by quadrature),
-    ``costate_gap`` (:math:`\max_t|\lambda(t) + P(t)x(t)|`)."""
+    ``cost_dp`` ($x_0^\top P(0)x_0/2$) and ``cost_pmp`` (the cost of the Pontryagin path by quadrature),
+    ``costate_gap`` ($\max_t|\lambda(t) + P(t)x(t)|$)."""
 
     t: np.ndarray
     P: np.ndarray
@@ -95,7 +95,7 @@ def _check_lqr(A, B, Q, R, F):
 
 
 def riccati_rhs(P, A, B, Q, R):
-    r""":math:`dP/dt = -(Q + A^\top P + PA - PBR^{-1}B^\top P)`, the Riccati right-hand side (forward time)."""
+    r"""$dP/dt = -(Q + A^\top P + PA - PBR^{-1}B^\top P)$, the Riccati right-hand side (forward time)."""
     A, B, Q, R, _ = _check_lqr(A, B, Q, R, Q)
     P = check_array("P", P, ndim=2)
     if P.shape != A.shape:
@@ -109,7 +109,7 @@ def _riccati_rhs(P, A, B, Q, R):
 
 
 def riccati(A, B, Q, R, F, T: float, n_t: int = 201):
-    r"""Solve the Riccati equation backwards from :math:`P(T) = F`; return ``(t, P)`` with ``P`` of shape
+    r"""Solve the Riccati equation backwards from $P(T) = F$; return ``(t, P)`` with ``P`` of shape
     ``(n_t, n, n)`` on the uniform grid ``t`` of ``[0, T]`` (RK4 with 4 substeps per interval).
 
     Examples
@@ -174,12 +174,12 @@ class DPResult(ReadOnlyArrays):
 
 
 def dp_solve_1d(f: Callable, cost: Callable, phi: Callable, x, u, T: float, n_t: int = 201) -> DPResult:
-    r"""Backward dynamic programming for :math:`\dot x = f(x, u)`, cost :math:`\Phi(x(T)) + \int c(x, u)dt` (running cost ``cost``).
+    r"""Backward dynamic programming for $\dot x = f(x, u)$, cost $\Phi(x(T)) + \int c(x, u)dt$ (running cost ``cost``).
 
-    The semi-Lagrangian scheme :math:`V_k(x) = \min_{u}\,[c(x, u)\,\Delta t + V_{k+1}(x + f(x, u)\Delta t)]`
+    The semi-Lagrangian scheme $V_k(x) = \min_{u}\,[c(x, u)\,\Delta t + V_{k+1}(x + f(x, u)\Delta t)]$
     with linear interpolation in ``x`` (the state is clamped to the grid: keep the grid wide enough) and a
     minimum over the control grid ``u``; all grid points and controls at once. It converges to the viscosity
-    solution of the HJB equation :math:`-\partial_t V = \min_u[c + \partial_x V\,f]` as the grids refine.
+    solution of the HJB equation $-\partial_t V = \min_u[c + \partial_x V\,f]$ as the grids refine.
 
     Examples
     --------
@@ -214,7 +214,7 @@ def dp_solve_1d(f: Callable, cost: Callable, phi: Callable, x, u, T: float, n_t:
 
 
 def double_well(x, a: float = 1.0, tilt: float = 0.0):
-    r"""The terminal cost :math:`\Phi(x) = a(x^2 - 1)^2 + \text{tilt}\cdot x` and its derivative, ``(Phi, dPhi)``."""
+    r"""The terminal cost $\Phi(x) = a(x^2 - 1)^2 + \text{tilt}\cdot x$ and its derivative, ``(Phi, dPhi)``."""
     x = check_array("x", x)
     a = check_real("a", a, low=0.0)
     tilt = check_real("tilt", tilt)
@@ -222,8 +222,8 @@ def double_well(x, a: float = 1.0, tilt: float = 0.0):
 
 
 def hopf_lax_value(phi: Callable, x, tau: float, y=None):
-    r"""Exact value of :math:`\dot x = u`, cost :math:`\Phi(x(T)) + \int u^2/2`, at time-to-go :math:`\tau`:
-    :math:`V(x) = \min_y[\Phi(y) + (y - x)^2/(2\tau)]` (Hopf-Lax), the minimum over a fine grid ``y``.
+    r"""Exact value of $\dot x = u$, cost $\Phi(x(T)) + \int u^2/2$, at time-to-go $\tau$:
+    $V(x) = \min_y[\Phi(y) + (y - x)^2/(2\tau)]$ (Hopf-Lax), the minimum over a fine grid ``y``.
 
     Examples
     --------
@@ -250,9 +250,9 @@ class Extremals(ReadOnlyArrays):
 
 
 def pmp_extremals(x0: float, T: float, a: float = 1.0, tilt: float = 0.0) -> Extremals:
-    r"""All Pontryagin extremals of :math:`\dot x = u`, cost :math:`\Phi(x(T)) + \int u^2/2` with the double
-    well :func:`double_well`. The costate is constant, :math:`\lambda = -\Phi'(y)`, the control
-    :math:`u = \lambda`, so extremals are straight lines to the roots :math:`y` of :math:`y + T\Phi'(y) = x_0`.
+    r"""All Pontryagin extremals of $\dot x = u$, cost $\Phi(x(T)) + \int u^2/2$ with the double
+    well :func:`double_well`. The costate is constant, $\lambda = -\Phi'(y)$, the control
+    $u = \lambda$, so extremals are straight lines to the roots $y$ of $y + T\Phi'(y) = x_0$.
 
     Examples
     --------
@@ -279,7 +279,7 @@ def pmp_extremals(x0: float, T: float, a: float = 1.0, tilt: float = 0.0) -> Ext
 @dataclass(frozen=True)
 class ScheduleResult(ReadOnlyArrays):
     r"""A learning-rate schedule and its learning curve: ``tau`` (samples per dimension), ``g``
-    (:math:`\eta N/B` on each grid point), ``test_error`` (:math:`E_g`), ``name``."""
+    ($\eta N/B$ on each grid point), ``test_error`` ($E_g$), ``name``."""
 
     tau: np.ndarray
     g: np.ndarray
@@ -297,10 +297,10 @@ def _check_schedule(g, tau):
 
 def schedule_theory(g, tau, sigma2: float, E0: float = 1.0, name: str = "schedule",
                     max_substep: float = 2e-3) -> ScheduleResult:
-    r"""The :math:`N\to\infty` test error of online SGD under the schedule ``g``, given on the grid ``tau``
+    r"""The $N\to\infty$ test error of online SGD under the schedule ``g``, given on the grid ``tau``
     and interpolated linearly in between (the same schedule the simulations use):
-    :math:`dE/d\tau = -(2g - g^2)E + g^2\sigma^2`, integrated exactly on substeps of at most ``max_substep``
-    with :math:`g` frozen at each substep's midpoint (second order in the substep).
+    $dE/d\tau = -(2g - g^2)E + g^2\sigma^2$, integrated exactly on substeps of at most ``max_substep``
+    with $g$ frozen at each substep's midpoint (second order in the substep).
 
     Examples
     --------
@@ -332,9 +332,9 @@ def schedule_theory(g, tau, sigma2: float, E0: float = 1.0, name: str = "schedul
 
 def optimal_schedule(tau, sigma2: float, E0: float = 1.0) -> ScheduleResult:
     r"""The optimal schedule in closed form. Pontryagin (or HJB) gives the pointwise minimiser
-    :math:`g^* = E/(E + \sigma^2)`; then :math:`dE/d\tau = -E^2/(E + \sigma^2)`, whose solution is
-    :math:`E = \sigma^2/w` with :math:`w = W\bigl((\sigma^2/E_0)\,e^{\sigma^2/E_0 + \tau}\bigr)` (Lambert's
-    :math:`W`), and :math:`g^* = 1/(1 + w)\sim 1/\tau`: the :math:`1/t` schedule, with its prefactor.
+    $g^* = E/(E + \sigma^2)$; then $dE/d\tau = -E^2/(E + \sigma^2)$, whose solution is
+    $E = \sigma^2/w$ with $w = W\bigl((\sigma^2/E_0)\,e^{\sigma^2/E_0 + \tau}\bigr)$ (Lambert's
+    $W$), and $g^* = 1/(1 + w)\sim 1/\tau$: the $1/t$ schedule, with its prefactor.
 
     Examples
     --------
@@ -362,8 +362,8 @@ def optimal_schedule(tau, sigma2: float, E0: float = 1.0) -> ScheduleResult:
 
 
 def optimal_constant_schedule(tau, sigma2: float, E0: float = 1.0) -> ScheduleResult:
-    r"""The best constant :math:`g` for the horizon :math:`\tau_{\max}` (a scalar minimisation of
-    :math:`E(\tau_{\max})`), and its learning curve."""
+    r"""The best constant $g$ for the horizon $\tau_{\max}$ (a scalar minimisation of
+    $E(\tau_{\max})$), and its learning curve."""
     tau = check_time_grid("tau", tau)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     T = tau[-1] - tau[0]
@@ -378,7 +378,7 @@ def optimal_constant_schedule(tau, sigma2: float, E0: float = 1.0) -> ScheduleRe
 
 
 def inverse_time_schedule(tau, sigma2: float, g0: float = 1.0, tau0: float = 1.0, E0: float = 1.0) -> ScheduleResult:
-    r"""The schedule :math:`g(\tau) = g_0/(1 + \tau/\tau_0)` and its learning curve."""
+    r"""The schedule $g(\tau) = g_0/(1 + \tau/\tau_0)$ and its learning curve."""
     tau = check_time_grid("tau", tau)
     g0 = check_real("g0", g0, low=0.0, low_open=True, high=2.0, high_open=True)
     tau0 = check_real("tau0", tau0, low=0.0, low_open=True)
@@ -389,10 +389,10 @@ def schedule_pontryagin(tau, sigma2: float, n_iter: int = 200, lr: float = 2.0, 
                         E0: float = 1.0):
     r"""Gradient descent on a discretised schedule with the gradient from Pontryagin's costate.
 
-    Forward Euler on the grid, :math:`E_{k+1} = E_k + \Delta\tau f(E_k, g_k)` with
-    :math:`f = -2gE + g^2(E+\sigma^2)`; costate :math:`\lambda_K = -1`,
-    :math:`\lambda_k = \lambda_{k+1}(1 + \Delta\tau\,\partial_E f)`; gradient
-    :math:`\partial E_K/\partial g_k = -\Delta\tau\,\lambda_{k+1}\partial_g f`. Returns
+    Forward Euler on the grid, $E_{k+1} = E_k + \Delta\tau f(E_k, g_k)$ with
+    $f = -2gE + g^2(E+\sigma^2)$; costate $\lambda_K = -1$,
+    $\lambda_k = \lambda_{k+1}(1 + \Delta\tau\,\partial_E f)$; gradient
+    $\partial E_K/\partial g_k = -\Delta\tau\,\lambda_{k+1}\partial_g f$. Returns
     ``(ScheduleResult, loss_history)``; the schedule converges to :func:`optimal_schedule`.
     """
     tau = check_time_grid("tau", tau)
@@ -431,9 +431,9 @@ def _eta_steps(g, tau, N, B):
 
 
 def schedule_finite_n(result: ScheduleResult, N: int, B: int = 1, sigma2: float = 0.25, E0: float = 1.0):
-    r"""The exact mean test error of online SGD at finite :math:`N` under ``result.g``:
-    :math:`E_{k+1} = [(1-\eta_k)^2 + \eta_k^2(N+1)/B]E_k + \eta_k^2(N/B)\sigma^2` (Gaussian inputs), returned
-    at the times ``result.tau``. Differs from the :math:`N\to\infty` curve by :math:`O(1/N)`."""
+    r"""The exact mean test error of online SGD at finite $N$ under ``result.g``:
+    $E_{k+1} = [(1-\eta_k)^2 + \eta_k^2(N+1)/B]E_k + \eta_k^2(N/B)\sigma^2$ (Gaussian inputs), returned
+    at the times ``result.tau``. Differs from the $N\to\infty$ curve by $O(1/N)$."""
     N = check_int("N", N, low=2, high=10**7)
     B = check_int("B", B, low=1, high=N)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
@@ -462,10 +462,10 @@ class ScheduleSimulation(ReadOnlyArrays):
 
 
 def simulate_schedule(N: int, result: ScheduleResult, seeds, B: int = 1, sigma2: float = 0.25) -> ScheduleSimulation:
-    r"""Online SGD on linear regression at finite :math:`N` under the schedule ``result.g``: at step
-    :math:`k` a fresh batch of :math:`B` Gaussian inputs, :math:`w \leftarrow w + (\eta_k\sqrt N/B)\sum_j r_jx_j`
-    with :math:`\eta_k = g(\tau_k)B/N` (the update of :func:`dmftlib.sgd.simulate_online`); all seeds at once;
-    test error :math:`|w - w^*|^2/N` recorded at the times ``result.tau``.
+    r"""Online SGD on linear regression at finite $N$ under the schedule ``result.g``: at step
+    $k$ a fresh batch of $B$ Gaussian inputs, $w \leftarrow w + (\eta_k\sqrt N/B)\sum_j r_jx_j$
+    with $\eta_k = g(\tau_k)B/N$ (the update of :func:`dmftlib.sgd.simulate_online`); all seeds at once;
+    test error $|w - w^*|^2/N$ recorded at the times ``result.tau``.
 
     Examples
     --------
@@ -520,13 +520,13 @@ def _check_box(A0, b0, bound):
 
 
 def msa_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, relax: float = 1.0) -> MSAResult:
-    r"""The method of successive approximations on the tanh ResNet :math:`F = -h + A\tanh h + b` with
-    controls in the box :math:`|\theta|\le` ``bound``. Each iteration: a forward pass (states), a backward
-    pass (costates :math:`\lambda = -\delta`), then the Hamiltonian is maximised layer by layer over the box.
-    :math:`H_\ell` is linear in :math:`\theta_\ell`, so the maximiser is bang-bang:
-    :math:`\theta^\sharp_\ell = -\text{bound}\cdot\operatorname{sign}(\partial J/\partial\theta_\ell)`.
-    Basic MSA (``relax = 1``) jumps there; relaxed MSA moves :math:`\theta \leftarrow \theta +
-    \text{relax}\,(\theta^\sharp - \theta)` (a conditional-gradient step).
+    r"""The method of successive approximations on the tanh ResNet $F = -h + A\tanh h + b$ with
+    controls in the box $|\theta|\le$ ``bound``. Each iteration: a forward pass (states), a backward
+    pass (costates $\lambda = -\delta$), then the Hamiltonian is maximised layer by layer over the box.
+    $H_\ell$ is linear in $\theta_\ell$, so the maximiser is bang-bang:
+    $\theta^\sharp_\ell = -\text{bound}\cdot\operatorname{sign}(\partial J/\partial\theta_\ell)$.
+    Basic MSA (``relax = 1``) jumps there; relaxed MSA moves $\theta \leftarrow \theta +
+    \text{relax}\,(\theta^\sharp - \theta)$ (a conditional-gradient step).
 
     Examples
     --------
@@ -559,8 +559,8 @@ def _train_box(A0, b0, h0, y, n_iter, step, method):
 
 
 def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: float = 1.0) -> MSAResult:
-    r"""Projected gradient descent on the same problem: :math:`\theta\leftarrow\Pi_{\rm box}(\theta - \text{lr}\,
-    \partial J/\partial\theta)`, one forward and one backward pass per iteration, like MSA."""
+    r"""Projected gradient descent on the same problem: $\theta\leftarrow\Pi_{\rm box}(\theta - \text{lr}\,
+    \partial J/\partial\theta)$, one forward and one backward pass per iteration, like MSA."""
     A0, b0, bound = _check_box(A0, b0, bound)
     n_iter = check_int("n_iter", n_iter, low=1, high=10**5)
     lr = check_real("lr", lr, low=0.0, low_open=True)
@@ -570,8 +570,8 @@ def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: 
 
 # ----------------------------------------------------------------------------- plots
 def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int | None = None, seeds=8, ax=None):
-    r"""Learning curves of online SGD under the optimal, best-constant and :math:`1/(1+\tau)` schedules
-    (lines, :math:`N\to\infty`), with simulations at ``N`` (markers, one run per seed of ``seeds``) unless
+    r"""Learning curves of online SGD under the optimal, best-constant and $1/(1+\tau)$ schedules
+    (lines, $N\to\infty$), with simulations at ``N`` (markers, one run per seed of ``seeds``) unless
     ``N`` is None; right: the schedules."""
     sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True, high=10.0)
     T = check_real("T", T, low=1.0, high=500.0)

@@ -2,10 +2,10 @@ r"""Gradient flow on random-feature models: learning curves, bias/variance, ense
 
 The model (conventions of the whole module)
 -------------------------------------------
-Inputs :math:`x\sim\mathcal N(0, I_N)`, :math:`P` training samples, :math:`\alpha = P/N`; a *linear*
-teacher :math:`y = w^*\cdot x/\sqrt N + \sigma\varepsilon` with :math:`w^*\sim\mathcal N(0, I_N)`,
-:math:`\varepsilon\sim\mathcal N(0,1)`. A random projection :math:`F\in\mathbb R^{M\times N}` with i.i.d.
-:math:`\mathcal N(0,1)` entries (fixed, never trained), :math:`\nu = M/N`, and the student
+Inputs $x\sim\mathcal N(0, I_N)$, $P$ training samples, $\alpha = P/N$; a *linear*
+teacher $y = w^*\cdot x/\sqrt N + \sigma\varepsilon$ with $w^*\sim\mathcal N(0, I_N)$,
+$\varepsilon\sim\mathcal N(0,1)$. A random projection $F\in\mathbb R^{M\times N}$ with i.i.d.
+$\mathcal N(0,1)$ entries (fixed, never trained), $\nu = M/N$, and the student
 
 .. math::
 
@@ -14,40 +14,40 @@ teacher :math:`y = w^*\cdot x/\sqrt N + \sigma\varepsilon` with :math:`w^*\sim\m
     \frac{da}{dt} = -N\,\nabla_a L,\quad a(0) = 0 .
 
 Time unit: with this rate the function-space kernel is
-:math:`\frac NP\,\Phi\Phi^\top/M\to XX^\top/P` as :math:`M\to\infty` (linear :math:`\varphi`), so that for
-:math:`M\to\infty` the dynamics *is* the gradient flow of :mod:`dmftlib.linear` with the same clock.
-With :math:`\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}` and :math:`K = \Phi^\top\Phi/P`,
+$\frac NP\,\Phi\Phi^\top/M\to XX^\top/P$ as $M\to\infty$ (linear $\varphi$), so that for
+$M\to\infty$ the dynamics *is* the gradient flow of :mod:`dmftlib.linear` with the same clock.
+With $\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}$ and $K = \Phi^\top\Phi/P$,
 
 .. math::
 
     \frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\qquad
     a(t) = \chi_t(K)\,b,\quad \chi_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
 
-Errors: :math:`E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2` (without the irreducible
-:math:`\sigma^2`), :math:`E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2`.
+Errors: $E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2$ (without the irreducible
+$\sigma^2$), $E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2$.
 
-Activations (``phi``): ``"linear"`` (:math:`\varphi(z) = z`), ``"tanh"``, ``"relu"`` (centred:
-:math:`\max(z,0) - 1/\sqrt{2\pi}`, so :math:`\mu_0 = 0`). Nonlinear features are described in the theory by
-the Gaussian equivalent :math:`\varphi(z)\to\mu_1 z + \mu_*\xi` (:func:`activation_coefficients`).
+Activations (``phi``): ``"linear"`` ($\varphi(z) = z$), ``"tanh"``, ``"relu"`` (centred:
+$\max(z,0) - 1/\sqrt{2\pi}$, so $\mu_0 = 0$). Nonlinear features are described in the theory by
+the Gaussian equivalent $\varphi(z)\to\mu_1 z + \mu_*\xi$ (:func:`activation_coefficients`).
 
 Two views
 ---------
-* :func:`theory`: the :math:`N\to\infty` prediction. For **linear features it is exact**
+* :func:`theory`: the $N\to\infty$ prediction. For **linear features it is exact**
   (:func:`exact_theory`: test and train error with label noise, the infinite ensembles over features and over
   data, the bias and the Hermitian comparison, from first- and second-order deterministic equivalents of the
-  resolvent of :math:`A = W\hat\Sigma` and a fixed-Talbot inversion of their Laplace transforms). For nonlinear
-  :math:`\varphi` it is :func:`large_n_theory`, a **numerical evaluation at a large** ``N_theory``: the
+  resolvent of $A = W\hat\Sigma$ and a fixed-Talbot inversion of their Laplace transforms). For nonlinear
+  $\varphi$ it is :func:`large_n_theory`, a **numerical evaluation at a large** ``N_theory``: the
   teacher, the label noise and the test point are averaged analytically (traces), the random matrices
-  :math:`X, F` are sampled once or twice, nonlinear features enter through the Gaussian-equivalent features
-  :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi`; its error is :math:`O(1/N_{theory})` (linear spectral statistics).
-* :func:`simulate`: finite :math:`N`, the actual activation, explicit teacher / noise draws, exact in
-  time (eigendecomposition of :math:`K`), batched over seeds.
-* Further exact :math:`N\to\infty` curves: :func:`nonnormal_theory` (the noiseless test error alone),
+  $X, F$ are sampled once or twice, nonlinear features enter through the Gaussian-equivalent features
+  $\mu_1XF^\top/\sqrt N + \mu_*\Xi$; its error is $O(1/N_{theory})$ (linear spectral statistics).
+* :func:`simulate`: finite $N$, the actual activation, explicit teacher / noise draws, exact in
+  time (eigendecomposition of $K$), batched over seeds.
+* Further exact $N\to\infty$ curves: :func:`nonnormal_theory` (the noiseless test error alone),
   :func:`hermitian_theory` (the Hermitian drive with the same spectrum, from the free product
   :func:`product_wishart_density`) and :func:`long_time_error_underparametrized`.
 
-:func:`large_n_theory` and :func:`simulate` evaluate the same 2 x 2 design per draw: two feature matrices :math:`F_1, F_2` and two data sets
-:math:`(X_1,\varepsilon_1), (X_2,\varepsilon_2)` (same teacher), i.e. four models. Averages of products of
+:func:`large_n_theory` and :func:`simulate` evaluate the same 2 x 2 design per draw: two feature matrices $F_1, F_2$ and two data sets
+$(X_1,\varepsilon_1), (X_2,\varepsilon_2)$ (same teacher), i.e. four models. Averages of products of
 the errors of two models that share the data but not the features (resp. the features, resp. nothing)
 give the infinite ensembles over features (resp. data) and the bias; see :class:`RandomFeaturesResult`.
 
@@ -91,7 +91,7 @@ def _phi(name, z):
 
 
 def activation_coefficients(phi: str):
-    r"""Gaussian-equivalence coefficients :math:`(\mu_0, \mu_1, \mu_*)` of an activation.
+    r"""Gaussian-equivalence coefficients $(\mu_0, \mu_1, \mu_*)$ of an activation.
 
     .. math::
 
@@ -125,18 +125,18 @@ def activation_coefficients(phi: str):
 class RandomFeaturesResult(ReadOnlyArrays):
     r"""Learning curves and their bias/variance parts (theory or simulation: same fields).
 
-    With :math:`e_{fd}(t)` the test error function of the model trained with features :math:`f` on data
-    :math:`d`, and :math:`\langle\cdot,\cdot\rangle` the test average:
+    With $e_{fd}(t)$ the test error function of the model trained with features $f$ on data
+    $d$, and $\langle\cdot,\cdot\rangle$ the test average:
 
-    * ``test_error`` :math:`E_g = \langle e_{fd}, e_{fd}\rangle`, ``train_error`` :math:`E_t`;
-    * ``ens_features`` :math:`=\langle e_{1d}, e_{2d}\rangle`: error of the infinite ensemble over features
-      (same data); ``ens_data`` :math:`=\langle e_{f1}, e_{f2}\rangle`: infinite ensemble over data sets
-      (same features); ``bias`` :math:`=\langle e_{11}, e_{22}\rangle` (the mean predictor's error);
+    * ``test_error`` $E_g = \langle e_{fd}, e_{fd}\rangle$, ``train_error`` $E_t$;
+    * ``ens_features`` $=\langle e_{1d}, e_{2d}\rangle$: error of the infinite ensemble over features
+      (same data); ``ens_data`` $=\langle e_{f1}, e_{f2}\rangle$: infinite ensemble over data sets
+      (same features); ``bias`` $=\langle e_{11}, e_{22}\rangle$ (the mean predictor's error);
     * ``var_features = ens_data - bias``, ``var_data = ens_features - bias`` (label noise counts as data),
       ``var_interaction = test_error - ens_features - ens_data + bias``, so that
       ``test_error = bias + var_features + var_data + var_interaction``;
-    * ``hermitian_error``: :math:`1 - \frac1N\sum_k(1 - e^{-2\lambda_k t/\nu})` over the eigenvalues of
-      :math:`K`, the test error of the Hermitian (normal) drive with the same spectrum (meaningful for
+    * ``hermitian_error``: $1 - \frac1N\sum_k(1 - e^{-2\lambda_k t/\nu})$ over the eigenvalues of
+      $K$, the test error of the Hermitian (normal) drive with the same spectrum (meaningful for
       ``phi="linear"``, ``sigma2=0``);
     * ``*_sem``: standard errors over draws; ``N`` (``N_theory`` for :func:`large_n_theory`, 0 for the exact
       :func:`exact_theory`, whose standard errors are zero), ``M``, ``P``, ``n_seeds``;
@@ -381,7 +381,7 @@ def _result(out, t, alpha, nu, sigma2, phi, N, P, M, kind):
 # ----------------------------------------------------------------------------------------------
 def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_theory: int = 600,
            n_draws: int = 2, seed: int = 12345, n_talbot: int = 16) -> RandomFeaturesResult:
-    r"""The :math:`N\to\infty` learning curves: exact for linear features, a large-N evaluation otherwise.
+    r"""The $N\to\infty$ learning curves: exact for linear features, a large-N evaluation otherwise.
 
     ``phi="linear"``: :func:`exact_theory` (``N_theory``, ``n_draws``, ``seed`` are not used; the result has
     ``N = M = P = n_seeds = 0`` and zero standard errors). Nonlinear ``phi``: :func:`large_n_theory` (Gaussian
@@ -404,12 +404,12 @@ def theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_the
 
 def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear", N_theory: int = 600,
                    n_draws: int = 2, seed: int = 12345) -> RandomFeaturesResult:
-    r"""The :math:`N\to\infty` learning curves, **evaluated numerically** at a large ``N_theory``.
+    r"""The $N\to\infty$ learning curves, **evaluated numerically** at a large ``N_theory``.
 
-    For each draw of :math:`X_{1,2}, F_{1,2}` the four models of the 2 x 2 design are solved exactly,
-    :math:`a(t) = \chi_t(K)b`, and every error is averaged **analytically** over the teacher, the label noise and
-    the test input. With :math:`K = U\Lambda U^\top`, :math:`Z = \Phi U/\sqrt P`, :math:`Y = F^\top U`, the
-    overlap of models :math:`i, j` is
+    For each draw of $X_{1,2}, F_{1,2}$ the four models of the 2 x 2 design are solved exactly,
+    $a(t) = \chi_t(K)b$, and every error is averaged **analytically** over the teacher, the label noise and
+    the test input. With $K = U\Lambda U^\top$, $Z = \Phi U/\sqrt P$, $Y = F^\top U$, the
+    overlap of models $i, j$ is
 
     .. math::
 
@@ -417,23 +417,23 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
         + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Omega_{ij}\Bigr]\chi_j
         - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[\chi_{i,k}(Z_i^\top X_iY_i)_{kk} + (i\leftrightarrow j)\bigr],
 
-    :math:`\Omega_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P`, and
-    :math:`E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Omega_{ii,kk}`.
+    $\Omega_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P$, and
+    $E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Omega_{ii,kk}$.
     These are normalized traces (linear spectral statistics): their draw-to-draw fluctuations and their
-    bias are :math:`O(1/N_{theory})`. Nonlinear ``phi`` use Gaussian-equivalent features
-    :math:`\mu_1XF^\top/\sqrt N + \mu_*\Xi` (:func:`activation_coefficients`).
+    bias are $O(1/N_{theory})$. Nonlinear ``phi`` use Gaussian-equivalent features
+    $\mu_1XF^\top/\sqrt N + \mu_*\Xi$ (:func:`activation_coefficients`).
 
     :func:`theory` uses it for nonlinear ``phi``; for linear features :func:`exact_theory` is the exact limit, and
-    this evaluation serves as an independent check of it (the chapter and the tests measure the :math:`O(1/N)`
+    this evaluation serves as an independent check of it (the chapter and the tests measure the $O(1/N)$
     convergence).
 
-    Cost: batched ``eigh`` of four :math:`M\times M` matrices per draw and :math:`O(TM^2)` per pair;
-    memory about :math:`4(PM + M^2 + MN)` floats per draw, :math:`M = \nu N_{theory}`, :math:`P = \alpha N_{theory}`.
+    Cost: batched ``eigh`` of four $M\times M$ matrices per draw and $O(TM^2)$ per pair;
+    memory about $4(PM + M^2 + MN)$ floats per draw, $M = \nu N_{theory}$, $P = \alpha N_{theory}$.
 
     Parameters
     ----------
     alpha, nu : float > 0
-        :math:`P/N` and :math:`M/N`.
+        $P/N$ and $M/N$.
     sigma2 : float >= 0
         Label-noise variance.
     t : 1-D increasing array of times >= 0; the last entry may be ``np.inf`` (the ridgeless limit).
@@ -457,12 +457,12 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
 
 def simulate(N: int, alpha: float, nu: float, sigma2: float, t, seeds, phi: str = "linear",
              n_test: int = 2000) -> RandomFeaturesResult:
-    r"""Gradient flow at finite :math:`N` with the actual activation, vectorized over seeds.
+    r"""Gradient flow at finite $N$ with the actual activation, vectorized over seeds.
 
     Seed ``s`` draws (with ``np.random.default_rng(s)``) the teacher, two data sets, two feature
     matrices, and for nonlinear ``phi`` a test set of ``n_test`` inputs; the four models are solved
     exactly in time. For ``phi="linear"`` the test error is exact,
-    :math:`|F^\top a/\sqrt M - w^*|^2/N`; otherwise it is the mean over the test set. The fields are those of
+    $|F^\top a/\sqrt M - w^*|^2/N$; otherwise it is the mean over the test set. The fields are those of
     :func:`theory`, with means and standard errors over seeds.
 
     Parameters
@@ -472,8 +472,8 @@ def simulate(N: int, alpha: float, nu: float, sigma2: float, t, seeds, phi: str 
     seeds : sequence of at least 2 ints >= 0.
     n_test : int >= 10 (nonlinear ``phi`` only).
 
-    Memory: :math:`n_{seeds}\,(4PM + 4M^2 + 2PN + 2MN + 4TM)` floats (plus :math:`4\,T\,N` for linear
-    :math:`\varphi`, :math:`4\,T\,n_{test}` otherwise).
+    Memory: $n_{seeds}\,(4PM + 4M^2 + 2PN + 2MN + 4TM)$ floats (plus $4\,T\,N$ for linear
+    $\varphi$, $4\,T\,n_{test}$ otherwise).
 
     Examples
     --------
@@ -493,11 +493,11 @@ def simulate(N: int, alpha: float, nu: float, sigma2: float, t, seeds, phi: str 
 
 
 def ensemble_error(result: RandomFeaturesResult, k, over: str = "features") -> np.ndarray:
-    r"""Test error of an ensemble of ``k`` models: :math:`E_k = E_\infty + (E_g - E_\infty)/k`.
+    r"""Test error of an ensemble of ``k`` models: $E_k = E_\infty + (E_g - E_\infty)/k$.
 
-    ``over="features"`` (independent :math:`F`, same data: :math:`E_\infty` = ``ens_features``) or
-    ``"data"`` (same :math:`F`, independent data sets: :math:`E_\infty` = ``ens_data``). This is exact for
-    any ``k``: the ensemble error is the mean of the :math:`k^2` pairwise overlaps.
+    ``over="features"`` (independent $F$, same data: $E_\infty$ = ``ens_features``) or
+    ``"data"`` (same $F$, independent data sets: $E_\infty$ = ``ens_data``). This is exact for
+    any ``k``: the ensemble error is the mean of the $k^2$ pairwise overlaps.
 
     Returns an array of shape ``(len(k), len(t))``.
 
@@ -519,8 +519,8 @@ def simulate_ensemble(N: int, alpha: float, nu: float, sigma2: float, t, ks, see
                       phi: str = "linear", n_test: int = 2000) -> EnsembleResult:
     r"""Simulated ensembles: the mean predictor of ``k`` models, ``k`` in ``ks``.
 
-    ``over="features"``: ``max(ks)`` models with independent :math:`F` trained on the same data;
-    ``over="data"``: the same :math:`F`, independent data sets (and label noise), same teacher. The
+    ``over="features"``: ``max(ks)`` models with independent $F$ trained on the same data;
+    ``over="data"``: the same $F$, independent data sets (and label noise), same teacher. The
     ensemble of size ``k`` averages the first ``k`` models. Test error exact for linear ``phi``.
 
     Examples
@@ -583,11 +583,11 @@ def simulate_ensemble(N: int, alpha: float, nu: float, sigma2: float, t, ks, see
 
 
 def long_time_error_underparametrized(alpha: float, nu: float, sigma2: float) -> float:
-    r"""Ridgeless limit :math:`E_g(\infty)` of linear random features when :math:`\nu < 1` and :math:`\alpha>\nu`.
+    r"""Ridgeless limit $E_g(\infty)$ of linear random features when $\nu < 1$ and $\alpha>\nu$.
 
-    The features span an :math:`M`-dimensional subspace of the inputs; the part of the teacher outside it,
-    of variance :math:`1-\nu`, acts as extra label noise, and least squares in :math:`M` dimensions from
-    :math:`P>M` samples gives (ordinary least squares with Gaussian design)
+    The features span an $M$-dimensional subspace of the inputs; the part of the teacher outside it,
+    of variance $1-\nu$, acts as extra label noise, and least squares in $M$ dimensions from
+    $P>M$ samples gives (ordinary least squares with Gaussian design)
 
     .. math:: E_g(\infty) = (1-\nu) + (1 - \nu + \sigma^2)\,\frac{\nu}{\alpha-\nu} .
 
@@ -608,18 +608,18 @@ def long_time_error_underparametrized(alpha: float, nu: float, sigma2: float) ->
 # Exact N -> infinity spectrum: the Hermitian comparison
 # ----------------------------------------------------------------------------------------------
 def product_wishart_density(x, alpha: float, nu: float, eta: float = 1e-8):
-    r"""Density of the continuous part of the spectrum of :math:`A = \frac{F^\top F}{M}\,\frac{X^\top X}{P}` (:math:`N\to\infty`).
+    r"""Density of the continuous part of the spectrum of $A = \frac{F^\top F}{M}\,\frac{X^\top X}{P}$ ($N\to\infty$).
 
     The two Wishart factors are asymptotically free, so the S-transforms multiply,
-    :math:`S_A(z) = \frac{1}{(1+z/\alpha)(1+z/\nu)}`, and the moment generating function
-    :math:`\psi(u) = \int\frac{\lambda u}{1-\lambda u}\rho(\lambda)d\lambda` solves the cubic
+    $S_A(z) = \frac{1}{(1+z/\alpha)(1+z/\nu)}$, and the moment generating function
+    $\psi(u) = \int\frac{\lambda u}{1-\lambda u}\rho(\lambda)d\lambda$ solves the cubic
 
     .. math:: u\,(1+\psi)\Bigl(1+\frac\psi\alpha\Bigr)\Bigl(1+\frac\psi\nu\Bigr) = \psi,\qquad u = 1/z,
 
-    with :math:`G(z) = (1+\psi)/z` and :math:`\rho(x) = -\frac1\pi\operatorname{Im}G(x+i0)`, evaluated at
-    :math:`z = x(1 + i\eta)`. The three roots
+    with $G(z) = (1+\psi)/z$ and $\rho(x) = -\frac1\pi\operatorname{Im}G(x+i0)$, evaluated at
+    $z = x(1 + i\eta)$. The three roots
     are the eigenvalues of a batch of companion matrices (vectorized over ``x``); the physical one has the
-    most negative :math:`\operatorname{Im}G`. The atom at zero has weight :math:`1-\min(1,\alpha,\nu)`.
+    most negative $\operatorname{Im}G$. The atom at zero has weight $1-\min(1,\alpha,\nu)$.
 
     Examples
     --------
@@ -652,13 +652,13 @@ def product_wishart_density(x, alpha: float, nu: float, eta: float = 1e-8):
 
 
 def hermitian_theory(alpha: float, nu: float, t, n_grid: int = 4000):
-    r""":math:`E_H(t) = \int\rho_A(\lambda)e^{-2\lambda t}d\lambda` exactly at :math:`N\to\infty` (atom included).
+    r"""$E_H(t) = \int\rho_A(\lambda)e^{-2\lambda t}d\lambda$ exactly at $N\to\infty$ (atom included).
 
-    The test error of the Hermitian drive :math:`\dot v = -Sv`, :math:`S = \hat\Sigma^{1/2}W\hat\Sigma^{1/2}`,
-    which has the spectrum of the non-normal :math:`A = W\hat\Sigma` of linear random features
-    (:func:`product_wishart_density`). The bulk is integrated on the grid :math:`\lambda = \lambda_{max}s^2`
-    (trapezoid; the substitution :math:`\lambda = \lambda_{max}s^3` tames the integrable
-    :math:`\lambda^{-1/2}` or :math:`\lambda^{-2/3}` singularity at zero when :math:`\alpha` or :math:`\nu` equals one).
+    The test error of the Hermitian drive $\dot v = -Sv$, $S = \hat\Sigma^{1/2}W\hat\Sigma^{1/2}$,
+    which has the spectrum of the non-normal $A = W\hat\Sigma$ of linear random features
+    (:func:`product_wishart_density`). The bulk is integrated on the grid $\lambda = \lambda_{max}s^2$
+    (trapezoid; the substitution $\lambda = \lambda_{max}s^3$ tames the integrable
+    $\lambda^{-1/2}$ or $\lambda^{-2/3}$ singularity at zero when $\alpha$ or $\nu$ equals one).
 
     Examples
     --------
@@ -683,10 +683,10 @@ def hermitian_theory(alpha: float, nu: float, t, n_grid: int = 4000):
 
 
 def sample_drive_spectrum(N: int, alpha: float, nu: float, seed: int = 0) -> np.ndarray:
-    r"""Eigenvalues of the input-space drive :math:`A = \frac{F^\top F}{M}\frac{X^\top X}{P}` for one draw (``N`` values).
+    r"""Eigenvalues of the input-space drive $A = \frac{F^\top F}{M}\frac{X^\top X}{P}$ for one draw (``N`` values).
 
-    Computed from the symmetric :math:`M\times M` matrix :math:`F\hat\Sigma F^\top/M = K/\nu`, which has the same
-    non-zero eigenvalues; the remaining :math:`N - M` (if :math:`M<N`) are zero. Sorted increasingly.
+    Computed from the symmetric $M\times M$ matrix $F\hat\Sigma F^\top/M = K/\nu$, which has the same
+    non-zero eigenvalues; the remaining $N - M$ (if $M<N$) are zero. Sorted increasingly.
 
     Examples
     --------
@@ -709,16 +709,16 @@ def sample_drive_spectrum(N: int, alpha: float, nu: float, seed: int = 0) -> np.
 
 
 def _wishart_resolvent(kap, nu):
-    r""":math:`\int d\mu_W(w)/(w+\kappa)` for the Marchenko-Pastur law of ``W = F^T F/M`` (atom included)."""
+    r"""$\int d\mu_W(w)/(w+\kappa)$ for the Marchenko-Pastur law of ``W = F^T F/M`` (atom included)."""
     return -rmt.marchenko_pastur_stieltjes(-kap, alpha=nu)
 
 
 def _kappa_path(s, alpha, nu, tol=1e-10, max_iter=100):
-    r"""Solve :math:`s = \kappa - \frac\kappa\alpha\bigl(1 - \kappa G_W(\kappa)\bigr)` along a contour (continuation).
+    r"""Solve $s = \kappa - \frac\kappa\alpha\bigl(1 - \kappa G_W(\kappa)\bigr)$ along a contour (continuation).
 
-    Newton with a finite-difference derivative, started at :math:`s_0 + 1/\alpha` and then from the previous
-    node, so that the physical branch (:math:`\kappa\approx s` for large :math:`|s|`) is followed. Iterates to
-    machine precision (the Talbot weights amplify errors in :math:`\kappa`); raises ``ConvergenceError`` if the
+    Newton with a finite-difference derivative, started at $s_0 + 1/\alpha$ and then from the previous
+    node, so that the physical branch ($\kappa\approx s$ for large $|s|$) is followed. Iterates to
+    machine precision (the Talbot weights amplify errors in $\kappa$); raises ``ConvergenceError`` if the
     relative residual is above ``tol`` after ``max_iter`` steps.
     """
     out = np.empty(s.size, dtype=complex)
@@ -756,13 +756,13 @@ def _talbot(t, n):
 
 
 def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: int = 100) -> np.ndarray:
-    r"""Exact :math:`N\to\infty` test error of linear random features without label noise.
+    r"""Exact $N\to\infty$ test error of linear random features without label noise.
 
-    :math:`E_g(t) = \frac1N\operatorname{tr}e^{-A^\top t}e^{-At}` with :math:`A = W\hat\Sigma`. Its double
-    Laplace transform :math:`\hat C(s_1,s_2) = \frac1N\operatorname{tr}(s_1 + A^\top)^{-1}(s_2 + A)^{-1}` follows from
+    $E_g(t) = \frac1N\operatorname{tr}e^{-A^\top t}e^{-At}$ with $A = W\hat\Sigma$. Its double
+    Laplace transform $\hat C(s_1,s_2) = \frac1N\operatorname{tr}(s_1 + A^\top)^{-1}(s_2 + A)^{-1}$ follows from
     the two-point deterministic equivalent of the resolvent of the sample covariance
-    :math:`T = W^{1/2}\hat\Sigma W^{1/2}` (population covariance :math:`W`, :math:`P` samples), averaged over the
-    Marchenko-Pastur law :math:`\mu_W` of :math:`W`:
+    $T = W^{1/2}\hat\Sigma W^{1/2}$ (population covariance $W$, $P$ samples), averaged over the
+    Marchenko-Pastur law $\mu_W$ of $W$:
 
     .. math::
 
@@ -770,9 +770,9 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
         D_{12} = \int\!\frac{d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},\quad
         \Gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
 
-    with :math:`s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)`. The transform is inverted on the
-    diagonal :math:`t_1 = t_2 = t` by the fixed-Talbot rule in both variables (``n_talbot`` nodes each); the
-    resolvent of :math:`\mu_W` is the closed-form Marchenko-Pastur Stieltjes transform, and :math:`\kappa(s)` is
+    with $s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)$. The transform is inverted on the
+    diagonal $t_1 = t_2 = t$ by the fixed-Talbot rule in both variables (``n_talbot`` nodes each); the
+    resolvent of $\mu_W$ is the closed-form Marchenko-Pastur Stieltjes transform, and $\kappa(s)$ is
     found by Newton continuation along the contour (``ConvergenceError`` if it fails).
 
     Parameters
@@ -780,8 +780,8 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
     alpha, nu : float > 0
     t : 1-D array of times >= 0 (finite).
     n_talbot : int in [8, 32]
-        Nodes per variable. The weights grow like :math:`e^{2n/5}` per variable, so round-off is amplified by
-        about :math:`e^{4n/5}` in two dimensions: 16 nodes give about five correct digits.
+        Nodes per variable. The weights grow like $e^{2n/5}$ per variable, so round-off is amplified by
+        about $e^{4n/5}$ in two dimensions: 16 nodes give about five correct digits.
 
     Examples
     --------
@@ -824,7 +824,7 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
 # Exact N -> infinity theory of linear features: label noise, train error, ensembles, bias
 # ----------------------------------------------------------------------------------------------
 def _two_point(K, ratio):
-    r""":math:`D_{12} = \int\frac{d\mu}{(x+\kappa_1)(x+\kappa_2)}`, :math:`E_{12} = \int\frac{x\,d\mu}{(x+\kappa_1)(x+\kappa_2)}`
+    r"""$D_{12} = \int\frac{d\mu}{(x+\kappa_1)(x+\kappa_2)}$, $E_{12} = \int\frac{x\,d\mu}{(x+\kappa_1)(x+\kappa_2)}$
     on the grid ``K x K`` for the Marchenko-Pastur law of aspect ratio ``ratio`` (divided differences, central
     differences on the diagonal)."""
     k1, k2 = K[:, None], K[None, :]
@@ -860,9 +860,9 @@ def _exact_transforms(s, alpha, nu, sigma2, max_iter):
 
 
 def _kappa0(ratio_samples, ratio_law):
-    r"""Root :math:`\kappa_0\ge0` of :math:`1 = \frac1{r_s}\int\frac{x\,d\mu}{x+\kappa}` (law: MP of ratio ``ratio_law``).
+    r"""Root $\kappa_0\ge0$ of $1 = \frac1{r_s}\int\frac{x\,d\mu}{x+\kappa}$ (law: MP of ratio ``ratio_law``).
 
-    Zero when :math:`\min(1, r_{law})\le r_s` (the ridgeless limit interpolates nothing: no implicit ridge)."""
+    Zero when $\min(1, r_{law})\le r_s$ (the ridgeless limit interpolates nothing: no implicit ridge)."""
     from scipy.optimize import brentq
     m = min(1.0, ratio_law)
     if m <= ratio_samples:
@@ -877,8 +877,8 @@ def _kappa0(ratio_samples, ratio_law):
 def _side_limit(r_s, r_law):
     r"""``(kappa0^2 D00, E00, atom-or-kappa0 G)`` limits of one side (``s -> 0``), and ``(1 - m/r_s)``.
 
-    With :math:`\kappa_0>0` the integrals are taken at :math:`\kappa_0`; with :math:`\kappa_0 = 0` one has
-    :math:`\kappa\simeq s/(1 - m/r_s)`, :math:`m = \min(1, r_{law})`, and :math:`\kappa^2D\to` the atom of the law."""
+    With $\kappa_0>0$ the integrals are taken at $\kappa_0$; with $\kappa_0 = 0$ one has
+    $\kappa\simeq s/(1 - m/r_s)$, $m = \min(1, r_{law})$, and $\kappa^2D\to$ the atom of the law."""
     k0 = _kappa0(r_s, r_law)
     if k0 > 0:
         kD = float(rmt.marchenko_pastur_expect(lambda x: k0**2 / (x + k0) ** 2, r_law))
@@ -895,7 +895,7 @@ def _side_limit(r_s, r_law):
 
 
 def _exact_limit(alpha, nu, sigma2):
-    r"""``t -> inf`` limits :math:`\lim_{s\to0}s_1s_2\hat F` of the transforms of :func:`exact_theory`."""
+    r"""``t -> inf`` limits $\lim_{s\to0}s_1s_2\hat F$ of the transforms of :func:`exact_theory`."""
     k0, kD, _, gam, et_sig = _side_limit(alpha, nu)
     with np.errstate(divide="ignore"):
         eg = (kD + sigma2 * gam) / (1.0 - gam) if gam < 1.0 else math.inf
@@ -908,12 +908,12 @@ def _exact_limit(alpha, nu, sigma2):
 
 def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
                  max_iter: int = 100) -> RandomFeaturesResult:
-    r"""Exact :math:`N\to\infty` learning curves of linear random features, with label noise and ensembles.
+    r"""Exact $N\to\infty$ learning curves of linear random features, with label noise and ensembles.
 
-    With :math:`A = W\hat\Sigma` (:math:`W = F^\top F/M`, :math:`\hat\Sigma = X^\top X/P`), :math:`\kappa(s)` from
-    :math:`s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)` and
-    :math:`\kappa_F(s)` from :math:`s = \kappa_F\bigl(1 - \frac1\nu\int\frac{x\,d\mu_\Sigma}{x+\kappa_F}\bigr)`
-    (Marchenko-Pastur laws of aspect ratios :math:`\nu` and :math:`\alpha`), the double Laplace transforms are
+    With $A = W\hat\Sigma$ ($W = F^\top F/M$, $\hat\Sigma = X^\top X/P$), $\kappa(s)$ from
+    $s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)$ and
+    $\kappa_F(s)$ from $s = \kappa_F\bigl(1 - \frac1\nu\int\frac{x\,d\mu_\Sigma}{x+\kappa_F}\bigr)$
+    (Marchenko-Pastur laws of aspect ratios $\nu$ and $\alpha$), the double Laplace transforms are
 
     .. math::
 
@@ -922,14 +922,14 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
         \hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
         \hat E_t^{signal} = \frac{D_{12}}{1-\Gamma_{12}},
 
-    with :math:`D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}`,
-    :math:`\Gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}` and :math:`D^\Sigma, E^\Sigma`
-    the integrals of :math:`1` and :math:`x` against :math:`d\mu_\Sigma/((x+\kappa_{F1})(x+\kappa_{F2}))`. The
-    one-point function :math:`c(t) = \frac1N\operatorname{tr}e^{-At}`, transform :math:`\kappa G_W(\kappa)/s`, gives
-    the bias :math:`c(t)^2`, the Hermitian curve :math:`c(2t)` and the noise part of the train error,
-    :math:`E_t = E_t^{signal} + \sigma^2\bigl(1 - \frac1\alpha + \frac{c(2t)}\alpha\bigr)`. Derivation: the chapter
+    with $D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}$,
+    $\Gamma_{12} = \frac1\alpha\int\frac{w^2d\mu_W}{(w+\kappa_1)(w+\kappa_2)}$ and $D^\Sigma, E^\Sigma$
+    the integrals of $1$ and $x$ against $d\mu_\Sigma/((x+\kappa_{F1})(x+\kappa_{F2}))$. The
+    one-point function $c(t) = \frac1N\operatorname{tr}e^{-At}$, transform $\kappa G_W(\kappa)/s$, gives
+    the bias $c(t)^2$, the Hermitian curve $c(2t)$ and the noise part of the train error,
+    $E_t = E_t^{signal} + \sigma^2\bigl(1 - \frac1\alpha + \frac{c(2t)}\alpha\bigr)$. Derivation: the chapter
     (equations ``rf-noise`` to ``rf-bias-exact``). Double (single) fixed-Talbot inversion on the diagonal
-    :math:`t_1 = t_2 = t`; the last time may be ``np.inf`` (limits :math:`s\to0`).
+    $t_1 = t_2 = t$; the last time may be ``np.inf`` (limits $s\to0$).
 
     Returns a :class:`RandomFeaturesResult` with ``N = M = P = n_seeds = 0`` and zero standard errors.
 
@@ -987,10 +987,10 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
 class RandomFeaturesDMFTResult(ReadOnlyArrays):
     r"""Solution of the two-field DMFT of linear random features (:func:`dmft_theory`).
 
-    ``t`` (uniform grid), the diagonals ``test_error`` :math:`C_v(t,t)`, ``train_error``
-    :math:`C_q(t,t)`, ``ens_features`` and ``ens_data`` (the same closure with the feature field, resp. the data
-    field, dropped) and ``bias`` :math:`c(t)^2`; ``C_test`` the two-time :math:`C_v(t,t')`; ``response``
-    :math:`c(t)`, the response of :math:`v` to its initial condition; the three fixed-point diagnostics
+    ``t`` (uniform grid), the diagonals ``test_error`` $C_v(t,t)$, ``train_error``
+    $C_q(t,t)$, ``ens_features`` and ``ens_data`` (the same closure with the feature field, resp. the data
+    field, dropped) and ``bias`` $c(t)^2$; ``C_test`` the two-time $C_v(t,t')$; ``response``
+    $c(t)$, the response of $v$ to its initial condition; the three fixed-point diagnostics
     (``residuals`` of the last solve, ``n_iter`` summed over the four solves, ``converged``).
     """
 
@@ -1014,29 +1014,29 @@ def dmft_theory(alpha: float, nu: float, sigma2: float, t_max: float, n_t: int =
                 max_iter: int = 500) -> RandomFeaturesDMFTResult:
     r"""Solve the DMFT of linear random features with one Gaussian field per quenched matrix.
 
-    Input space (:math:`N` sites) carries :math:`v` (:math:`v(0) = -w^*\sim\mathcal N(0,1)`), the data
-    field :math:`u_y` (from :math:`X`, covariance :math:`\alpha C_q`) and the feature field :math:`u_p` (from
-    :math:`F`, covariance :math:`\nu C_m`):
+    Input space ($N$ sites) carries $v$ ($v(0) = -w^*\sim\mathcal N(0,1)$), the data
+    field $u_y$ (from $X$, covariance $\alpha C_q$) and the feature field $u_p$ (from
+    $F$, covariance $\nu C_m$):
 
     .. math::
 
         \dot v = -\frac{u_p}{\nu} - R_m * \Bigl(\frac{u_y}{\alpha} + R_q * v\Bigr),\qquad
         q = R_q * (u_z - \sigma\varepsilon),\qquad m = R_m * u_m ,
 
-    on the :math:`P` sample sites (:math:`u_z` of covariance :math:`C_v`) and :math:`M` feature sites
-    (:math:`u_m` of covariance :math:`C_r`, :math:`r = u_y/\alpha + R_q * v`). The responses close through
-    :math:`R_q = (1 - R_v)^{-1}`, :math:`R_m = (1 - R_r)^{-1}` (operator inverses, identity included),
-    :math:`R_v = \delta v/\delta y`, :math:`R_r = \delta r/\delta p` at the input site. The errors are
-    :math:`E_g = C_v(t,t)` and :math:`E_t = C_q(t,t)`; dropping the feature field (:math:`u_p`) gives the
-    infinite ensemble over features, dropping the data field (:math:`u_y` and the label noise) the ensemble over
-    data, dropping both the bias :math:`c(t)^2`. Derivation: the random-features chapter; the construction
+    on the $P$ sample sites ($u_z$ of covariance $C_v$) and $M$ feature sites
+    ($u_m$ of covariance $C_r$, $r = u_y/\alpha + R_q * v$). The responses close through
+    $R_q = (1 - R_v)^{-1}$, $R_m = (1 - R_r)^{-1}$ (operator inverses, identity included),
+    $R_v = \delta v/\delta y$, $R_r = \delta r/\delta p$ at the input site. The errors are
+    $E_g = C_v(t,t)$ and $E_t = C_q(t,t)$; dropping the feature field ($u_p$) gives the
+    infinite ensemble over features, dropping the data field ($u_y$ and the label noise) the ensemble over
+    data, dropping both the bias $c(t)^2$. Derivation: the random-features chapter; the construction
     (one Gaussian field per quenched matrix) is that of B. Bordelon and C. Pehlevan, *Disordered dynamics in
     high dimensions*, and Bordelon, Atanasov and Pehlevan (2024).
 
-    Numerics: causal operators are lower-triangular :math:`n_t\times n_t` matrices on a uniform grid
+    Numerics: causal operators are lower-triangular $n_t\times n_t$ matrices on a uniform grid
     (trapezoid weights), responses and then correlations by fixed-point iteration
     (:func:`dmftlib.core.damped_fixed_point`; both maps are Volterra, so plain iteration converges). The error is
-    :math:`O(\Delta t^2)`; memory about :math:`12\,n_t^2` doubles. Time unit as in :func:`theory`.
+    $O(\Delta t^2)$; memory about $12\,n_t^2$ doubles. Time unit as in :func:`theory`.
 
     Examples
     --------

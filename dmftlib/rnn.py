@@ -2,13 +2,13 @@ r"""Chaos in random recurrent networks (Sompolinsky, Crisanti & Sommers 1988).
 
 The model
 ---------
-:math:`N` rate units with i.i.d. Gaussian couplings, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`
+$N$ rate units with i.i.d. Gaussian couplings, $J_{ij}\sim\mathcal N(0, g^2/N)$
 (no symmetry, self-couplings included), time in units of the single-unit time constant:
 
 .. math:: \dot x_i = -x_i + \sum_{j} J_{ij}\,\phi(x_j), \qquad \phi = \tanh \ (\text{or } \phi(x) = \operatorname{erf}(\sqrt\pi x/2)).
 
-DMFT: each unit is :math:`\dot x = -x + \eta`, with :math:`\eta` Gaussian of covariance
-:math:`g^2 C_\phi(t, t')`. In the stationary state :math:`\Delta(\tau) = \langle x(t)x(t+\tau)\rangle`
+DMFT: each unit is $\dot x = -x + \eta$, with $\eta$ Gaussian of covariance
+$g^2 C_\phi(t, t')$. In the stationary state $\Delta(\tau) = \langle x(t)x(t+\tau)\rangle$
 obeys Newton's equation for a particle in a potential,
 
 .. math::
@@ -16,15 +16,15 @@ obeys Newton's equation for a particle in a potential,
     \ddot\Delta = \Delta - g^2 C_\phi(\Delta; \Delta_0) = -\partial_\Delta V,\qquad
     V(\Delta;\Delta_0) = -\tfrac12\Delta^2 + g^2 C_\Phi(\Delta; \Delta_0),
 
-with :math:`C_f(\Delta;\Delta_0) = \mathbb E[f(u)f(v)]` for centred Gaussians of variance
-:math:`\Delta_0` and covariance :math:`\Delta`, and :math:`\Phi' = \phi` (:math:`\Phi = \log\cosh`
-for tanh). The particle starts at :math:`\Delta_0` at rest and reaches :math:`\Delta = 0` as
-:math:`\tau\to\infty`; energy conservation gives :math:`V(\Delta_0;\Delta_0) = V(0;\Delta_0)`, i.e.
+with $C_f(\Delta;\Delta_0) = \mathbb E[f(u)f(v)]$ for centred Gaussians of variance
+$\Delta_0$ and covariance $\Delta$, and $\Phi' = \phi$ ($\Phi = \log\cosh$
+for tanh). The particle starts at $\Delta_0$ at rest and reaches $\Delta = 0$ as
+$\tau\to\infty$; energy conservation gives $V(\Delta_0;\Delta_0) = V(0;\Delta_0)$, i.e.
 
 .. math:: \tfrac12 \Delta_0^2 = g^2\big(\mathbb E[\Phi(\sqrt{\Delta_0}z)^2] - \mathbb E[\Phi(\sqrt{\Delta_0}z)]^2\big),
 
-which has a positive root only for :math:`g > 1` (chaos); :math:`\Delta_0 = 0` for
-:math:`g \le 1`. Near the transition :math:`\Delta_0 = (g-1) + \tfrac76 (g-1)^2 + O((g-1)^3)`
+which has a positive root only for $g > 1$ (chaos); $\Delta_0 = 0$ for
+$g \le 1$. Near the transition $\Delta_0 = (g-1) + \tfrac76 (g-1)^2 + O((g-1)^3)$
 for tanh (derived in the chapter).
 
 The module gives the stationary theory (:func:`stationary_dmft`), the two-time DMFT solved by
@@ -59,7 +59,7 @@ _C = np.sqrt(np.pi) / 2
 
 
 def phi_functions(phi: str = "tanh"):
-    r"""Return ``(phi, dphi, Phi)``: the non-linearity, its derivative and its primitive with :math:`\Phi(0)=0`.
+    r"""Return ``(phi, dphi, Phi)``: the non-linearity, its derivative and its primitive with $\Phi(0)=0$.
 
     >>> f, df, F = phi_functions("tanh")
     >>> round(float(F(1.0)), 6), round(float(df(0.0)), 6)
@@ -74,7 +74,7 @@ def phi_functions(phi: str = "tanh"):
 
 
 def potential(delta, delta0: float, g: float, phi: str = "tanh", n: int = 80):
-    r"""The potential :math:`V(\Delta;\Delta_0) = -\Delta^2/2 + g^2\,\mathbb E[\Phi(u)\Phi(v)]` (vectorized over ``delta``).
+    r"""The potential $V(\Delta;\Delta_0) = -\Delta^2/2 + g^2\,\mathbb E[\Phi(u)\Phi(v)]$ (vectorized over ``delta``).
 
     >>> round(float(potential(1.0, 1.0, 2.0) - potential(0.0, 1.0, 2.0)), 4)   # > 0: Delta0 = 1 is not the root
     0.2591
@@ -111,7 +111,7 @@ def _delta0(g, phi, xtol=1e-14):
 
 
 def delta0_theory(g, phi: str = "tanh"):
-    r"""Stationary variance :math:`\Delta_0(g)` (vectorized over ``g``); zero for :math:`g \le 1`.
+    r"""Stationary variance $\Delta_0(g)$ (vectorized over ``g``); zero for $g \le 1$.
 
     >>> delta0_theory([0.5, 1.0, 2.0]).round(4).tolist()
     [0.0, 0.0, 1.9248]
@@ -128,10 +128,10 @@ def delta0_theory(g, phi: str = "tanh"):
 class StationaryResult(ReadOnlyArrays):
     """Stationary DMFT solution of the random network.
 
-    Attributes: ``g``, ``phi``, ``delta0`` (:math:`\\Delta_0`), ``tau`` and ``delta``
-    (:math:`\\Delta(\\tau)`), ``decay_rate`` (:math:`\\kappa`, with
-    :math:`\\Delta\\sim e^{-\\kappa\\tau}` at large :math:`\\tau`), ``energy_residual``
-    (:math:`V(\\Delta_0)-V(0)` at the root), ``n_iter`` (root-finder iterations), ``converged``,
+    Attributes: ``g``, ``phi``, ``delta0`` ($\\Delta_0$), ``tau`` and ``delta``
+    ($\\Delta(\\tau)$), ``decay_rate`` ($\\kappa$, with
+    $\\Delta\\sim e^{-\\kappa\\tau}$ at large $\\tau$), ``energy_residual``
+    ($V(\\Delta_0)-V(0)$ at the root), ``n_iter`` (root-finder iterations), ``converged``,
     ``wall_time``.
     """
 
@@ -148,21 +148,21 @@ class StationaryResult(ReadOnlyArrays):
 
 
 def stationary_dmft(g: float, phi: str = "tanh", tau_max: float = 20.0, n_tau: int = 401) -> StationaryResult:
-    r"""Solve the stationary DMFT: :math:`\Delta_0` by root-finding, then :math:`\Delta(\tau)`.
+    r"""Solve the stationary DMFT: $\Delta_0$ by root-finding, then $\Delta(\tau)$.
 
-    :math:`\Delta_0` solves :math:`V(\Delta_0;\Delta_0) = V(0;\Delta_0)` (bracketing + Brent, to
-    ``1e-14``). :math:`\Delta(\tau)` integrates the first-order energy equation
-    :math:`\dot\Delta = -\sqrt{2[V(\Delta_0) - V(\Delta)]}` in the form
-    :math:`\tau(\Delta) = \int_\Delta^{\Delta_0} d\Delta'/\sqrt{2[V(\Delta_0)-V(\Delta')]}`, with the
-    substitution :math:`\Delta = \Delta_0 e^{-u^2}` that removes the square-root singularity at the
-    start (the particle starts at rest) and the logarithmic one at :math:`\Delta\to 0`; below
-    :math:`10^{-5}\Delta_0` the exact exponential tail :math:`e^{-\kappa\tau}` is used. Gaussian integrals by Gauss-Hermite quadrature (``dmftlib.core.expect2``).
+    $\Delta_0$ solves $V(\Delta_0;\Delta_0) = V(0;\Delta_0)$ (bracketing + Brent, to
+    ``1e-14``). $\Delta(\tau)$ integrates the first-order energy equation
+    $\dot\Delta = -\sqrt{2[V(\Delta_0) - V(\Delta)]}$ in the form
+    $\tau(\Delta) = \int_\Delta^{\Delta_0} d\Delta'/\sqrt{2[V(\Delta_0)-V(\Delta')]}$, with the
+    substitution $\Delta = \Delta_0 e^{-u^2}$ that removes the square-root singularity at the
+    start (the particle starts at rest) and the logarithmic one at $\Delta\to 0$; below
+    $10^{-5}\Delta_0$ the exact exponential tail $e^{-\kappa\tau}$ is used. Gaussian integrals by Gauss-Hermite quadrature (``dmftlib.core.expect2``).
 
     Parameters
     ----------
     g : float >= 0, coupling strength.
     phi : ``"tanh"`` or ``"erf"``.
-    tau_max, n_tau : output grid :math:`\tau\in[0, \tau_{\max}]`.
+    tau_max, n_tau : output grid $\tau\in[0, \tau_{\max}]$.
 
     Examples
     --------
@@ -217,11 +217,11 @@ def sampling_dmft(g: float, phi: str = "tanh", t_max: float = 30.0, n_t: int = 3
                   seed: int = 0, response: bool = True, raise_on_failure: bool = True):
     r"""Two-time DMFT of the random network, solved by sampling the single-site process.
 
-    :math:`\dot x = -x + \eta`, :math:`\langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t')`,
-    :math:`x(0)\sim\mathcal N(0, q_0)`; Euler steps of :math:`t_{\max}/(n_t-1)`. Returns the
+    $\dot x = -x + \eta$, $\langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t')$,
+    $x(0)\sim\mathcal N(0, q_0)$; Euler steps of $t_{\max}/(n_t-1)$. Returns the
     :class:`dmftlib.core.SamplingDMFTResult` of :func:`dmftlib.core.solve_sampling_dmft`
-    (``C`` is :math:`\langle x(t)x(t')\rangle`, ``K`` is :math:`g^2 C_\phi`). The iteration starts
-    from :math:`K_0(t,t') = g^2\,\mathbb E[\phi(\sqrt{q_0}z)^2]\,e^{-|t-t'|/2}`. Memory: see
+    (``C`` is $\langle x(t)x(t')\rangle$, ``K`` is $g^2 C_\phi$). The iteration starts
+    from $K_0(t,t') = g^2\,\mathbb E[\phi(\sqrt{q_0}z)^2]\,e^{-|t-t'|/2}$. Memory: see
     :func:`dmftlib.core.solve_sampling_dmft` (about 30 MB for the defaults).
 
     The chaotic solution is approached slowly (each iteration extends the range over which the
@@ -257,10 +257,10 @@ def sampling_dmft(g: float, phi: str = "tanh", t_max: float = 30.0, n_t: int = 3
 
 
 def stationary_part(C, t, t_start: float):
-    r"""Time-translation-invariant part of a two-time ``C``: :math:`\Delta(\tau)` averaged over :math:`t \ge t_{\rm start}`.
+    r"""Time-translation-invariant part of a two-time ``C``: $\Delta(\tau)$ averaged over $t \ge t_{\rm start}$.
 
     Returns ``tau, delta`` with ``tau = t[:m] - t[0]`` for the ``m`` grid points after ``t_start``;
-    :math:`\Delta(\tau_j)` is the mean of ``C[k, k - j]`` over ``t_k - \tau_j \ge t_start``.
+    $\Delta(\tau_j)$ is the mean of ``C[k, k - j]`` over ``t_k - \tau_j \ge t_start``.
     """
     C = check_array("C", C, ndim=2)
     t = check_array("t", t, ndim=1)
@@ -277,8 +277,8 @@ def stationary_part(C, t, t_start: float):
 class SimulationResult(ReadOnlyArrays):
     """Finite-``N`` network: stationary statistics, mean over seeds and standard errors.
 
-    ``delta0`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the recording window, ``delta`` the
-    autocorrelation :math:`\\frac1N\\sum_i x_i(t)x_i(t+\\tau)` averaged over the window; ``x_trace``
+    ``delta0`` is $\\frac1N\\sum_i x_i^2$ averaged over the recording window, ``delta`` the
+    autocorrelation $\\frac1N\\sum_i x_i(t)x_i(t+\\tau)$ averaged over the window; ``x_trace``
     holds a few units of seed 0 on the times ``t_trace``.
     """
 
@@ -300,15 +300,15 @@ class SimulationResult(ReadOnlyArrays):
 def simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: float = 30.0,
              t_record: float = 40.0, dt: float = 0.1, tau_max: float = 20.0, q0: float = 1.0,
              max_bytes: float = 3e8) -> SimulationResult:
-    r"""Simulate :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)` with seeds on an array axis (RK4).
+    r"""Simulate $\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)$ with seeds on an array axis (RK4).
 
     ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
     draws ``J`` and then ``x(0)`` from ``numpy.random.default_rng([s, N])`` (so a seed gives
-    independent networks at different N). ``J`` has shape ``(n_seeds, N, N)``, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`; seeds are processed
+    independent networks at different N). ``J`` has shape ``(n_seeds, N, N)``, $J_{ij}\sim\mathcal N(0, g^2/N)$; seeds are processed
     in chunks so that ``J`` stays below ``max_bytes`` (one ``4000 x 4000`` matrix is 128 MB).
-    :math:`x_i(0)\sim\mathcal N(0, q_0)`; statistics over :math:`t\in[t_{\rm burn}, t_{\rm burn}+t_{\rm record}]`,
+    $x_i(0)\sim\mathcal N(0, q_0)$; statistics over $t\in[t_{\rm burn}, t_{\rm burn}+t_{\rm record}]$,
     recorded every ``dt``. Memory: ``8 (n_chunk N^2 + n_rec n_chunk N)`` bytes. Fluctuations across
-    seeds are :math:`O(1/\sqrt{N})`.
+    seeds are $O(1/\sqrt{N})$.
 
     >>> sim = simulate(200, 2.0, seeds=2, t_burn=10.0, t_record=10.0, tau_max=5.0)
     >>> sim.N, sim.n_seeds, abs(sim.delta0 - 1.92) < 0.4
@@ -367,7 +367,7 @@ def simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: float = 30.0,
 
 
 def plot_potential(g: float, phi: str = "tanh", ax=None):
-    r"""The potential :math:`V(\Delta;\Delta_0)` at the self-consistent :math:`\Delta_0` (pure plotting function)."""
+    r"""The potential $V(\Delta;\Delta_0)$ at the self-consistent $\Delta_0$ (pure plotting function)."""
     g = check_real("g", g, low=0.0, high=10.0)
     if ax is None:
         _, ax = _plotting.new_figure()
@@ -393,7 +393,7 @@ def plot_potential(g: float, phi: str = "tanh", ax=None):
 
 
 def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.0):
-    """Two panels: the potential and the autocorrelation :math:`\\Delta(\\tau)` of the stationary theory."""
+    """Two panels: the potential and the autocorrelation $\\Delta(\\tau)$ of the stationary theory."""
     g = check_real("g", g, low=0.0, high=10.0)
     if axes is None:
         _, axes = _plotting.new_figure(ncols=2)

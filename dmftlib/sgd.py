@@ -2,36 +2,36 @@ r"""Stochastic gradient descent on high-dimensional linear regression: learning 
 
 The model (same conventions as :mod:`dmftlib.linear`)
 ----------------------------------------------------
-Inputs :math:`x_\mu\sim\mathcal N(0, I_N)`, :math:`\mu = 1..P`, :math:`\alpha = P/N`; teacher
-:math:`y_\mu = w^*\cdot x_\mu/\sqrt N + \sigma\varepsilon_\mu` (:math:`w^*\sim\mathcal N(0, I_N)`,
-:math:`\varepsilon_\mu\sim\mathcal N(0,1)`); student :math:`f_\mu = w\cdot x_\mu/\sqrt N`, :math:`w_0 = 0`.
-Residuals :math:`r_\mu = y_\mu - f_\mu`, weight error :math:`v = w - w^*`, test error
-:math:`E_g = |v|^2/N`, train error :math:`E_t = \frac1P\sum_\mu r_\mu^2`.
+Inputs $x_\mu\sim\mathcal N(0, I_N)$, $\mu = 1..P$, $\alpha = P/N$; teacher
+$y_\mu = w^*\cdot x_\mu/\sqrt N + \sigma\varepsilon_\mu$ ($w^*\sim\mathcal N(0, I_N)$,
+$\varepsilon_\mu\sim\mathcal N(0,1)$); student $f_\mu = w\cdot x_\mu/\sqrt N$, $w_0 = 0$.
+Residuals $r_\mu = y_\mu - f_\mu$, weight error $v = w - w^*$, test error
+$E_g = |v|^2/N$, train error $E_t = \frac1P\sum_\mu r_\mu^2$.
 
-Multi-pass mini-batch SGD with *Bernoulli batches* (Mignacco et al. 2020): at step :math:`k` each
-sample enters the batch independently with probability :math:`b = B/P` (selection variables
-:math:`s_\mu(k)\in\{0,1\}`, mean batch size :math:`B`), and
+Multi-pass mini-batch SGD with *Bernoulli batches* (Mignacco et al. 2020): at step $k$ each
+sample enters the batch independently with probability $b = B/P$ (selection variables
+$s_\mu(k)\in\{0,1\}$, mean batch size $B$), and
 
 .. math::
 
     w_{k+1} = w_k + \eta\,\frac{N}{bP}\sum_\mu s_\mu(k)\,r_\mu(k)\,\frac{x_\mu}{\sqrt N}
             = w_k - \eta\,\frac{N}{B}\sum_{\mu\in\text{batch}}\nabla_w\tfrac12 r_\mu^2 .
 
-Time is :math:`t = k\eta`: since :math:`\mathbb E[s_\mu]/b = 1` the mean step is the gradient-flow step
-:math:`-\eta N\nabla L`, and :math:`\eta\to0` at fixed :math:`b` gives the gradient flow of
-:mod:`dmftlib.linear`; :math:`b = 1` is full-batch gradient descent.
+Time is $t = k\eta$: since $\mathbb E[s_\mu]/b = 1$ the mean step is the gradient-flow step
+$-\eta N\nabla L$, and $\eta\to0$ at fixed $b$ gives the gradient flow of
+:mod:`dmftlib.linear`; $b = 1$ is full-batch gradient descent.
 
 Views
 -----
-* :func:`theory`: the :math:`N\to\infty` mean learning curves, a recursion over steps for the second
-  moments of the weight error in the eigenbasis of :math:`\hat\Sigma = X^\top X/P`, averaged over the
-  Marchenko-Pastur law; the batch noise enters through a term :math:`\eta^2(1/b-1)(\lambda/\alpha)E_t`
+* :func:`theory`: the $N\to\infty$ mean learning curves, a recursion over steps for the second
+  moments of the weight error in the eigenbasis of $\hat\Sigma = X^\top X/P$, averaged over the
+  Marchenko-Pastur law; the batch noise enters through a term $\eta^2(1/b-1)(\lambda/\alpha)E_t$
   per step (the one-time reduction of the DMFT of Mignacco et al.; the Volterra equation of
   Paquette et al. 2021 in the continuum).
-* :func:`simulate`: finite :math:`N`, vectorised over seeds.
+* :func:`simulate`: finite $N$, vectorised over seeds.
 * :func:`stability_threshold`: the step size where the theory's learning curves blow up.
 * Online SGD (fresh samples at each step): :func:`online_theory` (closed ODE),
-  :func:`online_recursion` (exact finite-:math:`N` mean), :func:`simulate_online`.
+  :func:`online_recursion` (exact finite-$N$ mean), :func:`simulate_online`.
 
 References: F. Mignacco, F. Krzakala, P. Urbani, L. Zdeborova (NeurIPS 2020); B. Bordelon and
 C. Pehlevan (review, and NeurIPS 2021 "Learning curves for SGD on structured features");
@@ -64,12 +64,12 @@ _CAP = 1e8   # divergence guard: a learning curve above this value is declared d
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SGDResult(ReadOnlyArrays):
-    """Mean learning curves in the limit :math:`N\\to\\infty`.
+    """Mean learning curves in the limit $N\\to\\infty$.
 
     Attributes
     ----------
     t, test_error, train_error : numpy.ndarray
-        Times :math:`t = k\\eta` and :math:`E_g`, :math:`E_t` there. After a divergence (``diverged``)
+        Times $t = k\\eta$ and $E_g$, $E_t$ there. After a divergence (``diverged``)
         the errors are ``inf``.
     alpha, sigma2, eta, b : float
         Parameters (``alpha = inf`` for online SGD, where ``b`` is ``B/N``).
@@ -91,7 +91,7 @@ class SGDResult(ReadOnlyArrays):
 class SGDSimulation(ReadOnlyArrays):
     """Finite-N learning curves: mean over seeds and standard error (``*_sem``), with ``N``, ``P``, ``B``, ``n_seeds``.
 
-    ``B`` is the mean batch size :math:`bP` (multi-pass) or the batch size (online, ``P = 0``).
+    ``B`` is the mean batch size $bP$ (multi-pass) or the batch size (online, ``P = 0``).
     """
 
     t: np.ndarray
@@ -134,11 +134,11 @@ def _n_steps(t_max, eta):
 # Multi-pass SGD: theory
 # ----------------------------------------------------------------------------------------------
 def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_quad: int = 600) -> SGDResult:
-    r"""Mean learning curves of multi-pass Bernoulli-batch SGD as :math:`N\to\infty`.
+    r"""Mean learning curves of multi-pass Bernoulli-batch SGD as $N\to\infty$.
 
-    For each eigenvalue :math:`\lambda` of :math:`\hat\Sigma` (Marchenko-Pastur law :math:`\rho`, atom
-    included) let :math:`a_k(\lambda)` be the mean square of the weight error along the eigenvector
-    and :math:`d_k(\lambda)` its correlation with the label-noise drive, :math:`a_0 = 1`, :math:`d_0 = 0`:
+    For each eigenvalue $\lambda$ of $\hat\Sigma$ (Marchenko-Pastur law $\rho$, atom
+    included) let $a_k(\lambda)$ be the mean square of the weight error along the eigenvector
+    and $d_k(\lambda)$ its correlation with the label-noise drive, $a_0 = 1$, $d_0 = 0$:
 
     .. math::
 
@@ -147,18 +147,18 @@ def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_qu
         d_{k+1} &= (1-\eta\lambda)d_k + \eta\sigma^2\frac{\lambda}{\alpha},\\
         E_g(k) &= \int\!\rho\,a_k,\qquad E_t(k) = \sigma^2 - 2\!\int\!\rho\,d_k + \int\!\rho\,\lambda a_k .
 
-    The term :math:`(1/b-1)E_t` is the batch noise; :math:`b = 1` is exact gradient descent and
-    :math:`\eta\to0` gives :func:`dmftlib.linear.gradient_flow_theory` at :math:`t = k\eta`.
-    Cost :math:`O(n_{steps}\,n_{quad})`, memory :math:`O(n_{steps} + n_{quad})`.
+    The term $(1/b-1)E_t$ is the batch noise; $b = 1$ is exact gradient descent and
+    $\eta\to0$ gives :func:`dmftlib.linear.gradient_flow_theory` at $t = k\eta$.
+    Cost $O(n_{steps}\,n_{quad})$, memory $O(n_{steps} + n_{quad})$.
 
     Parameters
     ----------
     alpha : float > 0
     sigma2 : float >= 0
     eta : float > 0
-        Step size (time step of :math:`t = k\eta`).
+        Step size (time step of $t = k\eta$).
     b : float in (0, 1]
-        Batch fraction :math:`B/P`.
+        Batch fraction $B/P$.
     t_max : float > 0
         Final time; ``ceil(t_max / eta)`` steps.
     n_quad : int
@@ -201,17 +201,17 @@ def theory(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_qu
 
 
 def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
-    r"""Largest step size :math:`\eta_c` for which the mean learning curves of :func:`theory` stay bounded.
+    r"""Largest step size $\eta_c$ for which the mean learning curves of :func:`theory` stay bounded.
 
-    A bounded solution of the recursion needs :math:`|1-\eta\lambda_+|<1` (the GD limit
-    :math:`\eta<2/\lambda_+`) and a feedback gain of the batch noise below one:
+    A bounded solution of the recursion needs $|1-\eta\lambda_+|<1$ (the GD limit
+    $\eta<2/\lambda_+$) and a feedback gain of the batch noise below one:
 
     .. math::
 
         \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)\int\!\rho(\lambda)\,\frac{\lambda}{2-\eta\lambda}\,d\lambda = 1 .
 
-    For :math:`\eta\lambda_+\ll 2` this gives :math:`\eta_c\simeq 2\alpha b/(1-b) = 2B/(N(1-b))`,
-    the :math:`2B/N` of the GD-stability chapter; whichever of the two limits
+    For $\eta\lambda_+\ll 2$ this gives $\eta_c\simeq 2\alpha b/(1-b) = 2B/(N(1-b))$,
+    the $2B/N$ of the GD-stability chapter; whichever of the two limits
     is smaller binds (:func:`dmftlib.stability.sgd_threshold_theory`).
 
     Examples
@@ -236,20 +236,20 @@ def stability_threshold(alpha: float, b: float, n_quad: int = 2000) -> float:
 
 
 def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad: int = 2000):
-    r"""Long-time limits :math:`(E_g(\infty), E_t(\infty))` of :func:`theory` for :math:`\eta<\eta_c` (:math:`\alpha\neq1`).
+    r"""Long-time limits $(E_g(\infty), E_t(\infty))$ of :func:`theory` for $\eta<\eta_c$ ($\alpha\neq1$).
 
-    The fixed point of the recursion is :math:`d_\infty = \sigma^2/\alpha` and
-    :math:`a_\infty(\lambda) = \frac{\sigma^2}{\alpha\lambda} + \frac{\eta(1/b-1)E_t(\infty)}{\alpha(2-\eta\lambda)}` on the bulk
-    (:math:`a = 1` on the atom at zero), so that, with the gain
-    :math:`G = \frac{\eta}{\alpha}(\frac1b-1)\int\rho\frac{\lambda}{2-\eta\lambda}` of :func:`stability_threshold`,
+    The fixed point of the recursion is $d_\infty = \sigma^2/\alpha$ and
+    $a_\infty(\lambda) = \frac{\sigma^2}{\alpha\lambda} + \frac{\eta(1/b-1)E_t(\infty)}{\alpha(2-\eta\lambda)}$ on the bulk
+    ($a = 1$ on the atom at zero), so that, with the gain
+    $G = \frac{\eta}{\alpha}(\frac1b-1)\int\rho\frac{\lambda}{2-\eta\lambda}$ of :func:`stability_threshold`,
 
     .. math::
 
         E_t(\infty) = \frac{E_t^{GF}(\infty)}{1-G},\qquad
         E_g(\infty) = E_g^{GF}(\infty) + \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)E_t(\infty)\int_{\lambda>0}\!\rho\,\frac{d\lambda}{2-\eta\lambda},
 
-    where :math:`E^{GF}(\infty)` are the gradient-flow limits (:func:`dmftlib.linear.long_time_errors`).
-    For :math:`\alpha<1`, :math:`E_t^{GF}(\infty) = 0`: the batch noise switches off at interpolation.
+    where $E^{GF}(\infty)$ are the gradient-flow limits (:func:`dmftlib.linear.long_time_errors`).
+    For $\alpha<1$, $E_t^{GF}(\infty) = 0$: the batch noise switches off at interpolation.
 
     Examples
     --------
@@ -282,19 +282,19 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SGDDMFT(ReadOnlyArrays):
-    r"""Solution of the discrete-time DMFT of multi-pass SGD on the grid :math:`t_k = k\eta`, ``k = 0..n``.
+    r"""Solution of the discrete-time DMFT of multi-pass SGD on the grid $t_k = k\eta$, ``k = 0..n``.
 
     Attributes
     ----------
     t : (n+1,) array
     C : (n+1, n+1) array
-        Weight correlation :math:`C(k,k') = \langle v(k)v(k')\rangle`, symmetric PSD; :math:`E_g = \operatorname{diag} C`.
+        Weight correlation $C(k,k') = \langle v(k)v(k')\rangle$, symmetric PSD; $E_g = \operatorname{diag} C$.
     C_r : (n+1, n+1) array
-        Residual correlation :math:`\langle r(k)r(k')\rangle`; :math:`E_t = \operatorname{diag} C_r`.
+        Residual correlation $\langle r(k)r(k')\rangle$; $E_t = \operatorname{diag} C_r$.
     R : (n+1, n+1) array
-        Weight response :math:`R(k,j) = \partial v(k)/\partial v(j)`, lower triangular, unit diagonal (causal).
+        Weight response $R(k,j) = \partial v(k)/\partial v(j)$, lower triangular, unit diagonal (causal).
     R_r : (n+1, n+1) array
-        Selection-averaged residual response :math:`\bar\rho(k,j)`, lower triangular, unit diagonal.
+        Selection-averaged residual response $\bar\rho(k,j)$, lower triangular, unit diagonal.
     test_error, train_error : (n+1,) arrays
     residuals : array
         Undamped residual of the fixed-point iteration at each iteration.
@@ -355,7 +355,7 @@ def dmft(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_path
     r"""The two-time DMFT of multi-pass Bernoulli-batch SGD, solved on the step grid by iteration.
 
     Weight process and sample process (Mignacco et al. 2020, here for the square loss and in discrete time),
-    with :math:`\hat s(k) = s(k)/b`, :math:`s(k)\sim\mathrm{Bernoulli}(b)`:
+    with $\hat s(k) = s(k)/b$, $s(k)\sim\mathrm{Bernoulli}(b)$:
 
     .. math::
 
@@ -364,15 +364,15 @@ def dmft(alpha: float, sigma2: float, eta: float, b: float, t_max: float, n_path
         \langle\beta\beta\rangle &= C,\qquad
         \langle\xi(k)\xi(k')\rangle = \alpha\,\langle\hat s(k)\hat s(k')\,r(k)r(k')\rangle ,
 
-    :math:`R` the response of :math:`v`, :math:`\bar\rho = \langle\partial r/\partial r\rangle_s` that of the residual.
-    Given :math:`R`, the residual is :math:`r = M_s(\sigma\varepsilon - \beta)` with
-    :math:`M_s = (I + \frac\eta\alpha K_s)^{-1}`; the average over selection paths is a Monte Carlo average over
+    $R$ the response of $v$, $\bar\rho = \langle\partial r/\partial r\rangle_s$ that of the residual.
+    Given $R$, the residual is $r = M_s(\sigma\varepsilon - \beta)$ with
+    $M_s = (I + \frac\eta\alpha K_s)^{-1}$; the average over selection paths is a Monte Carlo average over
     ``n_paths`` paths drawn once (``seed``), so the map iterated is deterministic. The later selection of an
-    off-diagonal pair and the equal-time :math:`\hat s^2` are averaged exactly (factors 1 and :math:`1/b`).
-    Iterates :math:`(C, \bar\rho)` with :func:`dmftlib.core.damped_fixed_point` (causal: converges in at most
+    off-diagonal pair and the equal-time $\hat s^2$ are averaged exactly (factors 1 and $1/b$).
+    Iterates $(C, \bar\rho)$ with :func:`dmftlib.core.damped_fixed_point` (causal: converges in at most
     n + 1 iterations up to round-off); ``C`` is symmetrised and projected on PSD matrices.
-    Memory: about ``3 n_paths (n+1)^2`` floats; cost per iteration :math:`O(n_{paths}n^3)`.
-    Monte Carlo error of the selection average: :math:`O(n_{paths}^{-1/2})`.
+    Memory: about ``3 n_paths (n+1)^2`` floats; cost per iteration $O(n_{paths}n^3)$.
+    Monte Carlo error of the selection average: $O(n_{paths}^{-1/2})$.
 
     Examples
     --------
@@ -436,16 +436,16 @@ def _seeds(seeds, min_seeds=2):
 
 def simulate(N: int, alpha: float, sigma2: float, eta: float, b: float, t_max: float, seeds,
              max_bytes: float = 1.5e8) -> SGDSimulation:
-    r"""Multi-pass Bernoulli-batch SGD at finite :math:`N`, all seeds at once.
+    r"""Multi-pass Bernoulli-batch SGD at finite $N$, all seeds at once.
 
-    For each seed draw :math:`X\in\mathbb R^{P\times N}`, :math:`w^*`, :math:`\varepsilon`
-    (``np.random.default_rng(seed)``, :math:`P = \mathrm{round}(\alpha N)`), then iterate, batched over
-    seeds (state :math:`v` of shape ``(n_seeds, N)``),
+    For each seed draw $X\in\mathbb R^{P\times N}$, $w^*$, $\varepsilon$
+    (``np.random.default_rng(seed)``, $P = \mathrm{round}(\alpha N)$), then iterate, batched over
+    seeds (state $v$ of shape ``(n_seeds, N)``),
 
     .. math:: r = \sigma\varepsilon - Xv/\sqrt N,\qquad v \leftarrow v + \frac{\eta\sqrt N}{bP}X^\top(s\odot r),
 
-    with :math:`s_\mu\sim\mathrm{Bernoulli}(b)` independent across samples, steps and seeds. Errors are
-    recorded before each step, at :math:`t = k\eta`. Memory: :math:`8\,n_{seeds}PN` bytes; if that exceeds
+    with $s_\mu\sim\mathrm{Bernoulli}(b)$ independent across samples, steps and seeds. Errors are
+    recorded before each step, at $t = k\eta$. Memory: $8\,n_{seeds}PN$ bytes; if that exceeds
     ``max_bytes`` the seeds are processed in groups (each group vectorised).
 
     Examples
@@ -522,7 +522,7 @@ class FiniteSizeScan(ReadOnlyArrays):
         Mean over seeds (and its standard error) of the window-averaged simulated error minus the
         window-averaged theory: a finite-size bias estimate.
     std_test : (n_N,) array
-        Seed-to-seed standard deviation of the window-averaged test error (:math:`O(1/\sqrt N)`).
+        Seed-to-seed standard deviation of the window-averaged test error ($O(1/\sqrt N)$).
     """
 
     N: np.ndarray
@@ -605,18 +605,18 @@ def _check_online(sigma2, g, t_max):
 
 
 def online_theory(sigma2: float, g: float, t) -> SGDResult:
-    r"""Online SGD as :math:`N\to\infty` with :math:`g = \eta N/B` fixed: the closed ODE and its solution.
+    r"""Online SGD as $N\to\infty$ with $g = \eta N/B$ fixed: the closed ODE and its solution.
 
-    With fresh samples at every step, :math:`t = k\eta` and :math:`g = \eta N/B`,
+    With fresh samples at every step, $t = k\eta$ and $g = \eta N/B$,
 
     .. math::
 
         \frac{dE_g}{dt} = -(2-g)E_g + g\sigma^2,\qquad
         E_g(t) = E_\infty + (1-E_\infty)e^{-(2-g)t},\quad E_\infty = \frac{g\sigma^2}{2-g},
 
-    stable for :math:`g<2`, i.e. :math:`\eta<2B/N`. In units of samples per dimension, :math:`\tau = kB/N
-    = t/g`, this is the classical :math:`dE_g/d\tau = -2gE_g + g^2(E_g+\sigma^2)`. The train error is the
-    loss on the fresh batch, :math:`E_t = E_g + \sigma^2`.
+    stable for $g<2$, i.e. $\eta<2B/N$. In units of samples per dimension, $\tau = kB/N
+    = t/g$, this is the classical $dE_g/d\tau = -2gE_g + g^2(E_g+\sigma^2)$. The train error is the
+    loss on the fresh batch, $E_t = E_g + \sigma^2$.
 
     Examples
     --------
@@ -648,12 +648,12 @@ def online_theory(sigma2: float, g: float, t) -> SGDResult:
 
 
 def online_recursion(N: int, B: int, eta: float, sigma2: float, n_steps: int) -> np.ndarray:
-    r"""Exact mean test error of online SGD at finite :math:`N` (Gaussian inputs), steps ``0..n_steps``.
+    r"""Exact mean test error of online SGD at finite $N$ (Gaussian inputs), steps ``0..n_steps``.
 
     .. math:: E_g(k+1) = \Bigl[(1-\eta)^2 + \eta^2\frac{N+1}{B}\Bigr]E_g(k) + \eta^2\frac NB\sigma^2,\qquad E_g(0) = 1,
 
-    from :math:`\mathbb E[(x\cdot v)^2|x|^2] = (N+2)|v|^2`. With :math:`\eta = gB/N` and :math:`t = k\eta` it
-    tends to :func:`online_theory` with :math:`O(1/N)` corrections.
+    from $\mathbb E[(x\cdot v)^2|x|^2] = (N+2)|v|^2$. With $\eta = gB/N$ and $t = k\eta$ it
+    tends to :func:`online_theory` with $O(1/N)$ corrections.
 
     Examples
     --------
@@ -675,11 +675,11 @@ def online_recursion(N: int, B: int, eta: float, sigma2: float, n_steps: int) ->
 
 
 def simulate_online(N: int, B: int, sigma2: float, g: float, t_max: float, seeds) -> SGDSimulation:
-    r"""Online SGD at finite :math:`N`: a fresh batch of :math:`B` Gaussian samples at every step.
+    r"""Online SGD at finite $N$: a fresh batch of $B$ Gaussian samples at every step.
 
-    :math:`\eta = gB/N`, :math:`t = k\eta`; update :math:`w\leftarrow w + \frac{\eta\sqrt N}{B}\sum_{j}r_jx_j`
-    (the multi-pass update with :math:`b = 1` on the batch). ``train_error`` is the batch loss
-    :math:`\frac1B\sum_j r_j^2` before the step. All seeds at once (state ``(n_seeds, N)``); the
+    $\eta = gB/N$, $t = k\eta$; update $w\leftarrow w + \frac{\eta\sqrt N}{B}\sum_{j}r_jx_j$
+    (the multi-pass update with $b = 1$ on the batch). ``train_error`` is the batch loss
+    $\frac1B\sum_j r_j^2$ before the step. All seeds at once (state ``(n_seeds, N)``); the
     teacher is drawn from ``default_rng(seed)``.
 
     Examples
@@ -723,9 +723,9 @@ def simulate_online(N: int, B: int, sigma2: float, g: float, t_max: float, seeds
 # ----------------------------------------------------------------------------------------------
 def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.2, B_over_N: float = 0.2,
                          t_max: float = 20.0, ax=None):
-    r"""Theory of :math:`E_g(t)` (solid) and :math:`E_t(t)` (dashed) for SGD against gradient flow (grey).
+    r"""Theory of $E_g(t)$ (solid) and $E_t(t)$ (dashed) for SGD against gradient flow (grey).
 
-    ``B_over_N`` is the mean batch size per dimension, so :math:`b = (B/N)/\alpha` (clipped to 1).
+    ``B_over_N`` is the mean batch size per dimension, so $b = (B/N)/\alpha$ (clipped to 1).
     Pure function of its parameters (the chapter's widget). Returns the axes.
     """
     from . import plotting
@@ -756,7 +756,7 @@ def plot_learning_curves(alpha: float = 2.0, sigma: float = 0.5, eta: float = 0.
 
 def plot_stability(alpha: float = 2.0, sigma: float = 0.5, b: float = 0.1, ratios=(0.5, 0.9, 0.98, 1.02),
                    t_max: float = 30.0, ax=None):
-    r"""Theory of :math:`E_g(t)` (log scale) for step sizes :math:`\eta = r\,\eta_c` around the stability limit."""
+    r"""Theory of $E_g(t)$ (log scale) for step sizes $\eta = r\,\eta_c$ around the stability limit."""
     from . import plotting
 
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
@@ -778,7 +778,7 @@ def plot_stability(alpha: float = 2.0, sigma: float = 0.5, b: float = 0.1, ratio
 
 
 def plot_online(sigma: float = 0.5, gs=(0.25, 0.5, 1.0, 1.5), t_max: float = 6.0, ax=None):
-    r"""Online SGD: the closed-form :math:`E_g(t)` for several :math:`g = \eta N/B` and the floors :math:`g\sigma^2/(2-g)`."""
+    r"""Online SGD: the closed-form $E_g(t)$ for several $g = \eta N/B$ and the floors $g\sigma^2/(2-g)$."""
     from . import plotting
 
     sigma = check_real("sigma", sigma, low=0.0)

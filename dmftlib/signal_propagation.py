@@ -1,16 +1,16 @@
 r"""Signal propagation in wide random networks at initialization: order, chaos, depth scales.
 
-A fully connected network of width :math:`N` and depth :math:`L`,
+A fully connected network of width $N$ and depth $L$,
 
 .. math::
 
     h^{\ell} = W^{\ell}\,\phi(h^{\ell-1}) + b^{\ell}, \qquad
     W^{\ell}_{ij}\sim\mathcal N(0, \sigma_w^2/N), \quad b^{\ell}_i\sim\mathcal N(0,\sigma_b^2),
 
-is fed two inputs whose layer-0 pre-activations :math:`h^0_a, h^0_b\in\mathbb R^N` have
-:math:`|h^0_a|^2/N = |h^0_b|^2/N = q^0` and :math:`h^0_a\cdot h^0_b/N = q^0 c^0` (we treat the
-input as the pre-activation of layer 0). As :math:`N\to\infty` the length
-:math:`q^\ell = |h^\ell|^2/N` and the correlation :math:`c^\ell = h_a^\ell\cdot h_b^\ell/(N q^\ell)`
+is fed two inputs whose layer-0 pre-activations $h^0_a, h^0_b\in\mathbb R^N$ have
+$|h^0_a|^2/N = |h^0_b|^2/N = q^0$ and $h^0_a\cdot h^0_b/N = q^0 c^0$ (we treat the
+input as the pre-activation of layer 0). As $N\to\infty$ the length
+$q^\ell = |h^\ell|^2/N$ and the correlation $c^\ell = h_a^\ell\cdot h_b^\ell/(N q^\ell)$
 follow deterministic maps (Poole et al. 2016; Schoenholz et al. 2017):
 
 .. math::
@@ -18,19 +18,19 @@ follow deterministic maps (Poole et al. 2016; Schoenholz et al. 2017):
     q^{\ell} = \sigma_w^2\,\mathbb E_z\big[\phi(\sqrt{q^{\ell-1}}z)^2\big] + \sigma_b^2, \qquad
     c^{\ell} = \frac{\sigma_w^2\,\mathbb E[\phi(u_a)\phi(u_b)] + \sigma_b^2}{q^{\ell}},
 
-with :math:`(u_a,u_b)` centred Gaussian, variances :math:`q^{\ell-1}` and covariance
-:math:`q^{\ell-1}c^{\ell-1}`. At the fixed point :math:`q^*` the slope of the correlation map at
-:math:`c=1` is :math:`\chi_1 = \sigma_w^2\,\mathbb E[\phi'(\sqrt{q^*}z)^2]`: :math:`\chi_1<1` is the
-ordered phase (:math:`c^\ell\to1`), :math:`\chi_1>1` the chaotic phase (:math:`c^\ell\to c^*<1`).
-The depth scales are :math:`\xi_q^{-1} = -\log\chi_q` and :math:`\xi_c^{-1} = -\log\chi_c`, with
-:math:`\chi_q = \sigma_w^2\,\mathbb E[\phi'^2+\phi\phi'']` and
-:math:`\chi_c = \sigma_w^2\,\mathbb E[\phi'(u_a)\phi'(u_b)]` at :math:`(q^*, c^*)`.
+with $(u_a,u_b)$ centred Gaussian, variances $q^{\ell-1}$ and covariance
+$q^{\ell-1}c^{\ell-1}$. At the fixed point $q^*$ the slope of the correlation map at
+$c=1$ is $\chi_1 = \sigma_w^2\,\mathbb E[\phi'(\sqrt{q^*}z)^2]$: $\chi_1<1$ is the
+ordered phase ($c^\ell\to1$), $\chi_1>1$ the chaotic phase ($c^\ell\to c^*<1$).
+The depth scales are $\xi_q^{-1} = -\log\chi_q$ and $\xi_c^{-1} = -\log\chi_c$, with
+$\chi_q = \sigma_w^2\,\mathbb E[\phi'^2+\phi\phi'']$ and
+$\chi_c = \sigma_w^2\,\mathbb E[\phi'(u_a)\phi'(u_b)]$ at $(q^*, c^*)$.
 
-Activations: ``"tanh"``, ``"relu"`` (with :math:`\phi'(0)=1/2`) and ``"erf"`` (plain
-:math:`\operatorname{erf}(x)`, slope :math:`2/\sqrt\pi` at 0). The Gaussian averages of tanh
+Activations: ``"tanh"``, ``"relu"`` (with $\phi'(0)=1/2$) and ``"erf"`` (plain
+$\operatorname{erf}(x)$, slope $2/\sqrt\pi$ at 0). The Gaussian averages of tanh
 and erf are Gauss-Hermite sums from :mod:`dmftlib.core` (exponentially accurate for smooth
 functions; the erf closed form, Williams' arcsin kernel, is the reference in the tests). For
-ReLU, whose kink makes Gauss-Hermite converge only like :math:`n^{-3/2}`, the library uses the
+ReLU, whose kink makes Gauss-Hermite converge only like $n^{-3/2}$, the library uses the
 exact arc-cosine kernel (Cho & Saul 2009), and the tests check it against ``expect2``.
 
 References: B. Poole, S. Lahiri, M. Raghu, J. Sohl-Dickstein, S. Ganguli, *Exponential
@@ -185,7 +185,7 @@ def _dkernel(q, c, phi):
 
 
 def length_map(q, sigma_w2, sigma_b2, phi: str = "tanh"):
-    r"""One step of the length map, :math:`q \mapsto \sigma_w^2\,\mathbb E[\phi(\sqrt q z)^2] + \sigma_b^2`.
+    r"""One step of the length map, $q \mapsto \sigma_w^2\,\mathbb E[\phi(\sqrt q z)^2] + \sigma_b^2$.
 
     Vectorized over ``q``, ``sigma_w2`` and ``sigma_b2`` (broadcasting).
 
@@ -198,12 +198,12 @@ def length_map(q, sigma_w2, sigma_b2, phi: str = "tanh"):
 
 
 def correlation_map(c, sigma_w2, sigma_b2, phi: str = "tanh", q=None):
-    r"""One step of the correlation map at fixed length :math:`q` (default :math:`q^*`).
+    r"""One step of the correlation map at fixed length $q$ (default $q^*$).
 
     .. math:: c \mapsto \frac{\sigma_w^2\,\mathbb E[\phi(u_a)\phi(u_b)] + \sigma_b^2}{q^*},
         \quad \operatorname{Var} u_{a,b} = q^*,\ \operatorname{Cov}(u_a,u_b) = q^* c.
 
-    Vectorized over ``c`` and the parameters. Requires :math:`q^*>0`.
+    Vectorized over ``c`` and the parameters. Requires $q^*>0$.
 
     >>> round(correlation_map(1.0, 1.5, 0.05, "tanh"), 10)   # c = 1 is always a fixed point
     1.0
@@ -250,16 +250,16 @@ def _q_star(sw, sb, phi):
 
 
 def q_star(sigma_w2, sigma_b2, phi: str = "tanh"):
-    r"""Stable fixed point :math:`q^*` of the length map, :math:`q^* = \sigma_w^2\,\mathbb E[\phi(\sqrt{q^*}z)^2]+\sigma_b^2`.
+    r"""Stable fixed point $q^*$ of the length map, $q^* = \sigma_w^2\,\mathbb E[\phi(\sqrt{q^*}z)^2]+\sigma_b^2$.
 
-    Solved by vectorized bisection (tanh, erf: the root in :math:`(0, \sigma_w^2+\sigma_b^2]`;
-    at :math:`\sigma_b^2=0` the non-zero root if :math:`\sigma_w^2\phi'(0)^2>1`, else 0) or in
-    closed form (ReLU, :math:`q^* = \sigma_b^2/(1-\sigma_w^2/2)`).
+    Solved by vectorized bisection (tanh, erf: the root in $(0, \sigma_w^2+\sigma_b^2]$;
+    at $\sigma_b^2=0$ the non-zero root if $\sigma_w^2\phi'(0)^2>1$, else 0) or in
+    closed form (ReLU, $q^* = \sigma_b^2/(1-\sigma_w^2/2)$).
 
     Raises
     ------
     ConvergenceError
-        For ReLU with :math:`\sigma_w^2\ge 2`: the length map has no stable fixed point.
+        For ReLU with $\sigma_w^2\ge 2$: the length map has no stable fixed point.
 
     >>> round(q_star(2.0, 0.1, "tanh"), 6), round(q_star(1.0, 0.5, "relu"), 6)
     (0.814644, 1.0)
@@ -277,10 +277,10 @@ def _chi1(sw, sb, phi):
 
 
 def chi1(sigma_w2, sigma_b2, phi: str = "tanh"):
-    r"""Slope of the correlation map at :math:`c=1`: :math:`\chi_1 = \sigma_w^2\,\mathbb E[\phi'(\sqrt{q^*}z)^2]`.
+    r"""Slope of the correlation map at $c=1$: $\chi_1 = \sigma_w^2\,\mathbb E[\phi'(\sqrt{q^*}z)^2]$.
 
-    :math:`\chi_1<1`: ordered phase; :math:`\chi_1>1`: chaotic phase. For ReLU,
-    :math:`\chi_1=\sigma_w^2/2` whatever :math:`q^*`. Vectorized over the parameters.
+    $\chi_1<1$: ordered phase; $\chi_1>1$: chaotic phase. For ReLU,
+    $\chi_1=\sigma_w^2/2$ whatever $q^*$. Vectorized over the parameters.
 
     >>> round(chi1(0.7, 0.0, "tanh"), 10), round(chi1(3.0, 0.3, "relu"), 10)
     (0.7, 1.5)
@@ -300,11 +300,11 @@ def _c_star(sw, sb, phi, q, x1):
 
 
 def c_star(sigma_w2, sigma_b2, phi: str = "tanh"):
-    r"""Stable fixed point :math:`c^*` of the correlation map (1 in the ordered phase).
+    r"""Stable fixed point $c^*$ of the correlation map (1 in the ordered phase).
 
-    In the chaotic phase the map is convex on :math:`[0,1]` with slope :math:`\chi_1>1` at the
-    fixed point :math:`c=1`, so it has exactly one other fixed point :math:`c^*\in[0,1)`, found
-    by bisection (for odd :math:`\phi` and :math:`\sigma_b^2=0`, :math:`c^*=0`).
+    In the chaotic phase the map is convex on $[0,1]$ with slope $\chi_1>1$ at the
+    fixed point $c=1$, so it has exactly one other fixed point $c^*\in[0,1)$, found
+    by bisection (for odd $\phi$ and $\sigma_b^2=0$, $c^*=0$).
 
     >>> round(c_star(1.5, 0.05), 4), round(c_star(4.0, 0.05), 4)
     (1.0, 0.1651)
@@ -318,11 +318,11 @@ def c_star(sigma_w2, sigma_b2, phi: str = "tanh"):
 
 
 def critical_sigma_w2(sigma_b2, phi: str = "tanh"):
-    r"""The :math:`\sigma_w^2` on the critical line :math:`\chi_1(\sigma_w^2,\sigma_b^2)=1`, by bisection.
+    r"""The $\sigma_w^2$ on the critical line $\chi_1(\sigma_w^2,\sigma_b^2)=1$, by bisection.
 
-    For tanh at :math:`\sigma_b^2=0` it is 1; for erf, :math:`\pi/4`; for ReLU, 2 for every
-    :math:`\sigma_b^2` (with :math:`\sigma_b^2>0` the point is reached only as :math:`q^*\to\infty`).
-    Vectorized over ``sigma_b2``. At :math:`\sigma_b^2=0` (tanh, erf), :math:`\chi_1-1` is only
+    For tanh at $\sigma_b^2=0$ it is 1; for erf, $\pi/4$; for ReLU, 2 for every
+    $\sigma_b^2$ (with $\sigma_b^2>0$ the point is reached only as $q^*\to\infty$).
+    Vectorized over ``sigma_b2``. At $\sigma_b^2=0$ (tanh, erf), $\chi_1-1$ is only
     quadratic in the distance to the critical point, so the root is accurate to ~1e-8 there.
 
     >>> round(critical_sigma_w2(0.0), 6), round(critical_sigma_w2(0.0, "relu"), 6)
@@ -354,8 +354,8 @@ class DepthScales(ReadOnlyArrays):
     Attributes
     ----------
     xi_q, xi_c : float or ndarray
-        :math:`\\xi_q = -1/\\log\\chi_q`, :math:`\\xi_c = -1/\\log\\chi_c` (``inf`` on the critical
-        line, and where the correlation map is marginal because :math:`q^*=0`).
+        $\\xi_q = -1/\\log\\chi_q$, $\\xi_c = -1/\\log\\chi_c$ (``inf`` on the critical
+        line, and where the correlation map is marginal because $q^*=0$).
     q_star, c_star, chi1, chi_q, chi_c : float or ndarray
     """
 
@@ -382,9 +382,9 @@ def depth_scales(sigma_w2, sigma_b2, phi: str = "tanh") -> DepthScales:
                      + \phi(\sqrt{q^*}z)\phi''(\sqrt{q^*}z)\big]\Big), \qquad
         \xi_c^{-1} = -\log\Big(\sigma_w^2\,\mathbb E\big[\phi'(u_a)\phi'(u_b)\big]\Big),
 
-    the second at :math:`(q^*, c^*)`; in the ordered phase :math:`\xi_c = -1/\log\chi_1`.
-    :math:`|q^\ell-q^*|\sim e^{-\ell/\xi_q}` and :math:`|c^\ell-c^*|\sim e^{-\ell/\xi_c}`.
-    Where :math:`q^*=0` (:math:`\sigma_b^2=0`, ordered) the network is linear at depth and
+    the second at $(q^*, c^*)$; in the ordered phase $\xi_c = -1/\log\chi_1$.
+    $|q^\ell-q^*|\sim e^{-\ell/\xi_q}$ and $|c^\ell-c^*|\sim e^{-\ell/\xi_c}$.
+    Where $q^*=0$ ($\sigma_b^2=0$, ordered) the network is linear at depth and
     the correlation map is marginal: ``xi_c = inf``. Vectorized over the parameters.
 
     >>> ds = depth_scales(1.5, 0.05)
@@ -414,7 +414,7 @@ def depth_scales(sigma_w2, sigma_b2, phi: str = "tanh") -> DepthScales:
 
 
 def phase_diagram(sigma_w2, sigma_b2, phi: str = "tanh"):
-    """:math:`\\chi_1` on the grid ``sigma_b2[:, None] x sigma_w2[None, :]`` (1-D arrays in, 2-D out).
+    """$\\chi_1$ on the grid ``sigma_b2[:, None] x sigma_w2[None, :]`` (1-D arrays in, 2-D out).
 
     >>> phase_diagram([0.5, 2.0], [0.0, 0.1], "relu").round(6).tolist()
     [[0.25, 1.0], [0.25, 1.0]]
@@ -434,7 +434,7 @@ class SignalPropagation(ReadOnlyArrays):
     l : ndarray of int, shape (L+1,)
         Layer index 0..L (layer 0 is the input).
     q, c : ndarray, shape (..., L+1)
-        :math:`q^\\ell` and :math:`c^\\ell` (leading axes: those of broadcast parameters).
+        $q^\\ell$ and $c^\\ell$ (leading axes: those of broadcast parameters).
     sigma_w2, sigma_b2, phi, q0, c0 : the parameters.
     """
 
@@ -455,16 +455,16 @@ def _check_q0_c0(q0, c0):
 
 
 def theory(L: int, sigma_w2, sigma_b2, phi: str = "tanh", q0: float = 1.0, c0: float = 0.5) -> SignalPropagation:
-    r"""Iterate the length and correlation maps jointly from :math:`(q^0, c^0)` for ``L`` layers.
+    r"""Iterate the length and correlation maps jointly from $(q^0, c^0)$ for ``L`` layers.
 
     .. math::
 
         q^{\ell} = \sigma_w^2\,\mathbb E[\phi(u_a)^2] + \sigma_b^2, \qquad
         c^{\ell} = \big(\sigma_w^2\,\mathbb E[\phi(u_a)\phi(u_b)] + \sigma_b^2\big)/q^{\ell},
 
-    :math:`(u_a,u_b)\sim\mathcal N(0, q^{\ell-1}[[1, c^{\ell-1}],[c^{\ell-1}, 1]])`. Unlike
-    :func:`iterate_correlation_map`, the length is not held at :math:`q^*`, so the transient of
-    :math:`q^\ell` is included. Vectorized over the parameters (layer axis last).
+    $(u_a,u_b)\sim\mathcal N(0, q^{\ell-1}[[1, c^{\ell-1}],[c^{\ell-1}, 1]])$. Unlike
+    :func:`iterate_correlation_map`, the length is not held at $q^*$, so the transient of
+    $q^\ell$ is included. Vectorized over the parameters (layer axis last).
 
     >>> th = theory(3, 1.5, 0.05, "tanh", q0=1.0, c0=0.5)
     >>> th.q.round(4).tolist(), th.c.round(4).tolist()
@@ -486,7 +486,7 @@ def theory(L: int, sigma_w2, sigma_b2, phi: str = "tanh", q0: float = 1.0, c0: f
 
 
 def iterate_length_map(q0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
-    """:math:`q^0, q^1, \\dots, q^L` under the length map (array of length L+1; ``q0`` may be an array, axis last).
+    """$q^0, q^1, \\dots, q^L$ under the length map (array of length L+1; ``q0`` may be an array, axis last).
 
     >>> iterate_length_map(1.0, 2, 2.0, 0.0, "relu").round(6).tolist()
     [1.0, 1.0, 1.0]
@@ -500,7 +500,7 @@ def iterate_length_map(q0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
 
 
 def iterate_correlation_map(c0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
-    """:math:`c^0, \\dots, c^L` under the correlation map at fixed :math:`q=q^*` (Poole et al.'s c-map).
+    """$c^0, \\dots, c^L$ under the correlation map at fixed $q=q^*$ (Poole et al.'s c-map).
 
     >>> iterate_correlation_map(0.0, 3, 1.0, 0.3, "relu").round(4).tolist()
     [0.0, 0.6592, 0.86, 0.9379]
@@ -519,15 +519,15 @@ def iterate_correlation_map(c0, L: int, sigma_w2, sigma_b2, phi: str = "tanh"):
 # ----------------------------------------------------------------------------- simulation view
 @dataclass(frozen=True)
 class SignalPropagationSimulation(ReadOnlyArrays):
-    """Measured :math:`q^\\ell`, :math:`c^\\ell` in random networks of width N, mean and sem over seeds.
+    """Measured $q^\\ell$, $c^\\ell$ in random networks of width N, mean and sem over seeds.
 
     Attributes
     ----------
     l : ndarray of int, shape (L+1,)
     q, q_sem : ndarray, shape (L+1,)
-        :math:`q^\\ell = (|h^\\ell_a|^2+|h^\\ell_b|^2)/(2N)`, mean over networks and its standard error.
+        $q^\\ell = (|h^\\ell_a|^2+|h^\\ell_b|^2)/(2N)$, mean over networks and its standard error.
     c, c_sem : ndarray, shape (L+1,)
-        :math:`c^\\ell = h^\\ell_a\\cdot h^\\ell_b/(|h^\\ell_a||h^\\ell_b|)`, mean and standard error.
+        $c^\\ell = h^\\ell_a\\cdot h^\\ell_b/(|h^\\ell_a||h^\\ell_b|)$, mean and standard error.
     q_samples, c_samples : ndarray, shape (n_seeds, L+1)
         One row per network.
     N, n_seeds, sigma_w2, sigma_b2, phi, q0, c0, method : the parameters.
@@ -583,15 +583,15 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     ``method="network"`` draws every weight matrix: one batched matmul of shape
     ``(n_seeds, N, N) @ (n_seeds, N, 2)`` per layer (seeds on the leading axis, looping over
     layers only; seeds are processed in chunks of at most ~32 MB of weights). Memory
-    :math:`O(\text{chunk}\cdot N^2)`, time :math:`O(n_\text{seeds} L N^2)`.
+    $O(\text{chunk}\cdot N^2)$, time $O(n_\text{seeds} L N^2)$.
 
-    ``method="gram"`` samples the same random variables in :math:`O(N)` per layer: given layer
-    :math:`\ell-1`, the rows of a fresh :math:`W^\ell` are independent, so the pairs
-    :math:`(h^\ell_{a,i}, h^\ell_{b,i})` are i.i.d. Gaussian with covariance
-    :math:`\sigma_w^2 G^{\ell-1}+\sigma_b^2` (:math:`G` the 2x2 Gram matrix of
-    :math:`\phi(h^{\ell-1})/\sqrt N`). It has the same law as ``"network"`` for these two inputs.
+    ``method="gram"`` samples the same random variables in $O(N)$ per layer: given layer
+    $\ell-1$, the rows of a fresh $W^\ell$ are independent, so the pairs
+    $(h^\ell_{a,i}, h^\ell_{b,i})$ are i.i.d. Gaussian with covariance
+    $\sigma_w^2 G^{\ell-1}+\sigma_b^2$ ($G$ the 2x2 Gram matrix of
+    $\phi(h^{\ell-1})/\sqrt N$). It has the same law as ``"network"`` for these two inputs.
 
-    Weights :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/N)`, biases :math:`\mathcal N(0,\sigma_b^2)`,
+    Weights $W_{ij}\sim\mathcal N(0,\sigma_w^2/N)$, biases $\mathcal N(0,\sigma_b^2)$,
     the same for both inputs; float64.
 
     >>> sim = simulate(200, 2, 1.5, 0.05, seeds=[1, 2, 3, 4])
@@ -649,11 +649,11 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
 
 
 def decay_length(l, y, y_star, lmin: int = 1, floor: float = 0.0) -> float:
-    r"""Fit :math:`|y^\ell - y^*| \propto e^{-\ell/\xi}` by least squares on :math:`\log|y^\ell-y^*|`.
+    r"""Fit $|y^\ell - y^*| \propto e^{-\ell/\xi}$ by least squares on $\log|y^\ell-y^*|$.
 
-    Uses the layers from ``lmin`` on, up to the first one where :math:`|y^\ell-y^*|` falls to
+    Uses the layers from ``lmin`` on, up to the first one where $|y^\ell-y^*|$ falls to
     ``floor`` (a number or one per layer, e.g. a few standard errors: the finite-N noise
-    level). Returns :math:`\xi`.
+    level). Returns $\xi$.
 
     >>> l = np.arange(10)
     >>> round(decay_length(l, 1 - 0.5 * np.exp(-l / 3.0), 1.0), 6)
@@ -759,16 +759,16 @@ def _train_depth(sw, sb, phi, L, width, n_steps, batch, lr, n_seeds, rng, x_test
 def trainability(sigma_w2, depths, sigma_b2: float = 0.05, phi: str = "tanh", width: int = 64,
                  n_steps: int = 200, batch: int = 32, lr: float = 0.05, n_seeds: int = 2, n_test: int = 512,
                  seed: int = 0) -> TrainabilityResult:
-    r"""Train deep MLPs with plain SGD on a small synthetic task, over a grid of :math:`\sigma_w^2` and depth.
+    r"""Train deep MLPs with plain SGD on a small synthetic task, over a grid of $\sigma_w^2$ and depth.
 
     Task (our own small stand-in for MNIST in Schoenholz et al. 2017): inputs
-    :math:`x\sim\mathcal N(0, I_N)` of dimension ``width``, labels :math:`y=\operatorname{sign}(w^*\cdot x)`
+    $x\sim\mathcal N(0, I_N)$ of dimension ``width``, labels $y=\operatorname{sign}(w^*\cdot x)$
     of a fixed random linear teacher. Network: ``L`` layers
-    :math:`h^\ell = W^\ell\phi(h^{\ell-1})+b^\ell` (:math:`h^0 = x`, no activation on the input),
-    initialized as in :func:`simulate`, then a linear readout :math:`f = a\cdot\phi(h^L)`,
-    :math:`a_i\sim\mathcal N(0,1/N)`. Loss :math:`\tfrac12(f-y)^2`, online SGD (a fresh batch
-    per step), hand-written backpropagation. All :math:`\sigma_w^2` and seeds of a depth are
-    trained at once with batched matmuls; memory :math:`O(\text{len(sigma\_w2)}\cdot n_\text{seeds}\cdot L\cdot N^2)`.
+    $h^\ell = W^\ell\phi(h^{\ell-1})+b^\ell$ ($h^0 = x$, no activation on the input),
+    initialized as in :func:`simulate`, then a linear readout $f = a\cdot\phi(h^L)$,
+    $a_i\sim\mathcal N(0,1/N)$. Loss $\tfrac12(f-y)^2$, online SGD (a fresh batch
+    per step), hand-written backpropagation. All $\sigma_w^2$ and seeds of a depth are
+    trained at once with batched matmuls; memory $O(\text{len(sigma\_w2)}\cdot n_\text{seeds}\cdot L\cdot N^2)$.
 
     >>> r = trainability([1.0, 1.8], [2], width=16, n_steps=20, batch=16, n_seeds=2, n_test=64)
     >>> r.accuracy.shape
@@ -853,7 +853,7 @@ def plot_maps(sigma_w2: float = 1.5, sigma_b2: float = 0.05, phi: str = "tanh", 
 
 def plot_phase_diagram(phi: str = "tanh", sigma_w2_max: float = 4.0, sigma_b2_max: float = 0.5, n: int = 61,
                        ax=None, marker=None):
-    r"""Heat map of :math:`\log\chi_1` over :math:`(\sigma_w^2,\sigma_b^2)` with the critical line :math:`\chi_1=1`.
+    r"""Heat map of $\log\chi_1$ over $(\sigma_w^2,\sigma_b^2)$ with the critical line $\chi_1=1$.
 
     ``marker`` = (sigma_w2, sigma_b2) draws a point. Returns the axis.
     """
@@ -910,7 +910,7 @@ def plot_layers(th: SignalPropagation, sim: SignalPropagationSimulation | None =
 
 def plot_depth_scales(sigma_b2: float = 0.05, phi: str = "tanh", sigma_w2_max: float = 4.0, n: int = 200,
                       ax=None, measured=None):
-    r"""Theory of :math:`\xi_q` and :math:`\xi_c` against :math:`\sigma_w^2` (log scale), the critical point
+    r"""Theory of $\xi_q$ and $\xi_c$ against $\sigma_w^2$ (log scale), the critical point
     as a dashed line, and optionally ``measured = (sigma_w2, xi_c, N, n_seeds)`` as markers."""
     from .plotting import new_figure, plot_simulation
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
@@ -939,7 +939,7 @@ def plot_depth_scales(sigma_b2: float = 0.05, phi: str = "tanh", sigma_w2_max: f
 
 def plot_trainability(sigma_w2, depths, accuracy, sigma_b2: float = 0.05, phi: str = "tanh", ax=None,
                       factor: float = 6.0):
-    r"""Heat map of accuracy over :math:`(\sigma_w^2, L)` with the curve :math:`L = ` ``factor`` :math:`\xi_c(\sigma_w^2)`."""
+    r"""Heat map of accuracy over $(\sigma_w^2, L)$ with the curve $L =$ ``factor`` $\xi_c(\sigma_w^2)$."""
     from .plotting import new_figure
     sw = check_array("sigma_w2", sigma_w2, ndim=1, low=0.0)
     dep = check_array("depths", depths, ndim=1, low=1.0)
@@ -965,8 +965,8 @@ def plot_trainability(sigma_w2, depths, accuracy, sigma_b2: float = 0.05, phi: s
 @dataclass(frozen=True)
 class Kernels(ReadOnlyArrays):
     r"""NNGP and NTK of two inputs, layer by layer (``l = 0..L``; layer 0 is the input, where both are 0 for
-    the NTK). ``K_aa``, ``K_ab``: :math:`K^\ell(x_a, x_a)` and :math:`K^\ell(x_a, x_b)` (the NNGP, i.e.
-    :math:`q^\ell` and :math:`q^\ell c^\ell`); ``Theta_aa``, ``Theta_ab``: the NTK. For simulations these are
+    the NTK). ``K_aa``, ``K_ab``: $K^\ell(x_a, x_a)$ and $K^\ell(x_a, x_b)$ (the NNGP, i.e.
+    $q^\ell$ and $q^\ell c^\ell$); ``Theta_aa``, ``Theta_ab``: the NTK. For simulations these are
     means over networks, with ``*_sem`` their standard errors (zero for the theory) and ``N``, ``n_seeds``."""
 
     l: np.ndarray
@@ -986,15 +986,15 @@ def kernels_theory(L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh", 
                    c0: float = 0.5) -> Kernels:
     r"""The NNGP and NTK recursions of a deep network in the NTK parameterization.
 
-    The NNGP is the covariance map of :func:`theory`, :math:`K^{\ell} = \sigma_w^2\,\mathbb E[\phi(u)\phi(v)]
-    + \sigma_b^2` with :math:`(u, v)\sim\mathcal N(0, K^{\ell-1})`. The NTK of
-    :math:`h^\ell = \sigma_w W^\ell\phi(h^{\ell-1})/\sqrt N + \sigma_b b^\ell` (standard normal :math:`W, b`,
+    The NNGP is the covariance map of :func:`theory`, $K^{\ell} = \sigma_w^2\,\mathbb E[\phi(u)\phi(v)]
+    + \sigma_b^2$ with $(u, v)\sim\mathcal N(0, K^{\ell-1})$. The NTK of
+    $h^\ell = \sigma_w W^\ell\phi(h^{\ell-1})/\sqrt N + \sigma_b b^\ell$ (standard normal $W, b$,
     all trained) obeys (Jacot, Gabriel and Hongler 2018)
 
     .. math:: \Theta^{\ell} = K^{\ell} + \sigma_w^2\,\mathbb E[\phi'(u)\phi'(v)]\,\Theta^{\ell-1},\qquad \Theta^0 = 0,
 
-    so on the diagonal, at the fixed point :math:`q^*`, :math:`\Theta^\ell = q^* + \chi_1\Theta^{\ell-1}`: the
-    NTK saturates (ordered, :math:`\chi_1 < 1`), grows linearly (critical) or exponentially (chaotic).
+    so on the diagonal, at the fixed point $q^*$, $\Theta^\ell = q^* + \chi_1\Theta^{\ell-1}$: the
+    NTK saturates (ordered, $\chi_1 < 1$), grows linearly (critical) or exponentially (chaotic).
 
     >>> k = kernels_theory(3, 2.0, 0.0, "relu")          # ReLU at criticality: K = q0, Theta = l q0
     >>> k.K_aa.round(6).tolist(), k.Theta_aa.round(6).tolist()
@@ -1020,11 +1020,11 @@ def empirical_kernels(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str
                       c0: float = 0.5, seeds=8) -> Kernels:
     r"""Empirical NNGP and NTK of random networks of width ``N`` (all seeds at once).
 
-    NNGP: :math:`\hat K^\ell_{ab} = h^\ell(x_a)\cdot h^\ell(x_b)/N`. NTK: of the scalar readout
-    :math:`f = r\cdot h^\ell/\sqrt N` (fixed random :math:`r`), by back-propagation,
-    :math:`\hat\Theta^\ell_{ab} = \sum_{k\le\ell}(\delta^k_a\cdot\delta^k_b)\,(\sigma_w^2\,\phi(h^{k-1}_a)\cdot
-    \phi(h^{k-1}_b)/N + \sigma_b^2)` with :math:`\delta^k = \partial f/\partial h^k`. Both converge to
-    :func:`kernels_theory` with :math:`O(N^{-1/2})` fluctuations. The weights of each layer are drawn twice
+    NNGP: $\hat K^\ell_{ab} = h^\ell(x_a)\cdot h^\ell(x_b)/N$. NTK: of the scalar readout
+    $f = r\cdot h^\ell/\sqrt N$ (fixed random $r$), by back-propagation,
+    $\hat\Theta^\ell_{ab} = \sum_{k\le\ell}(\delta^k_a\cdot\delta^k_b)\,(\sigma_w^2\,\phi(h^{k-1}_a)\cdot
+    \phi(h^{k-1}_b)/N + \sigma_b^2)$ with $\delta^k = \partial f/\partial h^k$. Both converge to
+    :func:`kernels_theory` with $O(N^{-1/2})$ fluctuations. The weights of each layer are drawn twice
     from the same per-layer stream (forward and backward pass), so memory is one layer of weights per seed.
 
     >>> k = empirical_kernels(200, 2, 1.5, 0.05, seeds=4)

@@ -2,22 +2,22 @@ r"""Gradient descent as a dynamical system: stability of GD and SGD, and the edg
 
 Three models, each with its theory and its simulation:
 
-1. **GD on a random quadratic.** :math:`L(x) = \tfrac{1}{2N} x^\top \hat\Sigma x` with the Wishart Hessian
-   :math:`\hat\Sigma = X^\top X/P` (:math:`X\in\mathbb R^{P\times N}` Gaussian, :math:`\alpha = P/N`), GD
-   :math:`x_{k+1} = (I - \eta\hat\Sigma)\,x_k` from :math:`x_0\sim\mathcal N(0, I_N)`. As :math:`N\to\infty`
+1. **GD on a random quadratic.** $L(x) = \tfrac{1}{2N} x^\top \hat\Sigma x$ with the Wishart Hessian
+   $\hat\Sigma = X^\top X/P$ ($X\in\mathbb R^{P\times N}$ Gaussian, $\alpha = P/N$), GD
+   $x_{k+1} = (I - \eta\hat\Sigma)\,x_k$ from $x_0\sim\mathcal N(0, I_N)$. As $N\to\infty$
 
    .. math:: L_k = \tfrac12 \int \rho_{MP}(\lambda)\,\lambda\,(1-\eta\lambda)^{2k}\,d\lambda ,
 
-   stable iff :math:`\eta < 2/\lambda_+`, :math:`\lambda_+ = (1+\alpha^{-1/2})^2`; gradient flow is
-   :math:`\eta\to0` at fixed :math:`t = k\eta`.
+   stable iff $\eta < 2/\lambda_+$, $\lambda_+ = (1+\alpha^{-1/2})^2$; gradient flow is
+   $\eta\to0$ at fixed $t = k\eta$.
 2. **Edge of stability** (Cohen et al. 2021). Full-batch GD on a small tanh network; the sharpness
    (top Hessian eigenvalue, by power iteration on Hessian-vector products) rises to about
-   :math:`2/\eta` and hovers there while the loss keeps decreasing, non-monotonically.
-3. **SGD at an interpolating minimum.** Least squares with :math:`P < N` samples, the book's scaling
-   (step :math:`\eta\,\hat\Sigma_B` with :math:`\hat\Sigma_B = \frac1B\sum_{\mu\in B} x_\mu x_\mu^\top`, batches
-   drawn with replacement). Near the minimum the error obeys :math:`v_{k+1} = (I - \eta\hat\Sigma_{B_k})v_k`,
+   $2/\eta$ and hovers there while the loss keeps decreasing, non-monotonically.
+3. **SGD at an interpolating minimum.** Least squares with $P < N$ samples, the book's scaling
+   (step $\eta\,\hat\Sigma_B$ with $\hat\Sigma_B = \frac1B\sum_{\mu\in B} x_\mu x_\mu^\top$, batches
+   drawn with replacement). Near the minimum the error obeys $v_{k+1} = (I - \eta\hat\Sigma_{B_k})v_k$,
    a product of random Jacobians: its top Lyapunov exponent decides almost-sure stability; the
-   second moment obeys an exact linear recursion :math:`M_{k+1} = \mathcal T(M_k)` whose spectral
+   second moment obeys an exact linear recursion $M_{k+1} = \mathcal T(M_k)$ whose spectral
    radius decides mean-square stability.
 
 References: Cohen, Kaur, Li, Kolter, Talwalkar (2021), "Gradient descent on neural networks typically
@@ -64,7 +64,7 @@ class QuadraticGD(ReadOnlyArrays):
 
 
 def gd_threshold(alpha: float) -> float:
-    r"""Largest stable step of GD on the Wishart quadratic as :math:`N\to\infty`: :math:`2/\lambda_+`.
+    r"""Largest stable step of GD on the Wishart quadratic as $N\to\infty$: $2/\lambda_+$.
 
     >>> round(gd_threshold(4.0), 6)     # lambda_+ = (1 + 1/2)^2 = 2.25
     0.888889
@@ -81,7 +81,7 @@ def _check_steps(steps):
 
 
 def quadratic_gd_theory(alpha: float, eta: float, steps) -> QuadraticGD:
-    r"""Loss :math:`L_k = \frac12\int\rho_{MP}(\lambda)\lambda(1-\eta\lambda)^{2k}d\lambda` at the given steps.
+    r"""Loss $L_k = \frac12\int\rho_{MP}(\lambda)\lambda(1-\eta\lambda)^{2k}d\lambda$ at the given steps.
 
     >>> res = quadratic_gd_theory(alpha=2.0, eta=0.2, steps=np.arange(3))
     >>> res.loss.round(4).tolist()      # L_1 = (E l - 0.4 E l^2 + 0.04 E l^3)/2 = 0.255
@@ -95,7 +95,7 @@ def quadratic_gd_theory(alpha: float, eta: float, steps) -> QuadraticGD:
 
 
 def gradient_flow_loss(alpha: float, t) -> np.ndarray:
-    r"""Gradient-flow loss :math:`\frac12\int\rho_{MP}(\lambda)\lambda e^{-2\lambda t}d\lambda`, the :math:`\eta\to0` limit."""
+    r"""Gradient-flow loss $\frac12\int\rho_{MP}(\lambda)\lambda e^{-2\lambda t}d\lambda$, the $\eta\to0$ limit."""
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     t = np.asarray(t, dtype=np.float64)
     if np.any(t < 0) or not np.all(np.isfinite(t)):
@@ -142,7 +142,7 @@ def quadratic_gd_simulate(N: int, alpha: float, eta: float, steps, seeds) -> Qua
 
 
 def sample_thresholds(N: int, alpha: float, seeds) -> np.ndarray:
-    r"""Finite-:math:`N` stability thresholds :math:`2/\lambda_{\max}(\hat\Sigma)`, one per seed (same data as the simulation)."""
+    r"""Finite-$N$ stability thresholds $2/\lambda_{\max}(\hat\Sigma)$, one per seed (same data as the simulation)."""
     N = check_int("N", N, low=2)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     X = _wishart_batch(N, alpha, list(seeds))
@@ -176,7 +176,7 @@ def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, seeds=8, steps=60, ax=None):
 
 @dataclass(frozen=True)
 class MLP:
-    r"""A fully connected tanh network :math:`f(x) = W_L \tanh(\cdots\tanh(W_1 x/\sqrt{n_0})\cdots)/\sqrt{n_{L-1}}`.
+    r"""A fully connected tanh network $f(x) = W_L \tanh(\cdots\tanh(W_1 x/\sqrt{n_0})\cdots)/\sqrt{n_{L-1}}$.
 
     ``widths = (n_0, n_1, ..., n_L)`` with ``n_L = 1``; the parameters are one flat vector
     (the matrices ``W_l`` of shape ``(n_l, n_{l-1})`` in order); each layer divides by the square root
@@ -209,7 +209,7 @@ def mlp_init(mlp: MLP, seed=0) -> np.ndarray:
 
 
 def eos_dataset(n: int = 200, d: int = 20, seed: int = 0, teacher_width: int = 50):
-    r"""Inputs :math:`x\sim\mathcal N(0, I_d)` and labels :math:`y = \mathrm{sign}(\text{random tanh teacher})\in\{\pm1\}`."""
+    r"""Inputs $x\sim\mathcal N(0, I_d)$ and labels $y = \mathrm{sign}(\text{random tanh teacher})\in\{\pm1\}$."""
     n = check_int("n", n, low=2, high=10**6)
     d = check_int("d", d, low=1, high=10**4)
     teacher_width = check_int("teacher_width", teacher_width, low=1, high=10**4)
@@ -237,7 +237,7 @@ def _check_mlp_args(mlp, theta, X, y):
 
 
 def mlp_loss_grad(mlp: MLP, theta, X, y):
-    r"""Mean squared loss :math:`\frac1{2n}\sum_i (f(x_i)-y_i)^2` and its gradient (backpropagation)."""
+    r"""Mean squared loss $\frac1{2n}\sum_i (f(x_i)-y_i)^2$ and its gradient (backpropagation)."""
     theta, X, y = _check_mlp_args(mlp, theta, X, y)
     Ws = mlp.unflatten(theta)
     hs = [X]
@@ -260,7 +260,7 @@ def mlp_loss_grad(mlp: MLP, theta, X, y):
 
 
 def hessian_vector_product(mlp: MLP, theta, v, X, y, eps: float = 1e-4):
-    r"""Hessian-vector product by central differences of the exact gradient, error :math:`O(\epsilon^2)`."""
+    r"""Hessian-vector product by central differences of the exact gradient, error $O(\epsilon^2)$."""
     theta, X, y = _check_mlp_args(mlp, theta, X, y)
     v = check_array("v", v, ndim=1)
     if v.shape != theta.shape:
@@ -385,9 +385,9 @@ def _batch_step(X, v, idx, eta):
 
 
 def sgd_lyapunov(X, eta: float, B: int, seeds, n_steps: int = 400, burn_in: int = 50) -> SGDStability:
-    r"""Top Lyapunov exponent of :math:`\prod_k (I - \eta\hat\Sigma_{B_k})` restricted to the span of the data.
+    r"""Top Lyapunov exponent of $\prod_k (I - \eta\hat\Sigma_{B_k})$ restricted to the span of the data.
 
-    :math:`\gamma = \lim \frac1k\log\lVert v_k\rVert`, estimated from independent runs (one per seed, all
+    $\gamma = \lim \frac1k\log\lVert v_k\rVert$, estimated from independent runs (one per seed, all
     vectorized), each renormalized at every step; ``gamma < 0``: the minimum is stable for SGD (almost surely).
     """
     X = check_array("X", X, ndim=2)
@@ -414,7 +414,7 @@ def sgd_lyapunov(X, eta: float, B: int, seeds, n_steps: int = 400, burn_in: int 
 
 
 def mean_square_operator(X, eta: float, B: int):
-    r"""The exact second-moment map :math:`M\mapsto\mathbb E_B[(I-\eta\hat\Sigma_B)M(I-\eta\hat\Sigma_B)]`.
+    r"""The exact second-moment map $M\mapsto\mathbb E_B[(I-\eta\hat\Sigma_B)M(I-\eta\hat\Sigma_B)]$.
 
     With batches of ``B`` indices drawn uniformly with replacement,
 
@@ -440,10 +440,10 @@ def _span_coordinates(X):
 
 
 def mean_square_rate(X, eta: float, B: int, tol: float = 1e-10) -> float:
-    r"""Growth rate :math:`\tfrac12\log\rho(\mathcal T)` of :math:`\sqrt{\mathbb E\lVert v_k\rVert^2}` per step.
+    r"""Growth rate $\tfrac12\log\rho(\mathcal T)$ of $\sqrt{\mathbb E\lVert v_k\rVert^2}$ per step.
 
-    :math:`\mathcal T` is restricted to the span of the data (outside it SGD does not move, and
-    :math:`\mathcal T` is the identity there); it is self-adjoint for the Frobenius product, so its top
+    $\mathcal T$ is restricted to the span of the data (outside it SGD does not move, and
+    $\mathcal T$ is the identity there); it is self-adjoint for the Frobenius product, so its top
     eigenvalue is computed by Lanczos (``scipy.sparse.linalg.eigsh``). Mean-square stable iff the
     rate is negative; the rate bounds the Lyapunov exponent from above (Jensen's inequality).
     Raises ``ConvergenceError`` if Lanczos does not converge.
@@ -466,10 +466,10 @@ def mean_square_rate(X, eta: float, B: int, tol: float = 1e-10) -> float:
 
 
 def sgd_second_moment(X, eta: float, B: int, n_steps: int, seeds):
-    r"""Exact :math:`\mathbb E\lVert v_k\rVert^2` (iterating :math:`\mathcal T`) and its Monte Carlo estimate over runs.
+    r"""Exact $\mathbb E\lVert v_k\rVert^2$ (iterating $\mathcal T$) and its Monte Carlo estimate over runs.
 
     Returns ``(exact, mc_mean, mc_sem)``, arrays over ``k = 0..n_steps``, from
-    :math:`v_0 = \hat\Sigma\,u/\lVert\hat\Sigma u\rVert` with a fixed ``u`` (so :math:`M_0 = v_0 v_0^\top`).
+    $v_0 = \hat\Sigma\,u/\lVert\hat\Sigma u\rVert$ with a fixed ``u`` (so $M_0 = v_0 v_0^\top$).
     """
     X = check_array("X", X, ndim=2)
     P, N = X.shape
@@ -501,14 +501,14 @@ def sgd_second_moment(X, eta: float, B: int, n_steps: int, seeds):
 def sgd_threshold_theory(alpha: float, B: int, N: int) -> float:
     r"""High-dimensional mean-square stability threshold of SGD at the interpolating minimum.
 
-    Treating :math:`x_\mu^\top M x_\mu` as self-averaging over samples, :math:`\mathcal T` becomes diagonal
-    plus rank one in the eigenbasis of :math:`\hat\Sigma`, and :math:`\rho(\mathcal T) = 1` at
+    Treating $x_\mu^\top M x_\mu$ as self-averaging over samples, $\mathcal T$ becomes diagonal
+    plus rank one in the eigenbasis of $\hat\Sigma$, and $\rho(\mathcal T) = 1$ at
 
     .. math:: 1 = \frac{\eta N}{B}\int\rho_{MP}(\lambda)\,\frac{\lambda\,d\lambda}{2-\eta\lambda(1-1/B)} ,
 
-    so that :math:`\eta_c = 2B/N` for a batch of size one and :math:`\eta_c\to 2B/N` whenever :math:`B\ll N`:
-    SGD needs a step :math:`O(B/N)`, far below the GD threshold :math:`2/\lambda_+`.
-    Finite-:math:`N` corrections are :math:`O(1/N)`.
+    so that $\eta_c = 2B/N$ for a batch of size one and $\eta_c\to 2B/N$ whenever $B\ll N$:
+    SGD needs a step $O(B/N)$, far below the GD threshold $2/\lambda_+$.
+    Finite-$N$ corrections are $O(1/N)$.
 
     >>> round(sgd_threshold_theory(alpha=0.5, B=1, N=100), 6)
     0.02

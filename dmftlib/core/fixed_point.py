@@ -1,13 +1,13 @@
 r"""Damped fixed-point iteration for self-consistent equations.
 
-Solves :math:`x = F(x)` by
+Solves $x = F(x)$ by
 
 .. math:: x_{k+1} = \beta\, x_k + (1-\beta)\, F(x_k),
 
-with damping :math:`\beta\in[0,1)`. The step taken is :math:`(1-\beta)\,r_k` with
-:math:`r_k = \lVert F(x_k) - x_k\rVert`; heavy damping makes steps small even far from the
-solution, so the stopping rule is on the *undamped* residual :math:`r_k` (the step divided
-by :math:`1-\beta`), never on the step itself: the tolerance is scaled to the damping.
+with damping $\beta\in[0,1)$. The step taken is $(1-\beta)\,r_k$ with
+$r_k = \lVert F(x_k) - x_k\rVert$; heavy damping makes steps small even far from the
+solution, so the stopping rule is on the *undamped* residual $r_k$ (the step divided
+by $1-\beta$), never on the step itself: the tolerance is scaled to the damping.
 
 ``x`` may be an array or a tuple of arrays (for instance ``(C, R)``); the residual is the
 root-mean-square over all entries, unless a ``norm`` is given.
@@ -37,7 +37,7 @@ class FixedPointResult(ReadOnlyArrays):
     x : array or tuple of arrays
         The solution (same structure as the initial guess).
     residuals : numpy.ndarray
-        Undamped residual :math:`\\lVert F(x_k)-x_k\\rVert` at every iteration.
+        Undamped residual $\\lVert F(x_k)-x_k\\rVert$ at every iteration.
     n_iter : int
         Number of evaluations of ``F``.
     converged : bool

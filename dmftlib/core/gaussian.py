@@ -1,9 +1,9 @@
 r"""Gaussian expectations by Gauss-Hermite quadrature.
 
 Almost every mean-field equation in the book is an average over a Gaussian field:
-the length map :math:`q \mapsto \sigma_w^2\,\mathbb E[\phi(\sqrt q z)^2] + \sigma_b^2`,
-the correlation map, the DMFT kernel :math:`C_\phi(t,t') = \mathbb E[\phi(u)\phi(v)]`
-for a pair :math:`(u, v)` of jointly Gaussian variables. These functions compute such
+the length map $q \mapsto \sigma_w^2\,\mathbb E[\phi(\sqrt q z)^2] + \sigma_b^2$,
+the correlation map, the DMFT kernel $C_\phi(t,t') = \mathbb E[\phi(u)\phi(v)]$
+for a pair $(u, v)$ of jointly Gaussian variables. These functions compute such
 averages on a tensor grid of probabilists' Gauss-Hermite nodes, vectorized over arrays
 of variances and covariances (NumPy broadcasting).
 
@@ -34,7 +34,7 @@ def _nodes(n: int):
 
 
 def gauss_hermite(n: int = 80):
-    r"""Nodes ``z`` and weights ``w`` with :math:`\sum_k w_k f(z_k) \approx \mathbb E[f(Z)]`, :math:`Z\sim\mathcal N(0,1)`.
+    r"""Nodes ``z`` and weights ``w`` with $\sum_k w_k f(z_k) \approx \mathbb E[f(Z)]$, $Z\sim\mathcal N(0,1)$.
 
     >>> z, w = gauss_hermite(10)
     >>> round(float(w.sum()), 12), round(float((w * z**2).sum()), 12)
@@ -53,7 +53,7 @@ def _check_var(name, v):
 
 
 def expect(f, var=1.0, mean=0.0, n: int = 80):
-    r"""Compute :math:`\mathbb E[f(m + \sqrt{v}\,Z)]`, :math:`Z\sim\mathcal N(0,1)`, broadcasting over ``var`` and ``mean``.
+    r"""Compute $\mathbb E[f(m + \sqrt{v}\,Z)]$, $Z\sim\mathcal N(0,1)$, broadcasting over ``var`` and ``mean``.
 
     Parameters
     ----------
@@ -95,9 +95,9 @@ def _factor(var_u, var_v, cov):
 
 
 def expect2(f, g, var_u, var_v, cov, n: int = 60):
-    r"""Compute :math:`\mathbb E[f(u)\,g(v)]` for :math:`(u, v)` centred Gaussian with the given second moments.
+    r"""Compute $\mathbb E[f(u)\,g(v)]$ for $(u, v)$ centred Gaussian with the given second moments.
 
-    Uses :math:`u = \sqrt{v_u} z_1`, :math:`v = (c/\sqrt{v_u}) z_1 + \sqrt{v_v - c^2/v_u}\, z_2`
+    Uses $u = \sqrt{v_u} z_1$, $v = (c/\sqrt{v_u}) z_1 + \sqrt{v_v - c^2/v_u}\, z_2$
     on an ``n x n`` Gauss-Hermite grid, broadcasting over ``var_u``, ``var_v`` and ``cov``.
 
     Examples
@@ -113,7 +113,7 @@ def expect2(f, g, var_u, var_v, cov, n: int = 60):
 
 
 def expect_joint(h, var_u, var_v, cov, n: int = 60):
-    r"""Compute :math:`\mathbb E[h(u, v)]` for a function of both variables (same grid as :func:`expect2`).
+    r"""Compute $\mathbb E[h(u, v)]$ for a function of both variables (same grid as :func:`expect2`).
 
     >>> round(float(expect_joint(lambda u, v: (u - v)**2, 1.0, 1.0, 0.25)), 10)  # 2 - 2c
     1.5

@@ -18,7 +18,7 @@ __all__ = ["integrate"]
 
 
 def integrate(f: Callable, y0, t, method: str = "rk4", substeps: int = 1) -> np.ndarray:
-    r"""Integrate :math:`dy/dt = f(t, y)` and return ``y`` at every time of ``t`` (shape ``(len(t),) + y0.shape``).
+    r"""Integrate $dy/dt = f(t, y)$ and return ``y`` at every time of ``t`` (shape ``(len(t),) + y0.shape``).
 
     Parameters
     ----------

@@ -2,17 +2,17 @@ r"""Random-matrix laws used throughout the book, with samplers to check them.
 
 Conventions (fixed for the whole book):
 
-* **Wishart / Marchenko-Pastur.** :math:`X\in\mathbb R^{P\times N}` with i.i.d. entries of variance
-  :math:`\sigma^2`, :math:`\hat\Sigma = X^\top X / P` (``N x N``), :math:`\alpha = P/N`, :math:`q = 1/\alpha`.
-  The spectrum fills :math:`[\lambda_-, \lambda_+]`, :math:`\lambda_\pm = \sigma^2 (1\pm\sqrt q)^2`, plus an atom of
-  mass :math:`\max(0, 1-\alpha)` at zero when :math:`P < N`.
-* **GOE / semicircle.** Symmetric :math:`J` with off-diagonal entries of variance :math:`\sigma^2/N`
-  (diagonal :math:`2\sigma^2/N`); spectrum on :math:`[-2\sigma, 2\sigma]`.
-* **Ginibre / circular law.** Entries i.i.d. of variance :math:`\sigma^2/N`; eigenvalues uniform on the
-  disk of radius :math:`\sigma`.
-* **Stieltjes transform (resolvent).** :math:`G(z) = \frac1N \operatorname{tr}(z - A)^{-1} = \int \frac{\rho(\lambda)}{z-\lambda}d\lambda`,
-  :math:`G(z)\sim 1/z` at infinity. The DMFT response of :math:`\dot x = -A x` in Laplace space is
-  :math:`\hat R(s) = G_A(-s)\cdot(-1) = \frac1N\operatorname{tr}(s + A)^{-1}`.
+* **Wishart / Marchenko-Pastur.** $X\in\mathbb R^{P\times N}$ with i.i.d. entries of variance
+  $\sigma^2$, $\hat\Sigma = X^\top X / P$ (``N x N``), $\alpha = P/N$, $q = 1/\alpha$.
+  The spectrum fills $[\lambda_-, \lambda_+]$, $\lambda_\pm = \sigma^2 (1\pm\sqrt q)^2$, plus an atom of
+  mass $\max(0, 1-\alpha)$ at zero when $P < N$.
+* **GOE / semicircle.** Symmetric $J$ with off-diagonal entries of variance $\sigma^2/N$
+  (diagonal $2\sigma^2/N$); spectrum on $[-2\sigma, 2\sigma]$.
+* **Ginibre / circular law.** Entries i.i.d. of variance $\sigma^2/N$; eigenvalues uniform on the
+  disk of radius $\sigma$.
+* **Stieltjes transform (resolvent).** $G(z) = \frac1N \operatorname{tr}(z - A)^{-1} = \int \frac{\rho(\lambda)}{z-\lambda}d\lambda$,
+  $G(z)\sim 1/z$ at infinity. The DMFT response of $\dot x = -A x$ in Laplace space is
+  $\hat R(s) = G_A(-s)\cdot(-1) = \frac1N\operatorname{tr}(s + A)^{-1}$.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def mp_edges(alpha: float, sigma2: float = 1.0):
 
 
 def marchenko_pastur_density(x, alpha: float, sigma2: float = 1.0):
-    r"""Continuous part of the Marchenko-Pastur density of :math:`X^\top X/P` (it integrates to :math:`\min(1, \alpha)`).
+    r"""Continuous part of the Marchenko-Pastur density of $X^\top X/P$ (it integrates to $\min(1, \alpha)$).
 
     .. math:: \rho(\lambda) = \frac{\sqrt{(\lambda_+-\lambda)(\lambda-\lambda_-)}}{2\pi\sigma^2 q\,\lambda},\quad q = 1/\alpha.
     """
@@ -67,13 +67,13 @@ def marchenko_pastur_atom(alpha: float) -> float:
 
 
 def marchenko_pastur_stieltjes(z, alpha: float, sigma2: float = 1.0):
-    r""":math:`G(z) = \frac1N\operatorname{tr}(z-\hat\Sigma)^{-1}` in the limit, atom included.
+    r"""$G(z) = \frac1N\operatorname{tr}(z-\hat\Sigma)^{-1}$ in the limit, atom included.
 
     .. math:: G(z) = \frac{z - \sigma^2(1-q) - \sqrt{(z-\lambda_+)(z-\lambda_-)}}{2 q \sigma^2 z}
 
-    At :math:`z = 0` (outside the bulk when :math:`\alpha \ne 1`) it returns the finite limit
-    :math:`-1/(\sigma^2(1-q))` for :math:`\alpha > 1`; for :math:`\alpha \le 1` the atom at zero makes
-    :math:`G` diverge there, and a ``ValueError`` says so.
+    At $z = 0$ (outside the bulk when $\alpha \ne 1$) it returns the finite limit
+    $-1/(\sigma^2(1-q))$ for $\alpha > 1$; for $\alpha \le 1$ the atom at zero makes
+    $G$ diverge there, and a ``ValueError`` says so.
 
     >>> g = marchenko_pastur_stieltjes(-1.0, alpha=2.0)   # real and negative left of the spectrum
     >>> bool(abs(g.imag) < 1e-14 and g.real < 0)
@@ -94,10 +94,10 @@ def marchenko_pastur_stieltjes(z, alpha: float, sigma2: float = 1.0):
 
 
 def marchenko_pastur_expect(f, alpha: float, sigma2: float = 1.0, n: int = 256):
-    r"""Spectral average :math:`\int f(\lambda)\,\rho_{MP}(\lambda)\,d\lambda`, atom at zero included.
+    r"""Spectral average $\int f(\lambda)\,\rho_{MP}(\lambda)\,d\lambda$, atom at zero included.
 
-    With :math:`\lambda = c + r\cos\theta` (:math:`c, r` the centre and half-width of the bulk) the
-    square-root edges become :math:`\sin^2\theta`, and the integral over :math:`\theta\in[0,\pi]` is
+    With $\lambda = c + r\cos\theta$ ($c, r$ the centre and half-width of the bulk) the
+    square-root edges become $\sin^2\theta$, and the integral over $\theta\in[0,\pi]$ is
     computed by Gauss-Legendre quadrature with ``n`` nodes: spectrally accurate for smooth ``f``.
     ``f`` must accept an array of eigenvalues; extra dimensions of its output are kept
     (e.g. ``f = lambda lam: np.exp(-np.outer(t, lam))`` averages for every ``t`` at once).
@@ -127,21 +127,21 @@ def marchenko_pastur_expect(f, alpha: float, sigma2: float = 1.0, n: int = 256):
 
 
 def semicircle_density(x, sigma: float = 1.0):
-    r"""Wigner semicircle :math:`\rho(x) = \sqrt{4\sigma^2 - x^2}/(2\pi\sigma^2)` on :math:`[-2\sigma, 2\sigma]`."""
+    r"""Wigner semicircle $\rho(x) = \sqrt{4\sigma^2 - x^2}/(2\pi\sigma^2)$ on $[-2\sigma, 2\sigma]$."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     x = check_array("x", x)
     return np.sqrt(np.clip(4 * sigma**2 - x**2, 0, None)) / (2 * np.pi * sigma**2)
 
 
 def semicircle_stieltjes(z, sigma: float = 1.0):
-    r""":math:`G(z) = \bigl(z - \sqrt{z^2 - 4\sigma^2}\bigr)/(2\sigma^2)` (branch with :math:`G\sim 1/z`)."""
+    r"""$G(z) = \bigl(z - \sqrt{z^2 - 4\sigma^2}\bigr)/(2\sigma^2)$ (branch with $G\sim 1/z$)."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     z = _check_z(z)
     return (z - _sqrt_branch(z, 2 * sigma, -2 * sigma)) / (2 * sigma**2)
 
 
 def circular_law_density(x, y, sigma: float = 1.0):
-    r"""Uniform density :math:`1/(\pi\sigma^2)` on the disk :math:`|x + iy| < \sigma`."""
+    r"""Uniform density $1/(\pi\sigma^2)$ on the disk $|x + iy| < \sigma$."""
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     r2 = check_array("x", x) ** 2 + check_array("y", y) ** 2
     return np.where(r2 < sigma**2, 1.0 / (np.pi * sigma**2), 0.0)
@@ -162,7 +162,7 @@ def _check_z(z):
 
 
 def sample_wishart(N: int, alpha: float, seed=None, sigma2: float = 1.0) -> np.ndarray:
-    r"""Sample :math:`\hat\Sigma = X^\top X / P`, :math:`X\in\mathbb R^{P\times N}`, :math:`P = \mathrm{round}(\alpha N)`."""
+    r"""Sample $\hat\Sigma = X^\top X / P$, $X\in\mathbb R^{P\times N}$, $P = \mathrm{round}(\alpha N)$."""
     N = check_int("N", N, low=1)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True)
@@ -188,7 +188,7 @@ def sample_ginibre(N: int, sigma: float = 1.0, seed=None) -> np.ndarray:
 
 
 def empirical_stieltjes(z, eigenvalues):
-    r"""Stieltjes transform :math:`\frac1N\sum_i (z-\lambda_i)^{-1}` of sampled eigenvalues, vectorized over ``z``."""
+    r"""Stieltjes transform $\frac1N\sum_i (z-\lambda_i)^{-1}$ of sampled eigenvalues, vectorized over ``z``."""
     lam = _check_z(eigenvalues) if np.iscomplexobj(eigenvalues) else check_array("eigenvalues", eigenvalues)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"eigenvalues must be a non-empty 1-D array (real or complex); got shape {lam.shape}")

@@ -9,7 +9,7 @@ measure new kernels from the trajectories, update with damping, repeat.
 
 The effective process
 ---------------------
-On the uniform grid :math:`t_k = k\,\Delta t`, ``k = 0 .. n-1``, every sample ``a`` obeys the
+On the uniform grid $t_k = k\,\Delta t$, ``k = 0 .. n-1``, every sample ``a`` obeys the
 Euler scheme
 
 .. math::
@@ -19,43 +19,43 @@ Euler scheme
 
     \langle \eta_k\,\eta_l\rangle = K(t_k, t_l) + \Sigma_{\rm noise}(t_k, t_l),
 
-where ``f`` is the local drift (``drift``), :math:`M` an optional memory kernel (stored like
-the response, see below: ``M[k, s]`` weighs the state whose Euler step produced :math:`x_s`, so
-``M = g**2 * R`` is the exact memory of the Euler-discretized linear network), :math:`\psi`
-the function of the past state it acts on (identity by default), :math:`K` the self-consistent
-field covariance, :math:`\Sigma_{\rm noise}` an optional fixed covariance (for instance
-:math:`2T\,\delta_{kl}/\Delta t` for white noise of temperature ``T``), ``z`` optional quenched
-per-sample variables and :math:`x_0` the initial condition (independent of the field).
+where ``f`` is the local drift (``drift``), $M$ an optional memory kernel (stored like
+the response, see below: ``M[k, s]`` weighs the state whose Euler step produced $x_s$, so
+``M = g**2 * R`` is the exact memory of the Euler-discretized linear network), $\psi$
+the function of the past state it acts on (identity by default), $K$ the self-consistent
+field covariance, $\Sigma_{\rm noise}$ an optional fixed covariance (for instance
+$2T\,\delta_{kl}/\Delta t$ for white noise of temperature ``T``), ``z`` optional quenched
+per-sample variables and $x_0$ the initial condition (independent of the field).
 The self-consistency closes through the user's ``kernel_map``, which receives the sampled
-trajectories (and, if asked, the measured response) and returns the new :math:`K` (and :math:`M`):
+trajectories (and, if asked, the measured response) and returns the new $K$ (and $M$):
 
 .. math:: (K, M) \leftarrow \beta\,(K, M) + (1-\beta)\,\mathcal F[\{x^{(a)}\}, R].
 
-Example kernel maps: the random recurrent network :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)`
-with i.i.d. :math:`J_{ij}\sim\mathcal N(0, g^2/N)` has :math:`K = g^2 C_\phi`, :math:`M = 0`;
-the linear system with a symmetric (GOE) coupling matrix has :math:`K = g^2 C`,
-:math:`M = g^2 R`.
+Example kernel maps: the random recurrent network $\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)$
+with i.i.d. $J_{ij}\sim\mathcal N(0, g^2/N)$ has $K = g^2 C_\phi$, $M = 0$;
+the linear system with a symmetric (GOE) coupling matrix has $K = g^2 C$,
+$M = g^2 R$.
 
 Because the scheme is Euler with a left Riemann sum for the memory, it is the *exact* DMFT of
 the Euler-discretized ``N``-body dynamics with the same ``dt``; compared with the continuous-time
-equations its error is :math:`O(\Delta t)`.
+equations its error is $O(\Delta t)$.
 
 The response
 ------------
-:math:`R(t, s) = \langle \delta x(t) / \delta h(s)\rangle` (a field :math:`h` added to
-:math:`\eta`, kernels held fixed) is measured by *linearized perturbation propagated alongside
+$R(t, s) = \langle \delta x(t) / \delta h(s)\rangle$ (a field $h$ added to
+$\eta$, kernels held fixed) is measured by *linearized perturbation propagated alongside
 the samples* (tangent dynamics), not by a Novikov-type estimator, which would need
-:math:`K^{-1}` (ill-conditioned for smooth fields). With :math:`a_k = \partial_x f(t_k, x_k, z)`,
+$K^{-1}$ (ill-conditioned for smooth fields). With $a_k = \partial_x f(t_k, x_k, z)$,
 
 .. math::
 
     R_{s, s} = 1,\qquad R_{k+1, s} = (1 + \Delta t\, a_k)\,R_{k, s}
       + \Delta t^2 \sum_{u<k} M_{k u}\,\psi'(x_u)\,R_{u, s}\quad (k \ge s),
 
-averaged over samples: ``R[k, s]`` is the response of :math:`x_k` to a kick of the state
-:math:`x_s \to x_s + \epsilon` (a field :math:`h = \epsilon\,\delta(t - t_s)`). This is the
+averaged over samples: ``R[k, s]`` is the response of $x_k$ to a kick of the state
+$x_s \to x_s + \epsilon$ (a field $h = \epsilon\,\delta(t - t_s)$). This is the
 book-wide convention: ``R[k, s] = 0`` for ``s > k`` and the diagonal holds the equal-time limit
-:math:`R(t_s^+, t_s) = 1`. (Until issue 9 the diagonal was zero and ``R[s+1, s] = 1``; the old
+$R(t_s^+, t_s) = 1$. (Until issue 9 the diagonal was zero and ``R[s+1, s] = 1``; the old
 array is the new one shifted by a column: ``R_old[k, s] = R_new[k, s + 1]``.) Without memory the tangent needs only the
 current row, for every sample; with memory it needs its own history, so it is propagated on a
 sub-batch of ``n_response`` samples.
@@ -72,11 +72,11 @@ Convergence
 -----------
 Sample counts are ramped from ``n_samples_start`` by a factor ``ramp`` per iteration up to
 ``n_samples``; the iteration stops, at full sample count, when the undamped residual
-:math:`r = \mathrm{rms}(\mathcal F - K)` (the damped step divided by :math:`1-\beta`, so the
+$r = \mathrm{rms}(\mathcal F - K)$ (the damped step divided by $1-\beta$, so the
 tolerance is scaled to the damping) is below ``tol``. With ``tol=None`` the tolerance is set
 from the Monte Carlo noise: the kernels of two halves of the samples give the noise level
-:math:`\sigma` of one estimate, and the residual of a converged damped iteration fluctuates at
-:math:`\sigma\sqrt{2/(1+\beta)}`; we stop below ``1.5`` times that. A residual above
+$\sigma$ of one estimate, and the residual of a converged damped iteration fluctuates at
+$\sigma\sqrt{2/(1+\beta)}$; we stop below ``1.5`` times that. A residual above
 ``divergence`` or a non-finite trajectory raises :class:`ConvergenceError` at once; so does
 reaching ``max_iter``. The last pass is run at the converged kernels and provides ``C``, ``R``.
 
@@ -87,9 +87,9 @@ Eissfeller & Opper, PRL 68, 2094 (1992); Roy, Biroli, Bunin & Cammarota, J. Phys
 
 Examples
 --------
-Ornstein-Uhlenbeck process :math:`\dot x = -x + \xi` with white noise of temperature
-:math:`T = 1/2` (no self-consistency: the kernel map returns zero), started at 0; the
-stationary variance is :math:`T`:
+Ornstein-Uhlenbeck process $\dot x = -x + \xi$ with white noise of temperature
+$T = 1/2$ (no self-consistency: the kernel map returns zero), started at 0; the
+stationary variance is $T$:
 
 >>> import numpy as np
 >>> n, dt = 201, 0.05
@@ -101,7 +101,7 @@ stationary variance is :math:`T`:
 >>> res.converged, round(float(res.C[-1, -1]), 1), float(res.R[1, 1])
 (True, 0.5, 1.0)
 
-The self-consistent random network :math:`K = g^2 C_\phi` is solved in
+The self-consistent random network $K = g^2 C_\phi$ is solved in
 :func:`dmftlib.rnn.sampling_dmft`.
 """
 from __future__ import annotations
@@ -128,10 +128,10 @@ class SamplingDMFTResult(ReadOnlyArrays):
     Attributes
     ----------
     t : (n,) time grid.
-    C : (n, n) correlation :math:`\\langle x(t) x(t')\\rangle` of the single-site process
+    C : (n, n) correlation $\\langle x(t) x(t')\\rangle$ of the single-site process
         (last pass, at the converged kernels; symmetric and PSD by construction).
     R : (n, n) response, strictly lower triangular; ``None`` if ``response=False``.
-    mean : (n,) :math:`\\langle x(t)\\rangle`.
+    mean : (n,) $\\langle x(t)\\rangle$.
     C_sem : (n, n) Monte Carlo standard error of ``C``.
     K, M : converged field covariance and memory kernel (``M`` is ``None`` without memory).
     x : (n_keep, n) a few sampled trajectories of the last pass (for plots).
@@ -160,8 +160,8 @@ class SamplingDMFTResult(ReadOnlyArrays):
 def sample_gaussian_paths(cov, n_samples: int, rng) -> np.ndarray:
     r"""Draw ``n_samples`` centred Gaussian paths with covariance ``cov`` (shape ``(n_samples, n)``).
 
-    Uses the eigendecomposition :math:`\mathrm{cov} = V\Lambda V^\top` with negative eigenvalues
-    (round-off or Monte Carlo noise) clipped to zero: :math:`\eta = Z\,(V\Lambda_+^{1/2})^\top`.
+    Uses the eigendecomposition $\mathrm{cov} = V\Lambda V^\top$ with negative eigenvalues
+    (round-off or Monte Carlo noise) clipped to zero: $\eta = Z\,(V\Lambda_+^{1/2})^\top$.
 
     >>> rng = np.random.default_rng(0)
     >>> eta = sample_gaussian_paths([[1.0, 0.5], [0.5, 1.0]], 100000, rng)
@@ -293,16 +293,16 @@ def solve_sampling_dmft(
     Parameters
     ----------
     drift : callable ``drift(t, x, z) -> array``
-        Local drift :math:`f(t, x, z)`, vectorized over the ``(S,)`` array ``x`` of samples
+        Local drift $f(t, x, z)$, vectorized over the ``(S,)`` array ``x`` of samples
         (``z``: quenched variables or ``None``).
     kernel_map : callable ``kernel_map(x, R) -> K`` or ``(K, M)``
         New kernels from the ``(S, n)`` trajectories ``x`` and, if ``uses_response``, the
         measured ``(n, n)`` response ``R`` (else ``R`` is ``None``).
-    t_max, n_t : grid :math:`t_k = k\,t_{\max}/(n_t-1)`.
+    t_max, n_t : grid $t_k = k\,t_{\max}/(n_t-1)$.
     x0 : float, ``(S,)`` array, or callable ``x0(rng, S)``; the initial condition.
     K0, M0 : initial kernels (default zero field covariance, no memory).
     drift_dx : callable, optional
-        :math:`\partial_x f(t, x, z)` for the response; central finite differences if omitted.
+        $\partial_x f(t, x, z)$ for the response; central finite differences if omitted.
     psi, dpsi : callables, optional
         The function of the past state the memory acts on and its derivative (default identity).
     noise_cov : (n, n) array, optional

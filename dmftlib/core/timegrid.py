@@ -1,8 +1,8 @@
 r"""Uniform time grids and two-time arrays.
 
-Two-time functions :math:`C(t, t')` and :math:`R(t, t')` are stored as ``(n, n)`` arrays on a
-uniform grid :math:`t_k = k\,\Delta t`, ``k = 0 .. n-1``; row index = first time argument.
-A response function is *causal*: :math:`R(t, t') = 0` for :math:`t' > t` (lower triangular).
+Two-time functions $C(t, t')$ and $R(t, t')$ are stored as ``(n, n)`` arrays on a
+uniform grid $t_k = k\,\Delta t$, ``k = 0 .. n-1``; row index = first time argument.
+A response function is *causal*: $R(t, t') = 0$ for $t' > t$ (lower triangular).
 Memory: every helper here works on ``(n, n)`` float64 arrays (8 n^2 bytes each).
 
 Integrals over an intermediate time use the trapezoid rule restricted to the causal range,
@@ -56,7 +56,7 @@ def uniform_grid(t_max: float, n: int) -> TimeGrid:
 
 
 def causal_weights(n: int, dt: float) -> np.ndarray:
-    r"""Matrix ``W`` with :math:`\sum_s W_{ts} f(s) \approx \int_0^{t} f(s)\,ds` (trapezoid rule).
+    r"""Matrix ``W`` with $\sum_s W_{ts} f(s) \approx \int_0^{t} f(s)\,ds$ (trapezoid rule).
 
     Row ``k`` has weights ``dt/2, dt, ..., dt, dt/2`` on columns ``0..k`` and zeros after;
     row 0 is zero.
@@ -77,20 +77,20 @@ def causal_weights(n: int, dt: float) -> np.ndarray:
 def causal_integral(A, B, dt: float, upto: str = "row") -> np.ndarray:
     r"""Trapezoid-rule two-time integrals over an intermediate time.
 
-    ``upto="row"``:    :math:`I(t, t') = \int_0^{t}  A(t, s)\,B(s, t')\,ds`
-    ``upto="column"``: :math:`I(t, t') = \int_0^{t'} A(t, s)\,B(s, t')\,ds`
-    ``upto="min"``:    :math:`I(t, t') = \int_0^{\min(t, t')} A(t, s)\,B(s, t')\,ds`
-    ``upto="between"``: :math:`I(t, t') = \int_{t'}^{t} A(t, s)\,B(s, t')\,ds` for causal ``A``, ``B``
+    ``upto="row"``:    $I(t, t') = \int_0^{t}  A(t, s)\,B(s, t')\,ds$
+    ``upto="column"``: $I(t, t') = \int_0^{t'} A(t, s)\,B(s, t')\,ds$
+    ``upto="min"``:    $I(t, t') = \int_0^{\min(t, t')} A(t, s)\,B(s, t')\,ds$
+    ``upto="between"``: $I(t, t') = \int_{t'}^{t} A(t, s)\,B(s, t')\,ds$ for causal ``A``, ``B``
     (zero above the diagonal), the composition of two response functions; zero for ``t' > t``.
 
     Each is one or two matrix products (vectorized over the whole grid). Integrate only
     over the range where both factors are smooth: a causal factor that jumps to zero at
     ``s = t'`` inside the range makes the trapezoid rule first-order, so use ``"min"`` for
-    :math:`\int R(t,s) R(t',s)\,ds`-type terms.
+    $\int R(t,s) R(t',s)\,ds$-type terms.
 
     Examples
     --------
-    Ornstein-Uhlenbeck: :math:`C = 2D\int_0^{\min} R(t,s)R(t',s)ds` with :math:`R = e^{-(t-s)}`.
+    Ornstein-Uhlenbeck: $C = 2D\int_0^{\min} R(t,s)R(t',s)ds$ with $R = e^{-(t-s)}$.
 
     >>> g = uniform_grid(2.0, 401)
     >>> R = np.tril(np.exp(-(g.t[:, None] - g.t[None, :])))

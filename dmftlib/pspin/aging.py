@@ -1,19 +1,19 @@
 r"""Gradient flow, Langevin dynamics and aging in the spherical p-spin model.
 
-The model (Cugliandolo & Kurchan 1993): spins :math:`s\in\mathbb R^N` on the sphere
-:math:`|s|^2 = N`, a Gaussian Hamiltonian with covariance
+The model (Cugliandolo & Kurchan 1993): spins $s\in\mathbb R^N$ on the sphere
+$|s|^2 = N$, a Gaussian Hamiltonian with covariance
 
 .. math:: \mathbb E[H(s)H(s')] = N\,\xi(s\cdot s'/N),\qquad \xi(q) = q^p/2,
 
-(for :math:`p=3`: :math:`H = -\sum_{i<j<k}J_{ijk}s_is_js_k`, :math:`\operatorname{Var}J = p!/(2N^{p-1})`),
-and the Langevin dynamics at temperature :math:`T` (gradient flow at :math:`T=0`)
+(for $p=3$: $H = -\sum_{i<j<k}J_{ijk}s_is_js_k$, $\operatorname{Var}J = p!/(2N^{p-1})$),
+and the Langevin dynamics at temperature $T$ (gradient flow at $T=0$)
 
 .. math:: \dot s_i = -\partial_i H - \mu(t)\,s_i + \eta_i,\qquad
           \langle\eta_i(t)\eta_j(t')\rangle = 2T\delta_{ij}\delta(t-t'),
 
-from a uniformly random start, with the Lagrange multiplier :math:`\mu(t)` keeping :math:`|s|^2=N`.
-For :math:`N\to\infty` the correlation :math:`C(t,t')=s(t)\cdot s(t')/N`, the response
-:math:`R(t,t')` and :math:`\mu(t)` obey the Cugliandolo-Kurchan (CK) equations (:math:`t>t'`)
+from a uniformly random start, with the Lagrange multiplier $\mu(t)$ keeping $|s|^2=N$.
+For $N\to\infty$ the correlation $C(t,t')=s(t)\cdot s(t')/N$, the response
+$R(t,t')$ and $\mu(t)$ obey the Cugliandolo-Kurchan (CK) equations ($t>t'$)
 
 .. math::
 
@@ -22,24 +22,24 @@ For :math:`N\to\infty` the correlation :math:`C(t,t')=s(t)\cdot s(t')/N`, the re
     \partial_t R(t,t') &= -\mu(t)R(t,t') + \int_{t'}^{t}\!ds\,\xi''(C(t,s))R(t,s)R(s,t'),\\
     \mu(t) &= T + \int_0^t\!ds\,\big[\xi'(C(t,s)) + \xi''(C(t,s))C(t,s)\big]R(t,s),
 
-with :math:`C(t,t)=1`, :math:`R(t^+,t)=1`; the energy per spin is
-:math:`e(t) = H/N = -\int_0^t ds\,\xi'(C(t,s))R(t,s)`, so that :math:`\mu = T - p\,e` (Euler's
-theorem for the homogeneous :math:`H`).
+with $C(t,t)=1$, $R(t^+,t)=1$; the energy per spin is
+$e(t) = H/N = -\int_0^t ds\,\xi'(C(t,s))R(t,s)$, so that $\mu = T - p\,e$ (Euler's
+theorem for the homogeneous $H$).
 
-Numerics. The solvers integrate :math:`C` and the integrated response
-:math:`\chi(t,t') = \int_{t'}^t R(t,s)\,ds` (and :math:`R` as an output), writing every memory
-integral as a Stieltjes sum :math:`\int g(s)R(t,s)ds = \sum_k \bar g_k\,[\chi(t,t_k)-\chi(t,t_{k+1})]`
-with :math:`\bar g_k` the trapezoid mean of the slowly varying factor: the fast, near-diagonal
-part of :math:`R` then enters only through its exact integral over each step. Each new row
-:math:`t_{n+1}` is found by the implicit trapezoid rule (Crank-Nicolson), solved by fixed-point
+Numerics. The solvers integrate $C$ and the integrated response
+$\chi(t,t') = \int_{t'}^t R(t,s)\,ds$ (and $R$ as an output), writing every memory
+integral as a Stieltjes sum $\int g(s)R(t,s)ds = \sum_k \bar g_k\,[\chi(t,t_k)-\chi(t,t_{k+1})]$
+with $\bar g_k$ the trapezoid mean of the slowly varying factor: the fast, near-diagonal
+part of $R$ then enters only through its exact integral over each step. Each new row
+$t_{n+1}$ is found by the implicit trapezoid rule (Crank-Nicolson), solved by fixed-point
 iteration with Anderson acceleration. :func:`gradient_flow_dmft` uses a fixed grid of step
-``dt`` (memory :math:`3(n+1)^2` doubles for :math:`n` steps, work :math:`O(n^3)`);
+``dt`` (memory $3(n+1)^2$ doubles for $n$ steps, work $O(n^3)$);
 :func:`gradient_flow_dmft_adaptive` keeps ``n_window + 1`` grid points and, whenever the grid is
 full, drops every second point and doubles the step (Kim & Latz 2001), so that memory is
-bounded (:math:`3(n_w+1)^2` doubles) and the work grows only like
-:math:`n_w^3\log(t_{\max}/\Delta t_0)`.
+bounded ($3(n_w+1)^2$ doubles) and the work grows only like
+$n_w^3\log(t_{\max}/\Delta t_0)$.
 
-Time units: one unit of :math:`t` is one unit of the Langevin time above; energies are per spin.
+Time units: one unit of $t$ is one unit of the Langevin time above; energies are per spin.
 
 References: L. F. Cugliandolo and J. Kurchan, Phys. Rev. Lett. 71, 173 (1993);
 A. Crisanti and H.-J. Sommers, Z. Phys. B 87, 341 (1992); A. Crisanti, H. Horner and
@@ -75,7 +75,7 @@ def _q(q):
 
 
 def xi(q, p: int):
-    r"""Covariance kernel of the pure p-spin, :math:`\xi(q) = q^p/2`.
+    r"""Covariance kernel of the pure p-spin, $\xi(q) = q^p/2$.
 
     ``E[H(s) H(s')] = N xi(s.s'/N)``; ``q`` is a scalar or an array with entries in [-1, 1].
 
@@ -87,7 +87,7 @@ def xi(q, p: int):
 
 
 def xi_prime(q, p: int):
-    r"""First derivative :math:`\xi'(q) = p\,q^{p-1}/2`.
+    r"""First derivative $\xi'(q) = p\,q^{p-1}/2$.
 
     >>> float(xi_prime(1.0, 3))
     1.5
@@ -97,7 +97,7 @@ def xi_prime(q, p: int):
 
 
 def xi_second(q, p: int):
-    r"""Second derivative :math:`\xi''(q) = p(p-1)\,q^{p-2}/2`.
+    r"""Second derivative $\xi''(q) = p(p-1)\,q^{p-2}/2$.
 
     >>> float(xi_second(1.0, 3))
     3.0
@@ -110,10 +110,10 @@ def xi_second(q, p: int):
 # Closed forms
 # ----------------------------------------------------------------------------------------------
 def threshold_energy(p: int) -> float:
-    r"""Threshold energy per spin at :math:`T=0`, :math:`e_{\rm th} = -2\sqrt{\xi''(1)}/p = -\sqrt{2(p-1)/p}`.
+    r"""Threshold energy per spin at $T=0$, $e_{\rm th} = -2\sqrt{\xi''(1)}/p = -\sqrt{2(p-1)/p}$.
 
     The energy at which the Hessian on the sphere, a GOE matrix of semicircle radius
-    :math:`2\sqrt{\xi''(1)}` shifted by :math:`\mu = -p\,e`, becomes marginal; gradient flow from a
+    $2\sqrt{\xi''(1)}$ shifted by $\mu = -p\,e$, becomes marginal; gradient flow from a
     random start approaches it (Cugliandolo & Kurchan 1993). For ``p = 2`` it is the ground state -1.
 
     >>> round(threshold_energy(3), 6)
@@ -124,11 +124,11 @@ def threshold_energy(p: int) -> float:
 
 
 def dynamical_temperature(p: int):
-    r"""Dynamical transition :math:`T_d` and the plateau :math:`q_d` at :math:`T_d` (``p >= 3``).
+    r"""Dynamical transition $T_d$ and the plateau $q_d$ at $T_d$ (``p >= 3``).
 
-    Below :math:`T_d` the equilibrium (FDT, time-translation invariant) CK equations have a
-    non-decaying solution: its plateau :math:`q` solves :math:`T^2 q = \xi'(q)(1-q)`, i.e.
-    :math:`T^2 = \tfrac p2 q^{p-2}(1-q)`, whose largest :math:`T` is at :math:`q_d=(p-2)/(p-1)`:
+    Below $T_d$ the equilibrium (FDT, time-translation invariant) CK equations have a
+    non-decaying solution: its plateau $q$ solves $T^2 q = \xi'(q)(1-q)$, i.e.
+    $T^2 = \tfrac p2 q^{p-2}(1-q)$, whose largest $T$ is at $q_d=(p-2)/(p-1)$:
 
     .. math:: T_d = \sqrt{\frac{p\,(p-2)^{p-2}}{2\,(p-1)^{p-1}}}.
 
@@ -141,15 +141,15 @@ def dynamical_temperature(p: int):
 
 
 def aging_state(p: int, T: float):
-    r"""The Cugliandolo-Kurchan long-time (aging) solution below :math:`T_d` (``p >= 3``, ``0 < T < T_d``).
+    r"""The Cugliandolo-Kurchan long-time (aging) solution below $T_d$ (``p >= 3``, ``0 < T < T_d``).
 
-    Returns ``(q, x, e)``: the Edwards-Anderson plateau :math:`q` (largest root of the marginality
-    condition :math:`\beta^2\xi''(q)(1-q)^2 = 1`), the fluctuation-dissipation ratio
-    :math:`x = (p-2)(1-q)/q` of the aging regime, and the asymptotic energy
+    Returns ``(q, x, e)``: the Edwards-Anderson plateau $q$ (largest root of the marginality
+    condition $\beta^2\xi''(q)(1-q)^2 = 1$), the fluctuation-dissipation ratio
+    $x = (p-2)(1-q)/q$ of the aging regime, and the asymptotic energy
 
     .. math:: e_\infty(T) = -\beta\,[\xi(1) - (1-x)\,\xi(q)] = -\frac{1}{2T}\,[1 - (1-x)\,q^p],
 
-    which tends to :func:`threshold_energy` as :math:`T\to0` (Cugliandolo & Kurchan 1993).
+    which tends to :func:`threshold_energy` as $T\to0$ (Cugliandolo & Kurchan 1993).
 
     >>> q, x, e = aging_state(3, 0.5); round(q, 4), round(x, 4), round(e, 4)
     (0.6388, 0.5654, -0.8867)
@@ -167,7 +167,7 @@ def aging_state(p: int, T: float):
 
 
 def paramagnetic_energy(T: float) -> float:
-    r"""Equilibrium energy per spin of the paramagnet, :math:`e = -\xi(1)/T = -1/(2T)` (:math:`T > T_d`).
+    r"""Equilibrium energy per spin of the paramagnet, $e = -\xi(1)/T = -1/(2T)$ ($T > T_d$).
 
     >>> paramagnetic_energy(1.0)
     -0.5
@@ -180,9 +180,9 @@ def ground_state_energy(p: int) -> float:
     r"""Ground-state energy per spin of the pure spherical p-spin (``p >= 3``), from the zero-temperature
     one-step replica-symmetry-breaking solution (Crisanti & Sommers 1992).
 
-    With :math:`\chi = \beta(1-q)` and :math:`y = \beta m` finite as :math:`T\to 0`,
-    :math:`e_0 = -\tfrac12\big[\xi'(1)\chi + y\,\xi(1) + y^{-1}\ln(1+y/\chi)\big]` at the
-    stationary point in :math:`(\chi, y)`.
+    With $\chi = \beta(1-q)$ and $y = \beta m$ finite as $T\to 0$,
+    $e_0 = -\tfrac12\big[\xi'(1)\chi + y\,\xi(1) + y^{-1}\ln(1+y/\chi)\big]$ at the
+    stationary point in $(\chi, y)$.
 
     >>> round(ground_state_energy(3), 4)
     -1.1717
@@ -213,11 +213,11 @@ def _log_Z(t):
 
 
 def spherical_sk_exact(t):
-    r"""Closed-form gradient flow (:math:`T=0`) of the spherical SK model (``p = 2``).
+    r"""Closed-form gradient flow ($T=0$) of the spherical SK model (``p = 2``).
 
-    For :math:`\xi = q^2/2`, :math:`H = -\tfrac12 s^\top J s` with :math:`J` a GOE matrix (semicircle
-    on [-2, 2]), and :math:`s(t)\propto e^{Jt}s(0)`. With :math:`Z(t) = \int\rho(\lambda)e^{\lambda t}d\lambda
-    = I_1(2t)/t`:
+    For $\xi = q^2/2$, $H = -\tfrac12 s^\top J s$ with $J$ a GOE matrix (semicircle
+    on [-2, 2]), and $s(t)\propto e^{Jt}s(0)$. With $Z(t) = \int\rho(\lambda)e^{\lambda t}d\lambda
+    = I_1(2t)/t$:
 
     .. math::
 
@@ -257,10 +257,10 @@ class CKResult(ReadOnlyArrays):
     t : (n+1,) array
         The grid ``k * dt``.
     energy, mu : (n+1,) arrays
-        Energy per spin :math:`e(t)` and Lagrange multiplier :math:`\\mu(t)`.
+        Energy per spin $e(t)$ and Lagrange multiplier $\\mu(t)$.
     C, R, chi : (n+1, n+1) arrays
         ``C[i, j] = C(t_i, t_j)`` (symmetric, ``C[i, i] = 1``); ``R[i, j] = R(t_i, t_j)`` for
-        ``i > j``, ``R[i, i] = 1`` (the limit :math:`R(t^+, t)`), 0 above the diagonal;
+        ``i > j``, ``R[i, i] = 1`` (the limit $R(t^+, t)$), 0 above the diagonal;
         ``chi[i, j] = \\int_{t_j}^{t_i} R(t_i, s) ds`` for ``i >= j`` (0 above).
     p, T, dt : parameters.
     n_iter : (n,) int array
@@ -287,7 +287,7 @@ class AdaptiveCKResult(ReadOnlyArrays):
     Attributes
     ----------
     t_steps, energy, mu : 1-D arrays
-        Every time reached by a step, with :math:`e(t)` and :math:`\\mu(t)` there.
+        Every time reached by a step, with $e(t)$ and $\\mu(t)$ there.
     t : (n_stored,) array
         The grid kept at the end (uniform, step ``dt_final``).
     C, R, chi : (n_stored, n_stored) arrays
@@ -452,10 +452,10 @@ def gradient_flow_dmft(p: int, t_max: float, dt: float, T: float = 0.0, tol: flo
     r"""Solve the CK equations (module docstring) on the fixed grid ``t_k = k dt``, ``k <= t_max/dt``.
 
     Langevin dynamics at temperature ``T`` (gradient flow for ``T = 0``) of the spherical p-spin
-    with :math:`\xi(q) = q^p/2`, from a uniformly random start (:math:`C(t,t)=1`, :math:`C(t,0)\to0`).
-    Memory: three :math:`(n+1)^2` arrays for :math:`n = t_{\max}/dt` steps; work :math:`O(n^3)`
-    (2000 steps take a few seconds). The scheme (implicit trapezoid on :math:`C` and
-    :math:`\chi`, Stieltjes sums for the memory) is second order in ``dt``.
+    with $\xi(q) = q^p/2$, from a uniformly random start ($C(t,t)=1$, $C(t,0)\to0$).
+    Memory: three $(n+1)^2$ arrays for $n = t_{\max}/dt$ steps; work $O(n^3)$
+    (2000 steps take a few seconds). The scheme (implicit trapezoid on $C$ and
+    $\chi$, Stieltjes sums for the memory) is second order in ``dt``.
 
     Parameters
     ----------
@@ -496,10 +496,10 @@ def gradient_flow_dmft_adaptive(p: int, t_max: float, T: float = 0.0, n_window: 
     r"""Solve the CK equations on the Kim-Latz grid: ``n_window + 1`` stored points, step doubled
     (and every second point dropped) whenever the grid is full (Kim & Latz 2001).
 
-    Memory is bounded: three :math:`(n_w+1)^2` arrays whatever ``t_max``. The step reached is
-    about :math:`2t_{\max}/n_w`; the scheme stays accurate while the slowly varying factors
-    (:math:`C`, at :math:`T=0` on the aging scale :math:`t`) are resolved, so it is meant for
-    gradient flow (``T = 0``) and for :math:`T>0` only while ``dt`` is below the fast
+    Memory is bounded: three $(n_w+1)^2$ arrays whatever ``t_max``. The step reached is
+    about $2t_{\max}/n_w$; the scheme stays accurate while the slowly varying factors
+    ($C$, at $T=0$ on the aging scale $t$) are resolved, so it is meant for
+    gradient flow (``T = 0``) and for $T>0$ only while ``dt`` is below the fast
     (equilibrium) relaxation time. Accuracy is checked against :func:`gradient_flow_dmft` on
     the overlapping times (``tests/test_pspin_aging.py``).
 
@@ -548,15 +548,15 @@ class PSpinSimulation(ReadOnlyArrays):
     t : (n_t,) array
         Recorded times.
     energy, energy_sem : (n_t,) arrays
-        :math:`e(t) = H/N`, mean and standard error over seeds.
+        $e(t) = H/N$, mean and standard error over seeds.
     mu, mu_sem : (n_t,) arrays
-        :math:`\\mu(t) = T - p\\,e(t)` in the :math:`dt\\to0` limit; measured as ``-s.grad H/N + T``.
+        $\\mu(t) = T - p\\,e(t)$ in the $dt\\to0$ limit; measured as ``-s.grad H/N + T``.
     t_w : (n_w,) array
-        Waiting times (grid times) at which :math:`C(t, t_w)` is recorded.
+        Waiting times (grid times) at which $C(t, t_w)$ is recorded.
     C, C_sem : (n_w, n_t) arrays
-        :math:`C(t, t_w) = s(t)\\cdot s(t_w)/N` for ``t >= t_w`` (NaN-free: 0 before ``t_w``).
+        $C(t, t_w) = s(t)\\cdot s(t_w)/N$ for ``t >= t_w`` (NaN-free: 0 before ``t_w``).
     chi, chi_sem : (n_t,) arrays
-        Integrated response :math:`\\chi(t, t_r) = \\int_{t_r}^t R(t,s)ds` to a field switched on at
+        Integrated response $\\chi(t, t_r) = \\int_{t_r}^t R(t,s)ds$ to a field switched on at
         ``t_response`` (zeros if none was asked).
     energies : (n_seeds, n_t) array
         Per-seed energies (for error analyses).
@@ -609,20 +609,20 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
              chunk_doubles: int = 2 ** 25) -> PSpinSimulation:
     r"""Simulate the N-spin spherical p-spin (``p`` = 2 or 3, couplings stored densely).
 
-    :math:`H(s) = -\sum W_{i_1\dots i_p}s_{i_1}\cdots s_{i_p}` with i.i.d.
-    :math:`W\sim\mathcal N(0, 1/(2N^{p-1}))`: a Gaussian field with exactly the covariance
-    :math:`N\xi(q)` (it differs from the :math:`i<j<k` form only by the :math:`O(1/N)` terms of
-    repeated indices). Euler-Maruyama on the sphere: the force :math:`-\nabla H` projected on the
-    tangent plane, plus noise :math:`\sqrt{2T\,dt}\,z`, then renormalization to :math:`|s|^2=N`
-    (which realizes :math:`\mu(t)`). Start: uniform on the sphere. Seeds are batched (couplings
+    $H(s) = -\sum W_{i_1\dots i_p}s_{i_1}\cdots s_{i_p}$ with i.i.d.
+    $W\sim\mathcal N(0, 1/(2N^{p-1}))$: a Gaussian field with exactly the covariance
+    $N\xi(q)$ (it differs from the $i<j<k$ form only by the $O(1/N)$ terms of
+    repeated indices). Euler-Maruyama on the sphere: the force $-\nabla H$ projected on the
+    tangent plane, plus noise $\sqrt{2T\,dt}\,z$, then renormalization to $|s|^2=N$
+    (which realizes $\mu(t)$). Start: uniform on the sphere. Seeds are batched (couplings
     of all seeds of a chunk of at most ``chunk_doubles`` doubles are held at once).
 
-    The integrated response :math:`\chi(t, t_r)` is measured, at :math:`T>0`, without any field by
-    the noise (Novikov) estimator :math:`\chi = s(t)\cdot\sum_{t_r\le t_k<t}\sqrt{2T\,dt}\,z_k/(2TN)`,
-    unbiased at any N; at :math:`T=0`, on a copy of each system driven for :math:`t > t_r` by a field
-    :math:`\epsilon\,\sigma` (random signs :math:`\sigma_i`): :math:`\chi = \sigma\cdot(s^\epsilon - s)/(N\epsilon)`.
+    The integrated response $\chi(t, t_r)$ is measured, at $T>0$, without any field by
+    the noise (Novikov) estimator $\chi = s(t)\cdot\sum_{t_r\le t_k<t}\sqrt{2T\,dt}\,z_k/(2TN)$,
+    unbiased at any N; at $T=0$, on a copy of each system driven for $t > t_r$ by a field
+    $\epsilon\,\sigma$ (random signs $\sigma_i$): $\chi = \sigma\cdot(s^\epsilon - s)/(N\epsilon)$.
     The copy leaves the linear regime once the unstable directions of the Hessian have amplified the
-    perturbation, so keep :math:`\epsilon` small (default 1e-6) and read it at moderate :math:`t - t_r`.
+    perturbation, so keep $\epsilon$ small (default 1e-6) and read it at moderate $t - t_r$.
 
     Examples
     --------
@@ -723,8 +723,8 @@ def simulate(N: int, p: int, t_max: float, dt: float, T: float = 0.0, seeds=8, t
 # Aging curves and plots
 # ----------------------------------------------------------------------------------------------
 def aging_curves(result, t_w):
-    r"""Cut a CK solution along :math:`t = t_w + \tau`: returns ``(tau, C, chi)`` lists, one array per
-    waiting time, with :math:`C(t_w+\tau, t_w)` and :math:`\chi(t_w+\tau, t_w)` on the grid of ``result``
+    r"""Cut a CK solution along $t = t_w + \tau$: returns ``(tau, C, chi)`` lists, one array per
+    waiting time, with $C(t_w+\tau, t_w)$ and $\chi(t_w+\tau, t_w)$ on the grid of ``result``
     (a :class:`CKResult` or :class:`AdaptiveCKResult`); ``t_w`` is rounded to the nearest grid time.
 
     >>> r = gradient_flow_dmft(3, t_max=2.0, dt=0.1)
@@ -746,9 +746,9 @@ def aging_curves(result, t_w):
 
 def plot_aging(T: float = 0.0, t_max: float = 40.0, p: int = 3, t_w=(2.0, 5.0, 10.0, 20.0), dt: float = 0.1,
                ax=None):
-    r"""Aging: :math:`C(t_w+\tau, t_w)` against :math:`\tau` (log axis) for several :math:`t_w`, from
-    :func:`gradient_flow_dmft` at temperature ``T``. Above :math:`T_d` the curves collapse
-    (equilibrium, time-translation invariance); below, they slow down with the age :math:`t_w`.
+    r"""Aging: $C(t_w+\tau, t_w)$ against $\tau$ (log axis) for several $t_w$, from
+    :func:`gradient_flow_dmft` at temperature ``T``. Above $T_d$ the curves collapse
+    (equilibrium, time-translation invariance); below, they slow down with the age $t_w$.
     Returns the axes.
     """
     from ..plotting import new_figure, plot_theory

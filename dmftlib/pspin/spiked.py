@@ -1,42 +1,42 @@
 r"""The spiked matrix-tensor model: gradient descent, heavy-ball momentum and Nesterov acceleration.
 
-Model (p = 3 by default). A planted signal :math:`x^*` with :math:`|x^*|^2 = N` (here
-:math:`x^* = (1,\dots,1)`; the problem is rotation invariant), a student :math:`x` on the sphere
-:math:`|x|^2 = N`, the planted overlap :math:`m = x\cdot x^*/N`, and the loss
+Model (p = 3 by default). A planted signal $x^*$ with $|x^*|^2 = N$ (here
+$x^* = (1,\dots,1)$; the problem is rotation invariant), a student $x$ on the sphere
+$|x|^2 = N$, the planted overlap $m = x\cdot x^*/N$, and the loss
 
 .. math::
 
     H(x) = -\sum_{i,j} G_{ij} x_i x_j - \sum_{i,j,k} J_{ijk} x_i x_j x_k - N\,Q(m),
     \qquad Q(q) = \frac{q^2}{2\Delta_2} + \frac{q^p}{p\,\Delta_p},
 
-with i.i.d. :math:`G_{ij}\sim\mathcal N(0, 1/(2\Delta_2 N))` and
-:math:`J_{ijk}\sim\mathcal N(0, 1/(p\Delta_p N^{p-1}))`. The noise part is the Gaussian field of
-covariance :math:`\mathbb E\,H(x)H(y) = N\,Q(x\cdot y/N)`, so the signal energy and the noise
-covariance are the same function :math:`Q`. Up to :math:`O(1/N)` diagonal terms this is the model of
-Sarao Mannelli et al. (2019) written with sums over :math:`i<j` and :math:`i<j<k`:
-:math:`Y = x^*x^{*\top}/\sqrt N + \xi`, :math:`\xi_{ij}\sim\mathcal N(0,\Delta_2)`, and the
-:math:`\Delta_p` tensor channel.
+with i.i.d. $G_{ij}\sim\mathcal N(0, 1/(2\Delta_2 N))$ and
+$J_{ijk}\sim\mathcal N(0, 1/(p\Delta_p N^{p-1}))$. The noise part is the Gaussian field of
+covariance $\mathbb E\,H(x)H(y) = N\,Q(x\cdot y/N)$, so the signal energy and the noise
+covariance are the same function $Q$. Up to $O(1/N)$ diagonal terms this is the model of
+Sarao Mannelli et al. (2019) written with sums over $i<j$ and $i<j<k$:
+$Y = x^*x^{*\top}/\sqrt N + \xi$, $\xi_{ij}\sim\mathcal N(0,\Delta_2)$, and the
+$\Delta_p$ tensor channel.
 
-Algorithms, all with learning rate :math:`\alpha`, the force :math:`F = -\nabla H` and a projection
-back on the sphere, :math:`x_{n+1} = \sqrt N\,\tilde x_{n+1}/|\tilde x_{n+1}|`:
+Algorithms, all with learning rate $\alpha$, the force $F = -\nabla H$ and a projection
+back on the sphere, $x_{n+1} = \sqrt N\,\tilde x_{n+1}/|\tilde x_{n+1}|$:
 
 .. math::
 
     z_n = x_n + \kappa\beta_n (x_n - x_{n-1}),\qquad
     \tilde x_{n+1} = x_n + \beta_n (x_n - x_{n-1}) + \alpha F(z_n),
 
-gradient descent (``'gd'``: :math:`\beta_n = 0`), heavy ball (``'heavy_ball'``: :math:`\beta_n = \beta`,
-:math:`\kappa = 0`), Nesterov (``'nesterov'``: :math:`\beta_n = n/(n+3)`, :math:`\kappa = 1`), started
-at rest (:math:`x_{-1} = x_0`). Time is :math:`t = n\alpha` for all three (gradient steps times the
-learning rate), so curves at equal :math:`t` compare equal numbers of gradient evaluations. For
-:math:`\alpha\to0` they become the second-order dynamics :math:`M\ddot x + \gamma\dot x = F - \mu x`
-(gradient flow :math:`M = 0, \gamma = 1`; heavy ball :math:`M = \alpha(1+\beta)/2`, :math:`\gamma = 1-\beta`;
-Nesterov :math:`\ddot x + (3/\tau)\dot x = F - \mu x` in :math:`\tau = n\sqrt\alpha`).
+gradient descent (``'gd'``: $\beta_n = 0$), heavy ball (``'heavy_ball'``: $\beta_n = \beta$,
+$\kappa = 0$), Nesterov (``'nesterov'``: $\beta_n = n/(n+3)$, $\kappa = 1$), started
+at rest ($x_{-1} = x_0$). Time is $t = n\alpha$ for all three (gradient steps times the
+learning rate), so curves at equal $t$ compare equal numbers of gradient evaluations. For
+$\alpha\to0$ they become the second-order dynamics $M\ddot x + \gamma\dot x = F - \mu x$
+(gradient flow $M = 0, \gamma = 1$; heavy ball $M = \alpha(1+\beta)/2$, $\gamma = 1-\beta$;
+Nesterov $\ddot x + (3/\tau)\dot x = F - \mu x$ in $\tau = n\sqrt\alpha$).
 
 The DMFT (Sarao Mannelli & Urbani 2021, here for the discrete iteration itself, so that it is
-exact at any :math:`\alpha`) closes on :math:`C_{nk} = x_n\cdot x_k/N`, :math:`m_n`, and the
-response :math:`R_{nk} = \partial x_n/\partial h_k` to a field added to the force at step
-:math:`k`; see :func:`spiked_dmft`.
+exact at any $\alpha$) closes on $C_{nk} = x_n\cdot x_k/N$, $m_n$, and the
+response $R_{nk} = \partial x_n/\partial h_k$ to a field added to the force at step
+$k$; see :func:`spiked_dmft`.
 """
 from __future__ import annotations
 
@@ -63,10 +63,10 @@ _LABELS = SPIKED_LABELS
 # the function Q and the threshold
 # ----------------------------------------------------------------------------------------------
 def spiked_Q(q, delta2: float, deltap: float, p: int = 3, derivative: int = 0):
-    r"""The function :math:`Q(q) = q^2/(2\Delta_2) + q^p/(p\Delta_p)` and its first two derivatives.
+    r"""The function $Q(q) = q^2/(2\Delta_2) + q^p/(p\Delta_p)$ and its first two derivatives.
 
-    It is at once the signal energy per unit (:math:`H_{\rm signal} = -N Q(m)`) and the covariance
-    of the noise energy (:math:`\mathbb E H(x)H(y) = N Q(x\cdot y/N)`).
+    It is at once the signal energy per unit ($H_{\rm signal} = -N Q(m)$) and the covariance
+    of the noise energy ($\mathbb E H(x)H(y) = N Q(x\cdot y/N)$).
 
     >>> [round(float(spiked_Q(0.5, 1.0, 1.0, derivative=d)), 4) for d in (0, 1, 2)]
     [0.1667, 0.75, 2.0]
@@ -88,15 +88,15 @@ def _Q(q, a2, ap, p, d):
 
 
 def spiked_threshold(deltap, p: int = 3):
-    r"""Algorithmic threshold of gradient flow: the value of :math:`1/\Delta_2` above which it finds the signal.
+    r"""Algorithmic threshold of gradient flow: the value of $1/\Delta_2$ above which it finds the signal.
 
     .. math::
 
         \frac{1}{\Delta_2^{\rm GF}} = \frac{1 + \sqrt{1 + 4(p-1)/\Delta_p}}{2},
 
-    the root of :math:`1/\Delta_2 = \sqrt{Q''(1)} = \sqrt{1/\Delta_2 + (p-1)/\Delta_p}`: the rank-one
-    signal :math:`x^*x^{*\top}/(N\Delta_2)` in the Hessian pushes an eigenvalue out of the semicircle
-    (radius :math:`2\sqrt{Q''(1)}`) of the marginal states reached at :math:`m = 0` (a BBP transition,
+    the root of $1/\Delta_2 = \sqrt{Q''(1)} = \sqrt{1/\Delta_2 + (p-1)/\Delta_p}$: the rank-one
+    signal $x^*x^{*\top}/(N\Delta_2)$ in the Hessian pushes an eigenvalue out of the semicircle
+    (radius $2\sqrt{Q''(1)}$) of the marginal states reached at $m = 0$ (a BBP transition,
     Sarao Mannelli et al. 2019). Vectorized over ``deltap``.
 
     >>> round(float(spiked_threshold(1.0)), 6)
@@ -108,7 +108,7 @@ def spiked_threshold(deltap, p: int = 3):
 
 
 def spiked_betas(method: str, n_steps: int, beta: float = 0.9) -> np.ndarray:
-    r"""Momentum coefficients :math:`\beta_n`, n = 0..n_steps-1 (gd: 0; heavy ball: :math:`\beta`; Nesterov: n/(n+3)).
+    r"""Momentum coefficients $\beta_n$, n = 0..n_steps-1 (gd: 0; heavy ball: $\beta$; Nesterov: n/(n+3)).
 
     >>> spiked_betas("nesterov", 4).round(3).tolist()
     [0.0, 0.25, 0.4, 0.5]
@@ -131,14 +131,14 @@ def spiked_betas(method: str, n_steps: int, beta: float = 0.9) -> np.ndarray:
 class SpikedResult(ReadOnlyArrays):
     """Overlap and energy along the iteration, the same fields for theory and simulation.
 
-    ``t`` (nt,): times :math:`t = n\\alpha` of the recorded steps; ``m``, ``energy`` (nt,): the
-    planted overlap and the energy per unit :math:`H/N` (theory: the DMFT values; simulation: means
+    ``t`` (nt,): times $t = n\\alpha$ of the recorded steps; ``m``, ``energy`` (nt,): the
+    planted overlap and the energy per unit $H/N$ (theory: the DMFT values; simulation: means
     over seeds, with standard errors ``m_sem``, ``energy_sem`` and every run in ``m_seeds``,
     ``energy_seeds`` of shape (n_seeds, nt)); ``mu`` (nt,): the Lagrange multiplier of the
-    spherical constraint read from the projection, :math:`\\mu_n = (r_{n+1}-1)/\\alpha` with
-    :math:`r_{n+1} = |\\tilde x_{n+1}|/\\sqrt N` (at the last step, that of the step that would follow); ``C``, ``R`` (theory only, else empty): the
+    spherical constraint read from the projection, $\\mu_n = (r_{n+1}-1)/\\alpha$ with
+    $r_{n+1} = |\\tilde x_{n+1}|/\\sqrt N$ (at the last step, that of the step that would follow); ``C``, ``R`` (theory only, else empty): the
     two-time functions on the recorded steps (``R[i, k]`` per unit time, i.e. the response divided
-    by :math:`\\alpha`; ``R[i, i] = 1``, ``R[i, k] = 0`` for k > i). ``N`` is ``None`` for the theory.
+    by $\\alpha$; ``R[i, i] = 1``, ``R[i, k] = 0`` for k > i). ``N`` is ``None`` for the theory.
     """
 
     t: np.ndarray
@@ -195,36 +195,36 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
         \tilde x_{n+1} = x_n + \beta_n(x_n - x_{n-1}) + \alpha\Big[Q'(m^z_n)\,x^* + \eta_n
         + \sum_{k<n} Q''(C^z_{nk})\,R^z_{nk}\,z_k\Big],\qquad x_{n+1} = \tilde x_{n+1}/r_{n+1},
 
-    with Gaussian :math:`\eta` of covariance :math:`\langle\eta_n\eta_k\rangle = Q'(C^z_{nk})`,
-    :math:`C^z_{nk} = z_n\cdot z_k/N`, :math:`m^z_n = z_n\cdot x^*/N`, :math:`R^z_{nk} = \partial z_n/\partial h_k`,
-    and the normalization :math:`r_{n+1}^2 = \langle\tilde x_{n+1}^2\rangle` (the spherical constraint;
-    :math:`\mu_n = (r_{n+1}-1)/\alpha` is its Lagrange multiplier). The process is linear, so the
-    averages close on :math:`C, R, m` (Novikov's theorem for :math:`\langle\eta_n x_j\rangle`):
+    with Gaussian $\eta$ of covariance $\langle\eta_n\eta_k\rangle = Q'(C^z_{nk})$,
+    $C^z_{nk} = z_n\cdot z_k/N$, $m^z_n = z_n\cdot x^*/N$, $R^z_{nk} = \partial z_n/\partial h_k$,
+    and the normalization $r_{n+1}^2 = \langle\tilde x_{n+1}^2\rangle$ (the spherical constraint;
+    $\mu_n = (r_{n+1}-1)/\alpha$ is its Lagrange multiplier). The process is linear, so the
+    averages close on $C, R, m$ (Novikov's theorem for $\langle\eta_n x_j\rangle$):
 
     .. math::
 
         \langle\tilde x_{n+1}x_j\rangle = (1+\beta_n)C_{nj} - \beta_n C_{n-1,j}
         + \alpha\Big[Q'(m^z_n)m_j + \sum_{k<j}Q'(C^z_{nk})R_{jk} + \sum_{k<n}Q''(C^z_{nk})R^z_{nk}C^{zx}_{kj}\Big],
 
-    and similarly for :math:`m_{n+1}`, :math:`R_{n+1,k}` and :math:`r_{n+1}`. The energy per unit is
-    :math:`e_n = -Q(m_n) - \sum_{k<n} Q'(C^{xz}_{nk}) R_{nk}`. In the limit :math:`\alpha\to0` these
-    are the continuous DMFT equations with the massive operator :math:`M\partial_t^2 + \gamma\partial_t + \mu(t)`.
+    and similarly for $m_{n+1}$, $R_{n+1,k}$ and $r_{n+1}$. The energy per unit is
+    $e_n = -Q(m_n) - \sum_{k<n} Q'(C^{xz}_{nk}) R_{nk}$. In the limit $\alpha\to0$ these
+    are the continuous DMFT equations with the massive operator $M\partial_t^2 + \gamma\partial_t + \mu(t)$.
 
     Each step costs three matrix-vector products over the history (no loop over it): memory
-    :math:`2 n^2` doubles for gd and heavy ball and :math:`5 n^2` for Nesterov (which also keeps
-    :math:`\langle z_k x_j\rangle`, :math:`C^z`, :math:`R^z`), plus the copies returned; time :math:`O(n^3)`.
+    $2 n^2$ doubles for gd and heavy ball and $5 n^2$ for Nesterov (which also keeps
+    $\langle z_k x_j\rangle$, $C^z$, $R^z$), plus the copies returned; time $O(n^3)$.
 
     Parameters
     ----------
     delta2, deltap : float in [1e-3, 1e3]
-        Noise variances of the matrix and tensor channels (signal-to-noise :math:`1/\Delta_2`, :math:`1/\Delta_p`).
+        Noise variances of the matrix and tensor channels (signal-to-noise $1/\Delta_2$, $1/\Delta_p$).
     method : 'gd', 'heavy_ball' or 'nesterov'
     alpha : float in (0, 1]
-        Learning rate; time :math:`t = n\alpha`.
+        Learning rate; time $t = n\alpha$.
     beta : float in [0, 1)
         Heavy-ball momentum (ignored by the other methods).
     m0 : float in (-1, 1)
-        Initial overlap :math:`m(0)` (the simulations are started at exactly this overlap).
+        Initial overlap $m(0)$ (the simulations are started at exactly this overlap).
     t_max : float > 0
         Final time; ``ceil(t_max / alpha)`` steps.
     p : int in [3, 8]
@@ -232,7 +232,7 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
     every : int >= 1
         Record every ``every``-th step in the result (``C`` and ``R`` on those steps).
     stop_at : float in (0, 1) or None
-        Stop as soon as :math:`m` exceeds it (for escape-time scans).
+        Stop as soon as $m$ exceeds it (for escape-time scans).
 
     Examples
     --------
@@ -325,7 +325,7 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
 
 
 def spiked_escape_time(result: SpikedResult, level: float = 0.5) -> float:
-    r"""First time :math:`t` at which :math:`m(t) > ` ``level`` (linear interpolation between records); ``inf`` if never.
+    r"""First time $t$ at which $m(t) >$ ``level`` (linear interpolation between records); ``inf`` if never.
 
     For a simulation result the mean overlap is used.
 
@@ -475,10 +475,10 @@ def spiked_simulate(N: int, delta2: float, deltap: float, method: str = "gd", al
                     every: int = 1) -> SpikedResult:
     r"""The iteration at finite N with the dense p = 3 tensor, averaged over seeds.
 
-    Each seed draws its own disorder :math:`(G, J)` and initial point
-    :math:`x_0 = m_0 x^* + \sqrt{1-m_0^2}\,x_\perp` (:math:`x_\perp\perp x^*` uniform on its sphere), so
+    Each seed draws its own disorder $(G, J)$ and initial point
+    $x_0 = m_0 x^* + \sqrt{1-m_0^2}\,x_\perp$ ($x_\perp\perp x^*$ uniform on its sphere), so
     the initial overlap is exactly the theory's ``m0``. The tensor is stored symmetrized as an
-    :math:`N\times N^2` matrix (float64 up to N = 128, float32 above: :math:`N^3` entries) and each
+    $N\times N^2$ matrix (float64 up to N = 128, float32 above: $N^3$ entries) and each
     step costs one product with it. Same parameters and fields as :func:`spiked_dmft`.
 
     >>> sim = spiked_simulate(32, 1 / 3, 1.0, "gd", alpha=0.1, t_max=1.0, seeds=2, every=5)
@@ -539,9 +539,9 @@ def spiked_load_runs(path) -> dict:
 # ----------------------------------------------------------------------------------------------
 def plot_spiked_overlap(inv_delta2: float = 3.0, deltap: float = 1.0, alpha: float = 0.1, beta: float = 0.9,
                         m0: float = 0.01, t_max: float = 30.0, ax=None):
-    r"""DMFT overlap :math:`m(t)` of the three iterations at :math:`(1/\Delta_2, \Delta_p)` (the chapter's widget).
+    r"""DMFT overlap $m(t)$ of the three iterations at $(1/\Delta_2, \Delta_p)$ (the chapter's widget).
 
-    The dashed line marks :math:`m` = 0.5; the title gives the threshold :math:`1/\Delta_2^{\rm GF}`.
+    The dashed line marks $m$ = 0.5; the title gives the threshold $1/\Delta_2^{\rm GF}$.
     Pure function of its arguments; returns the axes.
 
     >>> ax = plot_spiked_overlap(3.0, 1.0, t_max=2.0)

@@ -1,22 +1,22 @@
 r"""Gaussian integrals derived with SymPy: Wick's theorem, Price's theorem, Stein's lemma.
 
-The centred Gaussian vector :math:`x\in\mathbb R^k` with covariance :math:`C` has the moment
+The centred Gaussian vector $x\in\mathbb R^k$ with covariance $C$ has the moment
 generating function
 
 .. math:: M(j) = \mathbb E\, e^{j^\top x} = \exp\big(\tfrac12 j^\top C j\big),
 
-so every moment is a derivative at :math:`j = 0`,
-:math:`\mathbb E[x_{a_1}\cdots x_{a_m}] = \partial_{j_{a_1}}\cdots\partial_{j_{a_m}} M\,|_{j=0}`.
+so every moment is a derivative at $j = 0$,
+$\mathbb E[x_{a_1}\cdots x_{a_m}] = \partial_{j_{a_1}}\cdots\partial_{j_{a_m}} M\,|_{j=0}$.
 :func:`moment` performs these derivatives with ``sympy.diff``; :func:`wick_sum` writes the sum
 over pairings; Wick's (Isserlis') theorem is their equality, checked by :func:`wick_theorem_holds`.
 
 :func:`heat_equation_identity` checks with SymPy that the bivariate density
-:math:`p_c(u, v)` (unit variances, covariance :math:`c`) obeys
-:math:`\partial_c p_c = \partial_u\partial_v p_c`; integrating by parts twice gives Price's
-theorem :math:`\frac{d}{dc}\mathbb E[f(u)g(v)] = \mathbb E[f'(u)g'(v)]`. :func:`stein_identity`
-checks :math:`z\,\varphi(z) = -\varphi'(z)` for the standard normal density :math:`\varphi`, the
-one-line proof of Stein's lemma :math:`\mathbb E[z f(z)] = \mathbb E[f'(z)]`.
-:func:`hubbard_stratonovich` evaluates :math:`\int \frac{dz}{\sqrt{2\pi}}e^{-z^2/2 + a z} = e^{a^2/2}`.
+$p_c(u, v)$ (unit variances, covariance $c$) obeys
+$\partial_c p_c = \partial_u\partial_v p_c$; integrating by parts twice gives Price's
+theorem $\frac{d}{dc}\mathbb E[f(u)g(v)] = \mathbb E[f'(u)g'(v)]$. :func:`stein_identity`
+checks $z\,\varphi(z) = -\varphi'(z)$ for the standard normal density $\varphi$, the
+one-line proof of Stein's lemma $\mathbb E[z f(z)] = \mathbb E[f'(z)]$.
+:func:`hubbard_stratonovich` evaluates $\int \frac{dz}{\sqrt{2\pi}}e^{-z^2/2 + a z} = e^{a^2/2}$.
 
 The numerical closed forms :func:`arcsine_kernel` (erf, Williams 1997) and :func:`arccos_kernel`
 (ReLU, Cho & Saul 2009) are the bivariate kernels of the book, written here once so the
@@ -53,7 +53,7 @@ def covariance_symbols(k: int):
 
 
 def mgf(C):
-    r"""Moment generating function :math:`\exp(\frac12 j^\top C j)` and the source symbols ``j``.
+    r"""Moment generating function $\exp(\frac12 j^\top C j)$ and the source symbols ``j``.
 
     >>> M, j = mgf(covariance_symbols(1))
     >>> M
@@ -74,12 +74,12 @@ def _check_indices(indices, k):
 
 
 def moment(indices, C=None):
-    r"""Gaussian moment :math:`\mathbb E[x_{a_1}\cdots x_{a_m}]` by differentiating the MGF.
+    r"""Gaussian moment $\mathbb E[x_{a_1}\cdots x_{a_m}]$ by differentiating the MGF.
 
     Parameters
     ----------
     indices : sequence of int
-        Zero-based indices :math:`a_1, \dots, a_m` (repetitions allowed).
+        Zero-based indices $a_1, \dots, a_m$ (repetitions allowed).
     C : SymPy matrix, optional
         Covariance; default symbolic, :func:`covariance_symbols` of size ``max(indices) + 1``.
 
@@ -126,7 +126,7 @@ def pairings(items):
 
 
 def wick_sum(indices, C=None):
-    r"""The Wick sum :math:`\sum_{\text{pairings}}\prod_{(a,b)} C_{ab}` (zero for an odd number of factors).
+    r"""The Wick sum $\sum_{\text{pairings}}\prod_{(a,b)} C_{ab}$ (zero for an odd number of factors).
 
     >>> wick_sum((0, 1, 2, 3))
     c12*c34 + c13*c24 + c14*c23
@@ -191,7 +191,7 @@ def _bivariate_density():
 
 
 def heat_equation_identity() -> bool:
-    r"""True if SymPy finds :math:`\partial_c p_c(u,v) - \partial_u\partial_v p_c(u,v) = 0` for the bivariate normal.
+    r"""True if SymPy finds $\partial_c p_c(u,v) - \partial_u\partial_v p_c(u,v) = 0$ for the bivariate normal.
 
     >>> heat_equation_identity()
     True
@@ -203,7 +203,7 @@ def heat_equation_identity() -> bool:
 def price_derivative(f, g, var_u=1, var_v=1):
     r"""Check Price's theorem symbolically for polynomial ``f``, ``g`` (SymPy expressions in one symbol ``x``).
 
-    Returns ``(lhs, rhs)``: :math:`\frac{d}{dc}\mathbb E[f(u)g(v)]` and :math:`\mathbb E[f'(u)g'(v)]` as
+    Returns ``(lhs, rhs)``: $\frac{d}{dc}\mathbb E[f(u)g(v)]$ and $\mathbb E[f'(u)g'(v)]$ as
     polynomials in the covariance ``c``, both computed exactly by Wick's theorem.
 
     >>> x = sp.Symbol("x")
@@ -228,9 +228,9 @@ def price_derivative(f, g, var_u=1, var_v=1):
 
 
 def stein_identity() -> bool:
-    r"""True if :math:`z\varphi(z) + \varphi'(z) = 0` for :math:`\varphi(z) = e^{-z^2/2}/\sqrt{2\pi}`.
+    r"""True if $z\varphi(z) + \varphi'(z) = 0$ for $\varphi(z) = e^{-z^2/2}/\sqrt{2\pi}$.
 
-    Integrating :math:`f'(z)\varphi(z)` by parts then gives :math:`\mathbb E[f'(z)] = \mathbb E[z f(z)]`.
+    Integrating $f'(z)\varphi(z)$ by parts then gives $\mathbb E[f'(z)] = \mathbb E[z f(z)]$.
 
     >>> stein_identity()
     True
@@ -241,7 +241,7 @@ def stein_identity() -> bool:
 
 
 def hubbard_stratonovich():
-    r"""SymPy's value of :math:`\int_{-\infty}^{\infty}\frac{dz}{\sqrt{2\pi}}\,e^{-z^2/2 + a z}` (``a`` real).
+    r"""SymPy's value of $\int_{-\infty}^{\infty}\frac{dz}{\sqrt{2\pi}}\,e^{-z^2/2 + a z}$ (``a`` real).
 
     >>> hubbard_stratonovich()
     exp(a**2/2)
@@ -260,7 +260,7 @@ def _check_cov(var_u, var_v, cov):
 
 
 def arcsine_kernel(var_u, var_v, cov):
-    r"""Williams' kernel :math:`\mathbb E[\mathrm{erf}(u)\,\mathrm{erf}(v)] = \frac2\pi\arcsin\frac{2c}{\sqrt{(1+2v_u)(1+2v_v)}}`.
+    r"""Williams' kernel $\mathbb E[\mathrm{erf}(u)\,\mathrm{erf}(v)] = \frac2\pi\arcsin\frac{2c}{\sqrt{(1+2v_u)(1+2v_v)}}$.
 
     >>> round(float(arcsine_kernel(1.0, 1.0, 1.0)), 10)    # (2/pi) arcsin(2/3)
     0.4645590544
@@ -270,8 +270,8 @@ def arcsine_kernel(var_u, var_v, cov):
 
 
 def arccos_kernel(var_u, var_v, cov, order: int = 1):
-    r"""Cho-Saul arc-cosine kernels for ReLU: ``order=1`` gives :math:`\mathbb E[\mathrm{relu}(u)\mathrm{relu}(v)]`,
-    ``order=0`` gives :math:`\mathbb E[\Theta(u)\Theta(v)]`.
+    r"""Cho-Saul arc-cosine kernels for ReLU: ``order=1`` gives $\mathbb E[\mathrm{relu}(u)\mathrm{relu}(v)]$,
+    ``order=0`` gives $\mathbb E[\Theta(u)\Theta(v)]$.
 
     .. math::
 

@@ -1,34 +1,34 @@
 r"""The Martin-Siggia-Rose / Janssen / De Dominicis (MSR-JD) path integral, derived with SymPy.
 
-On a grid of ``T`` Ito (forward Euler) steps of length :math:`\Delta t`, the dynamics
+On a grid of ``T`` Ito (forward Euler) steps of length $\Delta t$, the dynamics
 
 .. math::
 
     x_i^{k+1} = x_i^k + \Delta t\Big(-x_i^k + \sum_j J_{ij}\phi(x_j^k) + h_i^k\Big),
     \qquad k = 0, \dots, T-1,
 
-is enforced by :math:`\prod_{i,k}\delta(\cdot) = \int\prod d\tilde x\,/(2\pi i)\; e^{S}` with the
+is enforced by $\prod_{i,k}\delta(\cdot) = \int\prod d\tilde x\,/(2\pi i)\; e^{S}$ with the
 (discretized) MSR action
 
 .. math::
 
     S = \sum_{i,k} \tilde x_i^k\Big[x_i^{k+1} - x_i^k - \Delta t\big(-x_i^k + \textstyle\sum_j J_{ij}\phi_j^k + h_i^k\big)\Big],
 
-where :math:`\tilde x = i\hat x` runs along the imaginary axis and :math:`\phi_j^k = \phi(x_j^k)`.
-The couplings enter only through :math:`-\sum_{ij} J_{ij} a_{ij}` with
-:math:`a_{ij} = \Delta t\sum_k \tilde x_i^k\phi_j^k`; their Gaussian average (computed here by
-``sympy.integrate``) is, with :math:`\kappa = 0` (i.i.d.) or :math:`1` (symmetric, GOE),
+where $\tilde x = i\hat x$ runs along the imaginary axis and $\phi_j^k = \phi(x_j^k)$.
+The couplings enter only through $-\sum_{ij} J_{ij} a_{ij}$ with
+$a_{ij} = \Delta t\sum_k \tilde x_i^k\phi_j^k$; their Gaussian average (computed here by
+``sympy.integrate``) is, with $\kappa = 0$ (i.i.d.) or $1$ (symmetric, GOE),
 
 .. math::
 
     \ln\mathbb E_J\, e^{-\sum_{ij}J_{ij}a_{ij}} = \frac{g^2}{2N}\sum_{ij}\big(a_{ij}^2 + \kappa\, a_{ij}a_{ji}\big)
     = \frac{N g^2\Delta t^2}{2}\sum_{k,l}\big(Q_{kl}C_{kl} + \kappa K_{kl}K_{lk}\big),
 
-with order parameters :math:`Q_{kl} = \frac1N\sum_i\tilde x_i^k\tilde x_i^l`,
-:math:`C_{kl} = \frac1N\sum_i\phi_i^k\phi_i^l`, :math:`K_{kl} = \frac1N\sum_i \tilde x_i^k\phi_i^l`.
-Enforcing these definitions with conjugate fields :math:`\hat Q, \hat C, \hat K` and taking the
+with order parameters $Q_{kl} = \frac1N\sum_i\tilde x_i^k\tilde x_i^l$,
+$C_{kl} = \frac1N\sum_i\phi_i^k\phi_i^l$, $K_{kl} = \frac1N\sum_i \tilde x_i^k\phi_i^l$.
+Enforcing these definitions with conjugate fields $\hat Q, \hat C, \hat K$ and taking the
 saddle point (``sympy.diff`` / ``sympy.solve``) gives the single-site action; at the physical
-saddle :math:`Q = 0` and :math:`K_{lk} = -R_\phi(t_k, t_l)`, so
+saddle $Q = 0$ and $K_{lk} = -R_\phi(t_k, t_l)$, so
 
 .. math::
 
@@ -36,11 +36,11 @@ saddle :math:`Q = 0` and :math:`K_{lk} = -R_\phi(t_k, t_l)`, so
     + \frac{g^2\Delta t^2}{2}\sum_{kl} C_{kl}\tilde x^k\tilde x^l
     - \kappa g^2\Delta t^2\sum_{kl} R_{kl}\,\tilde x^k\phi^l,
 
-the MSR action of :math:`x^{k+1} = x^k + \Delta t(-x^k + \eta^k + \kappa g^2\Delta t\sum_l R_{kl}\phi^l + h^k)`
-with :math:`\langle\eta^k\eta^l\rangle = g^2 C_{kl}`: the cavity single-site process.
+the MSR action of $x^{k+1} = x^k + \Delta t(-x^k + \eta^k + \kappa g^2\Delta t\sum_l R_{kl}\phi^l + h^k)$
+with $\langle\eta^k\eta^l\rangle = g^2 C_{kl}$: the cavity single-site process.
 
-Sign conventions: the response is :math:`\partial\langle x^k\rangle/\partial h^l = \Delta t\,R(t_k,t_l)`
-and :math:`R(t_k, t_l) = -\langle x^k\tilde x^l\rangle` (Ito: :math:`R_{kl} = 0` for :math:`l \ge k`).
+Sign conventions: the response is $\partial\langle x^k\rangle/\partial h^l = \Delta t\,R(t_k,t_l)$
+and $R(t_k, t_l) = -\langle x^k\tilde x^l\rangle$ (Ito: $R_{kl} = 0$ for $l \ge k$).
 
 References: Martin, Siggia & Rose (1973); Janssen (1976); De Dominicis (1976); Sompolinsky &
 Zippelius (1982); Crisanti & Sompolinsky (2018); Helias & Dahmen (2020).
@@ -65,7 +65,7 @@ J, a = sp.symbols("J a", real=True)
 
 @lru_cache(maxsize=4)
 def gaussian_coupling_average(variance_factor: int = 1):
-    r"""Return :math:`\mathbb E_J[e^{-J a}]` for :math:`J\sim\mathcal N(0, c\,g^2/N)`, computed by ``sympy.integrate``.
+    r"""Return $\mathbb E_J[e^{-J a}]$ for $J\sim\mathcal N(0, c\,g^2/N)$, computed by ``sympy.integrate``.
 
     ``variance_factor`` is ``c`` (1 for off-diagonal couplings, 2 for the GOE diagonal).
 
@@ -93,31 +93,31 @@ class MSRDerivation(ReadOnlyArrays):
     T, N, symmetric, phi
         Grid size, number of units kept explicit, coupling type, ``"linear"`` or ``"generic"``.
     x, xt : sympy ImmutableMatrix (N, T+1), (N, T)
-        Unit variables :math:`x_i^k` and response fields :math:`\\tilde x_i^k`.
+        Unit variables $x_i^k$ and response fields $\\tilde x_i^k$.
     action : sympy Expr
-        The MSR action :math:`S` of the N units before the disorder average.
+        The MSR action $S$ of the N units before the disorder average.
     coupling_term : sympy Expr
-        Its part that contains :math:`J`.
+        Its part that contains $J$.
     pair_average : sympy Expr
-        :math:`\\mathbb E_J e^{-Ja}` from ``sympy.integrate``.
+        $\\mathbb E_J e^{-Ja}$ from ``sympy.integrate``.
     averaged_term : sympy Expr
-        :math:`\\ln \\mathbb E_J e^{\\rm coupling\\_term}` in the unit variables.
+        $\\ln \\mathbb E_J e^{\\rm coupling\\_term}$ in the unit variables.
     W : sympy Expr
-        The same per unit, in order parameters: :math:`\\frac{g^2\\Delta t^2}{2}\\sum(Q C + \\kappa K K^T)`.
+        The same per unit, in order parameters: $\\frac{g^2\\Delta t^2}{2}\\sum(Q C + \\kappa K K^T)$.
     order_parameter_identity : bool
         True when SymPy verified ``averaged_term == N * W`` at the microscopic order parameters.
     Q, C, K, Qh, Ch, Kh, R : sympy ImmutableMatrix (T, T)
         Order parameters, their conjugate fields, and the (strictly causal) response symbols.
     saddle_equations : tuple of sympy Eq
-        Stationarity of :math:`W - \\sum(\\hat Q Q + \\hat C C + \\hat K K)` in Q, C, K, solved for the hats.
+        Stationarity of $W - \\sum(\\hat Q Q + \\hat C C + \\hat K K)$ in Q, C, K, solved for the hats.
     single_site_action : sympy Expr
-        :math:`S_1` at the physical saddle (:math:`Q = 0`, :math:`K_{lk} = -R_{kl}`).
+        $S_1$ at the physical saddle ($Q = 0$, $K_{lk} = -R_{kl}$).
     noise_covariance : sympy ImmutableMatrix (T, T)
-        :math:`\\partial^2 S_1/\\partial\\tilde x^k\\partial\\tilde x^l / \\Delta t^2` (the covariance of :math:`\\eta`).
+        $\\partial^2 S_1/\\partial\\tilde x^k\\partial\\tilde x^l / \\Delta t^2$ (the covariance of $\\eta$).
     memory_kernel : sympy ImmutableMatrix (T, T)
-        :math:`\\partial\\,\\mathrm{drift}^k/\\partial\\phi^l / \\Delta t` (kernel of the memory term).
+        $\\partial\\,\\mathrm{drift}^k/\\partial\\phi^l / \\Delta t$ (kernel of the memory term).
     equations_of_motion : tuple of sympy Eq
-        :math:`x^{k+1}` read off :math:`S_1` (noise :math:`\\eta^k` reinstated).
+        $x^{k+1}$ read off $S_1$ (noise $\\eta^k$ reinstated).
     """
 
     T: int
@@ -159,7 +159,7 @@ def derive(T: int = 2, N: int = 2, symmetric: bool = False, phi: str = "generic"
     r"""Carry out the MSR-JD derivation with SymPy for ``N`` explicit units and ``T`` time steps.
 
     The disorder average and the order-parameter identity are checked on the explicit units
-    (exact for i.i.d. couplings and for GOE couplings whose diagonal has variance :math:`2g^2/N`);
+    (exact for i.i.d. couplings and for GOE couplings whose diagonal has variance $2g^2/N$);
     the saddle point is then taken for the per-unit functional, whose form does not depend on N.
 
     Parameters
@@ -168,7 +168,7 @@ def derive(T: int = 2, N: int = 2, symmetric: bool = False, phi: str = "generic"
     N : int in [1, 4]
     symmetric : bool
     phi : {"generic", "linear"}
-        ``"generic"`` keeps :math:`\phi` an undefined SymPy function.
+        ``"generic"`` keeps $\phi$ an undefined SymPy function.
 
     Examples
     --------
@@ -290,7 +290,7 @@ def kernel_functions(d: MSRDerivation):
     r"""Lambdify the kernels SymPy derived: ``sigma(g, C)`` and ``memory(g, R)``, elementwise on arrays.
 
     SymPy's noise covariance and memory kernel are checked to be the same function of
-    :math:`C_{kl}` (resp. :math:`R_{kl}`) for every pair of grid times, then one entry is lambdified.
+    $C_{kl}$ (resp. $R_{kl}$) for every pair of grid times, then one entry is lambdified.
 
     >>> sigma, memory = kernel_functions(derive(T=2, N=2, symmetric=True))
     >>> float(sigma(0.5, 2.0)), float(memory(0.5, 2.0))
@@ -321,10 +321,10 @@ class DiscreteDMFT(ReadOnlyArrays):
 
 
 def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol=1e-11, max_iter=500) -> DiscreteDMFT:
-    r"""Solve the single-site process read off the MSR saddle point, Ito-discretized, for linear :math:`\phi`.
+    r"""Solve the single-site process read off the MSR saddle point, Ito-discretized, for linear $\phi$.
 
-    With the lambdified kernels ``sigma`` (noise covariance as a function of :math:`C`) and
-    ``memory`` (memory kernel as a function of :math:`R`) from :func:`kernel_functions`:
+    With the lambdified kernels ``sigma`` (noise covariance as a function of $C$) and
+    ``memory`` (memory kernel as a function of $R$) from :func:`kernel_functions`:
 
     .. math::
 
@@ -333,8 +333,8 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
 
     ``R[k, l] = \partial\langle x^k\rangle/\partial(\Delta t\, h^l)`` (zero for ``l >= k``; the
     first nonzero entry ``R[l+1, l] = 1``) is found row by row; ``C`` by damped fixed-point
-    iteration of :math:`C = C_0 r r^\top + \Delta t^2 R\,\Sigma(C)\,R^\top`. Agreement with the
-    continuous-time solution is :math:`O(\Delta t)` (Ito/Euler discretization).
+    iteration of $C = C_0 r r^\top + \Delta t^2 R\,\Sigma(C)\,R^\top$. Agreement with the
+    continuous-time solution is $O(\Delta t)$ (Ito/Euler discretization).
     Memory: a few ``(n_t, n_t)`` arrays.
 
     >>> sigma, memory = kernel_functions(derive(T=2, N=2, symmetric=False))

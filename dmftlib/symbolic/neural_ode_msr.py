@@ -1,7 +1,7 @@
 r"""The two-replica MSR path integral of the reservoir neural ODE, derived with SymPy.
 
-Two copies of the Euler-discretized depth dynamics (student :math:`a=1`, teacher :math:`a=2`)
-share the input :math:`x` and the couplings :math:`J`, and differ in their controls:
+Two copies of the Euler-discretized depth dynamics (student $a=1$, teacher $a=2$)
+share the input $x$ and the couplings $J$, and differ in their controls:
 
 .. math::
 
@@ -9,11 +9,11 @@ share the input :math:`x` and the couplings :math:`J`, and differ in their contr
     \qquad h_{a,i}^0 = x_i,\qquad k = 0..T-1.
 
 The MSR action is
-:math:`S = \sum_{a,i,k}\hat h_{a,i}^k[h_{a,i}^{k+1}-h_{a,i}^k-\Delta(-h_{a,i}^k+u_a^kx_i)] - \sum_{ij}J_{ij}A_{ij}`
-with :math:`A_{ij} = \Delta\sum_{a,k}g_a^k\hat h_{a,i}^k\phi(h_{a,j}^k)`. The Gaussian average over
-i.i.d. :math:`J_{ij}\sim\mathcal N(0,1/N)` (``sympy.integrate``, via
+$S = \sum_{a,i,k}\hat h_{a,i}^k[h_{a,i}^{k+1}-h_{a,i}^k-\Delta(-h_{a,i}^k+u_a^kx_i)] - \sum_{ij}J_{ij}A_{ij}$
+with $A_{ij} = \Delta\sum_{a,k}g_a^k\hat h_{a,i}^k\phi(h_{a,j}^k)$. The Gaussian average over
+i.i.d. $J_{ij}\sim\mathcal N(0,1/N)$ (``sympy.integrate``, via
 :func:`dmftlib.symbolic.msr.gaussian_coupling_average`) gives
-:math:`\sum_{ij}A_{ij}^2/(2N) = N W` with
+$\sum_{ij}A_{ij}^2/(2N) = N W$ with
 
 .. math::
 
@@ -21,10 +21,10 @@ i.i.d. :math:`J_{ij}\sim\mathcal N(0,1/N)` (``sympy.integrate``, via
     Q^{ab}_{kl} = \frac1N\sum_i\hat h_{a,i}^k\hat h_{b,i}^l,\quad
     C^{ab}_{\phi,kl} = \frac1N\sum_j\phi(h_{a,j}^k)\phi(h_{b,j}^l).
 
-The saddle point (:math:`Q = 0` at the physical solution, so no memory term: the couplings are
+The saddle point ($Q = 0$ at the physical solution, so no memory term: the couplings are
 not symmetric) leaves one site with Gaussian fields whose covariance is read off the quadratic
-part of the single-site action: :math:`\langle g_a^k\zeta_a^k\,g_b^l\zeta_b^l\rangle = g_a^kg_b^lC^{ab}_{\phi,kl}`.
-For linear :math:`\phi` the closure is then solved symbolically (:func:`linear_output_covariance`)
+part of the single-site action: $\langle g_a^k\zeta_a^k\,g_b^l\zeta_b^l\rangle = g_a^kg_b^lC^{ab}_{\phi,kl}$.
+For linear $\phi$ the closure is then solved symbolically (:func:`linear_output_covariance`)
 and tested against :func:`dmftlib.neural_ode_dmft.closure`.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ class TwoReplicaMSR:
     ``W`` (per unit, in order parameters), ``order_parameter_identity`` (SymPy verified
     ``averaged_term == N W`` at the microscopic order parameters), ``saddle_equations``,
     ``single_site_action``, ``noise_covariance`` ((2T, 2T), index ``a*T + k``), ``drift``
-    (the deterministic part of :math:`(h^{k+1}_a-h^k_a)/\\Delta`), and the symbols
+    (the deterministic part of $(h^{k+1}_a-h^k_a)/\\Delta$), and the symbols
     ``gains``, ``inputs`` (2, T), ``Cphi`` (2T, 2T).
     """
 
@@ -148,7 +148,7 @@ def noise_kernel(d: TwoReplicaMSR):
     r"""Lambdify the derived noise covariance as a function ``f(g_a, g_b, c)`` of one entry.
 
     SymPy checks that every entry of ``d.noise_covariance`` is the same function of its gains and
-    :math:`C_{\phi}` entry before one is lambdified.
+    $C_{\phi}$ entry before one is lambdified.
 
     >>> f = noise_kernel(derive(T=1, N=1))
     >>> float(f(2.0, 3.0, 0.5))
@@ -173,14 +173,14 @@ def noise_kernel(d: TwoReplicaMSR):
 
 @lru_cache(maxsize=4)
 def linear_output_covariance(T: int = 2):
-    r"""For linear :math:`\phi`, solve the single-site process of :func:`derive` symbolically.
+    r"""For linear $\phi$, solve the single-site process of :func:`derive` symbolically.
 
-    The process :math:`h_a^{k+1} = h_a^k + \Delta(\mathrm{drift}_a^k + \xi_a^k)`, with the noise
-    covariance :math:`\langle\xi_a^k\xi_b^l\rangle` read off the single-site action (``noise_covariance``)
-    and :math:`C_\phi = C` (linear :math:`\phi`), is
+    The process $h_a^{k+1} = h_a^k + \Delta(\mathrm{drift}_a^k + \xi_a^k)$, with the noise
+    covariance $\langle\xi_a^k\xi_b^l\rangle$ read off the single-site action (``noise_covariance``)
+    and $C_\phi = C$ (linear $\phi$), is
     marched in depth with SymPy; returns the matrix ``C`` ((T+1), 2, 2 nested as a SymPy Matrix of
     shape (2(T+1), 2(T+1)), index ``a*(T+1) + k``) as polynomials in the gains, inputs and
-    :math:`\Delta`, with the symbols ``(gains, inputs)``.
+    $\Delta$, with the symbols ``(gains, inputs)``.
 
     >>> C, gains, inputs = linear_output_covariance(1)     # C^{12}(1, 1) minus the input part
     >>> u1, u2 = inputs[0, 0], inputs[1, 0]

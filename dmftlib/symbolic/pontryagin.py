@@ -6,11 +6,11 @@ A neural ODE (the continuum limit of a ResNet) is the controlled system
 
     \frac{dh}{d\tau} = F\big(h(\tau), \theta(\tau)\big), \qquad h \in \mathbb R^K,\ \tau\in[0,1],
 
-trained by minimising a terminal loss :math:`J = \Phi(h(1), y)` over the controls
-:math:`\theta(\tau)` (the weights of the layers). This module takes a vector field ``F`` and a
+trained by minimising a terminal loss $J = \Phi(h(1), y)$ over the controls
+$\theta(\tau)$ (the weights of the layers). This module takes a vector field ``F`` and a
 loss ``Phi`` written as SymPy expressions and derives, by genuine symbolic computation,
 
-* the **Hamiltonian** :math:`H(h, \lambda, \theta) = \lambda\cdot F(h, \theta)`;
+* the **Hamiltonian** $H(h, \lambda, \theta) = \lambda\cdot F(h, \theta)$;
 * from the **Lagrangian**
 
   .. math::
@@ -19,11 +19,11 @@ loss ``Phi`` written as SymPy expressions and derives, by genuine symbolic compu
       - F(h(\tau),\theta(\tau))\Big)\,d\tau ,
 
   its Euler-Lagrange equations: the **state
-  equation** :math:`\dot h = \partial H/\partial\lambda = F`, the **costate equation**
-  :math:`\dot\lambda = -\partial H/\partial h = -(\partial F/\partial h)^\top\lambda`, and the
+  equation** $\dot h = \partial H/\partial\lambda = F$, the **costate equation**
+  $\dot\lambda = -\partial H/\partial h = -(\partial F/\partial h)^\top\lambda$, and the
   boundary term of the integration by parts, the **terminal condition**
-  :math:`\lambda(1) = -\partial\Phi/\partial h(1)`;
-* the **stationarity condition** :math:`\partial H/\partial\theta = 0`; away from an optimum
+  $\lambda(1) = -\partial\Phi/\partial h(1)$;
+* the **stationarity condition** $\partial H/\partial\theta = 0$; away from an optimum
   the functional gradient of the loss is
 
   .. math::
@@ -31,10 +31,10 @@ loss ``Phi`` written as SymPy expressions and derives, by genuine symbolic compu
       \frac{\delta J}{\delta\theta(\tau)} = -\frac{\partial H}{\partial\theta}
       = -\Big(\frac{\partial F}{\partial\theta}\Big)^{\!\top}\lambda(\tau).
 
-**Sign convention.** With this Lagrangian :math:`\lambda` is Pontryagin's costate
-:math:`p` of :cite:t:`li2018maximum` (:math:`\lambda(1) = -\nabla\Phi`; an optimal control
-*maximises* :math:`H` at every :math:`\tau`). The adjoint :math:`a(\tau) = \partial J/\partial
-h(\tau)` of :cite:t:`chen2018neural` (back-propagated errors) is :math:`a = -\lambda`.
+**Sign convention.** With this Lagrangian $\lambda$ is Pontryagin's costate
+$p$ of :cite:t:`li2018maximum` ($\lambda(1) = -\nabla\Phi$; an optimal control
+*maximises* $H$ at every $\tau$). The adjoint $a(\tau) = \partial J/\partial
+h(\tau)$ of :cite:t:`chen2018neural` (back-propagated errors) is $a = -\lambda$.
 
 The results are lambdified into NumPy functions, vectorised over samples: a state array
 ``h`` has shape ``(K, *batch)`` (one column per sample), the costate the same, the flat
@@ -44,7 +44,7 @@ parameter vector ``theta`` shape ``(P,)``. The numerical solvers of :mod:`dmftli
 Parameters are declared in named blocks (a matrix ``A`` of shape ``(K, K)``, a vector ``b``
 of shape ``(K,)``, ...) made with :func:`parameter_block`; they are flattened in declaration
 order (row-major inside a block) into ``theta``, see :meth:`PontryaginSystem.pack` and
-:meth:`PontryaginSystem.unpack`. Time-dependent controls :math:`\theta(\tau)` are handled by
+:meth:`PontryaginSystem.unpack`. Time-dependent controls $\theta(\tau)$ are handled by
 the numerical code (one row of parameters per piece of a piecewise-constant control).
 
 Cost: the derivation works term by term on the expanded Hamiltonian, so it grows like the
@@ -52,7 +52,7 @@ number of terms (``K^2`` for ``tanh_system(K)``: about 0.3 s of CPU for ``K = 2`
 ``K = 20``); do it once per model and reuse the system. Symbols carry no assumptions (plain
 ``sympy.Symbol``), so user expressions must be built from the symbols this module returns.
 
-Typical use (time-dependent controls :math:`A(\tau)`, :math:`b(\tau)` on ``L`` pieces; ``h0``
+Typical use (time-dependent controls $A(\tau)$, $b(\tau)$ on ``L`` pieces; ``h0``
 and ``y`` of shape ``(K, n)``)::
 
     from dmftlib.symbolic.pontryagin import tanh_system
@@ -68,7 +68,7 @@ For another field, build it from :func:`state_symbols` and :func:`parameter_bloc
 
 Examples
 --------
-The model of the chapter, :math:`F = -h + A\tanh(h) + b` with :math:`K = 2`:
+The model of the chapter, $F = -h + A\tanh(h) + b$ with $K = 2$:
 
 >>> import numpy as np
 >>> sys = tanh_system(2)
@@ -230,16 +230,16 @@ class PontryaginSystem(ReadOnlyArrays):
     ``blocks``
         ``((name, shape), ...)``: how ``theta`` is cut into named parameter blocks.
     ``F``, ``loss``, ``hamiltonian``
-        the vector field (``K x 1`` matrix), :math:`\Phi(h, y)` and :math:`H = \lambda\cdot F`.
+        the vector field (``K x 1`` matrix), $\Phi(h, y)$ and $H = \lambda\cdot F$.
     ``lagrangian_density``
-        :math:`\lambda(\tau)\cdot(\dot h(\tau) - F)` in functions of ``tau`` (``tau_symbol``).
+        $\lambda(\tau)\cdot(\dot h(\tau) - F)$ in functions of ``tau`` (``tau_symbol``).
     ``state_rhs``, ``costate_rhs``, ``terminal_costate``
-        :math:`\dot h = F`, :math:`\dot\lambda = -\partial H/\partial h` and
-        :math:`\lambda(1) = -\partial\Phi/\partial h`, as solved from the Euler-Lagrange
+        $\dot h = F$, $\dot\lambda = -\partial H/\partial h$ and
+        $\lambda(1) = -\partial\Phi/\partial h$, as solved from the Euler-Lagrange
         equations and the boundary term (tuples of expressions in plain symbols).
     ``dH_dtheta``
-        :math:`\partial H/\partial\theta` (length ``P``); stationarity is ``dH_dtheta = 0`` and
-        the gradient of :math:`J` with respect to :math:`\theta(\tau)` is ``-dH_dtheta``.
+        $\partial H/\partial\theta$ (length ``P``); stationarity is ``dH_dtheta = 0`` and
+        the gradient of $J$ with respect to $\theta(\tau)$ is ``-dH_dtheta``.
     ``euler_lagrange``
         the raw ``sympy.Eq`` list returned by ``euler_equations`` (state, costate, parameters).
 
@@ -247,15 +247,15 @@ class PontryaginSystem(ReadOnlyArrays):
     ``(P,)``, ``y`` of shape ``(n_y, *batch)``):
 
     ``f(h, theta) -> (K, *batch)``
-        the vector field :math:`F`.
+        the vector field $F$.
     ``jacobian(h, theta) -> (K, K, *batch)``
-        :math:`\partial F_i/\partial h_j`.
+        $\partial F_i/\partial h_j$.
     ``costate_f(h, lam, theta) -> (K, *batch)``
-        :math:`-\partial H/\partial h = -(\partial F/\partial h)^\top\lambda`.
+        $-\partial H/\partial h = -(\partial F/\partial h)^\top\lambda$.
     ``grad_h(h, lam, theta) -> (P, *batch)``
-        :math:`\partial H/\partial\theta = (\partial F/\partial\theta)^\top\lambda`.
+        $\partial H/\partial\theta = (\partial F/\partial\theta)^\top\lambda$.
     ``loss_fn(h, y) -> batch``, ``terminal_fn(h, y) -> (K, *batch)``
-        :math:`\Phi` and :math:`-\partial\Phi/\partial h`.
+        $\Phi$ and $-\partial\Phi/\partial h$.
     """
 
     h: tuple
@@ -341,9 +341,9 @@ def derive_pontryagin(F, h, params: Mapping[str, sp.Matrix], loss, y=(), *, desc
         order in which they are flattened into ``theta``. A one-column matrix is a vector
         block of shape ``(m,)``; to force another shape (e.g. a ``1 x 1`` matrix ``A``) pass
         ``{name: (Matrix, shape)}``.
-    loss : SymPy expression :math:`\Phi(h, y)` of the terminal state and the targets.
+    loss : SymPy expression $\Phi(h, y)$ of the terminal state and the targets.
     y : sequence of target symbols appearing in ``loss`` (may be empty).
-    describe : optional one-line description of :math:`H` in matrix form, kept as
+    describe : optional one-line description of $H$ in matrix form, kept as
         ``hamiltonian_matrix_form`` (for display).
 
     Returns
@@ -353,12 +353,12 @@ def derive_pontryagin(F, h, params: Mapping[str, sp.Matrix], loss, y=(), *, desc
     Notes
     -----
     The derivation is done on the Lagrangian density
-    :math:`\ell = \lambda(\tau)\cdot(\dot h(\tau) - F(h(\tau),\theta(\tau)))` with ``h``,
+    $\ell = \lambda(\tau)\cdot(\dot h(\tau) - F(h(\tau),\theta(\tau)))$ with ``h``,
     ``lambda`` and every parameter promoted to functions of ``tau``; its Euler-Lagrange
-    equations are solved for :math:`\dot h` and :math:`\dot\lambda`; the terminal condition
-    comes from the boundary term :math:`[\partial\Phi/\partial h + \partial\ell/\partial\dot h]
-    _{\tau=1} = 0` of the integration by parts. The results are checked against the direct
-    derivatives of :math:`H = \lambda\cdot F` (an internal consistency check that raises
+    equations are solved for $\dot h$ and $\dot\lambda$; the terminal condition
+    comes from the boundary term $[\partial\Phi/\partial h + \partial\ell/\partial\dot h]
+    _{\tau=1} = 0$ of the integration by parts. The results are checked against the direct
+    derivatives of $H = \lambda\cdot F$ (an internal consistency check that raises
     ``RuntimeError`` if they differ).
     """
     hs = _flat(h)
@@ -464,7 +464,7 @@ def _square_loss(hs, readout):
 
 
 def tanh_system(K: int, readout: Sequence[int] | None = None) -> PontryaginSystem:
-    r"""The system :math:`F = -h + A\tanh(h) + b` with square loss :math:`\tfrac12\sum_r (h_r(1)-y_r)^2`.
+    r"""The system $F = -h + A\tanh(h) + b$ with square loss $\tfrac12\sum_r (h_r(1)-y_r)^2$.
 
     Parameters ``A`` (``K x K``) and ``b`` (``K``); ``readout`` lists the state components
     compared with the targets (all ``K`` by default). This is the controlled neural ODE of the
@@ -490,7 +490,7 @@ def tanh_system(K: int, readout: Sequence[int] | None = None) -> PontryaginSyste
 
 
 def mlp_system(K: int, m: int, readout: Sequence[int] = (0,)) -> PontryaginSystem:
-    r"""A one-hidden-layer vector field :math:`F = W_2\tanh(W_1 h + b_1) + b_2` with ``m`` hidden units.
+    r"""A one-hidden-layer vector field $F = W_2\tanh(W_1 h + b_1) + b_2$ with ``m`` hidden units.
 
     Blocks ``W1`` (``m x K``), ``b1`` (``m``), ``W2`` (``K x m``), ``b2`` (``K``); square loss on
     the ``readout`` components (the first one by default, as for an augmented neural ODE whose
@@ -513,7 +513,7 @@ def mlp_system(K: int, m: int, readout: Sequence[int] = (0,)) -> PontryaginSyste
 def discrete_costate_equations(system: PontryaginSystem, L: int):
     r"""Stationarity of the discrete Lagrangian of the Euler ResNet, derived symbolically.
 
-    For :math:`h_{\ell+1} = h_\ell + \Delta\tau\,F(h_\ell,\theta_\ell)` (:math:`\Delta\tau = 1/L`)
+    For $h_{\ell+1} = h_\ell + \Delta\tau\,F(h_\ell,\theta_\ell)$ ($\Delta\tau = 1/L$)
     the discrete Lagrangian is
 
     .. math::
@@ -522,11 +522,11 @@ def discrete_costate_equations(system: PontryaginSystem, L: int):
         \big(h_{\ell+1} - h_\ell - \Delta\tau\,F(h_\ell,\theta_\ell)\big).
 
     Returns ``(lagrangian, eqs)`` where ``eqs`` maps each symbol ``h_{i,l}`` (``l = 1..L``)
-    and ``theta_{j,l}`` (``l = 0..L-1``) to :math:`\partial\mathcal L_L/\partial(\cdot)`:
+    and ``theta_{j,l}`` (``l = 0..L-1``) to $\partial\mathcal L_L/\partial(\cdot)$:
     setting the ``h`` ones to zero gives the costate recursion
-    :math:`\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,\partial H/\partial h(h_\ell,\lambda_{\ell+1},\theta_\ell)`
-    and :math:`\lambda_L = -\nabla\Phi(h_L)`; the ``theta`` ones are the gradient
-    :math:`\partial J/\partial\theta_\ell = -\Delta\tau\,\partial H/\partial\theta`. Meant for a small
+    $\lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,\partial H/\partial h(h_\ell,\lambda_{\ell+1},\theta_\ell)$
+    and $\lambda_L = -\nabla\Phi(h_L)$; the ``theta`` ones are the gradient
+    $\partial J/\partial\theta_\ell = -\Delta\tau\,\partial H/\partial\theta$. Meant for a small
     ``L`` (display and tests).
     """
     L = _check_pos_int("L", L)

@@ -1,15 +1,15 @@
 r"""Dynamic programming and Pontryagin's principle for control problems, derived with SymPy.
 
-* :func:`riccati_two_ways`: the LQR problem :math:`\dot x = Ax + Bu`, running cost
-  :math:`\tfrac12(x^\top Qx + u^\top Ru)`, with general symbolic matrices. Route 1 (HJB): insert
-  :math:`V = \tfrac12 x^\top P(t)x` in :math:`-\partial_t V = \min_u[\ell + \nabla V\cdot(Ax + Bu)]`, minimise
-  over :math:`u` by solving :math:`\partial_u(\cdot) = 0`, and read :math:`\dot P` off the Hessian in
-  :math:`x`. Route 2 (Pontryagin): the Lagrangian :math:`\ell + \lambda\cdot(\dot x - Ax - Bu)` gives
-  :math:`u = R^{-1}B^\top\lambda` and :math:`\dot\lambda = Qx - A^\top\lambda`; the ansatz
-  :math:`\lambda = -Px` and the chain rule give :math:`\dot P` again. Both are returned, with their difference.
+* :func:`riccati_two_ways`: the LQR problem $\dot x = Ax + Bu$, running cost
+  $\tfrac12(x^\top Qx + u^\top Ru)$, with general symbolic matrices. Route 1 (HJB): insert
+  $V = \tfrac12 x^\top P(t)x$ in $-\partial_t V = \min_u[\ell + \nabla V\cdot(Ax + Bu)]$, minimise
+  over $u$ by solving $\partial_u(\cdot) = 0$, and read $\dot P$ off the Hessian in
+  $x$. Route 2 (Pontryagin): the Lagrangian $\ell + \lambda\cdot(\dot x - Ax - Bu)$ gives
+  $u = R^{-1}B^\top\lambda$ and $\dot\lambda = Qx - A^\top\lambda$; the ansatz
+  $\lambda = -Px$ and the chain rule give $\dot P$ again. Both are returned, with their difference.
 * :func:`schedule_hamiltonian`: the online-SGD learning-rate problem of
-  :mod:`dmftlib.optimal_control`, :math:`\dot E = -2gE + g^2(E + \sigma^2)`: SymPy minimises the Hamiltonian
-  over :math:`g` and returns :math:`g^*(E)` and the optimal dynamics, lambdified.
+  :mod:`dmftlib.optimal_control`, $\dot E = -2gE + g^2(E + \sigma^2)$: SymPy minimises the Hamiltonian
+  over $g$ and returns $g^*(E)$ and the optimal dynamics, lambdified.
 
 The lambdified right-hand sides are tested against :func:`dmftlib.optimal_control.riccati_rhs` and
 :func:`dmftlib.optimal_control.optimal_schedule`.
@@ -107,11 +107,11 @@ class ScheduleDerivation:
 
 
 def schedule_hamiltonian() -> ScheduleDerivation:
-    r"""Minimise the Hamiltonian of the schedule problem over :math:`g`.
+    r"""Minimise the Hamiltonian of the schedule problem over $g$.
 
-    With :math:`H = \lambda f(E, g)`, :math:`f = -2gE + g^2(E + \sigma^2)` and :math:`\lambda < 0` (the
-    costate of the terminal cost :math:`E(T)`, :math:`\lambda(T) = -1`), Pontryagin's principle maximises
-    :math:`H`, i.e. minimises :math:`f` over :math:`g`.
+    With $H = \lambda f(E, g)$, $f = -2gE + g^2(E + \sigma^2)$ and $\lambda < 0$ (the
+    costate of the terminal cost $E(T)$, $\lambda(T) = -1$), Pontryagin's principle maximises
+    $H$, i.e. minimises $f$ over $g$.
 
     Examples
     --------

@@ -4,20 +4,20 @@ The bridge from the path integral of Part II (:mod:`dmftlib.symbolic.msr`, where
 the inference dynamics of a network) to the training dynamics of Part III: here the dynamical
 variables are the weights, the "time" is the number of samples seen, and the dynamics is online
 SGD. The model is the teacher-student neural ODE of :mod:`dmftlib.neural_ode`: unit-scale weights
-:math:`J = W/\sqrt N\in\mathbb R^{K\times N}`, a fixed teacher :math:`J^*`, controls
-:math:`\theta`; one step on a fresh :math:`x_k\sim\mathcal N(0, I_N)` is
+$J = W/\sqrt N\in\mathbb R^{K\times N}$, a fixed teacher $J^*$, controls
+$\theta$; one step on a fresh $x_k\sim\mathcal N(0, I_N)$ is
 
 .. math::
 
     J_{k+1} = J_k + \frac{\eta}{N}\,g_k\,x_k^\top,\qquad
     \theta_{k+1} = \theta_k + \frac{\eta_\theta}{N}\,G_k ,
 
-with :math:`g = -\partial\ell/\partial h(0)` and :math:`G = \partial H/\partial\theta` functions of
-the projections :math:`h = J_kx_k`, :math:`h^* = J^*x_k` and of :math:`\theta_k` only.
+with $g = -\partial\ell/\partial h(0)$ and $G = \partial H/\partial\theta$ functions of
+the projections $h = J_kx_k$, $h^* = J^*x_k$ and of $\theta_k$ only.
 
-**1. The increments** (:func:`sgd_increments`). SymPy expands :math:`J_{k+1}J_{k+1}^\top` and
-:math:`J_{k+1}J^{*\top}` componentwise: the order parameters :math:`q = (Q, R, \theta)` change by
-:math:`\Delta q_k = \psi(h, h^*, n; q_k)/N` with :math:`n = |x_k|^2/N` and
+**1. The increments** (:func:`sgd_increments`). SymPy expands $J_{k+1}J_{k+1}^\top$ and
+$J_{k+1}J^{*\top}$ componentwise: the order parameters $q = (Q, R, \theta)$ change by
+$\Delta q_k = \psi(h, h^*, n; q_k)/N$ with $n = |x_k|^2/N$ and
 
 .. math::
 
@@ -25,12 +25,12 @@ the projections :math:`h = J_kx_k`, :math:`h^* = J^*x_k` and of :math:`\theta_k`
     \psi_R = \eta\, g h^{*\top},\qquad \psi_\theta = \eta_\theta\, G .
 
 **2. The action.** Enforce each update with a delta function,
-:math:`\delta(z) = \int_{-i\infty}^{i\infty}\frac{d\tilde q}{2\pi i}e^{\tilde q z}`. The weights
-enter the averaged integrand only through :math:`q` (the law of :math:`(h, h^*)` given the past is
-:math:`\mathcal N(0, [[Q, R], [R^\top, T]])`: :math:`x_k` is fresh), so the path integral of
+$\delta(z) = \int_{-i\infty}^{i\infty}\frac{d\tilde q}{2\pi i}e^{\tilde q z}$. The weights
+enter the averaged integrand only through $q$ (the law of $(h, h^*)$ given the past is
+$\mathcal N(0, [[Q, R], [R^\top, T]])$: $x_k$ is fresh), so the path integral of
 the weights collapses onto that of the order parameters, with one response field
-:math:`\tilde q_k = N p_k` per step. With training time :math:`t = k/N`,
-:math:`dt = 1/N` (the limit :math:`\eta/N\to\eta\,dt`):
+$\tilde q_k = N p_k$ per step. With training time $t = k/N$,
+$dt = 1/N$ (the limit $\eta/N\to\eta\,dt$):
 
 .. math::
 
@@ -38,25 +38,25 @@ the weights collapses onto that of the order parameters, with one response field
     S = \int dt\,\Big[p\cdot\dot q + \Lambda\big(-p; q\big)\Big],\qquad
     \Lambda(s; q) = \ln\mathbb E\,e^{s\cdot\psi},
 
-:math:`\Lambda` the cumulant generating function of one step's increment (:func:`action`).
-:func:`chi2_limit` shows that the factor :math:`n` may be set to one inside :math:`\Lambda`.
+$\Lambda$ the cumulant generating function of one step's increment (:func:`action`).
+:func:`chi2_limit` shows that the factor $n$ may be set to one inside $\Lambda$.
 
-**3. The saddle point** (:func:`saddle_point`). Because :math:`S` is multiplied by :math:`N`, the
+**3. The saddle point** (:func:`saddle_point`). Because $S$ is multiplied by $N$, the
 path integral concentrates on the stationary point; SymPy's Euler-Lagrange equations are
-:math:`\dot q = \partial_s\Lambda(-p; q)` and :math:`\dot p = \partial_q\Lambda(-p; q)`.
-Normalization, :math:`\Lambda(0; q) = 0` for every :math:`q`, makes :math:`p\equiv0` a solution of
-the second (the physical, causal saddle, as :math:`\hat Q = 0` in Part II), and the first becomes
+$\dot q = \partial_s\Lambda(-p; q)$ and $\dot p = \partial_q\Lambda(-p; q)$.
+Normalization, $\Lambda(0; q) = 0$ for every $q$, makes $p\equiv0$ a solution of
+the second (the physical, causal saddle, as $\hat Q = 0$ in Part II), and the first becomes
 
 .. math:: \dot q = \partial_s\Lambda(0; q) = \mathbb E\,\psi(h, h^*, 1; q):
 
 the order-parameter ODEs of the chapter. The second cumulant (the SGD noise) enters only at
-:math:`p\ne0`: it sets the Gaussian :math:`O(1/\sqrt N)` fluctuations around the saddle.
+$p\ne0$: it sets the Gaussian $O(1/\sqrt N)$ fluctuations around the saddle.
 
-**4. Checks on reduced instances.** :func:`drift` builds :math:`\psi` for small ``K``, ``M``,
+**4. Checks on reduced instances.** :func:`drift` builds $\psi$ for small ``K``, ``M``,
 ``L`` by composing the Euler ResNet symbolically and differentiating the loss with ``sympy.diff``
-(no costate code), lambdified; :func:`linear_drift` computes :math:`\mathbb E\psi` exactly
+(no costate code), lambdified; :func:`linear_drift` computes $\mathbb E\psi$ exactly
 (Gaussian moments by Wick's theorem, :mod:`dmftlib.symbolic.gaussian`) when the controls
-:math:`A` of student and teacher vanish and only :math:`b` is present (fixed): linear networks.
+$A$ of student and teacher vanish and only $b$ is present (fixed): linear networks.
 Both are tested against :func:`dmftlib.neural_ode.rhs`.
 
 Reference: the chapter ``book/part3/neural_ode_teacher_student.ipynb``; the MSR formalism as in
@@ -80,14 +80,14 @@ t_sym = sp.Symbol("t", real=True)
 
 
 def sgd_increments(K: int = 2, M: int = 1, N: int = 3):
-    r"""SymPy check of the one-step increments of :math:`Q = JJ^\top` and :math:`R = JJ^{*\top}`.
+    r"""SymPy check of the one-step increments of $Q = JJ^\top$ and $R = JJ^{*\top}$.
 
-    Builds :math:`J` (K x N), :math:`J^*` (M x N), :math:`x`, :math:`g` as symbols, applies
-    :math:`J\to J + (\eta/N_{\rm in})\,g\,x^\top` with the symbol :math:`N_{\rm in}` (the input
+    Builds $J$ (K x N), $J^*$ (M x N), $x$, $g$ as symbols, applies
+    $J\to J + (\eta/N_{\rm in})\,g\,x^\top$ with the symbol $N_{\rm in}$ (the input
     dimension, distinct from the number ``N`` of explicit components) and returns
     ``(dQ_exact - dQ_formula, dR_exact - dR_formula)``, both expanded: zero matrices, where the
-    formula is that of the module docstring times :math:`1/N_{\rm in}`, with :math:`h = Jx`,
-    :math:`h^* = J^*x`, :math:`n = |x|^2/N_{\rm in}`.
+    formula is that of the module docstring times $1/N_{\rm in}$, with $h = Jx$,
+    $h^* = J^*x$, $n = |x|^2/N_{\rm in}$.
 
     >>> dQ, dR = sgd_increments()
     >>> dQ.is_zero_matrix, dR.is_zero_matrix
@@ -110,10 +110,10 @@ def sgd_increments(K: int = 2, M: int = 1, N: int = 3):
 
 
 def chi2_limit():
-    r"""The factor :math:`n = |x|^2/N` inside the cumulant generating function, as :math:`N\to\infty`.
+    r"""The factor $n = |x|^2/N$ inside the cumulant generating function, as $N\to\infty$.
 
-    :math:`n\sim\chi^2_N/N` has :math:`\mathbb E\,e^{s a n} = (1 - 2sa/N)^{-N/2}`; SymPy's
-    limit is :math:`e^{sa}`, the value at :math:`n = 1` (corrections :math:`O(1/N)`).
+    $n\sim\chi^2_N/N$ has $\mathbb E\,e^{s a n} = (1 - 2sa/N)^{-N/2}$; SymPy's
+    limit is $e^{sa}$, the value at $n = 1$ (corrections $O(1/N)$).
 
     >>> chi2_limit()
     exp(a*s)
@@ -123,11 +123,11 @@ def chi2_limit():
 
 
 def action(n_fields: int = 1):
-    r"""The training MSR action density :math:`p\cdot\dot q + \Lambda(-p; q)` for ``n_fields`` order parameters.
+    r"""The training MSR action density $p\cdot\dot q + \Lambda(-p; q)$ for ``n_fields`` order parameters.
 
-    :math:`\Lambda(s; q)` is written through its first two cumulants, with undefined functions
-    :math:`f_a(q)` (the mean drift) and :math:`D_{ab}(q)` (the covariance of one step's
-    increment, the SGD noise): :math:`\Lambda(s) = s\cdot f + \tfrac12 s^\top D s + O(s^3)`.
+    $\Lambda(s; q)$ is written through its first two cumulants, with undefined functions
+    $f_a(q)$ (the mean drift) and $D_{ab}(q)$ (the covariance of one step's
+    increment, the SGD noise): $\Lambda(s) = s\cdot f + \tfrac12 s^\top D s + O(s^3)$.
     Returns ``(density, q, p, f, D)`` with ``q``, ``p`` lists of functions of ``t``.
 
     >>> dens, q, p, f, D = action(1)
@@ -146,12 +146,12 @@ def action(n_fields: int = 1):
 
 
 def saddle_point(n_fields: int = 1):
-    r"""Euler-Lagrange equations of :func:`action`, and their form on the physical branch :math:`p = 0`.
+    r"""Euler-Lagrange equations of :func:`action`, and their form on the physical branch $p = 0$.
 
     Returns ``(equations, on_physical)``: the list of ``sympy.Eq`` from
-    ``sympy.calculus.euler.euler_equations`` (one per :math:`p_a`, one per :math:`q_a`) and the
-    same with :math:`p\equiv 0` substituted, solved for :math:`\dot q`: the drift ODEs
-    :math:`\dot q_a = f_a(q)` (and ``True`` for the :math:`q` equations, satisfied identically).
+    ``sympy.calculus.euler.euler_equations`` (one per $p_a$, one per $q_a$) and the
+    same with $p\equiv 0$ substituted, solved for $\dot q$: the drift ODEs
+    $\dot q_a = f_a(q)$ (and ``True`` for the $q$ equations, satisfied identically).
 
     >>> eqs, phys = saddle_point(1)
     >>> phys
@@ -181,7 +181,7 @@ def _resnet(h, A, b, L):
 
 @dataclass(frozen=True)
 class Drift:
-    r"""The per-sample increment :math:`\psi` of one SGD step, symbolic and lambdified.
+    r"""The per-sample increment $\psi$ of one SGD step, symbolic and lambdified.
 
     ``psiQ`` (K x K), ``psiR`` (K x M), ``psiA`` (L blocks K x K), ``psib`` (L, K) are SymPy
     expressions in ``h`` (K), ``hs`` (M), the student controls ``A``, ``b``, and ``eta``,
@@ -202,14 +202,14 @@ class Drift:
 
 def drift(K: int = 1, M: int = 1, L: int = 2, L_teacher: int | None = None, a_star: float = 1.0,
           c_star: float = 1.0) -> Drift:
-    r"""The increment :math:`\psi` of the module docstring for the neural-ODE teacher-student model.
+    r"""The increment $\psi$ of the module docstring for the neural-ODE teacher-student model.
 
-    The teacher (:func:`dmftlib.neural_ode.teacher_controls`, constant in depth, :math:`b^* = 0`,
+    The teacher (:func:`dmftlib.neural_ode.teacher_controls`, constant in depth, $b^* = 0$,
     read-outs one) and the student are composed as Euler ResNets with SymPy; the loss
-    :math:`\ell = \frac12(y - v\cdot h_L)^2` is differentiated with ``sympy.diff``:
-    :math:`g = -\partial\ell/\partial h_0` and :math:`G_\ell = -L\,\partial\ell/\partial\theta_\ell`
-    (the functional gradient, :math:`\partial H/\partial\theta`), with no costate code. Cost: the
-    expressions grow like :math:`K^{2L}`; keep ``K * L <= 6``.
+    $\ell = \frac12(y - v\cdot h_L)^2$ is differentiated with ``sympy.diff``:
+    $g = -\partial\ell/\partial h_0$ and $G_\ell = -L\,\partial\ell/\partial\theta_\ell$
+    (the functional gradient, $\partial H/\partial\theta$), with no costate code. Cost: the
+    expressions grow like $K^{2L}$; keep ``K * L <= 6``.
 
     >>> d = drift(1, 1, 1)                   # L = 1: h(1) = A tanh(h(0)) + b, teacher y = tanh(h*(0))
     >>> d.psiR
@@ -266,12 +266,12 @@ def _gauss_expect(poly, u, C):
 
 
 def linear_drift(K: int = 2, M: int = 1, L: int = 2):
-    r"""Exact drift :math:`\mathbb E\psi` of :math:`(Q, R)` for linear networks: :math:`A = A^* = 0`, biases ``b`` fixed.
+    r"""Exact drift $\mathbb E\psi$ of $(Q, R)$ for linear networks: $A = A^* = 0$, biases ``b`` fixed.
 
-    With :math:`A = 0` the field is :math:`-h + b` and both ResNets are affine, so :math:`\psi`
-    is a polynomial in :math:`(h, h^*)`; its Gaussian average with covariance
-    :math:`[[Q, R], [R^\top, T]]` (:math:`T = I_M`) is computed exactly by Wick's theorem. This is
-    the saddle-point drift :math:`\partial_s\Lambda(0; q)` with nothing left to quadrature.
+    With $A = 0$ the field is $-h + b$ and both ResNets are affine, so $\psi$
+    is a polynomial in $(h, h^*)$; its Gaussian average with covariance
+    $[[Q, R], [R^\top, T]]$ ($T = I_M$) is computed exactly by Wick's theorem. This is
+    the saddle-point drift $\partial_s\Lambda(0; q)$ with nothing left to quadrature.
     Returns ``f(Q, R, b, eta) -> (dQ (K, K), dR (K, M))`` (``b`` of shape (L, K)).
 
     >>> f = linear_drift(1, 1, 1)
