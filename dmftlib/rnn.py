@@ -203,12 +203,15 @@ def stationary_dmft(g: float, phi: str = "tanh", tau_max: float = 20.0, n_tau: i
         kappa = float(np.sqrt(max(1.0 - g**2, 0.0)))
         return StationaryResult(g, phi, 0.0, tau, np.zeros_like(tau), kappa, 0.0, 0, True,
                                 time.perf_counter() - start)
-    E = float(potential(d0, d0, g, phi))
-    force0 = d0 - g**2 * float(expect2(f, f, d0, d0, d0, n=80))   # -V'(Delta0) < 0
+    # Gauss-Hermite nodes adapted to Delta0: Phi(sqrt(Delta0) z) has its kink region on the scale
+    # 1/sqrt(Delta0) in z (80 nodes make E - V(Delta) negative near Delta = 0 at g = 3)
+    nq = int(min(340, max(80, 80 * np.sqrt(d0))))
+    E = float(potential(d0, d0, g, phi, n=nq))
+    force0 = d0 - g**2 * float(expect2(f, f, d0, d0, d0, n=nq))   # -V'(Delta0) < 0
     # tau(Delta) = int_Delta^Delta0 dD / sqrt(2 (E - V(D))), with Delta = Delta0 exp(-u^2)
     u = np.linspace(0.0, np.sqrt(np.log(1e5)), 1201)
     D = d0 * np.exp(-u**2)
-    gapE = np.clip(E - potential(D, d0, g, phi), 0.0, None)
+    gapE = np.clip(E - potential(D, d0, g, phi, n=nq), 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         integrand = 2 * u * D / np.sqrt(2 * gapE)
     # E - V is lost in round-off near the start (E - V ~ |V'(Delta0)| Delta0 u^2: use the limit of the
