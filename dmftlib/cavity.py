@@ -412,8 +412,8 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
 
 # ----------------------------------------------------------------------------- simulation
 
-def _couplings(rng, n_seeds, N, g, symmetric):
-    Z = rng.standard_normal((n_seeds, N, N))
+def _couplings(rngs, N, g, symmetric):
+    Z = np.stack([r.standard_normal((N, N)) for r in rngs])
     if symmetric:
         J = Z + Z.transpose(0, 2, 1)
         J *= g / np.sqrt(2.0 * N)      # off-diagonal variance g^2/N, diagonal 2 g^2/N (GOE)
@@ -427,8 +427,11 @@ MAX_STEP = 0.1
 
 
 def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
-             delta=1e-3, n_seeds=4, seed=0, substeps=None) -> CavityResult:
-    r"""Simulate N coupled units for ``n_seeds`` independent draws of :math:`J` and :math:`x(0)`.
+             delta=1e-3, seeds=4, substeps=None) -> CavityResult:
+    r"""Simulate N coupled units for independent draws of :math:`J` and :math:`x(0)`, one per seed.
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
+    draws :math:`J` and then :math:`x(0)` from ``numpy.random.default_rng(s)``.
 
     Integrates :math:`\dot x = -x + J\phi(x)` with the classical Runge-Kutta scheme (step
     :math:`\Delta t/\mathrm{substeps}`, error :math:`O(\Delta t^4)`; by default ``substeps`` is the
@@ -445,7 +448,7 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
 
     Examples
     --------
-    >>> sim = simulate(200, 0.5, t_max=2.0, n_t=21, kick_times=[0.0], n_seeds=3)
+    >>> sim = simulate(200, 0.5, t_max=2.0, n_t=21, kick_times=[0.0], seeds=3)
     >>> sim.C.shape, sim.R_kick.shape, sim.N, sim.n_seeds
     ((21, 21), (1, 21), 200, 3)
     >>> round(float(sim.R_kick[0, 0]), 6)
@@ -453,8 +456,8 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
     """
     g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
     N = check_int("N", N, low=2, high=20000)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_seed("seed", seed)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     if substeps is None:
         substeps = max(1, int(np.ceil(grid.dt / MAX_STEP - 1e-9)))
     substeps = check_int("substeps", substeps, low=1)
@@ -462,12 +465,12 @@ def simulate(N, g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, k
     check_budget("RK4 stages x units^2 x copies x seeds",
                  4.0 * substeps * (grid.n - 1) * N * N * (1 + kicks.size) * n_seeds, limit=MAX_WORK_CAVITY)
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    J = _couplings(rng, n_seeds, N, g, symmetric)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    J = _couplings(rngs, N, g, symmetric)
     JT = J.transpose(0, 2, 1)
     f_phi = (lambda x: x) if phi == "linear" else np.tanh
     K = idx.size
-    X = np.repeat(np.sqrt(C0) * rng.standard_normal((n_seeds, 1, N)), 1 + K, axis=1)
+    X = np.repeat(np.sqrt(C0) * np.stack([r.standard_normal((1, N)) for r in rngs]), 1 + K, axis=1)
     h = grid.dt / substeps
 
     def f(X):
@@ -523,14 +526,14 @@ class FiniteSizeScan(ReadOnlyArrays):
     n_seeds: int
 
 
-def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), n_seeds=4, t_max=6.0, n_t=61,
-                     kick_times=(0.0, 2.0), seed=0) -> FiniteSizeScan:
+def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), seeds=4, t_max=6.0, n_t=61,
+                     kick_times=(0.0, 2.0)) -> FiniteSizeScan:
     r"""Deviation of the N-unit simulation from the single-site theory as N grows.
 
     Expected: the deviation is dominated by seed-to-seed fluctuations of size
-    :math:`O(1/\sqrt{N\,n_{\rm seeds}})`, on top of a bias :math:`O(1/N)`.
+    :math:`O(1/\sqrt{N\,n_{\rm seeds}})`, on top of a bias :math:`O(1/N)`. The same ``seeds`` serve every N (the draws differ with N).
 
-    >>> scan = finite_size_scan(0.4, True, Ns=(50, 200), n_seeds=3, t_max=2.0, n_t=21)
+    >>> scan = finite_size_scan(0.4, True, Ns=(50, 200), seeds=3, t_max=2.0, n_t=21)
     >>> scan.N.tolist(), bool(scan.sem_C[1] < scan.sem_C[0])
     ([50, 200], True)
     """
@@ -538,17 +541,18 @@ def finite_size_scan(g, symmetric=False, phi="linear", Ns=(250, 500, 1000), n_se
     if Ns.size == 0 or np.any(Ns != np.round(Ns)):
         raise ValueError(f"Ns must be a non-empty increasing sequence of integers in [2, 20000]; got {Ns.tolist()}")
     Ns = Ns.astype(int)
+    seeds = check_seeds("seeds", seeds)
     th = theory(g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times)
     rms = lambda a: float(np.sqrt(np.mean(np.square(a))))  # noqa: E731
     out = {k: [] for k in ("err_C", "sem_C", "err_R", "sem_R")}
-    for m, N in enumerate(Ns):
+    for N in Ns:
         sim = simulate(int(N), g, symmetric, phi, t_max=t_max, n_t=n_t, kick_times=kick_times,
-                       n_seeds=n_seeds, seed=seed + m)
+                       seeds=seeds)
         out["err_C"].append(rms(sim.C - th.C))
         out["sem_C"].append(rms(sim.C_sem))
         out["err_R"].append(rms(sim.R_kick - th.R_kick))
         out["sem_R"].append(rms(sim.R_kick_sem))
-    return FiniteSizeScan(N=Ns, n_seeds=n_seeds, **{k: np.array(v) for k, v in out.items()})
+    return FiniteSizeScan(N=Ns, n_seeds=len(seeds), **{k: np.array(v) for k, v in out.items()})
 
 
 # ----------------------------------------------------------------------------- plots
@@ -636,7 +640,7 @@ def plot_response(th: CavityResult, sim: CavityResult | None = None, ax=None, ev
     return ax
 
 
-def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
+def plot_cavity(g=0.4, symmetric=False, N=300, seeds=(1, 2, 3, 4), t_max=8.0, ax=None):
     r"""Widget figure: theory and a small simulation for linear :math:`\phi` at coupling ``g``.
 
     Left: :math:`C(t,t)`; right: :math:`R(t, 0)` with the closed form. Unstable settings
@@ -650,7 +654,7 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     t_max = check_real("t_max", t_max, low=0.0, low_open=True, high=400.0)
     limit = 0.5 if symmetric else 1.0
     n_t = int(round(t_max / 0.1)) + 1
-    sim = simulate(N, g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0], n_seeds=n_seeds, seed=1)
+    sim = simulate(N, g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0], seeds=seeds)
     try:
         th = theory(g, symmetric, t_max=t_max, n_t=n_t, kick_times=[0.0])
     except ConvergenceError:
@@ -659,8 +663,8 @@ def plot_cavity(g=0.4, symmetric=False, N=300, n_seeds=4, t_max=8.0, ax=None):
     if th is not None:
         P.plot_theory(ax[0], th.t, np.diag(th.C))
         P.plot_theory(ax[1], th.t, th.R_kick[0])
-    P.plot_simulation(ax[0], sim.t, np.diag(sim.C), np.diag(sim.C_sem), N=N, n_seeds=n_seeds, every=4)
-    P.plot_simulation(ax[1], sim.t, sim.R_kick[0], sim.R_kick_sem[0], N=N, n_seeds=n_seeds, every=4)
+    P.plot_simulation(ax[0], sim.t, np.diag(sim.C), np.diag(sim.C_sem), N=N, n_seeds=sim.n_seeds, every=4)
+    P.plot_simulation(ax[1], sim.t, sim.R_kick[0], sim.R_kick_sem[0], N=N, n_seeds=sim.n_seeds, every=4)
     ax[0].set_xlabel("t")
     ax[0].set_ylabel("C(t, t)")
     ax[1].set_xlabel("t")

@@ -34,7 +34,7 @@ from matplotlib.ticker import NullFormatter
 from .core import check_array, check_choice, check_int, check_real, fit_power_law, integrate, mean_sem
 from .core import rmt
 from .plotting import new_figure, plot_power_law_fit, plot_simulation, plot_theory
-from .core import ReadOnlyArrays, check_seed, check_budget, check_public
+from .core import ReadOnlyArrays, check_seed, check_seeds, check_budget, check_public
 
 __all__ = [
     "RandomVectorField", "random_vector_field", "resnet", "neural_ode", "EulerConvergence", "resnet_vs_ode",
@@ -47,9 +47,9 @@ __all__ = [
 ]
 
 
-def _rngs(n_seeds: int, seed: int):
-    """One independent generator per seed (results do not depend on how seeds are batched)."""
-    return [np.random.default_rng([seed, i]) for i in range(n_seeds)]
+def _rngs(seeds):
+    """One generator per seed, ``default_rng(s)`` (results do not depend on how seeds are batched)."""
+    return [np.random.default_rng(s) for s in check_seeds("seeds", seeds)]
 
 
 def _sem_or_zero(x, axis=0):
@@ -102,24 +102,27 @@ class RandomVectorField(ReadOnlyArrays):
         return Wphi + c * self.b0 + s * self.b1
 
 
-def random_vector_field(N: int, n_seeds: int = 4, g: float = 1.5, omega: float = 2 * np.pi,
-                        beta: float = 0.5, seed: int = 0) -> RandomVectorField:
-    """Sample :class:`RandomVectorField` (and an input ``h0 ~ N(0, I_N)``) for ``n_seeds`` seeds.
+def random_vector_field(N: int, seeds=4, g: float = 1.5, omega: float = 2 * np.pi,
+                        beta: float = 0.5) -> RandomVectorField:
+    """Sample :class:`RandomVectorField` (and an input ``h0 ~ N(0, I_N)``), one per seed.
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of distinct ints; seed ``s`` draws
+    with ``numpy.random.default_rng(s)``.
 
     Examples
     --------
-    >>> F = random_vector_field(50, n_seeds=2, seed=1)
+    >>> F = random_vector_field(50, seeds=[1, 2])
     >>> F(0.0, F.h0).shape
     (2, 50)
     """
     N = check_int("N", N, low=1)
-    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    seeds = check_seeds("seeds", seeds)
     g = check_real("g", g, low=0.0)
     omega = check_real("omega", omega)
     beta = check_real("beta", beta, low=0.0)
-    seed = check_seed("seed", seed)
+    check_budget("doubles (seeds x 2 N^2)", 2.0 * len(seeds) * N * N, limit=2**27)
     draws = [(r.standard_normal((N, N)), r.standard_normal((N, N)), r.standard_normal((3, N)))
-             for r in _rngs(n_seeds, seed)]
+             for r in _rngs(seeds)]
     A = np.stack([d[0] for d in draws])
     B = np.stack([d[1] for d in draws])
     V = np.stack([d[2] for d in draws])
@@ -131,7 +134,7 @@ def resnet(field: RandomVectorField, L: int, h0=None) -> np.ndarray:
 
     Returns every layer, shape ``(L + 1, n_seeds, N)`` (layer :math:`\ell` sits at depth :math:`\tau = \ell/L`).
 
-    >>> F = random_vector_field(20, n_seeds=2, seed=0)
+    >>> F = random_vector_field(20, seeds=2)
     >>> resnet(F, 8).shape
     (9, 2, 20)
     """
@@ -170,15 +173,15 @@ class EulerConvergence(ReadOnlyArrays):
     n_seeds: int
 
 
-def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), n_seeds: int = 4, g: float = 1.5,
-                  seed: int = 0, ref_substeps: int = 1024) -> EulerConvergence:
+def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), seeds=4, g: float = 1.5,
+                  ref_substeps: int = 1024) -> EulerConvergence:
     r"""Global error of the ResNet (Euler) against the accurately integrated neural ODE.
 
     .. math:: e_L = \frac{|h_L - h(\tau=1)|}{\sqrt N} = O(1/L)
 
     ``h(1)`` comes from RK4 with ``ref_substeps`` steps.
 
-    >>> r = resnet_vs_ode(N=40, L_values=(8, 16, 32, 64), n_seeds=2)
+    >>> r = resnet_vs_ode(N=40, L_values=(8, 16, 32, 64), seeds=2)
     >>> round(r.slope, 1)
     -1.0
     """
@@ -186,7 +189,7 @@ def resnet_vs_ode(N: int = 100, L_values=(4, 8, 16, 32, 64, 128, 256), n_seeds: 
     if np.any(L_values != np.round(L_values)) or L_values.size < 2:
         raise ValueError("L_values must be at least two increasing integers >= 1")
     ref_substeps = check_int("ref_substeps", ref_substeps, low=1)
-    F = random_vector_field(N, n_seeds=n_seeds, g=g, seed=seed)
+    F = random_vector_field(N, seeds=seeds, g=g)
     h_ref = neural_ode(F, substeps=ref_substeps)[-1]
     errs = np.stack([np.sqrt(np.mean((resnet(F, int(L))[-1] - h_ref) ** 2, axis=-1)) for L in L_values], axis=1)
     err, sem = _sem_or_zero(errs, axis=0)
@@ -244,23 +247,24 @@ def _n_samples(N, alpha):
     return max(1, int(round(alpha * N)))
 
 
-def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 4,
-                           seed: int = 0) -> TeacherStudentData:
-    """Draw ``n_seeds`` independent datasets of ``P = round(alpha N)`` samples.
+def sample_teacher_student(N: int, alpha: float = 2.0, sigma2: float = 0.0, seeds=4) -> TeacherStudentData:
+    """Draw independent datasets of ``P = round(alpha N)`` samples, one per seed.
 
-    >>> d = sample_teacher_student(50, alpha=2.0, n_seeds=3)
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of distinct ints; seed ``s`` draws
+    ``X`` (P x N), then ``w*`` (N), then the label noise (P) with ``numpy.random.default_rng(s)``.
+
+    >>> d = sample_teacher_student(50, alpha=2.0, seeds=3)
     >>> d.X.shape, d.alpha
     ((3, 100, 50), 2.0)
     """
     N = check_int("N", N, low=1)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
-    n_seeds = check_int("n_seeds", n_seeds, low=1)
-    seed = check_seed("seed", seed)
+    seeds = check_seeds("seeds", seeds)
     P = _n_samples(N, alpha)
-    check_budget("doubles (n_seeds x P x N data)", float(n_seeds) * P * N, limit=2**26)
+    check_budget("doubles (n_seeds x P x N data)", float(len(seeds)) * P * N, limit=2**26)
     X, w, e = [], [], []
-    for r in _rngs(n_seeds, seed):
+    for r in _rngs(seeds):
         X.append(r.standard_normal((P, N)))
         w.append(r.standard_normal(N))
         e.append(r.standard_normal(P))
@@ -410,14 +414,14 @@ class GDConvergence(ReadOnlyArrays):
 
 
 def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 0.2, 0.1, 0.05, 0.025, 0.0125),
-             T: float = 4.0, n_seeds: int = 4, seed: int = 0) -> GDConvergence:
+             T: float = 4.0, seeds=4) -> GDConvergence:
     r"""Distance at time ``T`` between gradient descent (``T/eta`` steps) and exact gradient flow.
 
     Each eigenmode of :math:`\hat\Sigma` decays as :math:`(1-\eta\lambda)^{T/\eta} = e^{-\lambda T}(1 - \eta\lambda^2 T/2 + O(\eta^2))`,
     so the error is :math:`O(\eta)` for :math:`\eta` below the stability limit :math:`2/\lambda_{\max}`
     (``eta_c``, the smallest over seeds). ``T/eta`` must be an integer for every ``eta``.
 
-    >>> r = gd_vs_gf(N=40, etas=(0.2, 0.1, 0.05), n_seeds=2)
+    >>> r = gd_vs_gf(N=40, etas=(0.2, 0.1, 0.05), seeds=2)
     >>> round(r.slope, 1)
     1.0
     """
@@ -426,11 +430,14 @@ def gd_vs_gf(N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, etas=(0.4, 
         raise ValueError("etas must hold at least two positive steps")
     T = check_real("T", T, low=0.0, low_open=True)
     steps = T / etas
+    seeds = check_seeds("seeds", seeds)
+    N = check_int("N", N, low=1)
+    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     check_budget("gradient-descent steps x seeds x P x N",
-                 float(steps.sum()) * n_seeds * _n_samples(N, alpha) * N)
+                 float(steps.sum()) * len(seeds) * _n_samples(N, alpha) * N)
     if np.any(np.abs(steps - np.round(steps)) > 1e-9 * steps):
         raise ValueError(f"T / eta must be an integer for every eta; got T = {T:g}, etas = {etas.tolist()}")
-    data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
+    data = sample_teacher_student(N, alpha, sigma2, seeds)
     eta_c = float(stability_limit(data).min())
     if etas.max() >= eta_c:
         raise ValueError(f"every eta must be below the stability limit 2/lambda_max = {eta_c:.4f}; got {etas.max():g}")
@@ -508,15 +515,18 @@ def theory(t, alpha: float = 2.0, sigma2: float = 0.0) -> TestErrorCurve:
                           sigma2=sigma2, N=None, n_seeds=0)
 
 
-def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 8, seed: int = 0,
+def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, seeds=8,
              method: str = "chebyshev", batch: int | None = None) -> TestErrorCurve:
-    r"""Test error :math:`E_g(t) = |w(t) - w^*|^2/N` of exact gradient flow on ``n_seeds`` finite datasets.
+    r"""Test error :math:`E_g(t) = |w(t) - w^*|^2/N` of exact gradient flow on finite datasets, one per seed.
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints (the
+    draws of seed ``s`` are those of :func:`sample_teacher_student`).
 
     Seeds are processed in batches of ``batch`` datasets (default: about 64 MB of data per batch);
     each seed has its own generator, so results do not depend on ``batch``. See :func:`gradient_flow`
     for ``method``.
 
-    >>> s = simulate(100, [0.0, 1.0], alpha=2.0, n_seeds=4)
+    >>> s = simulate(100, [0.0, 1.0], alpha=2.0, seeds=4)
     >>> s.samples.shape, s.N, s.n_seeds
     ((4, 2), 100, 4)
     """
@@ -524,8 +534,8 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
     t = check_array("t", t, ndim=1, low=0.0)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_seed("seed", seed)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     check_choice("method", method, ("chebyshev", "eigh"))
     P = _n_samples(N, alpha)
     if batch is None:
@@ -533,17 +543,8 @@ def simulate(N: int, t, alpha: float = 2.0, sigma2: float = 0.0, n_seeds: int = 
     batch = check_int("batch", batch, low=1)
     samples = np.empty((n_seeds, t.size))
     for start in range(0, n_seeds, batch):  # loop over memory-sized batches; the maths is batched over seeds
-        idx = range(start, min(n_seeds, start + batch))
-        X, w, e = [], [], []
-        for i in idx:
-            r = np.random.default_rng([seed, i])
-            X.append(r.standard_normal((P, N)))
-            w.append(r.standard_normal(N))
-            e.append(r.standard_normal(P))
-        X, w_star, eps = np.stack(X), np.stack(w), np.stack(e)
-        y = (X @ w_star[..., None])[..., 0] / np.sqrt(N) + np.sqrt(sigma2) * eps
-        data = TeacherStudentData(X=X, y=y, w_star=w_star, eps=eps, sigma2=sigma2)
-        samples[start:start + len(idx)] = test_error(data, gradient_flow(data, t, method=method)).T
+        data = sample_teacher_student(N, alpha, sigma2, seeds[start:start + batch])
+        samples[start:start + data.n_seeds] = test_error(data, gradient_flow(data, t, method=method)).T
     eg, sem = mean_sem(samples, axis=0)
     return TestErrorCurve(t=t, eg=eg, eg_sem=sem, eg_std=samples.std(axis=0, ddof=1), samples=samples,
                           alpha=alpha, sigma2=sigma2, N=N, n_seeds=n_seeds)
@@ -597,7 +598,7 @@ def _assemble_self_averaging(N_values, samples, t, alpha, sigma2) -> SelfAveragi
 
 
 def self_averaging(N_values=(100, 200, 400, 800, 1600, 3200), t: float = 1.0, alpha: float = 0.5,
-                   sigma2: float = 0.0, n_seeds=24, seed: int = 0) -> SelfAveraging:
+                   sigma2: float = 0.0, seeds=24, seeds_per_N=None) -> SelfAveraging:
     r"""Standard deviation across datasets of :math:`E_g(t)` for each ``N``, and its power-law fit.
 
     At :math:`\sigma = 0`, :math:`E_g(t) = \frac1N\sum_i z_i^2 e^{-2\lambda_i t}` with :math:`z_i` the (Gaussian, independent
@@ -607,9 +608,11 @@ def self_averaging(N_values=(100, 200, 400, 800, 1600, 3200), t: float = 1.0, al
 
     .. math:: \operatorname{std} E_g(t) = \sqrt{2 E_g^\infty(2t)/N}\,\bigl(1 + O(N^{-1})\bigr).
 
-    ``n_seeds`` is an int or one int per ``N`` (fewer seeds at large ``N`` keep the cost down).
+    ``seeds`` (an int ``n``, meaning ``range(n)``, or a sequence of ints) serve every ``N``; or
+    ``seeds_per_N`` gives one such entry per ``N`` (fewer seeds at large ``N`` keep the cost down; disjoint
+    ranges make the ``N`` independent).
 
-    >>> r = self_averaging((50, 100, 200), n_seeds=16)
+    >>> r = self_averaging((50, 100, 200), seeds=16)
     >>> r.std.shape, r.n_seeds.tolist()
     ((3,), [16, 16, 16])
     """
@@ -617,10 +620,15 @@ def self_averaging(N_values=(100, 200, 400, 800, 1600, 3200), t: float = 1.0, al
     if N_values.size < 2 or np.any(N_values != np.round(N_values)):
         raise ValueError("N_values must hold at least two increasing integers")
     t = check_real("t", t, low=0.0, low_open=True)
-    seeds = np.broadcast_to(np.asarray(n_seeds), N_values.shape).astype(int)
-    if np.any(seeds < 3):
-        raise ValueError(f"n_seeds must be at least 3 for every N; got {n_seeds!r}")
-    samples = [simulate(int(N), [t], alpha, sigma2, int(s), seed).samples[:, 0] for N, s in zip(N_values, seeds)]
+    if seeds_per_N is None:
+        per_N = [check_seeds("seeds", seeds, min_seeds=3)] * N_values.size
+    else:
+        if isinstance(seeds_per_N, (str, bytes)) or not hasattr(seeds_per_N, "__len__") \
+                or len(seeds_per_N) != N_values.size:
+            raise ValueError(f"seeds_per_N must hold one entry (an int n or a sequence of seeds) per N "
+                             f"({N_values.size}); got {seeds_per_N!r}")
+        per_N = [check_seeds(f"seeds_per_N[{k}]", s, min_seeds=3) for k, s in enumerate(seeds_per_N)]
+    samples = [simulate(int(N), [t], alpha, sigma2, s).samples[:, 0] for N, s in zip(N_values, per_N)]
     return _assemble_self_averaging(N_values, samples, t, alpha, sigma2)
 
 
@@ -647,7 +655,7 @@ def plot_resnet_trajectories(L: int = 8, N: int = 100, n_units: int = 3, seed: i
     L = check_int("L", L, low=1)
     N = check_int("N", N, low=1)
     n_units = check_int("n_units", n_units, low=1, high=N)
-    F = random_vector_field(N, n_seeds=1, seed=seed)
+    F = random_vector_field(N, seeds=[check_seed("seed", seed, allow_none=False)])
     tau = np.linspace(0, 1, 101)
     h_ode = neural_ode(F, tau, substeps=8)[:, 0]
     h_res = resnet(F, L)[:, 0]
@@ -689,14 +697,15 @@ def plot_gd_error(result: GDConvergence, ax=None):
 
 
 def plot_gd_vs_gf(eta: float = 0.2, N: int = 100, alpha: float = 2.0, sigma2: float = 0.25, T: float = 10.0,
-                  n_seeds: int = 4, seed: int = 0, ax=None):
+                  seeds=4, ax=None):
     r"""Test error of gradient descent with step ``eta`` (markers) and of gradient flow (line) against :math:`t = k\eta`.
 
     Above the stability limit :math:`\eta_c = 2/\lambda_{\max}` (printed in the title) the descent diverges.
     """
     eta = check_real("eta", eta, low=0.0, low_open=True)
     T = check_real("T", T, low=0.0, low_open=True)
-    data = sample_teacher_student(N, alpha, sigma2, n_seeds, seed)
+    data = sample_teacher_student(N, alpha, sigma2, seeds)
+    n_seeds = data.n_seeds
     eta_c = float(stability_limit(data).min())
     check_budget("gradient-descent steps", T / eta, limit=1e6)
     n_steps = max(1, int(round(T / eta)))

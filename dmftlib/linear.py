@@ -857,28 +857,28 @@ class FiniteSizeScan(ReadOnlyArrays):
     ridge: float
 
 
-def finite_size_scan(Ns, alpha: float, sigma2: float, t, n_seeds: int, ridge: float = 0.0,
-                     seeds_per_batch: int = 4, seed0: int = 0) -> FiniteSizeScan:
+def finite_size_scan(Ns, alpha: float, sigma2: float, t, seeds, ridge: float = 0.0,
+                     seeds_per_batch: int = 4) -> FiniteSizeScan:
     r"""Test error at several N, with its sample-to-sample spread, against the theory.
 
     Expected scaling: the spread across seeds ``std`` is :math:`O(N^{-1/2})` (it comes from :math:`w^*`
     and :math:`\varepsilon`), the bias ``|mean - theory|`` is :math:`O(1/N)` and is hidden below the
-    standard error ``sem = std / sqrt(n_seeds)`` unless ``n_seeds`` is large. Seeds are simulated in
-    batches of ``seeds_per_batch`` (vectorised within a batch) to bound memory at
-    :math:`\approx 8\,b\,(P+2N)N` bytes; seed ``seed0 + k`` is used for the k-th run at every N.
+    standard error ``sem = std / sqrt(n_seeds)`` unless ``n_seeds`` is large. ``seeds``: an int ``n``
+    (meaning ``range(n)``) or a sequence of at least 2 distinct ints, the same at every N. Seeds are
+    simulated in batches of ``seeds_per_batch`` (vectorised within a batch) to bound memory at
+    :math:`\approx 8\,b\,(P+2N)N` bytes.
 
     Examples
     --------
-    >>> sc = finite_size_scan([20, 40], 2.0, 0.25, [1.0, 2.0], n_seeds=4)
+    >>> sc = finite_size_scan([20, 40], 2.0, 0.25, [1.0, 2.0], seeds=4)
     >>> sc.mean.shape, sc.n_seeds
     ((2, 2), 4)
     """
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seeds = np.array(check_seeds("seeds", seeds, min_seeds=2))
+    n_seeds = seeds.size
     seeds_per_batch = check_int("seeds_per_batch", seeds_per_batch, low=1)
-    seed0 = check_seed("seed0", seed0)
     th = gradient_flow_theory(alpha, sigma2, t, ridge)
-    seeds = np.arange(seed0, seed0 + n_seeds)
     mean, std = [], []
     for N in Ns:
         eg = np.concatenate([_simulate_per_seed(N, alpha, sigma2, th.t, seeds[k:k + seeds_per_batch], ridge,

@@ -48,7 +48,7 @@ from scipy import special as _special
 from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, mean_sem, project_psd, rmt, symmetrize)
 from .plotting import new_figure, plot_simulation, plot_theory, simulation_label
-from .core import ReadOnlyArrays, check_budget, check_public
+from .core import ReadOnlyArrays, check_budget, check_public, check_seed, check_seeds
 
 __all__ = [
     "ENSEMBLES", "LTITheory", "LTISimulation", "TrajectorySimulation", "simulate_trajectories", "LaplaceResponse", "DMFTResponse", "DMFTCorrelation",
@@ -341,9 +341,10 @@ class LTISimulation(ReadOnlyArrays):
     wall_time: float
 
 
-def sample_matrices(ensemble: str, N: int, n_seeds: int, a: float, sigma: float = 1.0, alpha: float = 2.0,
-                    seed=0) -> np.ndarray:
-    """``n_seeds`` matrices ``A`` of shape ``(n_seeds, N, N)`` drawn at once from ``default_rng(seed)``.
+def sample_matrices(ensemble: str, N: int, seeds, a: float, sigma: float = 1.0, alpha: float = 2.0) -> np.ndarray:
+    """One matrix ``A`` per seed, shape ``(n_seeds, N, N)``; seed ``s`` draws with ``default_rng(s)``.
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of distinct ints.
 
     >>> A = sample_matrices("goe", 4, 3, a=3.0)
     >>> A.shape, bool(np.allclose(A, np.swapaxes(A, 1, 2)))
@@ -351,17 +352,23 @@ def sample_matrices(ensemble: str, N: int, n_seeds: int, a: float, sigma: float 
     """
     ensemble = check_choice("ensemble", ensemble, ENSEMBLES)
     N = check_int("N", N, low=1)
-    n_seeds = check_int("n_seeds", n_seeds, low=1)
+    seeds = check_seeds("seeds", seeds)
     a = check_real("a", a)
     sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     alpha = check_real("alpha", alpha, low=0.0, low_open=True)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return _sample_matrices(ensemble, N, [np.random.default_rng(s) for s in seeds], a, sigma, alpha)
+
+
+def _sample_matrices(ensemble, N, rngs, a, sigma, alpha):
+    """One matrix per generator (the generators advance: later draws are independent of the matrix)."""
     eye = a * np.eye(N)
     if ensemble == "wishart":
         P = max(1, int(round(alpha * N)))
-        X = rng.standard_normal((n_seeds, P, N)) * sigma
+        check_budget("doubles (seeds x P x N)", float(len(rngs)) * P * N)
+        X = np.stack([r.standard_normal((P, N)) for r in rngs]) * sigma
         return np.swapaxes(X, 1, 2) @ X / P + eye
-    G = rng.standard_normal((n_seeds, N, N)) * (sigma / np.sqrt(N))
+    check_budget("doubles (seeds x N x N)", float(len(rngs)) * N * N)
+    G = np.stack([r.standard_normal((N, N)) for r in rngs]) * (sigma / np.sqrt(N))
     if ensemble == "goe":
         G = (G + np.swapaxes(G, 1, 2)) / np.sqrt(2.0)
     return G + eye
@@ -411,9 +418,12 @@ def _traces_nonnormal(A, t, T, c0):
 
 
 def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
-             c0: float = 1.0, normal: bool = False, n_seeds: int = 8, seed=0,
+             c0: float = 1.0, normal: bool = False, seeds=8,
              max_chunk_entries: int = 2_000_000) -> LTISimulation:
-    r"""Finite-:math:`N` response and correlations, averaged over ``n_seeds`` sampled matrices.
+    r"""Finite-:math:`N` response and correlations, averaged over sampled matrices (one per seed).
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
+    draws its matrix with ``numpy.random.default_rng(s)``.
 
     For each sampled :math:`A` the averages over :math:`x(0)` and the noise are done exactly,
 
@@ -433,23 +443,22 @@ def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: floa
 
     Examples
     --------
-    >>> sim = simulate(200, "goe", [0.0, 1.0], a=3.0, n_seeds=4)
+    >>> sim = simulate(200, "goe", [0.0, 1.0], a=3.0, seeds=4)
     >>> round(float(sim.response[1]), 2), sim.n_seeds
     (0.08, 4)
     """
     start = time.perf_counter()
     ensemble, a, sigma, alpha, T, c0 = _check_model(ensemble, a, sigma, alpha, T, c0)
     N = check_int("N", N, low=2)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     max_chunk_entries = check_int("max_chunk_entries", max_chunk_entries, low=1)
     t = _check_times("t", t)
     normal = bool(normal) and ensemble == "ginibre"
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     chunk = max(1, max_chunk_entries // (N * N))
     Rs, Cs, Ss, first = [], [], [], None
     for start_seed in range(0, n_seeds, chunk):          # loop over memory chunks, vectorized inside
-        S = min(chunk, n_seeds - start_seed)
-        A = sample_matrices(ensemble, N, S, a, sigma, alpha, rng)
+        A = sample_matrices(ensemble, N, seeds[start_seed:start_seed + chunk], a, sigma, alpha)
         if ensemble == "ginibre" and not normal:
             R, C, Cst, lam = _traces_nonnormal(A, t, T, c0)
         else:
@@ -498,12 +507,12 @@ class TrajectorySimulation(ReadOnlyArrays):
 
 
 def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: float = 1.0, alpha: float = 2.0,
-                          T: float = 0.0, c0: float = 1.0, dt: float = 0.02, n_seeds: int = 4,
-                          seed=0) -> TrajectorySimulation:
+                          T: float = 0.0, c0: float = 1.0, dt: float = 0.02, seeds=4) -> TrajectorySimulation:
     r"""Integrate :math:`\dot x = -Ax + \xi` for one noise realization per sampled matrix and *measure* :math:`R` and :math:`C`.
 
-    Unlike :func:`simulate`, nothing is averaged analytically: each seed draws :math:`A`, an initial
-    condition :math:`x(0)\sim\mathcal N(0, c_0 I)` and the noise, and
+    Unlike :func:`simulate`, nothing is averaged analytically: each seed ``s`` draws :math:`A`, an initial
+    condition :math:`x(0)\sim\mathcal N(0, c_0 I)` and the kick signs from ``default_rng(s)`` (the noise of
+    the whole batch comes from ``default_rng(seeds)``), and
 
     * :math:`C(t,t) = \lVert x(t)\rVert^2/N` along the trajectory;
     * :math:`R(\tau) = v\cdot\delta x(\tau)/N`, the response to a kick :math:`h(t) = \epsilon v\,\delta(t)` with random
@@ -516,22 +525,23 @@ def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: 
     Cost: one batched eigen-decomposition and ``2 t_max / dt`` batched mat-vecs; memory about
     ``5 * 16 * n_seeds * N^2`` bytes.
 
-    >>> sim = simulate_trajectories(400, "goe", 2.0, a=3.0, n_seeds=2)
+    >>> sim = simulate_trajectories(400, "goe", 2.0, a=3.0, seeds=2)
     >>> bool(abs(sim.response[-1] - theory("goe", [2.0], a=3.0).response[0]) < 0.02)
     True
     """
     start = time.perf_counter()
     ensemble, a, sigma, alpha, T, c0 = _check_model(ensemble, a, sigma, alpha, T, c0)
     N = check_int("N", N, low=2)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, high=t_max, low_open=True)
     check_budget("time steps x units^2 x seeds", t_max / dt * float(N) * N * n_seeds, limit=2e11)
     check_budget("time steps", t_max / dt, limit=1e6)
     n = int(round(t_max / dt))
     t = dt * np.arange(n + 1)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    A = sample_matrices(ensemble, N, n_seeds, a, sigma, alpha, rng)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    A = _sample_matrices(ensemble, N, rngs, a, sigma, alpha)        # then x(0) and v from the same streams
     if ensemble == "ginibre":
         lam, V = np.linalg.eig(A)
         Vinv = np.linalg.inv(V)
@@ -541,8 +551,9 @@ def simulate_trajectories(N: int, ensemble: str, t_max: float, a: float, sigma: 
     P = ((V * np.exp(-lam * dt)[:, None, :]) @ Vinv).real
     Ph = ((V * np.exp(-lam * dt / 2)[:, None, :]) @ Vinv).real
     del V, Vinv, A
-    x = rng.standard_normal((n_seeds, N, 1)) * np.sqrt(c0)
-    v = rng.choice([-1.0, 1.0], size=(n_seeds, N, 1))
+    x = np.stack([r.standard_normal((N, 1)) for r in rngs]) * np.sqrt(c0)
+    v = np.stack([r.choice([-1.0, 1.0], size=(N, 1)) for r in rngs])
+    rng = np.random.default_rng(list(seeds))           # the dynamical noise of the whole batch
     dx = v.copy()
     C = np.empty((n_seeds, n + 1))
     R = np.empty((n_seeds, n + 1))
@@ -793,23 +804,24 @@ class TransientGrowth(ReadOnlyArrays):
 
 
 def transient_growth(N: int, t, a: float, sigma: float = 1.0, ensemble: str = "ginibre", alpha: float = 2.0,
-                     n_seeds: int = 4, seed=0) -> TransientGrowth:
+                     seeds=4) -> TransientGrowth:
     r"""Transient growth :math:`\lVert e^{-At}\rVert_2` of sampled matrices and of their normal counterparts.
 
     :math:`e^{-At} = Ve^{-\Lambda t}V^{-1}` for all times at once (batched over seeds and times), the
     2-norm by batched singular values. Cost :math:`O(n_{\rm seeds}\,n_t\,N^3)`, memory
     :math:`16\,n_{\rm seeds}n_tN^2` bytes: keep :math:`N\lesssim 300`.
 
-    >>> g = transient_growth(100, [0.0, 0.5], a=1.1, n_seeds=2)
+    >>> g = transient_growth(100, [0.0, 0.5], a=1.1, seeds=2)
     >>> bool(g.norm[1] > 1.0 > g.norm_normal[1])
     True
     """
     ensemble = check_choice("ensemble", ensemble, ENSEMBLES)
     ensemble, a, sigma, alpha, _, _ = _check_model(ensemble, a, sigma, alpha, 0.0, 1.0)
     N = check_int("N", N, low=2)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     t = _check_times("t", t)
-    A = sample_matrices(ensemble, N, n_seeds, a, sigma, alpha, seed)
+    A = sample_matrices(ensemble, N, seeds, a, sigma, alpha)
     lam, V = np.linalg.eig(A)
     Vinv = np.linalg.inv(V)
     E = np.exp(-lam[:, None, :] * t[None, :, None])                            # (S, n, N)
@@ -837,7 +849,7 @@ def plot_spectrum(ensemble: str, N: int, a: float, sigma: float = 1.0, alpha: fl
     ensemble, a, sigma, alpha, _, _ = _check_model(ensemble, a, sigma, alpha, 0.0, 1.0)
     if ax is None:
         _, ax = new_figure()
-    A = sample_matrices(ensemble, N, 1, a, sigma, alpha, seed)[0]
+    A = sample_matrices(ensemble, N, [check_seed("seed", seed, allow_none=False)], a, sigma, alpha)[0]
     if ensemble == "ginibre":
         lam = np.linalg.eigvals(A)
         ax.plot(lam.real, lam.imag, ".", ms=3, label=f"eigenvalues, N = {N}")
@@ -880,42 +892,41 @@ def _sim_vs_theory(ax, quantity, th, sims, log):
 
 
 def plot_response(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0, t_max: float = 6.0,
-                  Ns=(250, 1000), n_seeds: int = 4, seed=0, log: bool = True, ax=None):
+                  Ns=(250, 1000), seeds=4, log: bool = True, ax=None):
     """Theory line and finite-N simulations of :math:`R(\\tau)` for each ``N`` in ``Ns``."""
-    return _plot_quantity("response", ensemble, a, sigma, alpha, 0.0, 1.0, False, t_max, Ns, n_seeds, seed,
-                          log, ax)
+    return _plot_quantity("response", ensemble, a, sigma, alpha, 0.0, 1.0, False, t_max, Ns, seeds, log, ax)
 
 
 def plot_correlation(ensemble: str, a: float, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
-                     c0: float = 1.0, normal: bool = False, t_max: float = 6.0, Ns=(250, 1000), n_seeds: int = 4,
-                     seed=0, quantity: str = "correlation", log: bool = True, ax=None):
+                     c0: float = 1.0, normal: bool = False, t_max: float = 6.0, Ns=(250, 1000), seeds=4,
+                     quantity: str = "correlation", log: bool = True, ax=None):
     """Theory line and simulations of :math:`C(t,t)` (``quantity="correlation"``) or :math:`C_{\\rm st}(\\tau)` (``"stationary"``)."""
     quantity = check_choice("quantity", quantity, ("correlation", "stationary"))
-    return _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, n_seeds, seed, log, ax)
+    return _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, seeds, log, ax)
 
 
-def _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, n_seeds, seed, log, ax):
+def _plot_quantity(quantity, ensemble, a, sigma, alpha, T, c0, normal, t_max, Ns, seeds, log, ax):
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     if ax is None:
         _, ax = new_figure()
     t = np.linspace(0.0, t_max, 101)
     th = theory(ensemble, t, a, sigma, alpha, T, c0, normal)
-    sims = [simulate(N, ensemble, t, a, sigma, alpha, T, c0, normal, n_seeds, seed=seed + k)
-            for k, N in enumerate(Ns)]
+    sims = [simulate(N, ensemble, t, a, sigma, alpha, T, c0, normal, seeds=seeds) for N in Ns]
     _sim_vs_theory(ax, quantity, th, sims, log)
     ax.set_title(f"{_LABELS[th.ensemble]}{' (normal)' if th.normal else ''}, a = {a:g}, σ = {sigma:g}")
     return ax
 
 
 def plot_transient_growth(N: int = 200, a: float = 1.1, sigma: float = 1.0, t_max: float = 6.0, n_t: int = 25,
-                          n_seeds: int = 4, seed=0, ax=None):
+                          seeds=4, ax=None):
     r""":math:`\lVert e^{-At}\rVert_2` for shifted Ginibre :math:`A` and for its normal counterpart."""
     t_max = check_real("t_max", t_max, low=0.0, low_open=True)
     n_t = check_int("n_t", n_t, low=2)
     if ax is None:
         _, ax = new_figure()
     t = np.linspace(0.0, t_max, n_t)
-    g = transient_growth(N, t, a, sigma, "ginibre", n_seeds=n_seeds, seed=seed)
+    g = transient_growth(N, t, a, sigma, "ginibre", seeds=seeds)
+    n_seeds = g.n_seeds
     plot_simulation(ax, t, g.norm, g.norm_sem, label=simulation_label(N, n_seeds, r"non-normal $A$"), color="C1")
     plot_simulation(ax, t, g.norm_normal, g.norm_normal_sem, fmt="s",
                     label=simulation_label(N, n_seeds, "normal, same eigenvalues"), color="C0")
@@ -933,7 +944,7 @@ def plot_transient_growth(N: int = 200, a: float = 1.1, sigma: float = 1.0, t_ma
 
 
 def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0, alpha: float = 2.0, T: float = 0.0,
-             c0: float = 1.0, t_max: float = 8.0, N: int | None = 200, n_seeds: int = 4, seed=0, axes=None):
+             c0: float = 1.0, t_max: float = 8.0, N: int | None = 200, seeds=4, axes=None):
     r"""Two panels: :math:`R(\tau)` and :math:`C(t,t)` in theory (line) and, if ``N`` is given, at finite N.
 
     The shift is set by the stability ``margin`` (the distance of the limiting spectrum from the
@@ -953,7 +964,7 @@ def plot_lti(ensemble: str = "ginibre", margin: float = 0.5, sigma: float = 1.0,
         _, axes = new_figure(ncols=2)
     t = np.linspace(0.0, t_max, 81)
     th = theory(ensemble, t, a, sigma, alpha, T, c0)
-    sims = [] if N is None else [simulate(N, ensemble, t, a, sigma, alpha, T, c0, n_seeds=n_seeds, seed=seed)]
+    sims = [] if N is None else [simulate(N, ensemble, t, a, sigma, alpha, T, c0, seeds=seeds)]
     _sim_vs_theory(axes[0], "response", th, sims, True)
     _sim_vs_theory(axes[1], "correlation", th, sims, True)
     if ensemble == "ginibre":

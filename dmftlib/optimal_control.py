@@ -558,7 +558,7 @@ def projected_gd_train(A0, b0, h0, y, n_iter: int = 30, bound: float = 1.0, lr: 
 
 
 # ----------------------------------------------------------------------------- plots
-def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, n_seeds: int = 8, ax=None):
+def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, seeds=8, ax=None):
     r"""Learning curves of online SGD under the optimal, best-constant and :math:`1/(1+\tau)` schedules
     (lines, :math:`N\to\infty`), with simulations at ``N`` (markers) when ``N > 0``; right: the schedules."""
     sigma2 = check_real("sigma2", sigma2, low=0.0, low_open=True, high=10.0)
@@ -573,9 +573,9 @@ def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int = 0, n_seeds: i
         plot_theory(ax[0], res.tau, res.test_error, color=c, label=f"{res.name}: E(T) = {res.test_error[-1]:.4f}")
         ax[1].plot(res.tau, res.g, color=c)
         if N:
-            sim = simulate_schedule(N, res, seeds=n_seeds, sigma2=sigma2)
+            sim = simulate_schedule(N, res, seeds=seeds, sigma2=sigma2)
             plot_simulation(ax[0], sim.tau, sim.test_error, sim.test_error_sem, color=c, every=20, N=N,
-                            n_seeds=n_seeds)
+                            n_seeds=sim.n_seeds)
     ax[0].set(xscale="log", yscale="log", xlabel=r"samples per dimension $\tau$", ylabel=r"$E_g$")
     ax[1].set(xscale="log", yscale="log", xlabel=r"$\tau$", ylabel=r"$g = \eta N/B$")
     ax[0].legend(fontsize=7)

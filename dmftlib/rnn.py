@@ -314,18 +314,20 @@ class SimulationResult(ReadOnlyArrays):
     wall_time: float
 
 
-def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 0, t_burn: float = 30.0,
+def simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: float = 30.0,
              t_record: float = 40.0, dt: float = 0.1, tau_max: float = 20.0, q0: float = 1.0,
              max_bytes: float = 3e8) -> SimulationResult:
     r"""Simulate :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)` with seeds on an array axis (RK4).
 
-    ``J`` has shape ``(n_seeds, N, N)``, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`; seeds are processed
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; seed ``s``
+    draws ``J`` and then ``x(0)`` from ``numpy.random.default_rng([s, N])`` (so a seed gives
+    independent networks at different N). ``J`` has shape ``(n_seeds, N, N)``, :math:`J_{ij}\sim\mathcal N(0, g^2/N)`; seeds are processed
     in chunks so that ``J`` stays below ``max_bytes`` (one ``4000 x 4000`` matrix is 128 MB).
     :math:`x_i(0)\sim\mathcal N(0, q_0)`; statistics over :math:`t\in[t_{\rm burn}, t_{\rm burn}+t_{\rm record}]`,
     recorded every ``dt``. Memory: ``8 (n_chunk N^2 + n_rec n_chunk N)`` bytes. Fluctuations across
     seeds are :math:`O(1/\sqrt{N})`.
 
-    >>> sim = simulate(200, 2.0, n_seeds=2, t_burn=10.0, t_record=10.0, tau_max=5.0)
+    >>> sim = simulate(200, 2.0, seeds=2, t_burn=10.0, t_record=10.0, tau_max=5.0)
     >>> sim.N, sim.n_seeds, abs(sim.delta0 - 1.92) < 0.4
     (200, 2, True)
     """
@@ -333,8 +335,8 @@ def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 
     N = check_int("N", N, low=2)
     g = check_real("g", g, low=0.0)
     check_choice("phi", phi, PHIS)
-    n_seeds = check_int("n_seeds", n_seeds, low=2)
-    seed = check_seed("seed", seed)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     t_burn = check_real("t_burn", t_burn, low=0.0)
     t_record = check_real("t_record", t_record, low=0.0, low_open=True)
     dt = check_real("dt", dt, low=0.0, low_open=True, high=0.5)
@@ -349,8 +351,7 @@ def simulate(N: int, g: float, phi: str = "tanh", n_seeds: int = 4, seed: int = 
     chunk = int(max(1, min(n_seeds, max_bytes // (8.0 * N * N))))
     d0_all, dl_all, trace = [], [], None
     for c0 in range(0, n_seeds, chunk):
-        seeds = range(seed + c0, seed + min(n_seeds, c0 + chunk))
-        rngs = [np.random.default_rng([s, N]) for s in seeds]
+        rngs = [np.random.default_rng([s, N]) for s in seeds[c0:c0 + chunk]]
         J = np.stack([r.standard_normal((N, N)) for r in rngs]) * (g / np.sqrt(N))
         x = np.stack([r.standard_normal(N) for r in rngs]) * np.sqrt(q0)
 

@@ -48,7 +48,7 @@ import numpy as np
 from .core import check_int, check_real, mean_sem
 from .core import rmt
 from .linear import mp_quadrature
-from .core import ReadOnlyArrays, check_seed, check_public
+from .core import ReadOnlyArrays, check_seed, check_seeds, check_public
 
 __all__ = [
     "SGDResult", "SGDSimulation", "theory", "simulate", "stability_threshold", "stationary_errors",
@@ -542,9 +542,12 @@ class FiniteSizeScan(ReadOnlyArrays):
     std_test: np.ndarray
 
 
-def finite_size_scan(Ns, n_seeds, alpha: float, sigma2: float, eta: float, b: float, t_max: float,
-                     window=None, seed0: int = 0) -> FiniteSizeScan:
-    r"""Simulate at each ``N`` (with ``n_seeds[i]`` seeds ``seed0, seed0 + 1, ...``) and compare with :func:`theory`.
+def finite_size_scan(Ns, seeds_per_N, alpha: float, sigma2: float, eta: float, b: float, t_max: float,
+                     window=None) -> FiniteSizeScan:
+    r"""Simulate at each ``N`` with the seeds ``seeds_per_N[i]`` and compare with :func:`theory`.
+
+    ``seeds_per_N`` holds one entry per ``N``: an int ``n`` (meaning ``range(n)``) or a sequence of at
+    least 2 distinct ints (the seeds of :func:`simulate`).
 
     ``window`` defaults to the second half of the run. Cost: that of :func:`simulate` at each N.
 
@@ -555,9 +558,10 @@ def finite_size_scan(Ns, n_seeds, alpha: float, sigma2: float, eta: float, b: fl
     ([50, 100], (2,), (2.0, 4.0))
     """
     Ns = [check_int("Ns[i]", n, low=2) for n in Ns]
-    n_seeds = [check_int("n_seeds[i]", s, low=2) for s in n_seeds]
-    if len(n_seeds) != len(Ns):
-        raise ValueError(f"n_seeds must have one entry per N ({len(Ns)}); got {len(n_seeds)}")
+    if isinstance(seeds_per_N, (str, bytes)) or not hasattr(seeds_per_N, "__len__") or len(seeds_per_N) != len(Ns):
+        raise ValueError(f"seeds_per_N must have one entry per N ({len(Ns)}); got {seeds_per_N!r}")
+    seeds_per_N = [check_seeds(f"seeds_per_N[{i}]", s, min_seeds=2) for i, s in enumerate(seeds_per_N)]
+    n_seeds = [len(s) for s in seeds_per_N]
     th = theory(alpha, sigma2, eta, b, t_max)
     if window is None:
         window = (0.5 * float(th.t[-1]), float(th.t[-1]))
@@ -566,8 +570,8 @@ def finite_size_scan(Ns, n_seeds, alpha: float, sigma2: float, eta: float, b: fl
     if not win.any():
         raise ValueError(f"window must contain at least one time of the grid; got {window}")
     rows = {k: [] for k in ("m_eg", "s_eg", "m_et", "s_et", "d_eg", "ds_eg", "d_et", "ds_et", "std")}
-    for N, S in zip(Ns, n_seeds):                  # loop over system sizes; seeds are vectorised inside
-        _, eg, et, _, _ = _runs(N, alpha, sigma2, eta, b, t_max, range(seed0, seed0 + S))
+    for N, seeds in zip(Ns, seeds_per_N):          # loop over system sizes; seeds are vectorised inside
+        _, eg, et, _, _ = _runs(N, alpha, sigma2, eta, b, t_max, seeds)
         for key, runs in (("eg", eg), ("et", et)):
             m, s = mean_sem(runs, axis=0)
             rows["m_" + key].append(m)

@@ -550,9 +550,9 @@ class SignalPropagationSimulation(ReadOnlyArrays):
     method: str
 
 
-def _inputs(rng, n_seeds, N, q0, c0):
+def _inputs(rngs, N, q0, c0):
     """Two inputs per seed with exactly |h_a|^2/N = |h_b|^2/N = q0 and h_a.h_b/N = q0 c0; shape (n_seeds, N, 2)."""
-    g = rng.standard_normal((n_seeds, N, 2))
+    g = np.stack([r.standard_normal((N, 2)) for r in rngs])
     u1 = g[..., 0] / np.linalg.norm(g[..., 0], axis=1, keepdims=True)
     v = g[..., 1] - np.sum(g[..., 1] * u1, axis=1, keepdims=True) * u1
     u2 = v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -570,8 +570,11 @@ def _measure(h):
 
 
 def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh", q0: float = 1.0,
-             c0: float = 0.5, n_seeds: int = 8, seed: int = 0, method: str = "network") -> SignalPropagationSimulation:
-    r"""Propagate two inputs through ``n_seeds`` random networks of width ``N`` and depth ``L``.
+             c0: float = 0.5, seeds=8, method: str = "network") -> SignalPropagationSimulation:
+    r"""Propagate two inputs through random networks of width ``N`` and depth ``L``, one per seed.
+
+    ``seeds``: an int ``n`` (meaning ``range(n)``) or a sequence of at least 2 distinct ints; network
+    ``s`` draws its inputs, then layer by layer its bias and weights, from ``numpy.random.default_rng(s)``.
 
     ``method="network"`` draws every weight matrix: one batched matmul of shape
     ``(n_seeds, N, N) @ (n_seeds, N, 2)`` per layer (seeds on the leading axis, looping over
@@ -585,24 +588,26 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     :math:`\phi(h^{\ell-1})/\sqrt N`). It has the same law as ``"network"`` for these two inputs.
 
     Weights :math:`W_{ij}\sim\mathcal N(0,\sigma_w^2/N)`, biases :math:`\mathcal N(0,\sigma_b^2)`,
-    the same for both inputs; float64; ``np.random.default_rng(seed)``.
+    the same for both inputs; float64.
 
-    >>> sim = simulate(200, 2, 1.5, 0.05, n_seeds=4, seed=1)
+    >>> sim = simulate(200, 2, 1.5, 0.05, seeds=[1, 2, 3, 4])
     >>> sim.q.shape, round(float(sim.c[0]), 6)
     ((3,), 0.5)
     """
     N = check_int("N", N, low=2, high=100000)
     L = check_int("L", L, low=0, high=100000)
-    n_seeds = check_int("n_seeds", n_seeds, low=2, high=100000)
-    seed = check_seed("seed", seed)
+    seeds = check_seeds("seeds", seeds, min_seeds=2)
+    n_seeds = len(seeds)
     sw = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True)
     sb = check_real("sigma_b2", sigma_b2, low=0.0)
     check_choice("phi", phi, ACTIVATIONS)
     check_choice("method", method, ("network", "gram"))
     q0, c0 = _check_q0_c0(q0, c0)
     f = _ACT[phi][0]
-    rng = np.random.default_rng(seed)
-    h = _inputs(rng, n_seeds, N, q0, c0)
+    check_budget("layers x seeds x N^2 (network)" if method == "network" else "layers x seeds x N (gram)",
+                 float(L) * n_seeds * N * (N if method == "network" else 1))
+    rngs = [np.random.default_rng(s) for s in seeds]
+    h = _inputs(rngs, N, q0, c0)
     qs, cs = [], []
     q, c = _measure(h)
     qs.append(q)
@@ -612,11 +617,11 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
     with np.errstate(over="ignore", invalid="ignore"):   # overflow is reported as ConvergenceError below
         for _ in range(L):
             x = f(h)
-            b = sb_sqrt * rng.standard_normal((n_seeds, N, 1))
+            b = sb_sqrt * np.stack([r.standard_normal((N, 1)) for r in rngs])
             if method == "network":
                 out = np.empty_like(h)
                 for s0 in range(0, n_seeds, chunk):   # memory only: each chunk is one batched matmul
-                    W = rng.standard_normal((min(chunk, n_seeds - s0), N, N))
+                    W = np.stack([r.standard_normal((N, N)) for r in rngs[s0:s0 + chunk]])
                     np.matmul(W, x[s0:s0 + chunk], out=out[s0:s0 + chunk])
                 h = sw_sqrt * out + b
             else:
@@ -624,7 +629,7 @@ def simulate(N: int, L: int, sigma_w2: float, sigma_b2: float, phi: str = "tanh"
                 l11 = np.sqrt(G[:, 0, 0])
                 l21 = np.where(l11 > 0, G[:, 0, 1] / np.where(l11 > 0, l11, 1.0), 0.0)
                 l22 = np.sqrt(np.clip(G[:, 1, 1] - l21**2, 0.0, None))
-                z = rng.standard_normal((n_seeds, N, 2))
+                z = np.stack([r.standard_normal((N, 2)) for r in rngs])
                 h = np.stack([l11[:, None] * z[..., 0], l21[:, None] * z[..., 0] + l22[:, None] * z[..., 1]], axis=-1) + b
             q, c = _measure(h)
             qs.append(q)

@@ -34,7 +34,7 @@ import numpy as np
 
 from .core import ConvergenceError, check_choice, check_int, check_real, mean_sem, rmt
 from .plotting import new_figure, plot_simulation, plot_theory
-from .core import ReadOnlyArrays, check_array, check_budget, check_public
+from .core import ReadOnlyArrays, check_array, check_budget, check_public, check_seeds
 
 __all__ = [
     "QuadraticGD", "gd_threshold", "quadratic_gd_theory", "quadratic_gd_simulate", "gradient_flow_loss",
@@ -150,15 +150,16 @@ def sample_thresholds(N: int, alpha: float, seeds) -> np.ndarray:
     return 2.0 / lam_max
 
 
-def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, n_seeds=8, steps=60, ax=None):
+def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, seeds=8, steps=60, ax=None):
     """Theory and simulation of GD on the Wishart quadratic, with the threshold in the title."""
     if ax is None:
         _, ax = new_figure()
-    n_seeds = check_int("n_seeds", n_seeds, low=2, high=10**4)
+    seeds = check_seeds("seeds", seeds, max_seeds=10**4, min_seeds=2)
+    n_seeds = len(seeds)
     steps = check_int("steps", steps, low=1, high=10**5)
     k = np.arange(steps + 1)
     th = quadratic_gd_theory(alpha, eta, k)
-    sim = quadratic_gd_simulate(N, alpha, eta, k, seeds=range(n_seeds))
+    sim = quadratic_gd_simulate(N, alpha, eta, k, seeds=seeds)
     plot_theory(ax, k, th.loss)
     plot_simulation(ax, k, sim.loss, sim.loss_sem, N=N, n_seeds=n_seeds, every=max(1, steps // 20))
     ax.set_yscale("log")

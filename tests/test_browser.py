@@ -61,9 +61,8 @@ def server(built_book):
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    _need_browser()
+def make_driver(profile_dir, width: int = 1280, height: int = 900):
+    """Headless Chromium (Debian's, through chromedriver) with browser and network logs, at ``width`` px."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -71,13 +70,20 @@ def driver(tmp_path_factory):
     opts.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,900"):
+                 "--disable-dev-shm-usage", f"--window-size={width},{height}"):
         opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    opts.add_argument(f"--user-data-dir={profile_dir}")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
     drv.set_page_load_timeout(60)
     drv.set_script_timeout(60)
+    return drv
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    _need_browser()
+    drv = make_driver(tmp_path_factory.mktemp("chromium-profile"))
     yield drv
     drv.quit()
 
@@ -124,7 +130,21 @@ def _requests(drv):
     return urls
 
 
+LAYOUT_KNOWN_PATH = Path(__file__).with_name("layout_known.json")
+
+
+def _layout_known():
+    """Pages whose equations still overflow or whose text still shows raw labels (issue 19), with how many:
+    a ratchet (a page may only improve; ``python tests/page_audit.py _build/html`` lists them)."""
+    return json.loads(LAYOUT_KNOWN_PATH.read_text()) if LAYOUT_KNOWN_PATH.exists() else {}
+
+
 def test_every_page_renders_offline(server, built_book, driver):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import page_audit
+
+    labels = page_audit.source_labels(ROOT)
+    known = _layout_known()
     pages = _pages(built_book)
     assert any(p.endswith("intro.html") for p in pages) and len(pages) >= 4
     problems = []
@@ -137,6 +157,15 @@ def test_every_page_renders_offline(server, built_book, driver):
             problems.append(f"{page}: MathJax {state}")
         rep = driver.execute_script(PAGE_REPORT)
         n_typeset += rep["n_math"]
+        lay = page_audit.audit(driver, page, labels)
+        allowed = known.get(page, {})
+        if len(lay["wide"]) > allowed.get("wide", 0):
+            w = lay["wide"][0]
+            problems.append(f"{page}: {len(lay['wide'])} display equations wider than the 1280-px column "
+                            f"(allowed {allowed.get('wide', 0)}), e.g. ({w['number']}) {w['width']} px > "
+                            f"{w['column']} px: {w['tex']!r}")
+        if len(lay["raw_labels"]) > allowed.get("raw", 0):
+            problems.append(f"{page}: raw labels in the text (allowed {allowed.get('raw', 0)}): {lay['raw_labels'][:5]}")
         if rep["raw_math"]:
             problems.append(f"{page}: {len(rep['raw_math'])} formulas not typeset, e.g. {rep['raw_math'][0]!r}")
         if rep["leftovers"]:

@@ -80,7 +80,7 @@ def test_theory_vs_simulation_two_N(symmetric, g, phi):
     th = cv.theory(g, symmetric, phi, t_max=6.0, n_t=61, kick_times=[0.0, 2.0])
     tols = []
     for N in (250, 1000):
-        sim = cv.simulate(N, g, symmetric, phi, t_max=6.0, n_t=61, kick_times=[0.0, 2.0], n_seeds=8, seed=3)
+        sim = cv.simulate(N, g, symmetric, phi, t_max=6.0, n_t=61, kick_times=[0.0, 2.0], seeds=range(3, 11))
         tol_C = 3 * rms(sim.C_sem) + 1.0 / N
         tol_R = 3 * rms(sim.R_kick_sem) + 1.0 / N
         assert rms(sim.C - th.C) < tol_C
@@ -90,7 +90,7 @@ def test_theory_vs_simulation_two_N(symmetric, g, phi):
 
 
 def test_simulation_kick_at_kick_time_is_one_and_causal():
-    sim = cv.simulate(100, 0.5, True, t_max=2.0, n_t=21, kick_times=[1.0], n_seeds=2)
+    sim = cv.simulate(100, 0.5, True, t_max=2.0, n_t=21, kick_times=[1.0], seeds=2)
     k = 10
     assert_allclose(sim.R_kick[0, :k], 0.0, atol=0)
     assert_allclose(sim.R_kick[0, k], 1.0, atol=1e-9)
@@ -120,7 +120,7 @@ def test_theory_bad_input(kw):
         cv.theory(**kw)
 
 
-@pytest.mark.parametrize("kw", [dict(N=1), dict(n_seeds=1), dict(delta=0.0), dict(substeps=0)])
+@pytest.mark.parametrize("kw", [dict(N=1), dict(seeds=1), dict(delta=0.0), dict(substeps=0)])
 def test_simulate_bad_input(kw):
     args = dict(N=50, g=0.5, t_max=1.0, n_t=11)
     args.update(kw)
@@ -132,10 +132,10 @@ def test_plot_functions_run():
     import matplotlib
     matplotlib.use("Agg")
     th = cv.theory(0.4, True, t_max=3.0, n_t=31, kick_times=[0.0, 1.0])
-    sim = cv.simulate(100, 0.4, True, t_max=3.0, n_t=31, kick_times=[0.0, 1.0], n_seeds=2)
+    sim = cv.simulate(100, 0.4, True, t_max=3.0, n_t=31, kick_times=[0.0, 1.0], seeds=2)
     cv.plot_correlation(th, sim, t_refs=[1.0])
     cv.plot_response(th, sim)
-    cv.plot_cavity(0.7, True, N=60, n_seeds=2, t_max=2.0)
+    cv.plot_cavity(0.7, True, N=60, seeds=2, t_max=2.0)
 
 
 def test_iid_linear_correlation_bessel_closed_form():
@@ -149,7 +149,7 @@ def test_iid_linear_correlation_bessel_closed_form():
 
 def test_finite_size_scan_small_instance():
     # small re-creation of book/data/cavity_scaling_make.py: the standard error shrinks with N
-    scan = cv.finite_size_scan(0.4, True, Ns=(100, 400), n_seeds=4, t_max=3.0, n_t=31)
+    scan = cv.finite_size_scan(0.4, True, Ns=(100, 400), seeds=4, t_max=3.0, n_t=31)
     assert scan.sem_C[1] < scan.sem_C[0]
     assert np.all(scan.err_C < 3 * scan.sem_C + 1.0 / scan.N)
 
@@ -188,7 +188,7 @@ def test_sym_tanh_theory_vs_simulation_two_N(sym_tanh):
     bias_C, bias_R = _euler_bias(th.t, KICKS_ST, dt)
     tols = []
     for N in (250, 1000):
-        sim = cv.simulate(N, G_ST, True, "tanh", t_max=TMAX_ST, n_t=NT_ST, kick_times=KICKS_ST, n_seeds=8, seed=3)
+        sim = cv.simulate(N, G_ST, True, "tanh", t_max=TMAX_ST, n_t=NT_ST, kick_times=KICKS_ST, seeds=range(3, 11))
         tol_C = 3 * rms(sim.C_sem) + 1.0 / N + 6 * rms(th.C_sem) + 1.5 * bias_C
         tol_R = 3 * rms(sim.R_kick_sem) + 1.0 / N + 6 * rms(th.R_kick_sem) + 1.5 * bias_R
         assert rms(sim.C - th.C) < tol_C

@@ -131,7 +131,7 @@ def _rng():
 
 def _ts_data():
     from dmftlib import learning
-    return learning.sample_teacher_student(20, alpha=1.0, sigma2=0.1, n_seeds=2, seed=0)
+    return learning.sample_teacher_student(20, alpha=1.0, sigma2=0.1, seeds=2)
 
 
 def _cavity_pair():
@@ -204,15 +204,15 @@ def _register_calls():
     ode = Lazy(lambda: committee.ode(2, 2, 0.5, np.linspace(0, 2, 5)))
     rf_th = Lazy(lambda: random_features.exact_theory(0.5, 0.5, 0.1, T_GRID))
     kern = Lazy(lambda: msr.kernel_functions(msr.derive(T=2, N=2)))
-    gd = Lazy(lambda: dmftlib.learning.gd_vs_gf(N=20, etas=(0.2, 0.1), T=1.0, n_seeds=2))
-    euler = Lazy(lambda: dmftlib.learning.resnet_vs_ode(N=20, L_values=(2, 4), n_seeds=2, ref_substeps=8))
-    selfav = Lazy(lambda: dmftlib.learning.self_averaging(N_values=(20, 30), n_seeds=3))
+    gd = Lazy(lambda: dmftlib.learning.gd_vs_gf(N=20, etas=(0.2, 0.1), T=1.0, seeds=2))
+    euler = Lazy(lambda: dmftlib.learning.resnet_vs_ode(N=20, L_values=(2, 4), seeds=2, ref_substeps=8))
+    selfav = Lazy(lambda: dmftlib.learning.self_averaging(N_values=(20, 30), seeds=3))
     curve = Lazy(lambda: dmftlib.learning.theory(T_GRID, alpha=0.5))
     nth = Lazy(lambda: dmftlib.neural_ode.theory(_setup(), 0.5, np.linspace(0, 1, 3), n_nodes=8))
     fit = Lazy(lambda: dmftlib.core.fit_power_law([1.0, 2.0, 4.0], [1.0, 0.5, 0.25]))
     eos = Lazy(lambda: stability.train_gd(_mlp(), _rng().standard_normal((6, 5)), np.ones(6), 0.1, 4,
                                           sharpness_every=2, power_iters=2))
-    scan = Lazy(lambda: dmftlib.cavity.finite_size_scan(0.5, Ns=(20, 30), n_seeds=2, t_max=1.0, n_t=6,
+    scan = Lazy(lambda: dmftlib.cavity.finite_size_scan(0.5, Ns=(20, 30), seeds=2, t_max=1.0, n_t=6,
                                                                 kick_times=(0.0,)))
     grid = np.linspace(0.0, 1.0, 6)
     CALLS.update({
@@ -277,12 +277,12 @@ def _register_calls():
         "dmftlib.control.random_tanh_controls": dict(K=2, n_pieces=2),
         # cavity
         "dmftlib.cavity.plot_finite_size": dict(scans=Lazy(lambda: {0.5: scan.get()})),
-        "dmftlib.cavity.finite_size_scan": dict(g=0.5, Ns=(20, 30), n_seeds=2, t_max=1.0, n_t=6, kick_times=(0.0,)),
+        "dmftlib.cavity.finite_size_scan": dict(g=0.5, Ns=(20, 30), seeds=2, t_max=1.0, n_t=6, kick_times=(0.0,)),
         "dmftlib.cavity.plot_cavity": dict(N=20, t_max=1.0),
         # learning
         "dmftlib.learning.load_self_averaging": dict(path=Lazy(lambda: _saved("self_averaging", selfav.get()))),
         "dmftlib.learning.save_self_averaging": dict(result=selfav, path=Lazy(lambda: _tmp("selfav.npz"))),
-        "dmftlib.learning.self_averaging": dict(N_values=(20, 30), t=1.0, n_seeds=3),
+        "dmftlib.learning.self_averaging": dict(N_values=(20, 30), t=1.0, seeds=3),
         "dmftlib.learning.plot_euler_error": dict(result=euler),
         "dmftlib.learning.plot_gd_error": dict(result=gd),
         "dmftlib.learning.plot_self_averaging": dict(result=selfav),
@@ -291,7 +291,7 @@ def _register_calls():
         "dmftlib.learning.plot_resnet_trajectories": dict(L=2, N=20),
         "dmftlib.learning.plot_gd_vs_gf": dict(T=1.0),
         # linear
-        "dmftlib.linear.finite_size_scan": dict(Ns=(20, 30), t=T_GRID, n_seeds=2, seeds_per_batch=2),
+        "dmftlib.linear.finite_size_scan": dict(Ns=(20, 30), t=T_GRID, seeds=2, seeds_per_batch=2),
         "dmftlib.linear.optimal_stopping": dict(t_max=10.0),
         "dmftlib.linear.gradient_flow_theory_spectrum": dict(
             spectrum=Lazy(lambda: dmftlib.linear.power_law_spectrum(20, 0.5))),
@@ -303,8 +303,8 @@ def _register_calls():
         **{f"dmftlib.lti.{f}": dict(ensemble="ginibre") for f in (
             "numerical_abscissa", "sample_matrices", "simulate", "simulate_trajectories", "spectral_quadrature",
             "stability_margin", "theory", "plot_spectrum")},
-        "dmftlib.lti.plot_response": dict(ensemble="ginibre", t_max=1.0, Ns=(20,), n_seeds=2),
-        "dmftlib.lti.plot_correlation": dict(ensemble="ginibre", t_max=1.0, Ns=(20,), n_seeds=2),
+        "dmftlib.lti.plot_response": dict(ensemble="ginibre", t_max=1.0, Ns=(20,), seeds=2),
+        "dmftlib.lti.plot_correlation": dict(ensemble="ginibre", t_max=1.0, Ns=(20,), seeds=2),
         "dmftlib.lti.plot_transient_growth": dict(N=20, t_max=1.0, n_t=5),
         "dmftlib.lti.plot_lti": dict(t_max=1.0, N=20),
         "dmftlib.lti.response_hat": dict(s=np.array([1.0, 2.0]), ensemble="ginibre"),
@@ -352,7 +352,7 @@ def _register_calls():
         "dmftlib.rnn.sampling_dmft": dict(g=1.5, t_max=2.0, n_t=11, n_samples=100, max_iter=5),
         "dmftlib.rnn.plot_stationary": dict(g=1.5, tau_max=2.0),
         # sgd
-        "dmftlib.sgd.finite_size_scan": dict(Ns=(20, 30), n_seeds=(2, 2), alpha=2.0, sigma2=0.25, eta=0.2, b=0.5,
+        "dmftlib.sgd.finite_size_scan": dict(Ns=(20, 30), seeds_per_N=(2, 2), alpha=2.0, sigma2=0.25, eta=0.2, b=0.5,
                                              t_max=1.0),
         "dmftlib.sgd.online_theory": dict(t=T_GRID),
         "dmftlib.sgd.plot_stability": dict(t_max=2.0),
@@ -381,7 +381,7 @@ def _register_calls():
         "dmftlib.stability.train_gd": dict(mlp=mlp, X=Lazy(lambda: _rng().standard_normal((6, 5))), y=np.ones(6),
                                            eta=0.1, n_steps=4),
         "dmftlib.stability.plot_eos": dict(runs=Lazy(lambda: [eos.get()])),
-        "dmftlib.stability.plot_quadratic_gd": dict(N=20, n_seeds=2, steps=10),
+        "dmftlib.stability.plot_quadratic_gd": dict(N=20, seeds=2, steps=10),
         "dmftlib.stability.quadratic_gd_theory": dict(alpha=2.0),
         "dmftlib.stability.quadratic_gd_simulate": dict(alpha=2.0),
         "dmftlib.stability.sgd_threshold_theory": dict(alpha=0.5, B=4, N=20),

@@ -217,7 +217,7 @@ def test_plot_functions_run():
 
 def test_finite_size_scan_small_instance():
     # small instance of book/data/linear_regression_make.py; batching over seeds must not change the result
-    sc = L.finite_size_scan([40, 80], 2.0, 0.25, [0.5, 5.0], n_seeds=6, seeds_per_batch=4)
+    sc = L.finite_size_scan([40, 80], 2.0, 0.25, [0.5, 5.0], seeds=6, seeds_per_batch=4)
     ref = L.simulate_gradient_flow(80, 2.0, 0.25, [0.5, 5.0], seeds=range(6))
     assert_allclose(sc.mean[1], ref.test_error, rtol=1e-12)
     assert_allclose(sc.sem[1], ref.test_error_sem, rtol=1e-10)

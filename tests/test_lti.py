@@ -83,7 +83,7 @@ def test_mp_resolvent_vs_sampled_spectra():
     # Linear spectral statistic at z away from the spectrum: seed fluctuations and bias are O(1/N).
     alpha, N = 2.0, 400
     z = np.array([-1.0, -0.5 + 0.5j, 4.0 + 1.0j])
-    lam = np.linalg.eigvalsh(lti.sample_matrices("wishart", N, 4, 0.0, alpha=alpha, seed=3))
+    lam = np.linalg.eigvalsh(lti.sample_matrices("wishart", N, range(3, 7), 0.0, alpha=alpha))
     G = np.array([rmt.empirical_stieltjes(z, l) for l in lam])
     err = np.abs(G.mean(0) - rmt.marchenko_pastur_stieltjes(z, alpha))
     sem = np.abs(G.std(0, ddof=1)) / 2
@@ -100,7 +100,7 @@ def test_contour_integral_of_resolvents():
     R = lti.response_from_contour(lambda z: 1.0 / (z - 1.5), tau, 1.5, 1.2)
     assert_allclose(R, np.exp(-1.5 * tau), atol=1e-12)
     # finite N: the empirical resolvent of a sampled non-Hermitian matrix gives (1/N) tr exp(-A tau) exactly
-    lam = np.linalg.eigvals(lti.sample_matrices("ginibre", 100, 2, 1.5, seed=0)[0])
+    lam = np.linalg.eigvals(lti.sample_matrices("ginibre", 100, 2, 1.5)[0])
     R = lti.response_from_contour(lambda z: rmt.empirical_stieltjes(z, lam), tau, 1.5, 1.6, n_nodes=512)
     assert_allclose(R, np.exp(-np.outer(tau, lam)).mean(-1).real, atol=1e-9)
 
@@ -152,7 +152,7 @@ def test_theory_vs_simulation_two_N(ens, a, kw):
     Ns = (100, 400) if ens == "ginibre" and not kw else (250, 1000)
     errs = []
     for k, N in enumerate(Ns):
-        sim = lti.simulate(N, ens, t, a, T=0.5, n_seeds=4, seed=10 + k, **kw)
+        sim = lti.simulate(N, ens, t, a, T=0.5, seeds=range(10 + 4 * k, 14 + 4 * k), **kw)
         for q in ("response", "correlation", "stationary"):
             err = np.abs(getattr(sim, q) - getattr(th, q))
             assert np.all(err <= 4 * getattr(sim, q + "_sem") + 1.0 / N), (q, N, err.max())
@@ -165,11 +165,11 @@ def test_theory_vs_simulation_two_N(ens, a, kw):
 
 def test_transient_growth_non_normal_only():
     t = np.linspace(0, 4, 9)
-    g = lti.transient_growth(120, t, a=1.1, sigma=1.0, n_seeds=3, seed=2)
+    g = lti.transient_growth(120, t, a=1.1, sigma=1.0, seeds=range(2, 5))
     assert g.norm.max() > 1.3                               # non-normal: ||exp(-A t)|| grows
     assert g.trajectory.max() > 1.3                         # so does |x(t)| from the worst x(0)
     assert np.all(g.norm_normal <= 1.0 + 1e-12) and np.all(np.diff(g.norm_normal) < 0)
-    h = lti.transient_growth(120, t, a=2.3, ensemble="goe", n_seeds=3, seed=2)
+    h = lti.transient_growth(120, t, a=2.3, ensemble="goe", seeds=range(2, 5))
     assert np.all(h.norm <= 1.0 + 1e-10) and np.all(np.diff(h.norm) < 0)
     assert_allclose(h.norm, h.norm_normal, rtol=1e-8)        # Hermitian = normal
     assert lti.numerical_abscissa("ginibre", 1.1) > 0 > lti.numerical_abscissa("ginibre", 1.5)
@@ -192,8 +192,8 @@ def test_value_errors():
         lti.theory("goe", t, a=3.0, T=-1.0)
     with pytest.raises(ValueError, match="t must"):
         lti.theory("goe", [-1.0, 1.0], a=3.0)
-    with pytest.raises(ValueError, match="n_seeds"):
-        lti.simulate(50, "goe", t, a=3.0, n_seeds=1)
+    with pytest.raises(ValueError, match="seeds"):
+        lti.simulate(50, "goe", t, a=3.0, seeds=1)
     with pytest.raises(ValueError, match="N must"):
         lti.simulate(1, "goe", t, a=3.0)
     with pytest.raises(ValueError, match="coupling"):
@@ -218,13 +218,13 @@ def test_plot_functions_return_axes():
     import matplotlib.pyplot as plt
     ax = lti.plot_spectrum("ginibre", 60, a=1.5)
     assert ax.get_xlabel()
-    ax = lti.plot_response("goe", a=2.5, t_max=2.0, Ns=(40, 80), n_seeds=2)
+    ax = lti.plot_response("goe", a=2.5, t_max=2.0, Ns=(40, 80), seeds=2)
     assert len(ax.get_legend().get_texts()) == 3          # theory + two sizes
-    ax = lti.plot_correlation("ginibre", a=1.5, T=0.5, t_max=2.0, Ns=(40,), n_seeds=2, quantity="stationary")
+    ax = lti.plot_correlation("ginibre", a=1.5, T=0.5, t_max=2.0, Ns=(40,), seeds=2, quantity="stationary")
     assert "N = 40, 2 seeds" in [t.get_text() for t in ax.get_legend().get_texts()][-1]
     axes = lti.plot_lti("wishart", margin=0.3, N=None)
     assert len(axes) == 2
-    ax = lti.plot_transient_growth(N=40, t_max=2.0, n_t=5, n_seeds=2)
+    ax = lti.plot_transient_growth(N=40, t_max=2.0, n_t=5, seeds=2)
     with pytest.raises(ValueError, match="margin"):
         lti.plot_lti("goe", margin=0.0)
     plt.close("all")
@@ -237,7 +237,7 @@ def test_noisy_trajectories_two_N():
     idx = [10, 25, 50, 100]                                # t = 0.2, 0.5, 1, 2 with dt = 0.02
     sems = []
     for N in (100, 400):
-        sim = lti.simulate_trajectories(N, "ginibre", 2.0, a=1.5, T=0.5, n_seeds=8, seed=N)
+        sim = lti.simulate_trajectories(N, "ginibre", 2.0, a=1.5, T=0.5, seeds=range(N, N + 8))
         th = lti.theory("ginibre", sim.t[idx], a=1.5, T=0.5)
         for q in ("response", "correlation"):
             err = np.abs(getattr(sim, q)[idx] - getattr(th, q))

@@ -79,7 +79,7 @@ def test_theory_vs_simulation_two_sizes():
     g = 2.0
     d0 = rnn.stationary_dmft(g).delta0
     for N, n_seeds in [(200, 6), (800, 3)]:
-        sim = rnn.simulate(N, g, n_seeds=n_seeds, t_burn=20.0, t_record=20.0, dt=0.1, tau_max=4.0)
+        sim = rnn.simulate(N, g, seeds=n_seeds, t_burn=20.0, t_record=20.0, dt=0.1, tau_max=4.0)
         # seed-to-seed fluctuations O(1/sqrt(N)) (measured by sem), finite-size bias O(1/N): c = 20
         tol = 4 * sim.delta0_sem + 20.0 / N
         assert abs(sim.delta0 - d0) < tol, (N, sim.delta0, sim.delta0_sem)
@@ -94,7 +94,7 @@ def test_precomputed_data_recreated_at_small_size():
     data = np.load(DATA / "rnn_sim.npz")
     for N in data["sizes"]:
         assert data[f"delta0_seeds_{N}"].size >= 2
-    sim = rnn.simulate(100, mod.G_MAIN, n_seeds=2, **{**mod.COMMON, "t_burn": 5.0, "t_record": 15.0})
+    sim = rnn.simulate(100, mod.G_MAIN, seeds=2, **{**mod.COMMON, "t_burn": 5.0, "t_record": 15.0})
     assert_allclose(sim.tau, data["tau"])
     assert sim.delta.shape == data[f"delta_{data['sizes'][0]}"].shape
 
@@ -114,7 +114,7 @@ def test_plots_run():
 @pytest.mark.parametrize("call", [
     lambda: rnn.stationary_dmft(-1.0), lambda: rnn.stationary_dmft(2.0, phi="relu"),
     lambda: rnn.stationary_dmft(2.0, n_tau=1), lambda: rnn.delta0_theory([1.0, np.nan]),
-    lambda: rnn.simulate(1, 2.0), lambda: rnn.simulate(100, 2.0, n_seeds=1),
+    lambda: rnn.simulate(1, 2.0), lambda: rnn.simulate(100, 2.0, seeds=1),
     lambda: rnn.simulate(100, 2.0, dt=1.0), lambda: rnn.sampling_dmft(2.0, q0=-1.0),
     lambda: rnn.potential(0.5, -1.0, 2.0)])
 def test_bad_input_raises_value_error(call):

@@ -185,7 +185,7 @@ def test_finite_size_scan_small_instance():
     assert sc.sim_test_error.shape == (2, sc.t.size)
     assert np.all(np.abs(sc.dev_test) < 4 * sc.dev_test_sem + 2.0 / sc.N)
     assert np.all(np.abs(sc.dev_train) < 4 * sc.dev_train_sem + 2.0 / sc.N)
-    with pytest.raises(ValueError, match="n_seeds"):
+    with pytest.raises(ValueError, match="seeds_per_N"):
         sgd.finite_size_scan([100, 200], [8], ALPHA, SIGMA2, ETA, B_FRAC, 10.0)
 
 

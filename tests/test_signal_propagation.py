@@ -151,21 +151,21 @@ def test_simulation_matches_theory_two_widths(sw):
     th = sp.theory(L, sw, SB, q0=1.0, c0=0.5)
     errs = {}
     for N in (250, 1000):
-        sim = sp.simulate(N, L, sw, SB, q0=1.0, c0=0.5, n_seeds=n_seeds, seed=N)
+        sim = sp.simulate(N, L, sw, SB, q0=1.0, c0=0.5, seeds=range(N, N + n_seeds))
         assert _max_excess(sim, th, a=1.0) <= 1.0
         errs[N] = np.sqrt(np.mean((sim.c - th.c) ** 2 + (sim.q - th.q) ** 2))
     # The "gram" sampler (same law, O(N) per layer) reaches N = 16000: the error keeps shrinking.
-    big = sp.simulate(16000, L, sw, SB, q0=1.0, c0=0.5, n_seeds=n_seeds, seed=3, method="gram")
+    big = sp.simulate(16000, L, sw, SB, q0=1.0, c0=0.5, seeds=range(3, 3 + n_seeds), method="gram")
     assert _max_excess(big, th, a=1.0) <= 1.0
     err_big = np.sqrt(np.mean((big.c - th.c) ** 2 + (big.q - th.q) ** 2))
     assert err_big < errs[250]
-    assert np.all(big.c_sem[1:] < 0.5 * np.max(sp.simulate(1000, L, sw, SB, n_seeds=n_seeds, seed=1000).c_sem[1:]))
+    assert np.all(big.c_sem[1:] < 0.5 * np.max(sp.simulate(1000, L, sw, SB, seeds=range(1000, 1000 + n_seeds)).c_sem[1:]))
 
 
 def test_gram_sampler_has_the_law_of_the_network():
     # Same distribution of (q^l, c^l): means agree within 4 combined standard errors.
-    a = sp.simulate(300, 8, 1.76, SB, "erf", n_seeds=24, seed=1, method="network")
-    b = sp.simulate(300, 8, 1.76, SB, "erf", n_seeds=24, seed=2, method="gram")
+    a = sp.simulate(300, 8, 1.76, SB, "erf", seeds=range(1, 25), method="network")
+    b = sp.simulate(300, 8, 1.76, SB, "erf", seeds=range(25, 49), method="gram")
     for f in ("q", "c"):
         d = np.abs(getattr(a, f) - getattr(b, f))[1:]
         s = np.hypot(getattr(a, f + "_sem"), getattr(b, f + "_sem"))[1:]
@@ -180,7 +180,7 @@ def test_decay_length_of_correlations_matches_xi_c():
     # relative noise, so the fitted decay length of the mean is within 10% of xi_c.
     sw = 1.0
     ds = sp.depth_scales(sw, SB)
-    sim = sp.simulate(2000, 40, sw, SB, q0=ds.q_star, c0=0.6, n_seeds=8, seed=5, method="gram")
+    sim = sp.simulate(2000, 40, sw, SB, q0=ds.q_star, c0=0.6, seeds=range(5, 13), method="gram")
     xi = sp.decay_length(sim.l, sim.c, 1.0, lmin=5, floor=np.maximum(3 * sim.c_sem, 1e-10))
     assert_allclose(xi, ds.xi_c, rtol=0.1)
 
@@ -189,9 +189,9 @@ def test_decay_length_of_correlations_matches_xi_c():
 def test_precomputed_data_recreated():
     assert DATA.exists(), f"{DATA} is missing: run book/data/signal_propagation_make.py"
     d = np.load(DATA)
-    # Part A: the first 6 layers of the N = 500, sigma_w2 = LAYERS_SW[0] run (same seed, same stream).
+    # Part A: the first 6 layers of the N = 500, sigma_w2 = LAYERS_SW[0] run (same seeds, same streams).
     sim = sp.simulate(500, 5, float(d["layers_sw"][0]), float(d["sigma_b2"]), str(d["phi"]), q0=float(d["q0"]),
-                      c0=float(d["c0"]), n_seeds=int(d["layers_n_seeds"]), seed=0)
+                      c0=float(d["c0"]), seeds=int(d["layers_n_seeds"]))
     assert_allclose(sim.q, d["layers_q"][0, 0, :6], rtol=1e-10)
     assert_allclose(sim.c, d["layers_c"][0, 0, :6], rtol=1e-10)
     # Part C: the first depth column of the trainability grid (its random stream comes first).
@@ -224,7 +224,7 @@ def test_trainability_tiny_instance():
     lambda: sp.theory(-1, 1.0, 0.1),
     lambda: sp.simulate(1, 5, 1.0, 0.1),
     lambda: sp.simulate(100, 5, 1.0, 0.1, method="exact"),
-    lambda: sp.simulate(100, 5, 1.0, 0.1, n_seeds=1),
+    lambda: sp.simulate(100, 5, 1.0, 0.1, seeds=1),
     lambda: sp.correlation_map(0.5, 1.0, 0.0),   # q* = 0: correlation map undefined
     lambda: sp.trainability([1.0], [2.5]),
 ])
@@ -241,7 +241,7 @@ def test_convergence_errors():
         sp.depth_scales(3.0, 0.1, "relu")
     # ... and the simulated pre-activations overflow: q^l ~ 1.5^l
     with pytest.raises(ConvergenceError):
-        sp.simulate(50, 2000, 3.0, 0.1, "relu", n_seeds=2, method="gram")
+        sp.simulate(50, 2000, 3.0, 0.1, "relu", seeds=2, method="gram")
 
 
 # --------------------------------------------------------------------------- plots (smoke tests)
@@ -257,7 +257,7 @@ def test_plot_functions_draw_without_error():
     ax = sp.plot_phase_diagram("tanh", n=7, marker=(2.5, 0.05))
     assert len(ax.lines) == 2
     th = sp.theory(5, 2.5, SB)
-    sim = sp.simulate(50, 5, 2.5, SB, n_seeds=2, method="gram")
+    sim = sp.simulate(50, 5, 2.5, SB, seeds=2, method="gram")
     ax = sp.plot_layers(th, sim, "c")
     assert "N = 50, 2 seeds" in [t.get_text() for t in ax.legend().get_texts()][1]
     sp.plot_depth_scales(SB, n=20, measured=([1.0, 3.0], [3.6, 9.0], 1000, 8))

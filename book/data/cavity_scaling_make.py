@@ -11,15 +11,17 @@ import numpy as np
 from dmftlib.cavity import finite_size_scan
 
 NS = (250, 500, 1000, 2000)
-CASES = {"iid": dict(g=0.8, symmetric=False, phi="linear", seed=100),
-         "sym": dict(g=0.4, symmetric=True, phi="linear", seed=200),
-         "tanh": dict(g=1.5, symmetric=False, phi="tanh", seed=300)}
+CASES = {"iid": dict(g=0.8, symmetric=False, phi="linear", first_seed=100),
+         "sym": dict(g=0.4, symmetric=True, phi="linear", first_seed=200),
+         "tanh": dict(g=1.5, symmetric=False, phi="tanh", first_seed=300)}
 
 
 def main(path=Path(__file__).with_name("cavity_scaling.npz"), Ns=NS, n_seeds=24):
     out = {"N": np.asarray(Ns), "n_seeds": n_seeds}
-    for name, kw in CASES.items():
-        sc = finite_size_scan(Ns=Ns, n_seeds=n_seeds, t_max=6.0, n_t=61, kick_times=(0.0, 2.0), **kw)
+    for name, case in CASES.items():
+        kw = {k: v for k, v in case.items() if k != "first_seed"}
+        seeds = range(case["first_seed"], case["first_seed"] + n_seeds)
+        sc = finite_size_scan(Ns=Ns, seeds=seeds, t_max=6.0, n_t=61, kick_times=(0.0, 2.0), **kw)
         for field in ("err_C", "sem_C", "err_R", "sem_R"):
             out[f"{name}_{field}"] = getattr(sc, field)
     np.savez(path, **out)

@@ -15,11 +15,14 @@ from dmftlib.learning import save_self_averaging, self_averaging
 
 N_VALUES = (100, 200, 400, 800, 1600, 3200)
 N_SEEDS = (400, 256, 160, 96, 64, 48)
-PARAMS = dict(t=1.0, alpha=0.5, sigma2=0.0, seed=2026)
+# disjoint seed ranges, so that the sizes are independent: 2026 ... 2026 + 1024 - 1
+_START = [2026 + sum(N_SEEDS[:k]) for k in range(len(N_SEEDS))]
+SEEDS_PER_N = [range(s, s + n) for s, n in zip(_START, N_SEEDS)]
+PARAMS = dict(t=1.0, alpha=0.5, sigma2=0.0)
 
 
 def main(path=Path(__file__).with_name("learning_self_averaging.npz")):
-    result = self_averaging(N_VALUES, n_seeds=N_SEEDS, **PARAMS)
+    result = self_averaging(N_VALUES, seeds_per_N=SEEDS_PER_N, **PARAMS)
     save_self_averaging(result, path)
     return result
 

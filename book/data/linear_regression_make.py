@@ -18,7 +18,7 @@ TIMES = (0.5, 2.0, 10.0, 100.0)
 
 
 def main(path=Path(__file__).with_name("linear_regression_scaling.npz"), Ns=NS, n_seeds=16):
-    sc = finite_size_scan(Ns, ALPHA, SIGMA2, TIMES, n_seeds=n_seeds, seeds_per_batch=4)
+    sc = finite_size_scan(Ns, ALPHA, SIGMA2, TIMES, seeds=n_seeds, seeds_per_batch=4)
     out = {"N": sc.N, "t": sc.t, "theory": sc.theory, "mean": sc.mean, "std": sc.std, "sem": sc.sem,
            "n_seeds": n_seeds, "alpha": ALPHA, "sigma2": SIGMA2}
     np.savez(path, **out)

@@ -1,7 +1,7 @@
 """Precompute the long finite-N records of the chapter "Chaos in random recurrent networks".
 
 Writes ``book/data/rnn_sim.npz``: ``rnn.simulate`` at g = 2 for N = 250 and 500 with 16
-networks each (seeds 0..15: seed s draws J and x(0) from numpy.random.default_rng(s)), RK4 with
+networks each (seeds 0..15: seed s draws J and x(0) from numpy.random.default_rng([s, N])), RK4 with
 dt = 0.1, 50 time units of burn-in and a record of 1000 time units, Delta(tau) up to tau = 15.
 Run from the repository root:
 
@@ -24,7 +24,7 @@ def main(out=Path(__file__).with_name("rnn_sim.npz")):
     data = {"g_main": G_MAIN, "sizes": np.array([n for n, _ in SIZES]), "n_seeds": np.array([s for _, s in SIZES]),
             "t_burn": COMMON["t_burn"], "t_record": COMMON["t_record"]}
     for N, n_seeds in SIZES:
-        sim = rnn.simulate(N, G_MAIN, n_seeds=n_seeds, seed=0, **COMMON)   # PRE-SEEDS API
+        sim = rnn.simulate(N, G_MAIN, seeds=n_seeds, **COMMON)
         data[f"delta0_seeds_{N}"] = sim.delta0_seeds
         data[f"delta_{N}"], data[f"delta_sem_{N}"] = sim.delta, sim.delta_sem
         data["tau"] = sim.tau

@@ -16,7 +16,7 @@ SEEDS = [100, 60, 40, 30]
 WINDOW = (5.0, 20.0)
 
 if __name__ == "__main__":
-    sc = sgd.finite_size_scan(NS, SEEDS, window=WINDOW, seed0=1000, **PARAMS)
+    sc = sgd.finite_size_scan(NS, [range(1000, 1000 + s) for s in SEEDS], window=WINDOW, **PARAMS)
     out = pathlib.Path(__file__).with_name("sgd_scan.npz")
     np.savez_compressed(out, N=sc.N, n_seeds=sc.n_seeds, t=sc.t, test_error=sc.test_error,
                         train_error=sc.train_error, sim_test_error=sc.sim_test_error,

@@ -81,7 +81,9 @@ def part_a(data, t0):
         data[f"layers_{name}"] = np.empty((len(LAYERS_N), len(LAYERS_SW), LAYERS_L + 1))
     for i, N in enumerate(LAYERS_N):
         for j, sw in enumerate(LAYERS_SW):
-            sim = sp.simulate(N, LAYERS_L, sw, SIGMA_B2, PHI, q0=Q0, c0=C0, n_seeds=LAYERS_SEEDS, seed=100 * i + j)
+            k = len(LAYERS_SW) * i + j              # disjoint seeds: run k uses k * LAYERS_SEEDS, ...
+            sim = sp.simulate(N, LAYERS_L, sw, SIGMA_B2, PHI, q0=Q0, c0=C0,
+                              seeds=range(k * LAYERS_SEEDS, (k + 1) * LAYERS_SEEDS))
             for name in ("q", "q_sem", "c", "c_sem"):
                 data[f"layers_{name}"][i, j] = getattr(sim, name)
             print(f"layers: N = {N}, sigma_w2 = {sw}: done ({time.process_time() - t0:.0f} s)", flush=True)
@@ -97,7 +99,7 @@ def part_b(data, t0):
         cs = sp.c_star(sw, SIGMA_B2, PHI)
         c0 = xi_c_start(sw)
         sim = sp.simulate(XI_N, XI_L, sw, SIGMA_B2, PHI, q0=sp.q_star(sw, SIGMA_B2, PHI), c0=c0,
-                          n_seeds=XI_SEEDS, seed=1000 + j, method=XI_METHOD)
+                          seeds=range(1000 + j * XI_SEEDS, 1000 + (j + 1) * XI_SEEDS), method=XI_METHOD)
         th = sp.theory(XI_L, sw, SIGMA_B2, PHI, q0=sp.q_star(sw, SIGMA_B2, PHI), c0=c0)
         xi_sim.append(measure_xi_c(sim, cs))
         xi_fit_theory.append(sp.decay_length(th.l, th.c, cs, lmin=2, floor=np.maximum(3.0 * sim.c_sem, 1e-10)))

@@ -142,9 +142,10 @@ def check_seed(name: str, value, allow_none: bool = True):
     return v
 
 
-def check_seeds(name: str, value, max_seeds: int = 100_000) -> tuple:
+def check_seeds(name: str, value, max_seeds: int = 100_000, min_seeds: int = 1) -> tuple:
     """The one ``seeds`` rule of the library: an int ``n`` means ``range(n)``; otherwise a non-empty
-    sequence of distinct integers in [0, 2**63 - 1]. Returns a tuple of ints.
+    sequence of distinct integers in [0, 2**63 - 1]. Returns a tuple of ints. ``min_seeds = 2`` for a
+    function that reports a standard error over seeds.
 
     >>> check_seeds("seeds", 3)
     (0, 1, 2)
@@ -163,6 +164,8 @@ def check_seeds(name: str, value, max_seeds: int = 100_000) -> tuple:
         n = int(value)
         if n < 1 or n > max_seeds:
             raise ValueError(f"{name} = {n}: the number of seeds must be in [1, {max_seeds}]")
+        if n < min_seeds:
+            raise ValueError(f"{name} must hold at least {min_seeds} seeds (a standard error needs two); got {n}")
         return tuple(range(n))
     try:
         items = list(value)
@@ -173,6 +176,8 @@ def check_seeds(name: str, value, max_seeds: int = 100_000) -> tuple:
     out = tuple(check_seed(f"{name}[{i}]", s, allow_none=False) for i, s in enumerate(items))
     if len(set(out)) != len(out):
         raise ValueError(f"{name} must not repeat a seed; got {list(out)!r}")
+    if len(out) < min_seeds:
+        raise ValueError(f"{name} must hold at least {min_seeds} seeds (a standard error needs two); got {list(out)!r}")
     return out
 
 
