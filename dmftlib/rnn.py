@@ -596,7 +596,7 @@ def plot_lyapunov(g_theory, sims=(), ax=None):
     ax.axhline(0.0, color="gray", lw=0.8)
     ax.axvline(1.0, color="gray", lw=0.8, ls=":")
     ax.set_xlabel("g")
-    ax.set_ylabel("largest Lyapunov exponent λ")
+    ax.set_ylabel("largest Lyapunov exponent λ_L")
     ax.legend()
     return ax
 
