@@ -471,7 +471,7 @@ def lyapunov_theory(g, phi: str = "tanh", h: float = 0.05):
     :math:`x = 0`, the edge of the circular law).
 
     >>> lyapunov_theory([0.5, 2.0]).round(4).tolist()
-    [-0.5, 0.1697]
+    [-0.5, 0.1125]
     """
     from scipy.linalg import eigh_tridiagonal
     check_choice("phi", phi, PHIS)
