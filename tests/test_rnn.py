@@ -60,12 +60,16 @@ def test_delta0_theory_vectorized_and_increasing():
 def test_sampling_dmft_agrees_with_stationary_theory_at_long_times():
     g = 2.0
     res = rnn.sampling_dmft(g, t_max=30.0, n_t=601, n_samples=1500, seed=2)
-    th = rnn.stationary_dmft(g, tau_max=10.0, n_tau=101)
+    # reference: the deterministic two-time DMFT over the same window t >= 15 (cavity.theory, stored by
+    # book/data/rnn_sampling_make.py), not the t -> infinity stationary solution (the window is transient)
+    ref = np.load(DATA / "rnn_sampling.npz")
     tau, dl = rnn.stationary_part(res.C, res.t, 15.0)
-    # Euler dt = 0.05 (O(dt) bias, ~1%) + Monte Carlo accumulated along the slow mode of the iteration
-    # (run-to-run spread ~2-4% of Delta0 at S = 1500, measured over seeds): 6% of Delta0 up to tau = 4
+    # Euler dt = 0.05 (O(dt) bias, ~3% at tau = 4-8, measured at S = 6000) + Monte Carlo accumulated along
+    # the slow mode of the iteration (run-to-run spread at S = 1500: 0.07 at tau = 4, 45% of the tail at
+    # tau = 8, measured over 6 seeds): 6% of Delta0 up to tau = 4 only
     sel = tau <= 4.0
-    assert np.abs(dl[sel] - np.interp(tau[sel], th.tau, th.delta)).max() < 0.06 * th.delta0
+    d0 = float(ref["delta_ref"][0])
+    assert np.abs(dl[sel] - np.interp(tau[sel], ref["tau_ref"], ref["delta_ref"])).max() < 0.06 * d0
     # invariants of the numerical DMFT
     assert is_psd(res.C) and np.allclose(res.C, res.C.T)
     assert is_causal(res.R, strict=False) and np.allclose(np.diagonal(res.R), 1.0)   # R[i, i] = R(t_i^+, t_i)
@@ -93,7 +97,8 @@ def test_precomputed_data_recreated_at_small_size():
     spec.loader.exec_module(mod)
     data = np.load(DATA / "rnn_sim.npz")
     for N in data["sizes"]:
-        assert data[f"delta0_seeds_{N}"].size >= 2
+        assert data[f"delta0_seeds_{N}"].size >= 16          # issue 16: >= 16 networks per size
+    assert float(data["t_record"]) >= 1000.0                    # ... and records of >= 1000 time units
     sim = rnn.simulate(100, mod.G_MAIN, seeds=2, **{**mod.COMMON, "t_burn": 5.0, "t_record": 15.0})
     assert_allclose(sim.tau, data["tau"])
     assert sim.delta.shape == data[f"delta_{data['sizes'][0]}"].shape
