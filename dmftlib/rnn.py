@@ -29,7 +29,10 @@ for tanh (derived in the chapter).
 
 The module gives the stationary theory (:func:`stationary_dmft`), the two-time DMFT solved by
 sampling (:func:`sampling_dmft`, built on :func:`dmftlib.core.solve_sampling_dmft`) and the
-finite-``N`` network (:func:`simulate`), with the same field names ``delta0``, ``tau``, ``delta``.
+finite-``N`` network (:func:`simulate`), with the same field names ``delta0``, ``tau``, ``delta``;
+and the largest Lyapunov exponent, from the tangent DMFT (:func:`lyapunov_theory`, a Schrodinger
+problem in the well :func:`schrodinger_potential`) and from the tangent dynamics of finite networks
+(:func:`lyapunov_simulate`).
 
 References: Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988); Crisanti & Sompolinsky,
 PRE 98, 062120 (2018).
@@ -433,11 +436,11 @@ def schrodinger_potential(g: float, phi: str = "tanh", tau_max: float = 40.0, n_
     variances :math:`\Delta_0` and covariance :math:`\Delta(\tau)` of the stationary solution. Returns
     ``(tau, q)`` with ``q`` :math:`= g^2 C_{\phi'}(\Delta(\tau);\Delta_0)` (the well is ``-q``). The
     Gaussian integral is computed on 41 Chebyshev nodes in :math:`\Delta\in[0,\Delta_0]` with 300
-    Gauss-Hermite nodes per axis and interpolated (it is analytic in :math:`\Delta`).
+    Gauss-Hermite nodes per axis (100 when :math:`\Delta_0 \le 0.5`) and interpolated (it is analytic in :math:`\Delta`).
 
     >>> tau, q = schrodinger_potential(2.0, tau_max=10.0, n_tau=3)
-    >>> q.round(4).tolist()          # q(0) = g^2 E[phi'^2] > 1 > q(inf) = 1 - kappa^2
-    [1.3088, 1.0026, 0.9498]
+    >>> q.round(4).tolist()          # q(0) = g^2 E[phi'^2] > 1 > q(inf) = 1 - 1/tau_c^2
+    [1.4214, 1.0313, 0.9565]
     """
     g = check_real("g", g, low=0.0, high=10.0)
     tau_max = check_real("tau_max", tau_max, low=0.0, low_open=True, high=1e5)
