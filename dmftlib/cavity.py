@@ -72,7 +72,8 @@ from .core import ReadOnlyArrays, check_time_grid, check_bool, check_budget, che
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
-           "plot_finite_size"]
+           "plot_finite_size", "sample_partial_symmetric", "response_partial_symmetric", "NoisyStationary",
+           "stationary_linear_noise", "simulate_linear_noise", "plot_fdt"]
 
 PHIS = ("linear", "tanh")
 
@@ -677,6 +678,225 @@ def plot_cavity(g=0.4, symmetric=False, N=300, seeds=(1, 2, 3, 4), t_max=8.0, ax
     ax[1].set_ylabel("R(t, 0)")
     ax[1].set_yscale("log")
     ax[0].legend()
+    return ax
+
+
+# --------------------------------------------------- partial symmetry, noise and the FDT (linear phi)
+
+def sample_partial_symmetric(N: int, g: float, kappa: float, seed=0) -> np.ndarray:
+    r"""One coupling matrix with :math:`\mathbb E J_{ij}^2 = g^2/N` and :math:`\mathbb E J_{ij}J_{ji} = \kappa g^2/N`.
+
+    :math:`J = \frac{g}{\sqrt N}\big(\sqrt{\tfrac{1+\kappa}2}\,S + \sqrt{\tfrac{1-\kappa}2}\,A\big)` with
+    :math:`S = (X + X^\top)/\sqrt2`, :math:`A = (Y - Y^\top)/\sqrt2`, :math:`X, Y` i.i.d. standard
+    Gaussian (Crisanti & Sompolinsky 1987's :math:`\eta` is our :math:`\kappa`): :math:`\kappa = 0`
+    i.i.d., :math:`\kappa = 1` symmetric (GOE), :math:`\kappa = -1` antisymmetric. Its spectrum fills
+    the ellipse with semi-axes :math:`g(1+\kappa)` and :math:`g(1-\kappa)` (elliptic law).
+    ``seed`` drives ``numpy.random.default_rng(seed)`` (X first, then Y).
+
+    >>> J = sample_partial_symmetric(400, 1.0, 0.5, seed=1)
+    >>> round(float(np.mean(J * J.T) * 400), 1)
+    0.5
+    """
+    N = check_int("N", N, low=1, high=20000)
+    g = check_real("g", g, low=0.0, high=1e3)
+    kappa = check_real("kappa", kappa, low=-1.0, high=1.0)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, N))
+    Y = rng.standard_normal((N, N))
+    S = (X + X.T) / np.sqrt(2.0)
+    A = (Y - Y.T) / np.sqrt(2.0)
+    return (g / np.sqrt(N)) * (np.sqrt((1 + kappa) / 2) * S + np.sqrt((1 - kappa) / 2) * A)
+
+
+def response_partial_symmetric(tau, g: float, kappa: float):
+    r"""Exact :math:`R(\tau) = \lim_N\frac1N\operatorname{tr}e^{(J-1)\tau}` for couplings of symmetry :math:`\kappa`.
+
+    The single-site response obeys :math:`\partial_\tau R = -R + \kappa g^2 R\star R`, so
+    :math:`\hat R(s) = [(1+s) - \sqrt{(1+s)^2 - 4\kappa g^2}]/(2\kappa g^2)`: the semicircle of radius
+    :math:`2g\sqrt\kappa` (the holomorphic moments of the elliptic law), hence
+    :math:`R(\tau) = e^{-\tau}I_1(2g\sqrt\kappa\,\tau)/(g\sqrt\kappa\,\tau)` for :math:`\kappa>0`,
+    :math:`e^{-\tau}` for :math:`\kappa = 0` and :math:`e^{-\tau}J_1(2g\sqrt{-\kappa}\,\tau)/(g\sqrt{-\kappa}\,\tau)`
+    for :math:`\kappa < 0`.
+
+    >>> response_partial_symmetric([1.0], 0.4, 1.0).round(6).tolist()     # = the symmetric case
+    [0.398105]
+    """
+    from scipy.special import iv, jv
+    tau = check_array("tau", tau, low=0.0)
+    g = check_real("g", g, low=0.0, high=1e3)
+    kappa = check_real("kappa", kappa, low=-1.0, high=1.0)
+    a = 2.0 * g * np.sqrt(abs(kappa)) * tau
+    safe = np.where(a > 0, a, 1.0)
+    with np.errstate(over="ignore"):
+        ratio = 2.0 * (iv(1, safe) if kappa > 0 else jv(1, safe)) / safe
+    return np.exp(-tau) * np.where(a > 0, ratio, 1.0)
+
+
+@dataclass(frozen=True)
+class NoisyStationary(ReadOnlyArrays):
+    r"""Stationary statistics of the linear network with white noise of temperature ``T``.
+
+    ``tau``; ``C`` (:math:`C(\tau)`), ``R`` (:math:`R(\tau)`), ``chi`` (:math:`\int_0^\tau R`),
+    with standard errors ``C_sem``, ``R_sem``, ``chi_sem`` over seeds for simulations (zeros for
+    the theory); ``g``, ``kappa``, ``T``, ``N`` (0 for the theory), ``seeds``.
+    """
+
+    g: float
+    kappa: float
+    T: float
+    N: int
+    seeds: tuple
+    tau: np.ndarray
+    C: np.ndarray
+    R: np.ndarray
+    chi: np.ndarray
+    C_sem: np.ndarray
+    R_sem: np.ndarray
+    chi_sem: np.ndarray
+
+
+def _check_noise(g, kappa, T):
+    g = check_real("g", g, low=0.0, high=1e3)
+    kappa = check_real("kappa", kappa, low=-1.0, high=1.0)
+    T = check_real("T", T, low=0.0, low_open=True, high=1e6)
+    if g * (1 + max(kappa, 0.0)) >= 1.0 or g >= 1.0:
+        raise ValueError(f"g (1 + max(kappa, 0)) and g must be < 1 for a stationary state; got g = {g:g}, "
+                         f"kappa = {kappa:g}")
+    return g, kappa, T
+
+
+def stationary_linear_noise(tau, g: float, kappa: float, T: float = 1.0, n_omega: int = 2**16) -> NoisyStationary:
+    r"""Stationary :math:`C(\tau)`, :math:`R(\tau)` of :math:`\dot x_i = -x_i + \sum_j J_{ij}x_j + \xi_i` for :math:`N\to\infty`.
+
+    :math:`\langle\xi_i(t)\xi_j(t')\rangle = 2T\delta_{ij}\delta(t-t')`, couplings of symmetry :math:`\kappa`
+    (:func:`sample_partial_symmetric`). The single-site process :math:`x = R\ast(\eta + \xi)` gives, in
+    frequency, :math:`C(\omega) = |R(\omega)|^2\,[g^2C(\omega) + 2T]`, i.e.
+
+    .. math:: C(\omega) = \frac{2T\,|R(\omega)|^2}{1 - g^2|R(\omega)|^2},\qquad
+              \frac1{R(\omega)} = 1 - i\omega - \kappa g^2 R(\omega),
+
+    transformed back on a grid of ``n_omega`` frequencies (spacing :math:`2\pi/(n_\omega\,\delta)` with
+    :math:`\delta = 0.01`). The fluctuation-dissipation theorem :math:`TR(\tau) = -\dot C(\tau)`, i.e.
+    :math:`T\chi(\tau) = C(0) - C(\tau)`, holds iff :math:`\kappa = 1`. For :math:`\kappa = 0`,
+    :math:`C(\tau) = Te^{-\sqrt{1-g^2}\,\tau}/\sqrt{1-g^2}` and :math:`R = e^{-\tau}`.
+
+    >>> th = stationary_linear_noise([0.0, 1.0], 0.4, 0.0)
+    >>> th.C.round(4).tolist()           # T exp(-sqrt(1 - g^2) tau) / sqrt(1 - g^2)
+    [1.0911, 0.4363]
+    """
+    tau = check_array("tau", tau, low=0.0, high=1e4)
+    g, kappa, T = _check_noise(g, kappa, T)
+    n_omega = check_int("n_omega", n_omega, low=256, high=2**22)
+    d = 0.01
+    omega = 2 * np.pi * np.fft.fftfreq(n_omega, d=d)
+    s = 1.0 - 1j * omega
+    if kappa == 0.0:
+        Rw = 1.0 / s
+    else:
+        root = np.sqrt(s**2 - 4 * kappa * g**2)
+        root = np.where(np.real(root * np.conj(s)) < 0, -root, root)      # the branch with R ~ 1/s
+        Rw = (s - root) / (2 * kappa * g**2)
+    Cw = 2 * T * np.abs(Rw) ** 2 / (1 - g**2 * np.abs(Rw) ** 2)
+    # C(tau) = (1/2pi) int C(w) e^{-i w tau} dw; C(w) is even and real: a cosine transform
+    dw = omega[1] - omega[0]
+    C = np.array([np.sum(Cw * np.cos(omega * tk)) * dw / (2 * np.pi) for tk in tau])
+    # the tail of C(w) ~ 2T / w^2 is truncated at |w| = pi / d: add its integral 2T d / pi^2 at tau = 0 only
+    C += np.where(tau == 0, 2 * T * d / np.pi**2, 0.0)
+    R = response_partial_symmetric(tau, g, kappa)
+    from scipy.integrate import cumulative_simpson
+    fine = np.linspace(0.0, max(float(tau.max()), 1e-3), 2001)
+    chi = np.interp(tau, fine, cumulative_simpson(response_partial_symmetric(fine, g, kappa), x=fine, initial=0.0))
+    z = np.zeros_like(tau)
+    return NoisyStationary(g, kappa, T, 0, (), tau, C, R, chi, z, z, z)
+
+
+def simulate_linear_noise(N: int, g: float, kappa: float, T: float = 1.0, seeds=4, t_burn: float = 20.0,
+                          t_record: float = 200.0, dt: float = 0.05, tau_max: float = 6.0, n_tau: int = 31):
+    r"""Stationary :math:`C(\tau)` and :math:`R(\tau)` of :math:`N` noisy linear units (implicit midpoint rule).
+
+    With :math:`A = J - 1`, :math:`(1 - \tfrac{\Delta t}2A)x_{k+1} = (1 + \tfrac{\Delta t}2A)x_k + \sqrt{2T\Delta t}\,\xi_k`:
+    its stationary covariance solves the continuous Lyapunov equation :math:`A\Sigma + \Sigma A^\top = -2T`
+    exactly (so :math:`C(0)` has no step-size bias), and :math:`C(\tau > 0)` has an :math:`O(\Delta t^2)` error.
+    Seeds on a leading axis,
+    :math:`x(0) = 0`; :math:`C(\tau)` is the time average over the record of
+    :math:`\frac1N\sum_i x_i(t)x_i(t+\tau)`; :math:`R(\tau) = \frac1N\operatorname{tr}e^{(J-1)\tau}` is
+    computed exactly from the eigenvalues of each :math:`J`. Seed ``s`` drives
+    ``numpy.random.default_rng(s)``: ``J = sample_partial_symmetric(N, g, kappa, seed=s)`` uses it
+    first, then the noise. Memory: ``8 len(seeds) N (3 N + n_lag)`` bytes.
+
+    >>> sim = simulate_linear_noise(50, 0.4, 1.0, seeds=2, t_burn=5.0, t_record=20.0, tau_max=1.0, n_tau=3)
+    >>> sim.C.shape, sim.N
+    ((3,), 50)
+    """
+    N = check_int("N", N, low=2, high=5000)
+    g, kappa, T = _check_noise(g, kappa, T)
+    seeds = check_seeds("seeds", seeds)
+    t_burn = check_real("t_burn", t_burn, low=0.0, high=1e5)
+    t_record = check_real("t_record", t_record, low=0.0, low_open=True, high=1e5)
+    dt = check_real("dt", dt, low=0.0, low_open=True, high=0.1)
+    tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record)
+    n_tau = check_int("n_tau", n_tau, low=2, high=10**4)
+    n_burn, n_rec = int(round(t_burn / dt)), int(round(t_record / dt))
+    check_budget("steps x units^2 x seeds", 2.0 * (n_burn + n_rec) * float(N) * N * len(seeds), limit=2e11)
+    lag_steps = np.unique(np.round(np.linspace(0.0, tau_max, n_tau) / dt).astype(int))
+    tau = lag_steps * dt
+    rngs = [np.random.default_rng(s) for s in seeds]
+    J = np.stack([sample_partial_symmetric(N, g, kappa, seed=r) for r in rngs])
+    A = J - np.eye(N)
+    eye = np.eye(N)
+    Minv = np.linalg.inv(eye - 0.5 * dt * A)                        # (seeds, N, N)
+    P = Minv @ (eye + 0.5 * dt * A)
+    Bn = Minv * np.sqrt(2 * T * dt)
+    x = np.zeros((len(seeds), N))
+    n_lag = int(lag_steps[-1]) + 1
+    ring = np.zeros((n_lag, len(seeds), N))
+    acc = np.zeros((len(seeds), lag_steps.size))
+    count = 0
+    for k in range(n_burn + n_rec):
+        noise = np.stack([r.standard_normal(N) for r in rngs])
+        x = np.matmul(P, x[..., None])[..., 0] + np.matmul(Bn, noise[..., None])[..., 0]
+        if k >= n_burn:
+            j = k - n_burn
+            ring[j % n_lag] = x
+            if j >= n_lag - 1:
+                past = ring[(j - lag_steps) % n_lag]                 # (n_lags, seeds, N)
+                acc += np.einsum("lsn,sn->sl", past, x) / N
+                count += 1
+        if not np.all(np.isfinite(x)):
+            raise ValueError("the state stopped being finite; reduce dt")
+    C_seeds = acc / count
+    lam = np.linalg.eigvals(A)                                      # (seeds, N)
+    R_seeds = np.real(np.mean(np.exp(lam[:, None, :] * tau[None, :, None]), axis=2))
+    from scipy.integrate import cumulative_trapezoid
+    fine = np.linspace(0.0, tau[-1], 8 * tau.size)
+    chi_fine = cumulative_trapezoid(np.real(np.mean(np.exp(lam[:, None, :] * fine[None, :, None]), axis=2)),
+                                    fine, initial=0.0, axis=1)
+    chi_seeds = np.stack([np.interp(tau, fine, c) for c in chi_fine])
+    (C, Cs), (R, Rs), (chi, chis) = mean_sem(C_seeds), mean_sem(R_seeds), mean_sem(chi_seeds)
+    return NoisyStationary(g, kappa, T, N, tuple(seeds), tau, C, R, chi, Cs, Rs, chis)
+
+
+def plot_fdt(theories, sims=(), ax=None):
+    r"""Fluctuation-dissipation plot: :math:`T\chi(\tau)` against :math:`C(0) - C(\tau)` (slope 1 iff FDT).
+
+    ``theories`` and ``sims`` are sequences of :class:`NoisyStationary` (lines and markers).
+    """
+    from . import plotting as P
+    if ax is None:
+        _, ax = P.new_figure()
+    top = 0.0
+    for i, th in enumerate(theories):
+        x = th.C[0] - th.C
+        ax.plot(x, th.T * th.chi, "-", color=f"C{i}", label=f"theory, κ = {th.kappa:g}")
+        top = max(top, float(np.nanmax(x)))
+    for i, sim in enumerate(sims):
+        x = sim.C[0] - sim.C
+        P.plot_simulation(ax, x, sim.T * sim.chi, sim.T * sim.chi_sem, N=sim.N, n_seeds=len(sim.seeds),
+                                  color=f"C{i}", label=f"N = {sim.N}, {len(sim.seeds)} seeds, κ = {sim.kappa:g}")
+    ax.plot([0, top], [0, top], "k:", lw=1, label="FDT: slope 1")
+    ax.set_xlabel("C(0) − C(τ)")
+    ax.set_ylabel("T χ(τ)")
+    ax.legend(fontsize=8)
     return ax
 
 

@@ -29,7 +29,10 @@ for tanh (derived in the chapter).
 
 The module gives the stationary theory (:func:`stationary_dmft`), the two-time DMFT solved by
 sampling (:func:`sampling_dmft`, built on :func:`dmftlib.core.solve_sampling_dmft`) and the
-finite-``N`` network (:func:`simulate`), with the same field names ``delta0``, ``tau``, ``delta``.
+finite-``N`` network (:func:`simulate`), with the same field names ``delta0``, ``tau``, ``delta``;
+and the largest Lyapunov exponent, from the tangent DMFT (:func:`lyapunov_theory`, a Schrodinger
+problem in the well :func:`schrodinger_potential`) and from the tangent dynamics of finite networks
+(:func:`lyapunov_simulate`).
 
 References: Sompolinsky, Crisanti & Sommers, PRL 61, 259 (1988); Crisanti & Sompolinsky,
 PRE 98, 062120 (2018).
@@ -52,7 +55,8 @@ from .core import ReadOnlyArrays, check_array, check_seed, check_seeds, check_bu
 
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
-           "plot_potential", "plot_stationary"]
+           "plot_potential", "plot_stationary", "schrodinger_potential", "lyapunov_theory",
+           "LyapunovSimulation", "lyapunov_simulate", "plot_lyapunov"]
 
 PHIS = ("tanh", "erf")
 _C = np.sqrt(np.pi) / 2
@@ -86,9 +90,27 @@ def potential(delta, delta0: float, g: float, phi: str = "tanh", n: int = 80):
     return -0.5 * d**2 + g**2 * expect2(Phi, Phi, delta0, delta0, d, n=n)
 
 
+def _expect1(f, var):
+    """E[f(sqrt(var) Z)] accurate for integrands with structure on the scale 1 in x (not in z).
+
+    Gauss-Hermite with a fixed number of nodes resolves f(sqrt(var) z) only while sqrt(var) is
+    small (sech^2(sqrt(5.45) z) needs ~200 nodes); the trapezoid rule in x = sqrt(var) z, with a
+    step below the width of f and of the Gaussian, converges exponentially for analytic f.
+    """
+    var = float(var)
+    if var < 1e-2:
+        return float(expect(f, var, n=80))
+    s = np.sqrt(var)
+    h = min(0.02, s / 40)
+    y = np.arange(-12 * s, 12 * s + h / 2, h)
+    w = np.exp(-y**2 / (2 * var)) * (h / np.sqrt(2 * np.pi * var))
+    return float(np.sum(f(y) * w))
+
+
 def _energy_gap(delta0, g, phi, n=80):
-    """V(Delta0; Delta0) - V(0; Delta0): zero at the self-consistent Delta0 (same quadrature as ``potential``)."""
-    return float(potential(delta0, delta0, g, phi, n=n) - potential(0.0, delta0, g, phi, n=n))
+    """V(Delta0; Delta0) - V(0; Delta0) = g^2 Var Phi(sqrt(Delta0) z) - Delta0^2 / 2 (zero at the root)."""
+    _, _, Phi = phi_functions(phi)
+    return g**2 * (_expect1(lambda y: Phi(y) ** 2, delta0) - _expect1(Phi, delta0) ** 2) - 0.5 * delta0**2
 
 
 def _delta0(g, phi, xtol=1e-14):
@@ -184,13 +206,15 @@ def stationary_dmft(g: float, phi: str = "tanh", tau_max: float = 20.0, n_tau: i
         kappa = float(np.sqrt(max(1.0 - g**2, 0.0)))
         return StationaryResult(g, phi, 0.0, tau, np.zeros_like(tau), kappa, 0.0, 0, True,
                                 time.perf_counter() - start)
-    E = float(potential(d0, d0, g, phi))
-    V0 = float(potential(0.0, d0, g, phi))
-    force0 = d0 - g**2 * float(expect2(f, f, d0, d0, d0, n=80))   # -V'(Delta0) < 0
+    # Gauss-Hermite nodes adapted to Delta0: Phi(sqrt(Delta0) z) has its kink region on the scale
+    # 1/sqrt(Delta0) in z (80 nodes make E - V(Delta) negative near Delta = 0 at g = 3)
+    nq = int(min(340, max(80, 80 * np.sqrt(d0))))
+    E = float(potential(d0, d0, g, phi, n=nq))
+    force0 = d0 - g**2 * float(expect2(f, f, d0, d0, d0, n=nq))   # -V'(Delta0) < 0
     # tau(Delta) = int_Delta^Delta0 dD / sqrt(2 (E - V(D))), with Delta = Delta0 exp(-u^2)
     u = np.linspace(0.0, np.sqrt(np.log(1e5)), 1201)
     D = d0 * np.exp(-u**2)
-    gapE = np.clip(E - potential(D, d0, g, phi), 0.0, None)
+    gapE = np.clip(E - potential(D, d0, g, phi, n=nq), 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         integrand = 2 * u * D / np.sqrt(2 * gapE)
     # E - V is lost in round-off near the start (E - V ~ |V'(Delta0)| Delta0 u^2: use the limit of the
@@ -204,11 +228,12 @@ def stationary_dmft(g: float, phi: str = "tanh", tau_max: float = 20.0, n_tau: i
         raise ConvergenceError(f"the energy equation has a turning point before Delta = 0 (g = {g:g})")
     u, D, integrand = u[:m], D[:m], integrand[:m]
     tau_u = cumulative_simpson(integrand, x=u, initial=0.0)
-    kappa = float(np.sqrt(max(1.0 - g**2 * float(expect(df, d0)) ** 2, 0.0)))
+    kappa = float(np.sqrt(max(1.0 - g**2 * _expect1(df, d0) ** 2, 0.0)))   # quadrature adaptive to Delta0
     spline = CubicSpline(tau_u, np.log(D))
     logD = np.where(tau <= tau_u[-1], spline(np.minimum(tau, tau_u[-1])), np.log(D[-1]) - kappa * (tau - tau_u[-1]))
     delta = np.exp(logD)
-    return StationaryResult(g, phi, d0, tau, delta, kappa, E - V0, n_iter, True, time.perf_counter() - start)
+    return StationaryResult(g, phi, d0, tau, delta, kappa, _energy_gap(d0, g, phi), n_iter, True,
+                            time.perf_counter() - start)
 
 
 def sampling_dmft(g: float, phi: str = "tanh", t_max: float = 30.0, n_t: int = 301, q0: float = 1.0,
@@ -405,6 +430,183 @@ def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.
     axes[1].set_ylim(bottom=-0.05 * max(res.delta0, 0.1), top=max(1.1 * res.delta0, 0.1))
     axes[1].legend()
     return axes
+
+
+# --- The largest Lyapunov exponent: tangent DMFT (theory) and tangent dynamics (simulation) ---------
+
+def schrodinger_potential(g: float, phi: str = "tanh", tau_max: float = 40.0, n_tau: int = 801):
+    r"""The well :math:`-g^2 C_{\phi'}(\tau)` of the tangent DMFT, on :math:`\tau\in[0, \tau_{\max}]`.
+
+    :math:`C_{\phi'}(\tau) = \mathbb E[\phi'(u)\phi'(v)]` with :math:`(u, v)` centred Gaussian of
+    variances :math:`\Delta_0` and covariance :math:`\Delta(\tau)` of the stationary solution. Returns
+    ``(tau, q)`` with ``q`` :math:`= g^2 C_{\phi'}(\Delta(\tau);\Delta_0)` (the well is ``-q``). The
+    Gaussian integral is computed on 41 Chebyshev nodes in :math:`\Delta\in[0,\Delta_0]` with 300
+    Gauss-Hermite nodes per axis (100 when :math:`\Delta_0 \le 0.5`) and interpolated (it is analytic in :math:`\Delta`).
+
+    >>> tau, q = schrodinger_potential(2.0, tau_max=10.0, n_tau=3)
+    >>> q.round(4).tolist()          # q(0) = g^2 E[phi'^2] > 1 > q(inf) = 1 - 1/tau_c^2
+    [1.4214, 1.0313, 0.9565]
+    """
+    g = check_real("g", g, low=0.0, high=10.0)
+    tau_max = check_real("tau_max", tau_max, low=0.0, low_open=True, high=1e5)
+    n_tau = check_int("n_tau", n_tau, low=2, high=10**6)
+    _, df, _ = phi_functions(phi)
+    st = stationary_dmft(g, phi, tau_max=tau_max, n_tau=n_tau)
+    if st.delta0 == 0.0:
+        return st.tau, np.full(n_tau, g**2 * float(df(0.0)) ** 2)
+    d0 = st.delta0
+    nodes = 0.5 * d0 * (1 - np.cos(np.pi * np.arange(41) / 40))          # Chebyshev points in [0, d0]
+    vals = expect2(df, df, d0, d0, nodes, n=300 if d0 > 0.5 else 100)
+    cheb = np.polynomial.chebyshev.Chebyshev.fit(nodes, vals, 40, domain=[0.0, d0])
+    return st.tau, g**2 * cheb(np.clip(st.delta, 0.0, d0))
+
+
+def lyapunov_theory(g, phi: str = "tanh", h: float = 0.05):
+    r"""Largest Lyapunov exponent of the random network for :math:`N\to\infty` (vectorized over ``g``).
+
+    Two replicas of the network with the same couplings, separated by :math:`\delta x`, obey the
+    tangent dynamics :math:`\dot{\delta x}_i = -\delta x_i + \sum_j J_{ij}\phi'(x_j)\delta x_j`. Its
+    DMFT (same argument as for :math:`C`) closes on :math:`D(t,t') = \langle\delta x(t)\delta x(t')\rangle`:
+
+    .. math:: (\partial_t + 1)(\partial_{t'} + 1) D = g^2 C_{\phi'}(t - t')\,D .
+
+    With :math:`T = t + t'`, :math:`\tau = t - t'` and :math:`D = e^{\lambda T}\psi(\tau)` this is the
+    Schrodinger problem :math:`[-\partial_\tau^2 - g^2 C_{\phi'}(\tau)]\psi = E\psi` with
+    :math:`E = -(1+\lambda)^2`, so :math:`\lambda = \sqrt{-E_0} - 1` from the ground state
+    :math:`E_0` (Sompolinsky, Crisanti & Sommers 1988). Solved by second-order finite differences
+    with step ``h`` on :math:`[-L, L]`, :math:`L` a few decay lengths of the bound state (error
+    :math:`O(h^2)`). For :math:`g \le 1`, :math:`\lambda = g\phi'(0) - 1 = g - 1` (the fixed point
+    :math:`x = 0`, the edge of the circular law).
+
+    >>> lyapunov_theory([0.5, 2.0]).round(4).tolist()
+    [-0.5, 0.1125]
+    """
+    from scipy.linalg import eigh_tridiagonal
+    check_choice("phi", phi, PHIS)
+    h = check_real("h", h, low=1e-3, high=0.2)
+    g_arr = np.asarray(g, dtype=np.float64)
+    if g_arr.size == 0 or np.any(~np.isfinite(g_arr)) or np.any(g_arr < 0) or np.any(g_arr > 10):
+        raise ValueError(f"g must be finite reals in [0, 10]; got {g!r}")
+    out = np.empty(g_arr.size)
+    for i, gi in enumerate(g_arr.ravel()):
+        if gi <= 1.0:
+            out[i] = gi - 1.0
+            continue
+        kappa = stationary_dmft(gi, phi, tau_max=1.0, n_tau=2).decay_rate
+        L = min(30.0 / kappa, 4000.0)           # the bound state decays at least like e^{-kappa tau}
+        m = int(np.ceil(L / h))
+        tau, q = schrodinger_potential(gi, phi, tau_max=m * h, n_tau=m + 1)
+        qq = np.concatenate([q[:0:-1], q])      # tau in [-L, L]
+        diag = 2.0 / h**2 - qq
+        off = np.full(qq.size - 1, -1.0 / h**2)
+        E0 = eigh_tridiagonal(diag, off, eigvals_only=True, select="i", select_range=(0, 0))[0]
+        out[i] = np.sqrt(max(-E0, 0.0)) - 1.0
+    return out.reshape(g_arr.shape) if g_arr.ndim else float(out[0])
+
+
+@dataclass(frozen=True)
+class LyapunovSimulation(ReadOnlyArrays):
+    """Largest Lyapunov exponent of finite networks, one value per seed (``lyap_seeds``), mean and sem.
+
+    ``delta0_seeds`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the measuring window, per seed.
+    """
+
+    g: float
+    phi: str
+    N: int
+    seeds: tuple
+    lyap: float
+    lyap_sem: float
+    lyap_seeds: np.ndarray
+    delta0_seeds: np.ndarray
+    wall_time: float
+
+
+def lyapunov_simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: float = 50.0,
+                      t_run: float = 200.0, dt: float = 0.1, q0: float = 1.0) -> LyapunovSimulation:
+    r"""Largest Lyapunov exponent of :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)` by tangent dynamics.
+
+    The state :math:`x` and a tangent vector :math:`v` are integrated together (RK4, step ``dt``),
+
+    .. math:: \dot x = -x + J\phi(x),\qquad \dot v = -v + J\,[\phi'(x)\odot v],
+
+    both as one product ``J @ [phi(x), phi'(x) v]`` with the seeds on a leading axis; ``v`` is
+    renormalized after every step and :math:`\lambda = \frac{1}{t_{\rm run}}\sum\log\lvert v\rvert`
+    after a burn-in of ``t_burn`` (which also aligns ``v`` with the most unstable direction). Seed
+    ``s`` drives ``numpy.random.default_rng(s)``: :math:`J_{ij}\sim\mathcal N(0, g^2/N)`, then
+    :math:`x(0)\sim\mathcal N(0, q_0)`, then :math:`v(0)`. Memory: ``8 len(seeds) N^2`` bytes.
+    Equivalent to following two trajectories at distance :math:`\to 0`; the finite-time estimate
+    fluctuates by :math:`O(t_{\rm run}^{-1/2})` per seed.
+
+    >>> sim = lyapunov_simulate(100, 0.5, seeds=2, t_burn=10.0, t_run=20.0)
+    >>> bool(sim.lyap < 0)           # below g = 1 the fixed point x = 0 is stable
+    True
+    """
+    start = time.perf_counter()
+    N = check_int("N", N, low=2, high=20000)
+    g = check_real("g", g, low=0.0, high=10.0)
+    check_choice("phi", phi, PHIS)
+    seeds = check_seeds("seeds", seeds)
+    t_burn = check_real("t_burn", t_burn, low=0.0, high=1e6)
+    t_run = check_real("t_run", t_run, low=0.0, low_open=True, high=1e6)
+    dt = check_real("dt", dt, low=0.0, low_open=True, high=0.5)
+    q0 = check_real("q0", q0, low=0.0, high=1e6)
+    n_burn, n_run = int(round(t_burn / dt)), max(1, int(round(t_run / dt)))
+    check_budget("RK4 steps x units^2 x seeds", 4.0 * (n_burn + n_run) * float(N) * N * len(seeds), limit=4e12)
+    check_budget("doubles allocated for J", float(len(seeds)) * N * N, limit=6e8)
+    f, df, _ = phi_functions(phi)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    J = np.stack([r.standard_normal((N, N)) for r in rngs]) * (g / np.sqrt(N))
+    x = np.stack([r.standard_normal(N) for r in rngs]) * np.sqrt(q0)
+    v = np.stack([r.standard_normal(N) for r in rngs])
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+
+    def rhs(y, w):
+        out = np.matmul(J, np.stack([f(y), df(y) * w], axis=-1))
+        return -y + out[..., 0], -w + out[..., 1]
+
+    log_growth = np.zeros(len(seeds))
+    d0 = np.zeros(len(seeds))
+    for k in range(n_burn + n_run):
+        k1 = rhs(x, v)
+        k2 = rhs(x + 0.5 * dt * k1[0], v + 0.5 * dt * k1[1])
+        k3 = rhs(x + 0.5 * dt * k2[0], v + 0.5 * dt * k2[1])
+        k4 = rhs(x + dt * k3[0], v + dt * k3[1])
+        x = x + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+        v = v + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        norm = np.linalg.norm(v, axis=1)
+        if not (np.all(np.isfinite(x)) and np.all(norm > 0) and np.all(np.isfinite(norm))):
+            raise ValueError("the network state stopped being finite; reduce dt")
+        v /= norm[:, None]
+        if k >= n_burn:
+            log_growth += np.log(norm)
+            d0 += np.mean(x**2, axis=1)
+    lyap = log_growth / (n_run * dt)
+    m, s = mean_sem(lyap) if len(seeds) > 1 else (lyap[0], np.nan)
+    return LyapunovSimulation(g, phi, N, tuple(seeds), float(m), float(s), lyap, d0 / n_run,
+                              time.perf_counter() - start)
+
+
+def plot_lyapunov(g_theory, sims=(), ax=None):
+    r"""Largest Lyapunov exponent against :math:`g`: theory (line) and finite-``N`` simulations.
+
+    ``sims`` is a sequence of ``(N, g_values, lyap_per_seed)`` with ``lyap_per_seed`` of shape
+    ``(n_g, n_seeds)`` (markers with one standard error over seeds).
+    """
+    g_theory = check_array("g_theory", g_theory, ndim=1, low=0.0, high=10.0)
+    if ax is None:
+        _, ax = _plotting.new_figure()
+    _plotting.plot_theory(ax, g_theory, lyapunov_theory(g_theory), label="DMFT (N → ∞)")
+    for i, (N, gs, ly) in enumerate(sims):
+        ly = np.asarray(ly, dtype=float)
+        m, s = mean_sem(ly, axis=1)
+        _plotting.plot_simulation(ax, np.asarray(gs), m, s, N=int(N), n_seeds=ly.shape[1], color=f"C{i + 1}")
+    ax.axhline(0.0, color="gray", lw=0.8)
+    ax.axvline(1.0, color="gray", lw=0.8, ls=":")
+    ax.set_xlabel("g")
+    ax.set_ylabel("largest Lyapunov exponent λ_L")
+    ax.legend()
+    return ax
 
 
 check_public(globals())

@@ -249,3 +249,53 @@ def test_sampling_bad_input(kw):
     args.update(kw)
     with pytest.raises(ValueError):
         cv.theory_sampling(**args)
+
+
+# --- partial symmetry kappa in [-1, 1], white noise and the fluctuation-dissipation theorem ---------
+
+def test_partial_symmetric_couplings_moments_and_elliptic_law():
+    N = 600
+    J = cv.sample_partial_symmetric(N, 1.0, 0.5, seed=3)
+    off = ~np.eye(N, dtype=bool)
+    # E J_ij^2 = g^2/N, E J_ij J_ji = kappa g^2/N; sampling error ~ sqrt(2/N^2) relative
+    assert abs(np.mean(J[off] ** 2) * N - 1.0) < 0.01
+    assert abs(np.mean((J * J.T)[off]) * N - 0.5) < 0.01
+    lam = np.linalg.eigvals(J)
+    # elliptic law: semi-axes 1 + kappa = 1.5 and 1 - kappa = 0.5 (edge fluctuations O(N^-1/2))
+    assert abs(lam.real.max() - 1.5) < 0.1 and abs(lam.imag.max() - 0.5) < 0.1
+    assert np.mean((lam.real / 1.5) ** 2 + (lam.imag / 0.5) ** 2 <= 1.0) > 0.98
+
+
+@pytest.mark.parametrize("kappa", [1.0, 0.5, 0.0, -0.5])
+def test_response_partial_symmetric_matches_eigenvalues(kappa):
+    tau = np.array([0.5, 1.0, 2.0, 4.0])
+    th = cv.response_partial_symmetric(tau, 0.4, kappa)
+    R = [np.real(np.mean(np.exp(np.outer(tau, np.linalg.eigvals(cv.sample_partial_symmetric(400, 0.4, kappa, seed=s))
+                                          - 1.0)), axis=1)) for s in range(4)]
+    m, e = np.mean(R, 0), np.std(R, 0, ddof=1) / 2
+    # linear spectral statistic: deviations O(1/N) plus sem
+    assert np.all(np.abs(m - th) < 4 * e + 2.0 / 400)
+    if kappa == 1.0:
+        assert_allclose(th, cv.response_closed_form(tau, 0.4, True), rtol=1e-12)
+
+
+def test_fdt_holds_iff_symmetric_closed_forms():
+    tau = np.linspace(0.0, 6.0, 61)
+    sym = cv.stationary_linear_noise(tau, 0.4, 1.0, T=0.7)
+    # FDT: T chi(tau) = C(0) - C(tau); C(0) = T G_sc(1) = T (1 - sqrt(1 - 4 g^2)) / (2 g^2)
+    assert np.abs(sym.C[0] - sym.C - sym.T * sym.chi).max() < 1e-5
+    assert abs(sym.C[0] - 0.7 * (1 - np.sqrt(1 - 4 * 0.16)) / 0.32) < 1e-5
+    iid = cv.stationary_linear_noise(tau, 0.4, 0.0, T=0.7)
+    s = np.sqrt(1 - 0.16)
+    assert_allclose(iid.C, 0.7 * np.exp(-s * tau) / s, atol=1e-5)      # closed form, kappa = 0
+    assert np.all((iid.C[0] - iid.C)[1:] > 0.7 * iid.chi[1:])          # FDT violated: fluctuations exceed response
+
+
+def test_noisy_simulation_matches_stationary_theory_two_sizes():
+    for N in (100, 300):
+        sim = cv.simulate_linear_noise(N, 0.4, 0.5, seeds=4, t_burn=10.0, t_record=60.0, dt=0.05, tau_max=3.0, n_tau=7)
+        th = cv.stationary_linear_noise(sim.tau, 0.4, 0.5)
+        # seed-to-seed fluctuations (sem, from a finite record and finite N) + the O(dt^2) midpoint error
+        # of the lagged correlation (C(0) is exact) + an O(1/N) finite-size bias
+        assert np.all(np.abs(sim.C - th.C) < 4 * sim.C_sem + 0.005 + 2.0 / N)
+        assert np.all(np.abs(sim.R - th.R) < 4 * sim.R_sem + 2.0 / N)
