@@ -684,13 +684,13 @@ def plot_cavity(g=0.4, symmetric=False, N=300, seeds=(1, 2, 3, 4), t_max=8.0, ax
 # --------------------------------------------------- partial symmetry, noise and the FDT (linear phi)
 
 def sample_partial_symmetric(N: int, g: float, kappa: float, seed=0) -> np.ndarray:
-    r"""One coupling matrix with :math:`\mathbb E J_{ij}^2 = g^2/N` and :math:`\mathbb E J_{ij}J_{ji} = \kappa g^2/N`.
+    r"""One coupling matrix with $\mathbb E J_{ij}^2 = g^2/N$ and $\mathbb E J_{ij}J_{ji} = \kappa g^2/N$.
 
-    :math:`J = \frac{g}{\sqrt N}\big(\sqrt{\tfrac{1+\kappa}2}\,S + \sqrt{\tfrac{1-\kappa}2}\,A\big)` with
-    :math:`S = (X + X^\top)/\sqrt2`, :math:`A = (Y - Y^\top)/\sqrt2`, :math:`X, Y` i.i.d. standard
-    Gaussian (Crisanti & Sompolinsky 1987's :math:`\eta` is our :math:`\kappa`): :math:`\kappa = 0`
-    i.i.d., :math:`\kappa = 1` symmetric (GOE), :math:`\kappa = -1` antisymmetric. Its spectrum fills
-    the ellipse with semi-axes :math:`g(1+\kappa)` and :math:`g(1-\kappa)` (elliptic law).
+    $J = \frac{g}{\sqrt N}\big(\sqrt{\tfrac{1+\kappa}2}\,S + \sqrt{\tfrac{1-\kappa}2}\,A\big)$ with
+    $S = (X + X^\top)/\sqrt2$, $A = (Y - Y^\top)/\sqrt2$, $X, Y$ i.i.d. standard
+    Gaussian (Crisanti & Sompolinsky 1987's $\eta$ is our $\kappa$): $\kappa = 0$
+    i.i.d., $\kappa = 1$ symmetric (GOE), $\kappa = -1$ antisymmetric. Its spectrum fills
+    the ellipse with semi-axes $g(1+\kappa)$ and $g(1-\kappa)$ (elliptic law).
     ``seed`` drives ``numpy.random.default_rng(seed)`` (X first, then Y).
 
     >>> J = sample_partial_symmetric(400, 1.0, 0.5, seed=1)
@@ -709,14 +709,14 @@ def sample_partial_symmetric(N: int, g: float, kappa: float, seed=0) -> np.ndarr
 
 
 def response_partial_symmetric(tau, g: float, kappa: float):
-    r"""Exact :math:`R(\tau) = \lim_N\frac1N\operatorname{tr}e^{(J-1)\tau}` for couplings of symmetry :math:`\kappa`.
+    r"""Exact $R(\tau) = \lim_N\frac1N\operatorname{tr}e^{(J-1)\tau}$ for couplings of symmetry $\kappa$.
 
-    The single-site response obeys :math:`\partial_\tau R = -R + \kappa g^2 R\star R`, so
-    :math:`\hat R(s) = [(1+s) - \sqrt{(1+s)^2 - 4\kappa g^2}]/(2\kappa g^2)`: the semicircle of radius
-    :math:`2g\sqrt\kappa` (the holomorphic moments of the elliptic law), hence
-    :math:`R(\tau) = e^{-\tau}I_1(2g\sqrt\kappa\,\tau)/(g\sqrt\kappa\,\tau)` for :math:`\kappa>0`,
-    :math:`e^{-\tau}` for :math:`\kappa = 0` and :math:`e^{-\tau}J_1(2g\sqrt{-\kappa}\,\tau)/(g\sqrt{-\kappa}\,\tau)`
-    for :math:`\kappa < 0`.
+    The single-site response obeys $\partial_\tau R = -R + \kappa g^2 R\star R$, so
+    $\hat R(s) = [(1+s) - \sqrt{(1+s)^2 - 4\kappa g^2}]/(2\kappa g^2)$: the semicircle of radius
+    $2g\sqrt\kappa$ (the holomorphic moments of the elliptic law), hence
+    $R(\tau) = e^{-\tau}I_1(2g\sqrt\kappa\,\tau)/(g\sqrt\kappa\,\tau)$ for $\kappa>0$,
+    $e^{-\tau}$ for $\kappa = 0$ and $e^{-\tau}J_1(2g\sqrt{-\kappa}\,\tau)/(g\sqrt{-\kappa}\,\tau)$
+    for $\kappa < 0$.
 
     >>> response_partial_symmetric([1.0], 0.4, 1.0).round(6).tolist()     # = the symmetric case
     [0.398105]
@@ -736,7 +736,7 @@ def response_partial_symmetric(tau, g: float, kappa: float):
 class NoisyStationary(ReadOnlyArrays):
     r"""Stationary statistics of the linear network with white noise of temperature ``T``.
 
-    ``tau``; ``C`` (:math:`C(\tau)`), ``R`` (:math:`R(\tau)`), ``chi`` (:math:`\int_0^\tau R`),
+    ``tau``; ``C`` ($C(\tau)$), ``R`` ($R(\tau)$), ``chi`` ($\int_0^\tau R$),
     with standard errors ``C_sem``, ``R_sem``, ``chi_sem`` over seeds for simulations (zeros for
     the theory); ``g``, ``kappa``, ``T``, ``N`` (0 for the theory), ``seeds``.
     """
@@ -766,19 +766,19 @@ def _check_noise(g, kappa, T):
 
 
 def stationary_linear_noise(tau, g: float, kappa: float, T: float = 1.0, n_omega: int = 2**16) -> NoisyStationary:
-    r"""Stationary :math:`C(\tau)`, :math:`R(\tau)` of :math:`\dot x_i = -x_i + \sum_j J_{ij}x_j + \xi_i` for :math:`N\to\infty`.
+    r"""Stationary $C(\tau)$, $R(\tau)$ of $\dot x_i = -x_i + \sum_j J_{ij}x_j + \xi_i$ for $N\to\infty$.
 
-    :math:`\langle\xi_i(t)\xi_j(t')\rangle = 2T\delta_{ij}\delta(t-t')`, couplings of symmetry :math:`\kappa`
-    (:func:`sample_partial_symmetric`). The single-site process :math:`x = R\ast(\eta + \xi)` gives, in
-    frequency, :math:`C(\omega) = |R(\omega)|^2\,[g^2C(\omega) + 2T]`, i.e.
+    $\langle\xi_i(t)\xi_j(t')\rangle = 2T\delta_{ij}\delta(t-t')$, couplings of symmetry $\kappa$
+    (:func:`sample_partial_symmetric`). The single-site process $x = R\ast(\eta + \xi)$ gives, in
+    frequency, $C(\omega) = |R(\omega)|^2\,[g^2C(\omega) + 2T]$, i.e.
 
     .. math:: C(\omega) = \frac{2T\,|R(\omega)|^2}{1 - g^2|R(\omega)|^2},\qquad
               \frac1{R(\omega)} = 1 - i\omega - \kappa g^2 R(\omega),
 
-    transformed back on a grid of ``n_omega`` frequencies (spacing :math:`2\pi/(n_\omega\,\delta)` with
-    :math:`\delta = 0.01`). The fluctuation-dissipation theorem :math:`TR(\tau) = -\dot C(\tau)`, i.e.
-    :math:`T\chi(\tau) = C(0) - C(\tau)`, holds iff :math:`\kappa = 1`. For :math:`\kappa = 0`,
-    :math:`C(\tau) = Te^{-\sqrt{1-g^2}\,\tau}/\sqrt{1-g^2}` and :math:`R = e^{-\tau}`.
+    transformed back on a grid of ``n_omega`` frequencies (spacing $2\pi/(n_\omega\,\delta)$ with
+    $\delta = 0.01$). The fluctuation-dissipation theorem $TR(\tau) = -\dot C(\tau)$, i.e.
+    $T\chi(\tau) = C(0) - C(\tau)$, holds iff $\kappa = 1$. For $\kappa = 0$,
+    $C(\tau) = Te^{-\sqrt{1-g^2}\,\tau}/\sqrt{1-g^2}$ and $R = e^{-\tau}$.
 
     >>> th = stationary_linear_noise([0.0, 1.0], 0.4, 0.0)
     >>> th.C.round(4).tolist()           # T exp(-sqrt(1 - g^2) tau) / sqrt(1 - g^2)
@@ -812,15 +812,15 @@ def stationary_linear_noise(tau, g: float, kappa: float, T: float = 1.0, n_omega
 
 def simulate_linear_noise(N: int, g: float, kappa: float, T: float = 1.0, seeds=4, t_burn: float = 20.0,
                           t_record: float = 200.0, dt: float = 0.05, tau_max: float = 6.0, n_tau: int = 31):
-    r"""Stationary :math:`C(\tau)` and :math:`R(\tau)` of :math:`N` noisy linear units (implicit midpoint rule).
+    r"""Stationary $C(\tau)$ and $R(\tau)$ of $N$ noisy linear units (implicit midpoint rule).
 
-    With :math:`A = J - 1`, :math:`(1 - \tfrac{\Delta t}2A)x_{k+1} = (1 + \tfrac{\Delta t}2A)x_k + \sqrt{2T\Delta t}\,\xi_k`:
-    its stationary covariance solves the continuous Lyapunov equation :math:`A\Sigma + \Sigma A^\top = -2T`
-    exactly (so :math:`C(0)` has no step-size bias), and :math:`C(\tau > 0)` has an :math:`O(\Delta t^2)` error.
+    With $A = J - 1$, $(1 - \tfrac{\Delta t}2A)x_{k+1} = (1 + \tfrac{\Delta t}2A)x_k + \sqrt{2T\Delta t}\,\xi_k$:
+    its stationary covariance solves the continuous Lyapunov equation $A\Sigma + \Sigma A^\top = -2T$
+    exactly (so $C(0)$ has no step-size bias), and $C(\tau > 0)$ has an $O(\Delta t^2)$ error.
     Seeds on a leading axis,
-    :math:`x(0) = 0`; :math:`C(\tau)` is the time average over the record of
-    :math:`\frac1N\sum_i x_i(t)x_i(t+\tau)`; :math:`R(\tau) = \frac1N\operatorname{tr}e^{(J-1)\tau}` is
-    computed exactly from the eigenvalues of each :math:`J`. Seed ``s`` drives
+    $x(0) = 0$; $C(\tau)$ is the time average over the record of
+    $\frac1N\sum_i x_i(t)x_i(t+\tau)$; $R(\tau) = \frac1N\operatorname{tr}e^{(J-1)\tau}$ is
+    computed exactly from the eigenvalues of each $J$. Seed ``s`` drives
     ``numpy.random.default_rng(s)``: ``J = sample_partial_symmetric(N, g, kappa, seed=s)`` uses it
     first, then the noise. Memory: ``8 len(seeds) N (3 N + n_lag)`` bytes.
 
@@ -877,7 +877,7 @@ def simulate_linear_noise(N: int, g: float, kappa: float, T: float = 1.0, seeds=
 
 
 def plot_fdt(theories, sims=(), ax=None):
-    r"""Fluctuation-dissipation plot: :math:`T\chi(\tau)` against :math:`C(0) - C(\tau)` (slope 1 iff FDT).
+    r"""Fluctuation-dissipation plot: $T\chi(\tau)$ against $C(0) - C(\tau)$ (slope 1 iff FDT).
 
     ``theories`` and ``sims`` are sequences of :class:`NoisyStationary` (lines and markers).
     """

@@ -435,13 +435,13 @@ def plot_stationary(g: float, phi: str = "tanh", axes=None, tau_max: float = 20.
 # --- The largest Lyapunov exponent: tangent DMFT (theory) and tangent dynamics (simulation) ---------
 
 def schrodinger_potential(g: float, phi: str = "tanh", tau_max: float = 40.0, n_tau: int = 801):
-    r"""The well :math:`-g^2 C_{\phi'}(\tau)` of the tangent DMFT, on :math:`\tau\in[0, \tau_{\max}]`.
+    r"""The well $-g^2 C_{\phi'}(\tau)$ of the tangent DMFT, on $\tau\in[0, \tau_{\max}]$.
 
-    :math:`C_{\phi'}(\tau) = \mathbb E[\phi'(u)\phi'(v)]` with :math:`(u, v)` centred Gaussian of
-    variances :math:`\Delta_0` and covariance :math:`\Delta(\tau)` of the stationary solution. Returns
-    ``(tau, q)`` with ``q`` :math:`= g^2 C_{\phi'}(\Delta(\tau);\Delta_0)` (the well is ``-q``). The
-    Gaussian integral is computed on 41 Chebyshev nodes in :math:`\Delta\in[0,\Delta_0]` with 300
-    Gauss-Hermite nodes per axis (100 when :math:`\Delta_0 \le 0.5`) and interpolated (it is analytic in :math:`\Delta`).
+    $C_{\phi'}(\tau) = \mathbb E[\phi'(u)\phi'(v)]$ with $(u, v)$ centred Gaussian of
+    variances $\Delta_0$ and covariance $\Delta(\tau)$ of the stationary solution. Returns
+    ``(tau, q)`` with ``q`` $= g^2 C_{\phi'}(\Delta(\tau);\Delta_0)$ (the well is ``-q``). The
+    Gaussian integral is computed on 41 Chebyshev nodes in $\Delta\in[0,\Delta_0]$ with 300
+    Gauss-Hermite nodes per axis (100 when $\Delta_0 \le 0.5$) and interpolated (it is analytic in $\Delta$).
 
     >>> tau, q = schrodinger_potential(2.0, tau_max=10.0, n_tau=3)
     >>> q.round(4).tolist()          # q(0) = g^2 E[phi'^2] > 1 > q(inf) = 1 - 1/tau_c^2
@@ -462,21 +462,21 @@ def schrodinger_potential(g: float, phi: str = "tanh", tau_max: float = 40.0, n_
 
 
 def lyapunov_theory(g, phi: str = "tanh", h: float = 0.05):
-    r"""Largest Lyapunov exponent of the random network for :math:`N\to\infty` (vectorized over ``g``).
+    r"""Largest Lyapunov exponent of the random network for $N\to\infty$ (vectorized over ``g``).
 
-    Two replicas of the network with the same couplings, separated by :math:`\delta x`, obey the
-    tangent dynamics :math:`\dot{\delta x}_i = -\delta x_i + \sum_j J_{ij}\phi'(x_j)\delta x_j`. Its
-    DMFT (same argument as for :math:`C`) closes on :math:`D(t,t') = \langle\delta x(t)\delta x(t')\rangle`:
+    Two replicas of the network with the same couplings, separated by $\delta x$, obey the
+    tangent dynamics $\dot{\delta x}_i = -\delta x_i + \sum_j J_{ij}\phi'(x_j)\delta x_j$. Its
+    DMFT (same argument as for $C$) closes on $D(t,t') = \langle\delta x(t)\delta x(t')\rangle$:
 
     .. math:: (\partial_t + 1)(\partial_{t'} + 1) D = g^2 C_{\phi'}(t - t')\,D .
 
-    With :math:`T = t + t'`, :math:`\tau = t - t'` and :math:`D = e^{\lambda T}\psi(\tau)` this is the
-    Schrodinger problem :math:`[-\partial_\tau^2 - g^2 C_{\phi'}(\tau)]\psi = E\psi` with
-    :math:`E = -(1+\lambda)^2`, so :math:`\lambda = \sqrt{-E_0} - 1` from the ground state
-    :math:`E_0` (Sompolinsky, Crisanti & Sommers 1988). Solved by second-order finite differences
-    with step ``h`` on :math:`[-L, L]`, :math:`L` a few decay lengths of the bound state (error
-    :math:`O(h^2)`). For :math:`g \le 1`, :math:`\lambda = g\phi'(0) - 1 = g - 1` (the fixed point
-    :math:`x = 0`, the edge of the circular law).
+    With $T = t + t'$, $\tau = t - t'$ and $D = e^{\lambda T}\psi(\tau)$ this is the
+    Schrodinger problem $[-\partial_\tau^2 - g^2 C_{\phi'}(\tau)]\psi = E\psi$ with
+    $E = -(1+\lambda)^2$, so $\lambda = \sqrt{-E_0} - 1$ from the ground state
+    $E_0$ (Sompolinsky, Crisanti & Sommers 1988). Solved by second-order finite differences
+    with step ``h`` on $[-L, L]$, $L$ a few decay lengths of the bound state (error
+    $O(h^2)$). For $g \le 1$, $\lambda = g\phi'(0) - 1 = g - 1$ (the fixed point
+    $x = 0$, the edge of the circular law).
 
     >>> lyapunov_theory([0.5, 2.0]).round(4).tolist()
     [-0.5, 0.1125]
@@ -508,7 +508,7 @@ def lyapunov_theory(g, phi: str = "tanh", h: float = 0.05):
 class LyapunovSimulation(ReadOnlyArrays):
     """Largest Lyapunov exponent of finite networks, one value per seed (``lyap_seeds``), mean and sem.
 
-    ``delta0_seeds`` is :math:`\\frac1N\\sum_i x_i^2` averaged over the measuring window, per seed.
+    ``delta0_seeds`` is $\\frac1N\\sum_i x_i^2$ averaged over the measuring window, per seed.
     """
 
     g: float
@@ -524,19 +524,19 @@ class LyapunovSimulation(ReadOnlyArrays):
 
 def lyapunov_simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: float = 50.0,
                       t_run: float = 200.0, dt: float = 0.1, q0: float = 1.0) -> LyapunovSimulation:
-    r"""Largest Lyapunov exponent of :math:`\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)` by tangent dynamics.
+    r"""Largest Lyapunov exponent of $\dot x_i = -x_i + \sum_j J_{ij}\phi(x_j)$ by tangent dynamics.
 
-    The state :math:`x` and a tangent vector :math:`v` are integrated together (RK4, step ``dt``),
+    The state $x$ and a tangent vector $v$ are integrated together (RK4, step ``dt``),
 
     .. math:: \dot x = -x + J\phi(x),\qquad \dot v = -v + J\,[\phi'(x)\odot v],
 
     both as one product ``J @ [phi(x), phi'(x) v]`` with the seeds on a leading axis; ``v`` is
-    renormalized after every step and :math:`\lambda = \frac{1}{t_{\rm run}}\sum\log\lvert v\rvert`
+    renormalized after every step and $\lambda = \frac{1}{t_{\rm run}}\sum\log\lvert v\rvert$
     after a burn-in of ``t_burn`` (which also aligns ``v`` with the most unstable direction). Seed
-    ``s`` drives ``numpy.random.default_rng(s)``: :math:`J_{ij}\sim\mathcal N(0, g^2/N)`, then
-    :math:`x(0)\sim\mathcal N(0, q_0)`, then :math:`v(0)`. Memory: ``8 len(seeds) N^2`` bytes.
-    Equivalent to following two trajectories at distance :math:`\to 0`; the finite-time estimate
-    fluctuates by :math:`O(t_{\rm run}^{-1/2})` per seed.
+    ``s`` drives ``numpy.random.default_rng(s)``: $J_{ij}\sim\mathcal N(0, g^2/N)$, then
+    $x(0)\sim\mathcal N(0, q_0)$, then $v(0)$. Memory: ``8 len(seeds) N^2`` bytes.
+    Equivalent to following two trajectories at distance $\to 0$; the finite-time estimate
+    fluctuates by $O(t_{\rm run}^{-1/2})$ per seed.
 
     >>> sim = lyapunov_simulate(100, 0.5, seeds=2, t_burn=10.0, t_run=20.0)
     >>> bool(sim.lyap < 0)           # below g = 1 the fixed point x = 0 is stable
@@ -588,7 +588,7 @@ def lyapunov_simulate(N: int, g: float, phi: str = "tanh", seeds=4, t_burn: floa
 
 
 def plot_lyapunov(g_theory, sims=(), ax=None):
-    r"""Largest Lyapunov exponent against :math:`g`: theory (line) and finite-``N`` simulations.
+    r"""Largest Lyapunov exponent against $g$: theory (line) and finite-``N`` simulations.
 
     ``sims`` is a sequence of ``(N, g_values, lyap_per_seed)`` with ``lyap_per_seed`` of shape
     ``(n_g, n_seeds)`` (markers with one standard error over seeds).
