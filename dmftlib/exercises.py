@@ -16,7 +16,7 @@ ex-dl-logistic: correct (1.72 is within 0.01 of the book's value)
 ex-dl-logistic: not yet: 3.4 is too large (tolerance 0.01); the half time of a = s/2 from a0 = 1e-4, with s = 3
 
 A wrong answer raises nothing: it prints a one-line verdict (too large or too small, never the value).
-The expected values are stored in :data:`ANSWERS`, each with its absolute tolerance and the reason for
+The expected values are stored in ``ANSWERS``, each with its absolute tolerance and the reason for
 it; ``tests/test_exercises.py`` recomputes every one of them with the library. :func:`is_correct` is
 the silent version (a bool). The foldable solutions of the HTML book still give the full answer.
 """
@@ -91,7 +91,7 @@ def check(label: str, answer) -> None:
     Parameters
     ----------
     label : str
-        The exercise label, one of the keys of :data:`ANSWERS` (e.g. ``"ex-dl-logistic"``).
+        The exercise label, one of the keys of ``ANSWERS`` (e.g. ``"ex-dl-logistic"``).
     answer : float or None
 
     Raises ``ValueError`` only for an unknown label or an answer that is not a finite real number;

@@ -465,15 +465,15 @@ def simulate(N: int, alpha: float, nu: float, sigma2: float, t, seeds, phi: str 
     $|F^\top a/\sqrt M - w^*|^2/N$; otherwise it is the mean over the test set. The fields are those of
     :func:`theory`, with means and standard errors over seeds.
 
+    Memory: $n_{seeds}\,(4PM + 4M^2 + 2PN + 2MN + 4TM)$ floats (plus $4\,T\,N$ for linear
+    $\varphi$, $4\,T\,n_{test}$ otherwise).
+
     Parameters
     ----------
     N : int >= 10
     alpha, nu, sigma2, t, phi : as in :func:`theory` (``t`` may end with ``np.inf``).
     seeds : sequence of at least 2 ints >= 0.
     n_test : int >= 10 (nonlinear ``phi`` only).
-
-    Memory: $n_{seeds}\,(4PM + 4M^2 + 2PN + 2MN + 4TM)$ floats (plus $4\,T\,N$ for linear
-    $\varphi$, $4\,T\,n_{test}$ otherwise).
 
     Examples
     --------
