@@ -749,6 +749,7 @@ def plot_saxe_modes(depth: int = 2, a0: float = 1e-3, s_values=(1.0, 2.0, 3.0, 4
 
     depth = check_int("depth", depth, low=1, high=1000)
     t_max = check_real("t_max", t_max, low=0.01, high=1e6)
+    a0 = check_real("a0", a0, low=0.0, low_open=True, high=1.0, high_open=True)
     if ax is None:
         _, ax = plotting.new_figure()
     t = np.linspace(0.0, t_max, 400)
