@@ -834,9 +834,12 @@ def simulate_linear_noise(N: int, g: float, kappa: float, T: float = 1.0, seeds=
     t_burn = check_real("t_burn", t_burn, low=0.0, high=1e5)
     t_record = check_real("t_record", t_record, low=0.0, low_open=True, high=1e5)
     dt = check_real("dt", dt, low=0.0, low_open=True, high=0.1)
-    tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record)
+    tau_max = check_real("tau_max", tau_max, low=0.0, high=t_record, high_open=True)
     n_tau = check_int("n_tau", n_tau, low=2, high=10**4)
     n_burn, n_rec = int(round(t_burn / dt)), int(round(t_record / dt))
+    if int(round(tau_max / dt)) >= n_rec:
+        raise ValueError(f"tau_max must be below t_record by at least one step dt = {dt:g}; got tau_max = "
+                         f"{tau_max:g}, t_record = {t_record:g}")
     check_budget("steps x units^2 x seeds", 2.0 * (n_burn + n_rec) * float(N) * N * len(seeds), limit=2e11)
     lag_steps = np.unique(np.round(np.linspace(0.0, tau_max, n_tau) / dt).astype(int))
     tau = lag_steps * dt

@@ -1151,8 +1151,10 @@ def plot_bias_variance(x, results, xlabel=r"$\nu = M/N$", ax=None, time_index=-1
     """
     from .plotting import new_figure
     x = check_array("x", x, ndim=1)
-    if isinstance(results, (str, bytes)) or not all(isinstance(r, RandomFeaturesResult) for r in results):
-        raise TypeError("results must be a sequence of RandomFeaturesResult")
+    needed = ("bias", "var_features", "var_data", "var_interaction", "test_error")
+    if isinstance(results, (str, bytes)) or not all(all(hasattr(r, n) for n in needed) for r in results):
+        raise TypeError("results must be a sequence of RandomFeaturesResult (or objects with the fields "
+                        f"{', '.join(needed)})")
     if len(results) != x.size or x.size == 0:
         raise ValueError(f"x must hold one value per result ({len(results)}), at least one; got {x.size}")
     if ax is None:

@@ -15,3 +15,6 @@ CALLS = {
     "dmftlib.rnn.plot_lyapunov": dict(g_theory=(1.5, 2.0)),
     "dmftlib.deep_linear.plot_saxe_modes": dict(depth=2, a0=1e-3, s_values=(1.0, 2.0), t_max=2.0),
 }
+
+CALLS["dmftlib.cavity.simulate_linear_noise"] = dict(N=20, g=0.5, kappa=0.5, T=1.0, seeds=(0, 1), t_burn=1.0,
+                                                     t_record=4.0, dt=0.05, tau_max=1.0, n_tau=5)
