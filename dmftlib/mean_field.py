@@ -500,17 +500,22 @@ def mean_field_simulate(m, t, d=4, sigma_a=1.0, sigma_w=0.5, seeds=4, dt=0.01,
                                wall_time=time.perf_counter() - t0, **stats)
 
 
-def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), n_seeds=(32, 16, 16, 8, 8, 4), t_max=6.0,
+def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), seeds_per_width=(32, 16, 16, 8, 8, 4), t_max=6.0,
                           n_times=31, d=4, sigma_a=1.0, sigma_w=0.5, dt=0.01) -> dict:
-    """Train at every width (``n_seeds[i]`` seeds, ``range(n_seeds[i])``, at ``widths[i]``); a dict of arrays
-    for a ``.npz`` file.
+    """Train at every width ``widths[i]`` with the seeds ``seeds_per_width[i]``; a dict of arrays for a ``.npz``
+    file.
+
+    ``seeds_per_width`` holds one entry per width: an int ``n`` (meaning ``range(n)``) or a sequence of
+    distinct seeds, as ``seeds`` everywhere in the library (fewer seeds at large widths keep the cost down).
 
     Keys: ``widths``, ``t``, per width ``m{m}_{field}`` for risk_seeds, M, M_sem, mean_r, mean_r_sem,
     dead_fraction, dead_fraction_sem, dW, dW_sem, a, r (neurons of the first seed at the end)."""
     widths = [check_int("widths[i]", w, low=2) for w in np.atleast_1d(np.asarray(widths, dtype=object))]
-    n_seeds = [check_int("n_seeds[i]", s, low=1, high=10**4) for s in np.atleast_1d(np.asarray(n_seeds, dtype=object))]
-    if len(n_seeds) != len(widths):
-        raise ValueError(f"n_seeds must give one number of seeds per width ({len(widths)}); got {len(n_seeds)}")
+    if isinstance(seeds_per_width, (str, bytes)) or not hasattr(seeds_per_width, "__len__") \
+            or len(seeds_per_width) != len(widths):
+        raise ValueError(f"seeds_per_width must hold one entry (an int n or a sequence of seeds) per width "
+                         f"({len(widths)}); got {seeds_per_width!r}")
+    per_width = [check_seeds(f"seeds_per_width[{i}]", s) for i, s in enumerate(seeds_per_width)]
     t_max = check_real("t_max", t_max, low=0.0, high=1e6, low_open=True)
     dt = check_real("dt", dt, low=1e-5, high=0.5)
     n_times = check_int("n_times", n_times, low=2, high=10**5)
@@ -519,7 +524,7 @@ def mean_field_width_scan(widths=(32, 64, 128, 256, 512, 1024), n_seeds=(32, 16,
         raise ValueError(f"n_times = {n_times} gives times closer than one step dt = {dt:g} over t_max = {t_max:g}; "
                          f"n_times must be in [2, {int(t_max / dt) + 1}]")
     out = {"widths": np.array(widths), "t": t}
-    for m, s in zip(widths, n_seeds):
+    for m, s in zip(widths, per_width):
         sim = mean_field_simulate(m, t, d, sigma_a, sigma_w, seeds=s, dt=dt)
         for f in ("risk_seeds", "M", "M_sem", "mean_r", "mean_r_sem", "dead_fraction", "dead_fraction_sem",
                   "dW", "dW_sem", "a", "r"):

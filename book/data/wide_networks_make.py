@@ -62,7 +62,7 @@ def main(parts):
 
 
 LAZY = dict(widths=(64, 256, 1024, 4096), n=20, d=5, t_max=60.0, eta=0.1, n_times=61, seeds=8)
-MF = dict(widths=(32, 64, 128, 256), n_seeds=(16, 16, 16, 8), t_max=4.0, n_times=21, d=4,
+MF = dict(widths=(32, 64, 128, 256), seeds_per_width=(16, 16, 16, 8), t_max=4.0, n_times=21, d=4,
           sigma_a=1.0, sigma_w=0.5, dt=0.01)
 
 if __name__ == "__main__":

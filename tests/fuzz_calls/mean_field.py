@@ -24,7 +24,7 @@ CALLS = {
     _M + "lazy_simulate": dict(m=16, X=_X, y=_y, t=_t, seeds=(0, 1)),
     _M + "lazy_width_scan": dict(widths=(8, 16), n=5, d=3, t_max=0.4, n_times=3, seeds=2),
     _M + "mean_field_simulate": dict(m=8, t=np.array([0.0, 0.1, 0.2]), seeds=(0, 1)),
-    _M + "mean_field_width_scan": dict(widths=(8, 16), n_seeds=(2, 2), t_max=0.2, n_times=3),
+    _M + "mean_field_width_scan": dict(widths=(8, 16), seeds_per_width=(2, 2), t_max=0.2, n_times=3),
     _M + "plot_lazy_vs_width": dict(data=Lazy(_lazy_scan)),  # noqa: F821
     _M + "plot_mean_field": dict(t_max=1.0, m=8, seeds=(0, 1)),
 }
