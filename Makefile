@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test test-fast test-min pdf test-pdf api lock lock-upgrade bench venv clean help student lab
+.PHONY: book test test-fast test-min pdf perf api lock lock-upgrade bench venv clean help student lab
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
@@ -15,8 +15,8 @@ help:
 	@echo "make student - build the student edition (solutions removed) into _build/student, beside _build/html"
 	@echo "make lab    - copy the chapters to workspace/ (git-ignored; existing copies are kept) and start JupyterLab there"
 	@echo "make test-min - the library's unit tests in a separate venv with the lowest declared runtime versions"
-	@echo "make pdf    - the whole book as one PDF: _build/pdf/book.pdf (Chromium prints the single-page HTML)"
-	@echo "make test-pdf - build the PDF and check it has every chapter (slow; not part of make test)"
+	@echo "make pdf    - the whole book as one PDF: _build/pdf/book.pdf (Chromium prints every page of _build/html, pypdf binds them)"
+	@echo "make perf   - run the benchmarks (benchmarks/) and write the Performance page book/front/performance.md"
 	@echo "make api    - regenerate the API reference pages book/api/*.md (committed)"
 	@echo "make lock   - rewrite requirements.txt from pyproject.toml (keeps current pins; lock-upgrade moves them)"
 	@echo "make clean  - remove _build"
@@ -43,14 +43,14 @@ ALT_CORETYPE ?= Sandybridge
 # and builds (browser, coursework, editions, PDF, packaging, fuzz of bad input) run once, in pass 1
 PASS2_SKIP := --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py --ignore=tests/test_coursework.py \
 	  --ignore=tests/test_student_edition.py --ignore=tests/test_lab_myst.py --ignore=tests/test_fuzz_api.py \
-	  --ignore=tests/test_pdf.py --ignore=tests/test_packaging.py --ignore=tests/test_readme.py
+	  --ignore=tests/test_packaging.py --ignore=tests/test_readme.py
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider --doctest-modules \
 	  --ignore-glob='book/*.py' --ignore-glob='book/**/*.py' \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 test: $(STAMP)
 	@echo "== pass 1: default BLAS kernel, 1 thread per worker =="
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PYTEST) --durations=15 --ignore=tests/test_pdf.py tests dmftlib book
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PYTEST) --durations=15 tests dmftlib book
 	@echo "== pass 2: OpenBLAS kernel $(ALT_CORETYPE), 2 threads per worker (numerics and chapters) =="
 	OPENBLAS_CORETYPE=$(ALT_CORETYPE) DMFTLIB_EXPECT_CORETYPE=$(ALT_CORETYPE) OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
 	  $(PYTEST) -q $(PASS2_SKIP) tests dmftlib book
@@ -85,7 +85,7 @@ api: $(STAMP)
 # in its own venv under _build/: unit tests and doctests, no chapters, browser, Dask, fuzz or PDF.
 MIN_VENV := _build/venv-min
 UNIT_TESTS := tests dmftlib --ignore=tests/test_browser.py --ignore=tests/test_sweeps.py \
-	  --ignore=tests/test_fuzz_api.py --ignore=tests/test_pdf.py --ignore=tests/test_packaging.py \
+	  --ignore=tests/test_fuzz_api.py --ignore=tests/test_packaging.py \
 	  --ignore-glob='tests/test_course*' --ignore=tests/test_student_edition.py --ignore=tests/test_lab_myst.py \
 	  --ignore=dmftlib/sweeps.py
 test-min:
@@ -99,14 +99,10 @@ test-min:
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider \
 	  --doctest-modules -m "not browser" --durations=5 $(UNIT_TESTS)
 
-# The whole book as one PDF (tools/make_pdf.py): single-page HTML build, printed by headless Chromium.
-pdf: $(STAMP)
-	$(PY) tools/make_pdf.py --out _build/pdf/book.pdf
-
-# The PDF test (a full single-page build printed by Chromium, then read with pypdf) takes many
-# minutes, so it runs here rather than in `make test`; its full-book run is not yet measured.
-test-pdf: $(STAMP)
-	$(PY) -m pytest -p no:cacheprovider -q tests/test_pdf.py
+# The whole book as one PDF (tools/make_pdf.py): headless Chromium prints every page of the HTML
+# build in toc order and pypdf binds them with an outline (the browser test of `make test` does the same).
+pdf: book
+	$(PY) tools/make_pdf.py --html _build/html --out _build/pdf/book.pdf
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md

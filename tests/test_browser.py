@@ -185,3 +185,56 @@ def test_every_page_renders_offline(server, built_book, driver):
             problems.append(f"{page}: requests leaving 127.0.0.1: {sorted(set(outside))[:3]}")
     assert not problems, "\n".join(problems)
     assert n_typeset > 0, "no formula was typeset anywhere"
+
+
+def _norm(text: str) -> str:
+    import re
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+def test_pdf_has_every_page(built_book, tmp_path):
+    """`make pdf` on the same build: Chromium prints every toc page, pypdf binds them (tools/make_pdf.py).
+
+    Every page of the toc has an outline entry under its part, pointing to a page that shows its
+    title; every formula was typeset by the local MathJax and every image loaded."""
+    pytest.importorskip("pypdf")
+    from pypdf import PdfReader
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_pdf
+
+    pages = make_pdf.toc_pages(ROOT)
+    assert len(pages) >= 20 and pages[0][0] == "book/intro"
+    reports, pdfs = make_pdf.print_pages(built_book, pages, ROOT)
+    out = tmp_path / "book.pdf"
+    n = make_pdf.bind(reports, pdfs, out)
+    assert sum(r["formulas"] for r in reports) > 1000
+    bad = [(r["file"], r["errors"], r["untypeset"], r["broken"]) for r in reports
+           if r["errors"] or r["untypeset"] or r["broken"]]
+    assert not bad, f"pages with TeX errors, untypeset formulas or broken images: {bad}"
+    reader = PdfReader(out)
+    assert len(reader.pages) == n > 100
+    top = {}
+    for it in reader.outline:
+        if not isinstance(it, list):
+            top[_norm(it.title)] = reader.get_destination_page_number(it)
+    entries = []
+
+    def walk(items):
+        for it in items:
+            if isinstance(it, list):
+                walk(it)
+            else:
+                entries.append((_norm(it.title), reader.get_destination_page_number(it)))
+    walk(reader.outline)
+    missing, not_on_page = [], []
+    for r in reports:
+        want = _norm(r["title"])
+        hits = [p for t, p in entries if t == want]
+        if not hits:
+            missing.append(r["file"])
+        elif want[:40] not in _norm(reader.pages[hits[0]].extract_text()):
+            not_on_page.append(f"{r['file']} (page {hits[0] + 1})")
+    assert not missing, f"toc pages without an outline entry: {missing}"
+    assert not not_on_page, f"page titles not found on their first PDF page: {not_on_page}"
+    for part in {r["part"] for r in reports if r["part"]}:
+        assert _norm(part) in top, f"no outline entry for the part {part!r}"

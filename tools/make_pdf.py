@@ -1,30 +1,42 @@
-"""The whole book as one PDF, offline: Chromium prints the single-page HTML build.
+"""The whole book as one PDF, offline: Chromium prints every page of the HTML build, pypdf binds them.
 
-    python tools/make_pdf.py                      # build _build/singlehtml, print _build/pdf/book.pdf
-    python tools/make_pdf.py --html DIR --out F   # print an existing single-page build
+    python tools/make_pdf.py                      # build _build/html if absent, print _build/pdf/book.pdf
+    python tools/make_pdf.py --html DIR --out F   # print an existing HTML build (folder with index.html)
+    python tools/make_pdf.py --pages book/part3/committee book/part3/sgd --out F   # some pages only
 
 (`make pdf` runs the first.) Steps:
 
-1. ``jupyter-book build --builder custom --custom-builder singlehtml`` writes every page of the
-   toc into one HTML file (chapters in toc order, equations as MathJax, figures, numbered
-   cross-references turned into links inside the page), from the stored notebook outputs.
-2. Debian's headless Chromium, driven through chromedriver (Selenium, the browser test's
-   set-up), opens it from a server on 127.0.0.1, opens every dropdown (solutions), waits until
-   the local MathJax has typeset every formula and every image has loaded, and prints it with
-   the DevTools call ``Page.printToPDF`` (A4, page numbers, a PDF outline from the headings).
+1. The pages are taken in the order of `_toc.yml` (the glob of the API reference expanded in sorted
+   order), from the ordinary HTML build: the one `make book` writes and the browser test checks.
+2. Debian's headless Chromium, driven through chromedriver (Selenium, the browser test's set-up),
+   opens each page from a server on 127.0.0.1, opens every dropdown (solutions), hides the
+   navigation (sidebars, header, previous/next buttons), turns links to other pages into plain
+   text (a link into an HTML page is dead in a PDF; links inside a page stay live), waits until the
+   local MathJax has typeset every formula and every image has loaded, and prints the page with
+   the DevTools call ``Page.printToPDF`` (A4, the chapter's title and page number in the footer,
+   an outline from its headings).
+3. pypdf appends the pages' PDFs into one file whose outline has one entry per part, one per
+   page of the toc under it, and each page's own headings under that.
 
+Why one print per page rather than the single-page build: the whole book as one HTML page holds
+about 10^4 formulas, which MathJax typesets in one long pass that did not finish in 15 min on this
+machine under load; a page at a time takes seconds, shows progress and fails on the page at fault.
 Why not LaTeX: Debian's TeX Live would be a second large system dependency for CI, and the
-notebooks' HTML outputs, widgets' static images, sphinx-proof/exercise boxes and dropdowns
-would each need a LaTeX route; Chromium is already required by the browser test, renders
-exactly what the HTML reader sees, and MathJax's CHTML output prints as vector text.
+notebooks' HTML outputs, sphinx-proof/exercise boxes and dropdowns would each need a LaTeX route;
+Chromium is already required by the browser test, renders exactly what the HTML reader sees, and
+MathJax's CHTML output prints as vector text.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import functools
+import html as htmllib
 import http.server
+import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,42 +51,88 @@ CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-dev-shm-usage", "--window-size=1100,1400")
 
 
-def build_singlehtml(root: Path = ROOT, out: Path | None = None) -> Path:
-    """Run Jupyter Book's single-page HTML build (-W -n: any warning fails) and return its folder."""
+def toc_pages(root: Path = ROOT) -> list[tuple[str, str]]:
+    """[(file, part caption)] for every page of _toc.yml in reading order (globs expanded, sorted)."""
+    import yaml
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    out = [(toc["root"], "")]
+
+    def sources(pattern):
+        hits = {p.with_suffix("").relative_to(root).as_posix()
+                for ext in ("md", "ipynb") for p in root.glob(pattern + "." + ext)}
+        return sorted(hits)
+
+    def walk(entries, caption):
+        for e in entries or []:
+            if "file" in e:
+                out.append((e["file"], caption))
+            elif "glob" in e:
+                out.extend((f, caption) for f in sources(e["glob"]) if (f, caption) not in out)
+            walk(e.get("chapters"), caption)
+            walk(e.get("sections"), caption)
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"), part.get("caption", ""))
+    seen, pages = set(), []
+    for f, c in out:
+        if f not in seen:
+            seen.add(f)
+            pages.append((f, c))
+    return pages
+
+
+def page_title(root: Path, file: str) -> str:
+    """The first '# ' heading of a page's source, without MyST roles and markup."""
+    for ext in (".md", ".ipynb"):
+        p = root / (file + ext)
+        if p.exists():
+            break
+    else:
+        raise FileNotFoundError(f"toc entry {file} has no source")
+    if p.suffix == ".md":
+        lines = p.read_text().splitlines()
+    else:
+        nb = json.loads(p.read_text())
+        lines = [line for c in nb["cells"] if c["cell_type"] == "markdown"
+                 for line in "".join(c["source"]).splitlines()]
+    head = next((line for line in lines if line.startswith("# ")), "# " + Path(file).name)
+    return re.sub(r"\{[a-z:-]+\}`([^`]*)`", r"\1", head[2:]).replace("`", "").replace("*", "").strip()
+
+
+def build_html(root: Path = ROOT) -> Path:
+    """Run the ordinary HTML build (-W -n: any warning fails) and return its folder."""
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb), "build", "--all", "-W", "-n", "--keep-going",
-           "--builder", "custom", "--custom-builder", "singlehtml"]
-    if out is not None:
-        cmd += ["--path-output", str(out)]
-    proc = subprocess.run(cmd + [str(root)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"single-page build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    html = (out if out is not None else root) / "_build" / "singlehtml"
-    if not (html / "index.html").exists():
-        raise RuntimeError(f"no {html / 'index.html'}")
+    proc = subprocess.run([str(jb), "build", "--all", "-W", "-n", "--keep-going", str(root)],
+                          capture_output=True, text=True)
+    html = root / "_build" / "html"
+    if proc.returncode != 0 or not (html / "index.html").exists():
+        raise RuntimeError(f"HTML build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return html
 
 
-def _page(html_dir: Path) -> str:
-    """The single page: Jupyter Book writes it under the root document's name and makes
-    index.html a redirect to it."""
-    import re
-    index = (html_dir / "index.html").read_text(errors="replace")
-    m = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', index)
-    return m.group(1) if m else "index.html"
-
-
-_WAIT_JS = """
+_PREPARE_JS = """
 const done = arguments[arguments.length - 1];
 document.querySelectorAll('details').forEach(d => { d.open = true; });
-// every document of the toc (a chapter) starts on a new page; headings stay with what follows
 const style = document.createElement('style');
-style.textContent = `@media print {
-  h1, h2, h3, h4 { break-after: avoid; break-inside: avoid; }
-  figure, img, mjx-container[display="true"], .admonition-title { break-inside: avoid; } }`;
+style.textContent = `
+  .bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .bd-header-article, .prev-next-area,
+  .bd-footer, .bd-footer-content, .bd-footer-article, .header-article-items, .skip-link,
+  #pst-back-to-top, .search-button-field, .headerlink, .toggle-details__summary .tb-icon { display: none !important; }
+  .bd-main .bd-content .bd-article-container { max-width: 100% !important; }
+  .bd-container, .bd-page-width, .bd-main, .bd-content, .bd-article-container { display: block !important;
+      width: 100% !important; max-width: 100% !important; padding: 0 !important; margin: 0 !important; }
+  @media print {
+    h1, h2, h3, h4 { break-after: avoid; break-inside: avoid; }
+    figure, img, mjx-container[display="true"], .admonition-title { break-inside: avoid; }
+    div.cell_input, div.highlight pre { white-space: pre-wrap !important; overflow: visible !important; }
+    mjx-container[display="true"], div.math-wrapper, div.math { overflow: visible !important; }
+    ::-webkit-scrollbar { display: none; }
+  }`;
 document.head.appendChild(style);
-document.querySelectorAll('span[id^="document-"]').forEach(sp => {
-  const next = sp.nextElementSibling; if (next) { next.style.breakBefore = 'page'; } });
+// links to other pages of the book stay (tools/make_pdf.py's bind() points them into the PDF);
+// links that leave the book (none should) are printed as plain text
+document.querySelectorAll('a[href]').forEach(a => {
+  if (a.href && !a.href.startsWith(location.origin)) { const s = document.createElement('span');
+      s.innerHTML = a.innerHTML; s.className = a.className; a.replaceWith(s); } });
 const images = () => Promise.all(Array.from(document.images).map(img => img.complete ? null :
     new Promise(r => { img.onload = img.onerror = r; })));
 const math = () => (window.MathJax && MathJax.startup && MathJax.startup.promise)
@@ -88,12 +146,14 @@ Promise.resolve(math()).then(images).then(() => {
 }, err => done({ok: false, error: String(err)}));
 """
 
-FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
-          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+
+def _footer(title: str) -> str:
+    return ('<div style="font-size:8px; width:100%; padding: 0 0.6in; display:flex; justify-content:space-between;'
+            f' color:#555;"><span>{htmllib.escape(title)}</span>'
+            '<span><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>')
 
 
-def print_pdf(html_dir: Path, out: Path, timeout: float = 3600) -> dict:
-    """Print html_dir/index.html to out with headless Chromium; return what the page reported."""
+def _driver(profile: str, timeout: float):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -101,69 +161,214 @@ def print_pdf(html_dir: Path, out: Path, timeout: float = 3600) -> dict:
     driver_bin = shutil.which("chromedriver")
     if not (chromium and driver_bin):
         raise RuntimeError("Debian's chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
-    page = html_dir / _page(html_dir)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in CHROME_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={profile}")
+    drv = webdriver.Chrome(service=Service(executable_path=driver_bin), options=opts)
+    drv.set_page_load_timeout(timeout)
+    drv.set_script_timeout(timeout)
+    return drv
 
+
+def print_pages(html_dir: Path, pages: list[tuple[str, str]], root: Path = ROOT, timeout: float = 300,
+                log=None) -> tuple[list[dict], list[bytes]]:
+    """Print every page of ``pages`` ([(file, part caption)]) of the build ``html_dir``.
+
+    Returns one report per page (title, part, what the page reported: formulas, TeX errors,
+    formulas left untypeset, images, broken images, seconds) and the PDFs as bytes."""
     class Handler(http.server.SimpleHTTPRequestHandler):
-        # The single page's links are relative to the build's root (singlehtml's convention),
-        # while Jupyter Book writes it under the root document's path: serve it at /book.html.
-        def translate_path(self, path):
-            if path.split("?")[0] == "/book.html":
-                return str(page)
-            return super().translate_path(path)
-
         def log_message(self, *args):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(html_dir)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     profile = tempfile.mkdtemp(prefix="dmftlib-pdf-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in CHROME_FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={profile}")
-    opts.page_load_strategy = "eager"           # DOMContentLoaded; the script below waits for the rest
-    drv = webdriver.Chrome(service=Service(executable_path=driver_bin), options=opts)
-    # the whole book is one large page: allow chromedriver's answers more than Selenium's default 120 s
-    drv.command_executor.client_config.timeout = timeout
+    drv = _driver(profile, timeout)
+    reports, pdfs = [], []
     try:
-        drv.set_page_load_timeout(timeout)
-        drv.set_script_timeout(timeout)
-        drv.get(f"http://127.0.0.1:{httpd.server_address[1]}/book.html")
-        info = drv.execute_async_script(_WAIT_JS)
-        if not info.get("ok"):
-            raise RuntimeError(f"page did not finish typesetting: {info}")
-        pdf = drv.execute_cdp_cmd("Page.printToPDF", {
-            "paperWidth": 8.27, "paperHeight": 11.69,                 # A4, inches
-            "marginTop": 0.6, "marginBottom": 0.7, "marginLeft": 0.6, "marginRight": 0.6,
-            "printBackground": True, "preferCSSPageSize": False,
-            "displayHeaderFooter": True, "headerTemplate": "<div></div>", "footerTemplate": FOOTER,
-            "generateDocumentOutline": True, "generateTaggedPDF": True,
-        })
+        for file, caption in pages:
+            t0 = time.perf_counter()
+            if not (html_dir / (file + ".html")).exists():
+                raise RuntimeError(f"{file}.html is not in the build {html_dir}")
+            title = page_title(root, file)
+            drv.get(f"http://127.0.0.1:{httpd.server_address[1]}/{file}.html")
+            info = drv.execute_async_script(_PREPARE_JS)
+            if not info.get("ok"):
+                raise RuntimeError(f"{file}: page did not finish typesetting: {info}")
+            pdf = drv.execute_cdp_cmd("Page.printToPDF", {
+                "paperWidth": 8.27, "paperHeight": 11.69,                 # A4, inches
+                "marginTop": 0.6, "marginBottom": 0.7, "marginLeft": 0.6, "marginRight": 0.6,
+                "printBackground": True, "preferCSSPageSize": False, "scale": 0.8,
+                "displayHeaderFooter": True, "headerTemplate": "<div></div>", "footerTemplate": _footer(title),
+                "generateDocumentOutline": True, "generateTaggedPDF": True,
+            })
+            pdfs.append(base64.b64decode(pdf["data"]))
+            info.update(file=file, title=title, part=caption, seconds=time.perf_counter() - t0,
+                        origin=f"http://127.0.0.1:{httpd.server_address[1]}/")
+            reports.append(info)
+            if log:
+                log(f"{file}: {info['formulas']} formulas, {info['images']} images, {info['seconds']:.1f} s")
     finally:
         drv.quit()
         httpd.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
+    return reports, pdfs
+
+
+def _clean(title: str) -> str:
+    """A heading as Chromium's outline gives it: the section number and the text of a heading with
+    math come twice (visible text and MathJax's assistive copy); keep one of each."""
+    title = re.sub(r"^((?:\d+\.)+\s)\1", r"\1", title.strip())
+    for cut in range(len(title) // 3, len(title) - 8):
+        head, tail = title[:cut], title[cut:]
+        if tail.strip() and tail.strip() in head and head.rstrip()[-1:].isalnum():
+            return head.rstrip()
+    return title
+
+
+def _link_pages(writer, reports, starts) -> int:
+    """Turn the links between pages of the book (URI actions to the print server) into jumps to the
+    first PDF page of their target page; return how many were turned."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    first = {r["file"] + ".html": s for r, s in zip(reports, starts)}
+    origins = {r["origin"] for r in reports if "origin" in r}
+    n = 0
+    for page in writer.pages:
+        for ref in page.get("/Annots", []) or []:
+            annot = ref.get_object()
+            action = annot.get("/A")
+            uri = action.get_object().get("/URI") if action is not None else None
+            if not uri:
+                continue
+            origin = next((o for o in origins if str(uri).startswith(o)), None)
+            if origin is None:
+                continue
+            target = first.get(str(uri)[len(origin):].split("#")[0].split("?")[0])
+            if target is None:              # a page that is not printed (index, search): no link
+                del annot["/A"]
+                continue
+            annot[NameObject("/A")] = DictionaryObject({
+                NameObject("/S"): NameObject("/GoTo"),
+                NameObject("/D"): ArrayObject([writer.pages[target].indirect_reference, NameObject("/Fit")])})
+            n += 1
+    return n
+
+
+def _prefix_dests(reader, prefix: str) -> None:
+    """Give every named destination of one page's PDF (Chromium names them after the HTML ids, which
+    repeat from page to page: id54, equation-...) the prefix ``prefix``, where they are defined (the
+    catalog's /Dests, or a /Names tree) and in the links that use them, so that the bound book keeps
+    each page's links inside that page."""
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    def renamed(name, kind=NameObject):
+        return kind(("/" if kind is NameObject else "") + prefix + str(name).lstrip("/"))
+
+    def walk(node):
+        node = node.get_object()
+        names = node.get("/Names")
+        if names is not None:
+            names = names.get_object()
+            for i in range(0, len(names), 2):
+                names[i] = renamed(names[i], TextStringObject)
+            if "/Limits" in node:
+                lim = node["/Limits"].get_object()
+                for i in range(len(lim)):
+                    lim[i] = renamed(lim[i], TextStringObject)
+        for kid in node.get("/Kids", []) or []:
+            walk(kid)
+
+    root = reader.trailer["/Root"]
+    kind = NameObject
+    if "/Dests" in root:
+        old = root["/Dests"].get_object()
+        root[NameObject("/Dests")] = DictionaryObject({renamed(k): v for k, v in old.items()})
+    if "/Names" in root and "/Dests" in root["/Names"]:
+        walk(root["/Names"]["/Dests"])
+    for page in reader.pages:
+        for ref in page.get("/Annots", []) or []:
+            annot = ref.get_object()
+            dest = annot.get("/Dest")
+            if dest is not None and not isinstance(dest.get_object(), list):
+                kind = NameObject if isinstance(dest.get_object(), NameObject) else TextStringObject
+                annot[NameObject("/Dest")] = renamed(dest, kind)
+            action = annot.get("/A")
+            if action is not None:
+                action = action.get_object()
+                d = action.get("/D")
+                if action.get("/S") == "/GoTo" and d is not None and not isinstance(d.get_object(), list):
+                    kind = NameObject if isinstance(d.get_object(), NameObject) else TextStringObject
+                    action[NameObject("/D")] = renamed(d, kind)
+
+
+def bind(reports: list[dict], pdfs: list[bytes], out: Path) -> int:
+    """Append the pages' PDFs into ``out`` with a book outline (part > page > the page's headings);
+    return the number of pages."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    parents: dict[str, object] = {}
+    starts = []
+    for info, data in zip(reports, pdfs):
+        start = len(writer.pages)
+        starts.append(start)
+        reader = PdfReader(io.BytesIO(data))
+        _prefix_dests(reader, f"p{len(starts)}-")
+        writer.append(reader, import_outline=False)
+        part = info["part"]
+        if part and part not in parents:
+            parents[part] = writer.add_outline_item(title=part, page_number=start)
+        item = writer.add_outline_item(title=info["title"], page_number=start, parent=parents.get(part))
+
+        def copy(items, parent, reader=reader, start=start):
+            last = parent
+            for it in items:
+                if isinstance(it, list):
+                    copy(it, last)
+                else:
+                    last = writer.add_outline_item(title=_clean(it.title), parent=parent,
+                                                   page_number=start + reader.get_destination_page_number(it))
+        # the page's own outline: its h1 is the page title (already the entry), so skip one level
+        own = reader.outline
+        if len(own) >= 1 and not isinstance(own[0], list) and len(own) <= 2 and isinstance(own[-1], list):
+            own = own[-1]
+        copy(own, item)
+    n_links = _link_pages(writer, reports, starts)
+    writer.add_metadata({"/Title": "Dynamical mean-field theory of learning dynamics (dmftlib)",
+                         "/Creator": "tools/make_pdf.py (headless Chromium + pypdf)"})
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(base64.b64decode(pdf["data"]))
-    return info
+    with open(out, "wb") as fh:
+        writer.write(fh)
+    bind.links = n_links
+    return len(writer.pages)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--html", type=Path, help="an existing single-page build (folder with index.html)")
+    ap.add_argument("--html", type=Path, help="an existing HTML build (folder with index.html)")
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "pdf" / "book.pdf")
+    ap.add_argument("--pages", nargs="*", help="toc files to print (default: every page of _toc.yml)")
+    ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    html = args.html or build_singlehtml()
+    html = args.html or (ROOT / "_build" / "html" if (ROOT / "_build" / "html" / "index.html").exists()
+                         else build_html())
+    pages = toc_pages()
+    if args.pages:
+        want = [p.removesuffix(".ipynb").removesuffix(".md") for p in args.pages]
+        pages = [p for p in pages if p[0] in want]
     t1 = time.perf_counter()
-    info = print_pdf(html, args.out)
+    reports, pdfs = print_pages(html, pages, log=None if args.quiet else print)
+    n = bind(reports, pdfs, args.out)
     t2 = time.perf_counter()
-    size = args.out.stat().st_size / 1e6
-    print(f"{args.out}: {size:.1f} MB; {info['formulas']} formulas ({info['errors']} errors, "
-          f"{info['untypeset']} left as TeX), {info['images']} images ({info['broken']} broken); "
-          f"single-page build {t1 - t0:.0f} s, print {t2 - t1:.0f} s")
-    return 0 if (info["errors"] == 0 and info["untypeset"] == 0 and info["broken"] == 0) else 1
+    tot = {k: sum(r[k] for r in reports) for k in ("formulas", "errors", "untypeset", "images", "broken")}
+    print(f"{args.out}: {n} pages, {args.out.stat().st_size / 1e6:.1f} MB; {len(reports)} toc pages; "
+          f"{tot['formulas']} formulas ({tot['errors']} errors, {tot['untypeset']} left as TeX), "
+          f"{tot['images']} images ({tot['broken']} broken); build {t1 - t0:.0f} s, print and bind {t2 - t1:.0f} s")
+    return 0 if (tot["errors"] == 0 and tot["untypeset"] == 0 and tot["broken"] == 0) else 1
 
 
 if __name__ == "__main__":
