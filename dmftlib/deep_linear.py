@@ -216,7 +216,8 @@ def population_curve(gamma0: float, t) -> np.ndarray:
     ($c$ = spike of $G$ along $\beta^*$), so $q + q^2 = \gamma_0^2b^2$ and
 
     .. math:: &\dot b = \sqrt{1+4\gamma_0^2b^2}\,(1-b),\\
-              &t(b) = \frac{1}{\sqrt{1+k^2}}\Bigl[\log\frac{2(1+k^2) - 2k^2y + 2\sqrt{1+k^2}\sqrt{k^2y^2-2k^2y+1+k^2}}{y}\Bigr]_{y=1}^{y=1-b},
+              &t(b) = \frac{1}{\sqrt{1+k^2}}\Bigl[\log\frac{n(y)}{y}\Bigr]_{y=1}^{y=1-b},\\
+              &n(y) = 2(1+k^2) - 2k^2y + 2\sqrt{1+k^2}\sqrt{k^2y^2-2k^2y+1+k^2},
 
     $k = 2\gamma_0$. Lazy ($\gamma_0 = 0$): $b = 1 - e^{-t}$; very rich: the logistic
     Saxe curve $\dot b\approx 2\gamma_0 b(1-b)$ once $b\gg 1/\gamma_0$. Test error $(1-b)^2$,
