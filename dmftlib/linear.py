@@ -295,8 +295,8 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
         C(t,t') &= \int\!\rho\,\Bigl[B(\lambda,t)B(\lambda,t')\\
         &\qquad + \frac{\sigma^2}{\alpha}\lambda\,\Phi(\lambda,t)\Phi(\lambda,t')\Bigr]d\lambda,
 
-        C_r(t,t') = \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda
-        + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
+        C_r(t,t') &= \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda\\
+        &\quad + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
 
     whose diagonals are $E_g$ and $E_t$ of :func:`gradient_flow_theory`.
     Memory: two ``(n, n)`` arrays plus ``(n, n_quad)`` work arrays.
