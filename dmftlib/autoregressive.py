@@ -24,8 +24,8 @@ $\ell = \tfrac12|x_{j+1} - Gx_j|^2$, one fresh context $x\sim\mathcal N(0, I_N)$
 
 .. math::
 
-    w \leftarrow w + \frac{\eta}{\sqrt N}\,g\,x,\qquad u \leftarrow u + \frac{\eta}{\sqrt N}\,\lambda\,r,
-    \qquad r = x_{j+1} - Gx,\quad \lambda = \frac{w\cdot x}{\sqrt N},\quad g = \frac{u\cdot r}{\sqrt N}.
+    &w \leftarrow w + \frac{\eta}{\sqrt N}\,g\,x,\qquad u \leftarrow u + \frac{\eta}{\sqrt N}\,\lambda\,r,\\
+    &r = x_{j+1} - Gx,\quad \lambda = \frac{w\cdot x}{\sqrt N},\quad g = \frac{u\cdot r}{\sqrt N}.
 
 **Order parameters** $Q_w = |w|^2/N$, $Q_u = |u|^2/N$, $R_w = w\cdot w^*/N$,
 $R_u = u\cdot w^*/N$, $S = u\cdot w/N$; in training time $t = \mu/N$ they obey, as
@@ -33,9 +33,10 @@ $N\to\infty$, the closed polynomial ODEs (derived in the chapter)
 
 .. math::
 
-    \dot Q_w &= 2\eta(b^*R_uR_w - Q_uQ_w) + \eta^2\big[(b^*R_u)^2 - 2b^*R_uQ_uR_w + Q_u^2Q_w + \sigma^2Q_u\big],\\
+    \dot Q_w &= 2\eta(b^*R_uR_w - Q_uQ_w)\\
+    &\quad + \eta^2\big[(b^*R_u)^2 - 2b^*R_uQ_uR_w + Q_u^2Q_w + \sigma^2Q_u\big],\\
+    \dot Q_u &= 2\eta(b^*R_uR_w - Q_uQ_w) + \eta^2\sigma^2Q_w,\\
     \dot R_w &= \eta(b^*R_u - Q_uR_w),\qquad
-    \dot Q_u = 2\eta(b^*R_uR_w - Q_uQ_w) + \eta^2\sigma^2Q_w,\qquad
     \dot R_u = \eta(b^*R_w - R_uQ_w),\\
     \dot S &= \eta(b^*R_u^2 - Q_uS) + \eta(b^*R_w^2 - SQ_w).
 
@@ -503,9 +504,9 @@ def stationary(a: float = 0.5, b_star: float = 0.7, eta: float = 0.5, sigma: flo
 
     .. math::
 
-        Q_w = \frac{\eta b^{*2}}{4} + \sqrt{\frac{\eta^2b^{*4}}{16} + b^{*2}},\quad Q_u = \frac{b^{*2}}{Q_w},\quad
-        S = b^* - \frac{\eta\sigma^2Q_w}{2b^*},\quad \epsilon_1 = \frac{\eta\sigma^2Q_w}{2},\quad
-        R_w^2 = \frac{Q_w S}{b^*},\quad R_u = \frac{Q_uR_w}{b^*}.
+        &Q_w = \frac{\eta b^{*2}}{4} + \sqrt{\frac{\eta^2b^{*4}}{16} + b^{*2}},\quad Q_u = \frac{b^{*2}}{Q_w},\\
+        &S = b^* - \frac{\eta\sigma^2Q_w}{2b^*},\quad \epsilon_1 = \frac{\eta\sigma^2Q_w}{2},\\
+        &R_w^2 = \frac{Q_w S}{b^*},\quad R_u = \frac{Q_uR_w}{b^*}.
 
     The learned eigenvalue $\varrho = a + S$ is smaller than the teacher's by
     $\eta\sigma^2Q_w/(2b^*)$: SGD noise makes the learned recurrence more contracting. Exists

@@ -21,8 +21,8 @@ and as $N\to\infty$ each unit obeys the single-site process (the cavity result)
 
 .. math::
 
-    \frac{dx}{dt} = -x + \eta(t) + \kappa\, g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds + h(t),
-    \qquad \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),
+    &\frac{dx}{dt} = -x + \eta(t) + \kappa\, g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds + h(t),\\
+    &\langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),
 
 with $\kappa = 1$ for symmetric and $\kappa = 0$ for i.i.d. couplings.
 
@@ -322,9 +322,9 @@ def theory_sampling(g, symmetric=True, phi="tanh", t_max=5.0, n_t=51, C0=1.0, ki
 
     .. math::
 
-        \frac{dx}{dt} = -x + \eta(t) + \kappa g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds,\quad
-        \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),\quad
-        R_\phi(t,s) = \Big\langle \frac{\delta\phi(x(t))}{\delta h(s)}\Big\rangle
+        &\frac{dx}{dt} = -x + \eta(t) + \kappa g^2\!\int_0^t R_\phi(t,s)\,\phi(x(s))\,ds,\quad
+        \langle\eta(t)\eta(t')\rangle = g^2 C_\phi(t,t'),\\
+        &R_\phi(t,s) = \Big\langle \frac{\delta\phi(x(t))}{\delta h(s)}\Big\rangle
         = \langle \phi'(x(t))\,\frac{\delta x(t)}{\delta h(s)}\rangle,
 
     is not Gaussian for nonlinear $\phi$, so it is solved with

@@ -29,8 +29,8 @@ ODEs with $O(1)$ right-hand sides whose learning rate is $\eta$ (and $\eta_v$):
 .. math::
 
     \frac{dR_{in}}{dt} &= \eta\, v_i \sum_c s_c\, I_3(i, n, c),\\
-    \frac{dQ_{ik}}{dt} &= \eta\, v_i \sum_c s_c\, I_3(i,k,c) + \eta\, v_k \sum_c s_c\, I_3(k,i,c)
-        + \eta^2 v_i v_k\Big[\sum_{c,d} s_c s_d\, I_4(i,k,c,d) + \sigma^2 J_2(i,k)\Big],\\
+    \frac{dQ_{ik}}{dt} &= \eta\, v_i \sum_c s_c\, I_3(i,k,c) + \eta\, v_k \sum_c s_c\, I_3(k,i,c)\\
+        &\quad + \eta^2 v_i v_k\Big[\sum_{c,d} s_c s_d\, I_4(i,k,c,d) + \sigma^2 J_2(i,k)\Big],\\
     \frac{dv_i}{dt} &= \eta_v \sum_c s_c\, I_2(i,c),
 
 where $c, d$ run over all $K+M$ fields $h = (\lambda, \nu)$, with signs
@@ -111,8 +111,8 @@ def I3(O, K=None):
 
     .. math::
 
-        I_3 = \frac{2}{\pi}\frac{1}{\sqrt{\Lambda_3}}\,\frac{C_{bc}(1+C_{aa}) - C_{ab}C_{ac}}{1+C_{aa}},
-        \qquad \Lambda_3 = (1+C_{aa})(1+C_{cc}) - C_{ac}^2 .
+        &I_3 = \frac{2}{\pi}\frac{1}{\sqrt{\Lambda_3}}\,\frac{C_{bc}(1+C_{aa}) - C_{ab}C_{ac}}{1+C_{aa}},\\
+        &\Lambda_3 = (1+C_{aa})(1+C_{cc}) - C_{ac}^2 .
 
     ``O`` has shape ``(..., L, L)``; returns ``(..., K, L, L)`` indexed ``[a, b, c]`` (``K = L`` if omitted).
     """
@@ -621,8 +621,8 @@ class Plateau(ReadOnlyArrays):
 def plateau_small_eta(K: int):
     r"""Closed form of the plateau for $\eta\to0$ (Saad & Solla 1995), $K = M$, $T = I$:
 
-    .. math:: Q = C = \frac{1}{2K-1},\quad R = \frac{1}{\sqrt{K(2K-1)}},\quad
-              \epsilon_g^{\rm pl} = \frac{K}{\pi}\Big[\frac{\pi}{6} - K\arcsin\frac{1}{2K}\Big].
+    .. math:: &Q = C = \frac{1}{2K-1},\quad R = \frac{1}{\sqrt{K(2K-1)}},\\
+              &\epsilon_g^{\rm pl} = \frac{K}{\pi}\Big[\frac{\pi}{6} - K\arcsin\frac{1}{2K}\Big].
 
     Returns ``(Q, C, R, eg)``.
 

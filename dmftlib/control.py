@@ -5,8 +5,8 @@ A ResNet with ``L`` residual blocks is the explicit Euler scheme of a neural ODE
 
 .. math::
 
-    h_{\ell+1} = h_\ell + \Delta\tau\,F(h_\ell, \theta_\ell),\qquad \Delta\tau = 1/L,
-    \qquad\xrightarrow{L\to\infty}\qquad \frac{dh}{d\tau} = F(h, \theta(\tau)),\ \tau\in[0,1].
+    &h_{\ell+1} = h_\ell + \Delta\tau\,F(h_\ell, \theta_\ell),\qquad \Delta\tau = 1/L,\\
+    &\xrightarrow{L\to\infty}\qquad \frac{dh}{d\tau} = F(h, \theta(\tau)),\ \tau\in[0,1].
 
 Training minimises $J = \frac1n\sum_{\mu=1}^n\Phi(h^\mu(1), y^\mu)$ over the controls
 $\theta$. The gradient is computed from Pontryagin's costate
@@ -227,10 +227,10 @@ def costate_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
 
     .. math::
 
-        \lambda_L = -\nabla_h\Phi(h_L, y),\qquad
+        &\lambda_L = -\nabla_h\Phi(h_L, y),\qquad
         \lambda_\ell = \lambda_{\ell+1} + \Delta\tau\,\frac{\partial H}{\partial h}(h_\ell,
-        \lambda_{\ell+1}, \theta_\ell),\qquad
-        \frac{\partial J}{\partial\theta_\ell} = -\frac{\Delta\tau}{n}\sum_\mu
+        \lambda_{\ell+1}, \theta_\ell),\\
+        &\frac{\partial J}{\partial\theta_\ell} = -\frac{\Delta\tau}{n}\sum_\mu
         \frac{\partial H}{\partial\theta}(h^\mu_\ell, \lambda^\mu_{\ell+1}, \theta_\ell),
 
     the stationarity conditions of the discrete Lagrangian
@@ -272,9 +272,9 @@ def adjoint_gradient(system, theta, h0, y, n_steps=None) -> GradientResult:
 
     .. math::
 
-        \dot h = F,\qquad \dot\lambda = -\frac{\partial H}{\partial h},\qquad
-        \dot g = \frac{\partial H}{\partial\theta},\qquad
-        h(1),\ \lambda(1) = -\nabla\Phi(h(1)),\ g(1) = 0,
+        &\dot h = F,\qquad \dot\lambda = -\frac{\partial H}{\partial h},\qquad
+        \dot g = \frac{\partial H}{\partial\theta},\\
+        &h(1),\ \lambda(1) = -\nabla\Phi(h(1)),\ g(1) = 0,
 
     so that $\partial J/\partial\theta_{\rm piece} = \frac1n\sum_\mu g^\mu$ accumulated over
     each piece, i.e. $-\frac1n\sum_\mu\int_{\rm piece}\partial H/\partial\theta\,d\tau$.

@@ -20,9 +20,9 @@ $N$ with richness $\gamma_0$:
 
 .. math::
 
-    f(x) = \frac{v^\top W x}{\gamma_0 N} = \frac{\beta\cdot x}{\sqrt D},\quad
-    \beta = \frac{\sqrt D\,W^\top v}{\gamma_0 N},\qquad
-    L = \frac1{2P}\sum_\mu (y_\mu - f(x_\mu))^2,\qquad \frac{d\theta}{dt} = -\gamma_0^2 N\,\nabla_\theta L,
+    &f(x) = \frac{v^\top W x}{\gamma_0 N} = \frac{\beta\cdot x}{\sqrt D},\quad
+    \beta = \frac{\sqrt D\,W^\top v}{\gamma_0 N},\\
+    &L = \frac1{2P}\sum_\mu (y_\mu - f(x_\mu))^2,\qquad \frac{d\theta}{dt} = -\gamma_0^2 N\,\nabla_\theta L,
 
 $W(0)$ with i.i.d. $\mathcal N(0,1)$ entries (``init="gaussian"``) or $\sqrt N$ times a matrix with
 orthonormal columns (``init="orthogonal"``, needs $N\ge D$), and a zero readout $v(0) = 0$ (as in muP),
@@ -215,8 +215,9 @@ def population_curve(gamma0: float, t) -> np.ndarray:
     $\dot b = (1 + q + c)(1-b)$, $\dot q = \dot c = 2\gamma_0^2 b(1-b)$
     ($c$ = spike of $G$ along $\beta^*$), so $q + q^2 = \gamma_0^2b^2$ and
 
-    .. math:: \dot b = \sqrt{1+4\gamma_0^2b^2}\,(1-b),\qquad
-              t(b) = \frac{1}{\sqrt{1+k^2}}\Bigl[\log\frac{2(1+k^2) - 2k^2y + 2\sqrt{1+k^2}\sqrt{k^2y^2-2k^2y+1+k^2}}{y}\Bigr]_{y=1}^{y=1-b},
+    .. math:: &\dot b = \sqrt{1+4\gamma_0^2b^2}\,(1-b),\\
+              &t(b) = \frac{1}{\sqrt{1+k^2}}\Bigl[\log\frac{n(y)}{y}\Bigr]_{y=1}^{y=1-b},\\
+              &n(y) = 2(1+k^2) - 2k^2y + 2\sqrt{1+k^2}\sqrt{k^2y^2-2k^2y+1+k^2},
 
     $k = 2\gamma_0$. Lazy ($\gamma_0 = 0$): $b = 1 - e^{-t}$; very rich: the logistic
     Saxe curve $\dot b\approx 2\gamma_0 b(1-b)$ once $b\gg 1/\gamma_0$. Test error $(1-b)^2$,
@@ -390,9 +391,9 @@ def theory(alpha: float, sigma2: float, gamma0: float, t, n_outliers: int = 3, d
 
     .. math::
 
-        E_g = \int\!\rho\,\bigl[(1-\lambda r)^2 + \tfrac{\sigma^2}{\alpha}\lambda r^2\bigr],\quad
-        E_t = \int\!\rho\,\lambda\bigl[(1-\lambda r)^2 + \tfrac{\sigma^2}{\alpha}\lambda r^2\bigr]
-              + \sigma^2\Bigl(1 - \tfrac2\alpha\int\!\rho\,\lambda r\Bigr),\quad m = \int\!\rho\,\lambda r,
+        E_g &= \int\!\rho\,\bigl[(1-\lambda r)^2 + \tfrac{\sigma^2}{\alpha}\lambda r^2\bigr],\qquad m = \int\!\rho\,\lambda r,\\
+        E_t &= \int\!\rho\,\lambda\bigl[(1-\lambda r)^2 + \tfrac{\sigma^2}{\alpha}\lambda r^2\bigr]
+              + \sigma^2\Bigl(1 - \tfrac2\alpha\int\!\rho\,\lambda r\Bigr),
 
     and the spike from the eigen-pairs $(\mu_j, y_j)$ of
     $\gamma_0^2\sqrt{\rho w}\,H\sqrt{\rho w}$ (an ``n_quad x n_quad`` matrix): top eigenvalue of
@@ -619,8 +620,8 @@ def response_kernel(alpha: float, sigma2: float, gamma0: float, t_max: float, n:
 
     .. math::
 
-        K(t'^+, t') = 1 + q(t'),\qquad
-        \partial_t K(t,t') = \gamma_0^2\Bigl[C_{\beta g}(t',t) + \int_{t'}^t C_{gg}(s,t)K(s,t')\,ds\Bigr].
+        &K(t'^+, t') = 1 + q(t'),\\
+        &\partial_t K(t,t') = \gamma_0^2\Bigl[C_{\beta g}(t',t) + \int_{t'}^t C_{gg}(s,t)K(s,t')\,ds\Bigr].
 
     Lazy limit: $K = 1$ (time-translation invariant). Rich: $K(t'+\tau, t')$ depends on
     $t'$. The correlations come from :func:`theory`'s mode functions on the uniform grid of ``n`` points

@@ -156,8 +156,9 @@ def implicit_bias(X, y, init_scale: float, tol: float = 1e-10, max_iter: int = 2
     Convex duality: the minimiser is $\beta(\nu) = 2a^2\sinh(s)$, $s = X^\top\nu/\sqrt d$, where
     $\nu\in\mathbb R^n$ minimises the smooth, strictly convex dual
 
-    .. math:: D(\nu) = \sum_i 2a^2(\cosh s_i - 1) - \nu\cdot y,\qquad
-              \nabla D = X\beta(\nu)/\sqrt d - y,\qquad \nabla^2 D = \tfrac1d X\,\mathrm{diag}(4a^2\cosh s)X^\top,
+    .. math:: &D(\nu) = \sum_i 2a^2(\cosh s_i - 1) - \nu\cdot y,\qquad
+              \nabla D = X\beta(\nu)/\sqrt d - y,\\
+              &\nabla^2 D = \tfrac1d X\,\mathrm{diag}(4a^2\cosh s)X^\top,
 
     solved by Newton's method with backtracking (Armijo) from $\nu = 0$ (the flow's initial point
     $\beta = 0$ is the dual's too). Stops when $\max|\nabla D| < \mathrm{tol}\cdot(1 + \max|y|)$.
@@ -445,15 +446,16 @@ def theory(alpha: float, rho: float, sigma2: float, init_scale: float, t, n_grid
 
     .. math::
 
-        \dot\varphi(t) = \zeta(t) - \int_0^t R_r(t,s)\,e(s)\,ds,\qquad e = 2a^2\sinh(4\varphi) - \beta^*,\qquad
+        &\dot\varphi(t) = \zeta(t) - \int_0^t R_r(t,s)\,e(s)\,ds,\\
+        &e = 2a^2\sinh(4\varphi) - \beta^*,\qquad
         \varphi(0) = 0,
 
     with a Gaussian field $\zeta$ of covariance $C_r/\alpha$ and the data-side kernels
 
     .. math::
 
-        R_r = (I + R/\alpha)^{-1},\qquad C_r = R_r\,(\sigma^2\mathbf 1\mathbf 1^\top + C_e)\,R_r^\top,\qquad
-        C_e(t,t') = \langle e(t)e(t')\rangle,\quad R(t,t') = \Bigl\langle\frac{\partial e(t)}{\partial \zeta(t')}\Bigr\rangle,
+        &R_r = (I + R/\alpha)^{-1},\qquad C_r = R_r\,(\sigma^2\mathbf 1\mathbf 1^\top + C_e)\,R_r^\top,\\
+        &C_e(t,t') = \langle e(t)e(t')\rangle,\quad R(t,t') = \Bigl\langle\frac{\partial e(t)}{\partial \zeta(t')}\Bigr\rangle,
 
     ($R_r = \delta + \tilde R_r$ contains the instantaneous term $-e(t)$). $E_g = C_e(t,t)$,
     $E_{\rm train} = C_r(t,t)$.

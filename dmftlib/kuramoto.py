@@ -4,8 +4,8 @@ $N$ phase oscillators at positions $x_i = (i - 1/2)/N$ in $[0, 1]$,
 
 .. math::
 
-    \frac{d\theta_i}{dt} = \omega_i + \frac{K}{N}\sum_{j=1}^N A_{ij}\,\sin(\theta_j - \theta_i),
-    \qquad A_{ij} = A_{ji}\sim\mathrm{Bernoulli}\big(W(x_i, x_j)\big),\ A_{ii} = 0,
+    &\frac{d\theta_i}{dt} = \omega_i + \frac{K}{N}\sum_{j=1}^N A_{ij}\,\sin(\theta_j - \theta_i),\\
+    &A_{ij} = A_{ji}\sim\mathrm{Bernoulli}\big(W(x_i, x_j)\big),\ A_{ii} = 0,
 
 with natural frequencies $\omega_i$ drawn from a symmetric unimodal density $g$
 (``"gaussian"`` with standard deviation ``width``, or ``"lorentzian"`` with half-width ``width``).

@@ -68,8 +68,8 @@ class RandomVectorField(ReadOnlyArrays):
     r"""A random, smooth, time-dependent vector field on $\mathbb R^N$, one per seed.
 
     .. math::
-        f(h, \tau) = W(\tau)\tanh(h) + \beta(\tau),\qquad
-        W(\tau) = \frac{g}{\sqrt N}\bigl(A\cos\omega\tau + B\sin\omega\tau\bigr),\quad
+        &f(h, \tau) = W(\tau)\tanh(h) + \beta(\tau),\\
+        &W(\tau) = \frac{g}{\sqrt N}\bigl(A\cos\omega\tau + B\sin\omega\tau\bigr),\quad
         \beta(\tau) = b_0\cos\omega\tau + b_1\sin\omega\tau,
 
     with $A, B$ of i.i.d. standard Gaussian entries (so that $W(\tau) h$ is $O(1)$

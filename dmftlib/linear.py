@@ -252,8 +252,8 @@ def gradient_flow_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_q
 
     .. math::
 
-        E_g(t) = \int\!\rho(\lambda)\Bigl[B^2 + \frac{\sigma^2}{\alpha}\lambda\,\Phi^2\Bigr]d\lambda,\qquad
-        E_t(t) = \int\!\rho(\lambda)\,\lambda B^2 d\lambda
+        E_g(t) &= \int\!\rho(\lambda)\Bigl[B^2 + \frac{\sigma^2}{\alpha}\lambda\,\Phi^2\Bigr]d\lambda,\\
+        E_t(t) &= \int\!\rho(\lambda)\,\lambda B^2 d\lambda
         + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho(\lambda) B^2 d\lambda - 1\Bigr)\Bigr].
 
     Parameters
@@ -292,10 +292,11 @@ def correlation_theory(alpha: float, sigma2: float, t, ridge: float = 0.0, n_qua
 
     .. math::
 
-        C(t,t') = \int\!\rho\,\Bigl[B(\lambda,t)B(\lambda,t') + \frac{\sigma^2}{\alpha}\lambda\,\Phi(\lambda,t)\Phi(\lambda,t')\Bigr]d\lambda,
+        C(t,t') &= \int\!\rho\,\Bigl[B(\lambda,t)B(\lambda,t')\\
+        &\qquad + \frac{\sigma^2}{\alpha}\lambda\,\Phi(\lambda,t)\Phi(\lambda,t')\Bigr]d\lambda,
 
-        C_r(t,t') = \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda
-        + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
+        C_r(t,t') &= \int\!\rho\,\lambda B(\lambda,t)B(\lambda,t')\,d\lambda\\
+        &\quad + \sigma^2\Bigl[1 + \frac1\alpha\Bigl(\int\!\rho\,B(\lambda,t)B(\lambda,t')\,d\lambda - 1\Bigr)\Bigr],
 
     whose diagonals are $E_g$ and $E_t$ of :func:`gradient_flow_theory`.
     Memory: two ``(n, n)`` arrays plus ``(n, n_quad)`` work arrays.
@@ -541,8 +542,8 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
 
     .. math::
 
-        C = m\,m^\top + \frac1\alpha\,R\,(I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top R^\top,
-        \qquad C_r = (I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top,
+        C &= m\,m^\top + \frac1\alpha\,R\,(I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top R^\top,\\
+        C_r & = (I+\tilde R_r)\bigl(\sigma^2\mathbf 1\mathbf 1^\top + C\bigr)(I+\tilde R_r)^\top,
 
     with $m(t) = R(t,0) + \gamma\int_0^t R(t,s)ds$ and time integrals as trapezoid-weighted
     matrix products. The linear equation for $C$ has the form $C = S + A C A^\top$; it is
@@ -691,8 +692,8 @@ def gradient_flow_theory_spectrum(alpha: float, sigma2: float, t, spectrum, n_st
 
     .. math::
 
-        E_g(t) = H(2t) + \frac{\sigma^2}{\alpha}\bigl[2I(t) - I(2t)\bigr],\qquad
-        E_t(t) = K_1(2t) + \sigma^2\Bigl[1 + \frac{K(2t)-1}{\alpha}\Bigr].
+        E_g(t) &= H(2t) + \frac{\sigma^2}{\alpha}\bigl[2I(t) - I(2t)\bigr],\\
+        E_t(t) &= K_1(2t) + \sigma^2\Bigl[1 + \frac{K(2t)-1}{\alpha}\Bigr].
 
     Their Laplace transforms follow from the deterministic equivalent
     $s(s+\hat\Sigma)^{-1}\simeq\kappa(\Sigma+\kappa)^{-1}$, $\kappa - s = \frac\kappa\alpha\frac1N\operatorname{tr}\Sigma(\Sigma+\kappa)^{-1}$

@@ -2,8 +2,8 @@ r"""Linear time-invariant dynamics with a random matrix: the response is the res
 
 The model is the linear stochastic system
 
-.. math:: \frac{dx}{dt} = -A\,x + \xi(t),\qquad \langle\xi_i(t)\xi_j(t')\rangle = 2T\,\delta_{ij}\,\delta(t-t'),
-          \qquad x_i(0)\ \text{i.i.d.},\ \mathbb E\,x_i(0)^2 = c_0,
+.. math:: &\frac{dx}{dt} = -A\,x + \xi(t),\qquad \langle\xi_i(t)\xi_j(t')\rangle = 2T\,\delta_{ij}\,\delta(t-t'),\\
+          &x_i(0)\ \text{i.i.d.},\ \mathbb E\,x_i(0)^2 = c_0,
 
 with a random $N\times N$ matrix $A$ drawn from one of three stable ensembles
 (conventions of :mod:`dmftlib.core.rmt`):
@@ -20,9 +20,9 @@ with a random $N\times N$ matrix $A$ drawn from one of three stable ensembles
 Three self-averaging observables are computed, in the same time units as the equation above:
 
 .. math::
-    R(\tau) = \tfrac1N\operatorname{tr} e^{-A\tau},\qquad
-    C(t,t) = \tfrac1N\,\mathbb E\,\lVert x(t)\rVert^2,\qquad
-    C_{\rm st}(\tau) = \lim_{t\to\infty}\tfrac1N\,\mathbb E\, x(t+\tau)\cdot x(t).
+    &R(\tau) = \tfrac1N\operatorname{tr} e^{-A\tau},\qquad
+    C(t,t) = \tfrac1N\,\mathbb E\,\lVert x(t)\rVert^2,\\
+    &C_{\rm st}(\tau) = \lim_{t\to\infty}\tfrac1N\,\mathbb E\, x(t+\tau)\cdot x(t).
 
 The Laplace transform of the response is $\hat R(s) = \frac1N\operatorname{tr}(s+A)^{-1} = -G_A(-s)$,
 with $G_A$ the Stieltjes transform of :mod:`dmftlib.core.rmt`.
@@ -219,16 +219,16 @@ def theory(ensemble: str, t, a: float, sigma: float = 1.0, alpha: float = 2.0, T
     Hermitian ensembles (eigen-decomposition, $\rho$ the limiting density of $A$):
 
     .. math::
-        R(\tau) = \int\rho(\lambda)e^{-\lambda\tau}d\lambda,\quad
-        C(t,t) = \int\rho(\lambda)\Bigl[c_0e^{-2\lambda t} + T\,\frac{1-e^{-2\lambda t}}{\lambda}\Bigr]d\lambda,\quad
-        C_{\rm st}(\tau) = T\int\rho(\lambda)\frac{e^{-\lambda|\tau|}}{\lambda}d\lambda .
+        R(\tau) &= \int\rho(\lambda)e^{-\lambda\tau}d\lambda,\\
+        C(t,t) &= \int\rho(\lambda)\Bigl[c_0e^{-2\lambda t} + T\,\frac{1-e^{-2\lambda t}}{\lambda}\Bigr]d\lambda,\\
+        C_{\rm st}(\tau) &= T\int\rho(\lambda)\frac{e^{-\lambda|\tau|}}{\lambda}d\lambda .
 
     Ginibre ($A = aI + J$, non-normal), from the DMFT with a vanishing self-energy:
 
     .. math::
-        R(\tau) = e^{-a\tau},\quad
-        C(t,t) = c_0e^{-2at}I_0(2\sigma t) + 2T\!\int_0^t e^{-2au}I_0(2\sigma u)\,du,\quad
-        C_{\rm st}(\tau) = 2T\!\int_0^\infty e^{-a(\tau+2u)}I_0\bigl(2\sigma\sqrt{u(u+\tau)}\bigr)du .
+        R(\tau) &= e^{-a\tau},\\
+        C(t,t) &= c_0e^{-2at}I_0(2\sigma t) + 2T\!\int_0^t e^{-2au}I_0(2\sigma u)\,du,\\
+        C_{\rm st}(\tau) &= 2T\!\int_0^\infty e^{-a(\tau+2u)}I_0\bigl(2\sigma\sqrt{u(u+\tau)}\bigr)du .
 
     With ``normal=True`` the Ginibre matrix is replaced by the normal matrix with the same
     (circular-law) eigenvalues: $R$ is unchanged, the correlations use the Hermitian-like
@@ -436,9 +436,9 @@ def simulate(N: int, ensemble: str, t, a: float, sigma: float = 1.0, alpha: floa
     For each sampled $A$ the averages over $x(0)$ and the noise are done exactly,
 
     .. math::
-        R(\tau) = \tfrac1N\operatorname{tr}e^{-A\tau},\quad
-        C(t,t) = \tfrac{c_0}N\lVert e^{-At}\rVert_F^2 + \tfrac{2T}N\int_0^t\lVert e^{-Au}\rVert_F^2du,\quad
-        C_{\rm st}(\tau) = \tfrac1N\operatorname{tr}\bigl(e^{-A\tau}\Sigma_\infty\bigr),\ A\Sigma_\infty+\Sigma_\infty A^\top = 2T,
+        R(\tau) &= \tfrac1N\operatorname{tr}e^{-A\tau},\\
+        C(t,t) &= \tfrac{c_0}N\lVert e^{-At}\rVert_F^2 + \tfrac{2T}N\int_0^t\lVert e^{-Au}\rVert_F^2du,\\
+        C_{\rm st}(\tau) &= \tfrac1N\operatorname{tr}\bigl(e^{-A\tau}\Sigma_\infty\bigr),\ A\Sigma_\infty+\Sigma_\infty A^\top = 2T,
 
     through batched eigen-decompositions (``eigvalsh`` for Hermitian and normal cases, ``eig``
     plus the eigenvector overlap matrix for the non-normal Ginibre case), so the only
@@ -734,8 +734,8 @@ def dmft_correlation_iid(t_max: float, n: int, a: float, sigma: float = 1.0, T: 
     no response term ($\mathbb E J_{ij}J_{ji} = 0$), so the single-site process
     $\dot x = -ax + \eta + \xi$ gives the two-dimensional Volterra equation
 
-    .. math:: C(t,t') = c_0e^{-a(t+t')} + \tfrac{T}{a}\bigl(e^{-a|t-t'|}-e^{-a(t+t')}\bigr)
-              + \sigma^2\!\int_0^t\!\!\int_0^{t'} e^{-a(t-s)}e^{-a(t'-s')}C(s,s')\,ds\,ds' .
+    .. math:: C(t,t') &= c_0e^{-a(t+t')} + \tfrac{T}{a}\bigl(e^{-a|t-t'|}-e^{-a(t+t')}\bigr)\\
+              &\quad + \sigma^2\!\int_0^t\!\!\int_0^{t'} e^{-a(t-s)}e^{-a(t'-s')}C(s,s')\,ds\,ds' .
 
     Solved by Picard iteration $C\leftarrow B + \sigma^2 KCK^\top$ (trapezoid weights, error
     $O(\Delta t^2)$), keeping $C$ symmetric and PSD (``project_psd``); converges on any finite

@@ -585,8 +585,8 @@ def simulate(N: int, alpha: float, sigma: float = 0.5, eta: float = 0.2, t_max: 
 
     .. math::
 
-        f = Xw/\sqrt N,\quad r = y - c f,\quad
-        w \leftarrow w + \eta c\,\frac{\sqrt N}{P}X^\top r,\quad
+        &f = Xw/\sqrt N,\quad r = y - c f,\\
+        &w \leftarrow w + \eta c\,\frac{\sqrt N}{P}X^\top r,\quad
         a \leftarrow a + \eta\eta_\theta\,c\,\overline{rf}/\rho .
 
     The test error is the exact population risk of the current weights (module docstring), the

@@ -48,10 +48,10 @@ $(h(0), h^*(0))\sim\mathcal N(0, [[Q, R], [R^\top, T]])$,
 
 .. math::
 
-    \frac{dQ}{dt} = \eta\,\big(\langle g h^\top\rangle + \langle h g^\top\rangle\big)
+    &\frac{dQ}{dt} = \eta\,\big(\langle g h^\top\rangle + \langle h g^\top\rangle\big)
         + \eta^2\langle g g^\top\rangle,\qquad
-    \frac{dR}{dt} = \eta\,\langle g h^{*\top}\rangle,\qquad
-    \frac{d\theta_\ell}{dt} = \eta_\theta\,\Big\langle\frac{\partial H}{\partial\theta}
+    \frac{dR}{dt} = \eta\,\langle g h^{*\top}\rangle,\\
+    &\frac{d\theta_\ell}{dt} = \eta_\theta\,\Big\langle\frac{\partial H}{\partial\theta}
         (h_\ell,\lambda_{\ell+1},\theta_\ell)\Big\rangle ,
 
 (label noise adds $\eta^2\sigma^2\langle uu^\top\rangle$ to $dQ/dt$, with $u$ the
@@ -825,9 +825,9 @@ def linear_closed_form(L: int, eta: float, t, q0: float, r0: float, sigma: float
 
     .. math::
 
-        R(t) = 1 - (1 - r_0)e^{-\eta a^2 t},\qquad
-        D(t) = D_\infty + (D_0 - D_\infty)\,e^{-(2\eta a^2 - \eta^2a^4)t},\qquad
-        D_\infty = \frac{\eta\sigma^2}{2 - \eta a^2},\qquad \epsilon_g = \tfrac12 a^2 D .
+        &R(t) = 1 - (1 - r_0)e^{-\eta a^2 t},\qquad
+        D(t) = D_\infty + (D_0 - D_\infty)\,e^{-(2\eta a^2 - \eta^2a^4)t},\\
+        &D_\infty = \frac{\eta\sigma^2}{2 - \eta a^2},\qquad \epsilon_g = \tfrac12 a^2 D .
 
     Returns ``(eg, Q, R)`` arrays over ``t``.
 

@@ -25,8 +25,8 @@ $a\in\{s,*\}$), independent of $x$, without memory term (i.i.d. couplings):
 
 .. math::
 
-    \frac{dh_a}{d\tau} = -h_a + g_a(\tau)\zeta_a(\tau) + u_a(\tau)x,\qquad
-    \langle\zeta_a(\tau)\zeta_b(\tau')\rangle = C_\phi^{ab}(\tau,\tau')
+    &\frac{dh_a}{d\tau} = -h_a + g_a(\tau)\zeta_a(\tau) + u_a(\tau)x,\\
+    &\langle\zeta_a(\tau)\zeta_b(\tau')\rangle = C_\phi^{ab}(\tau,\tau')
     = \langle\phi(h_a(\tau))\phi(h_b(\tau'))\rangle,
 
 so $(x, h_s, h_*)$ is jointly Gaussian, with covariances
@@ -162,8 +162,8 @@ def closure(G, U, dt: float, phi: str = "erf"):
 
     .. math::
 
-        C^{ab}_{k+1,l} = (1-\Delta)C^{ab}_{k,l} + \Delta u_a^k\,\alpha_b^l + \Delta g_a^k D^{ab}_{k,l},\quad
-        D^{ab}_{k,l} = \langle\zeta_a^k h_b^l\rangle = \Delta\sum_{n<l}(1-\Delta)^{l-1-n}g_b^n C^{ab}_{\phi,kn},
+        C^{ab}_{k+1,l} &= (1-\Delta)C^{ab}_{k,l} + \Delta u_a^k\,\alpha_b^l + \Delta g_a^k D^{ab}_{k,l},\\
+        D^{ab}_{k,l} &= \langle\zeta_a^k h_b^l\rangle = \Delta\sum_{n<l}(1-\Delta)^{l-1-n}g_b^n C^{ab}_{\phi,kn},
 
     with $\alpha_b^l=\langle x h_b^l\rangle$. Memory: ``8 (K+1)^2`` numbers per batch entry.
 

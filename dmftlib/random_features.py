@@ -9,9 +9,9 @@ $\mathcal N(0,1)$ entries (fixed, never trained), $\nu = M/N$, and the student
 
 .. math::
 
-    f(x) = \frac{a\cdot\varphi(Fx/\sqrt N)}{\sqrt M},\qquad
-    L(a) = \frac1{2P}\sum_{\mu=1}^P\bigl(y_\mu - f(x_\mu)\bigr)^2,\qquad
-    \frac{da}{dt} = -N\,\nabla_a L,\quad a(0) = 0 .
+    &f(x) = \frac{a\cdot\varphi(Fx/\sqrt N)}{\sqrt M},\qquad
+    L(a) = \frac1{2P}\sum_{\mu=1}^P\bigl(y_\mu - f(x_\mu)\bigr)^2,\\
+    &\frac{da}{dt} = -N\,\nabla_a L,\quad a(0) = 0 .
 
 Time unit: with this rate the function-space kernel is
 $\frac NP\,\Phi\Phi^\top/M\to XX^\top/P$ as $M\to\infty$ (linear $\varphi$), so that for
@@ -20,8 +20,8 @@ With $\Phi = \varphi(XF^\top/\sqrt N)\in\mathbb R^{P\times M}$ and $K = \Phi^\to
 
 .. math::
 
-    \frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\qquad
-    a(t) = \chi_t(K)\,b,\quad \chi_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
+    &\frac{da}{dt} = \frac1\nu\bigl(b - K a\bigr),\qquad b = \frac{\sqrt M}{P}\Phi^\top y,\\
+    &a(t) = \chi_t(K)\,b,\quad \chi_t(\lambda) = \frac{1 - e^{-\lambda t/\nu}}{\lambda} .
 
 Errors: $E_g(t) = \mathbb E_x\bigl(f(x) - w^*\cdot x/\sqrt N\bigr)^2$ (without the irreducible
 $\sigma^2$), $E_t(t) = \frac1P\sum_\mu (y_\mu - f(x_\mu))^2$.
@@ -413,9 +413,9 @@ def large_n_theory(alpha: float, nu: float, sigma2: float, t, phi: str = "linear
 
     .. math::
 
-        \langle e_i, e_j\rangle = 1 + \chi_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}Y_i^\top Y_j
-        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Omega_{ij}\Bigr]\chi_j
-        - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[\chi_{i,k}(Z_i^\top X_iY_i)_{kk} + (i\leftrightarrow j)\bigr],
+        \langle e_i, e_j\rangle &= 1 + \chi_i^\top\Bigl[\Bigl(\frac{\mu_1^2}{N}Y_i^\top Y_j
+        + \mu_*^2\delta_{F_iF_j}U_i^\top U_j\Bigr)\circ\Omega_{ij}\Bigr]\chi_j\\
+        &\quad - \frac{\mu_1}{N\sqrt P}\sum_{k}\bigl[\chi_{i,k}(Z_i^\top X_iY_i)_{kk} + (i\leftrightarrow j)\bigr],
 
     $\Omega_{ij} = Z_i^\top\bigl(X_iX_j^\top/N + \sigma^2\delta_{X_iX_j}\bigr)Z_j/P$, and
     $E_t = \frac1P\operatorname{tr}C_y - \sum_k\frac{1 - e^{-2\lambda_kt/\nu}}{\lambda_k}\Omega_{ii,kk}$.
@@ -766,9 +766,9 @@ def nonnormal_theory(alpha: float, nu: float, t, n_talbot: int = 16, max_iter: i
 
     .. math::
 
-        \hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\Gamma_{12}},\quad
-        D_{12} = \int\!\frac{d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},\quad
-        \Gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
+        &\hat C(s_1,s_2) = \frac{\kappa_1\kappa_2}{s_1s_2}\,\frac{D_{12}}{1-\Gamma_{12}},\quad
+        D_{12} = \int\!\frac{d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},\\
+        &\Gamma_{12} = \frac1\alpha\int\!\frac{w^2\,d\mu_W(w)}{(w+\kappa_1)(w+\kappa_2)},
 
     with $s = \kappa\bigl(1 - \frac1\alpha\int\frac{w\,d\mu_W}{w+\kappa}\bigr)$. The transform is inverted on the
     diagonal $t_1 = t_2 = t$ by the fixed-Talbot rule in both variables (``n_talbot`` nodes each); the
@@ -917,9 +917,9 @@ def exact_theory(alpha: float, nu: float, sigma2: float, t, n_talbot: int = 16,
 
     .. math::
 
-        \hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\Gamma_{12}}{s_1s_2(1-\Gamma_{12})},\quad
-        \hat E_{data} = \frac{\kappa_1\kappa_2D_{12}}{s_1s_2},\quad
-        \hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
+        &\hat E_g = \frac{\kappa_1\kappa_2D_{12} + \sigma^2\Gamma_{12}}{s_1s_2(1-\Gamma_{12})},\quad
+        \hat E_{data} = \frac{\kappa_1\kappa_2D_{12}}{s_1s_2},\\
+        &\hat E_{feat} = \frac{\kappa_{F1}\kappa_{F2}D^\Sigma_{12} + \frac{\sigma^2}{\alpha}E^\Sigma_{12}}{s_1s_2},\quad
         \hat E_t^{signal} = \frac{D_{12}}{1-\Gamma_{12}},
 
     with $D_{12} = \int\frac{d\mu_W}{(w+\kappa_1)(w+\kappa_2)}$,
@@ -1020,8 +1020,8 @@ def dmft_theory(alpha: float, nu: float, sigma2: float, t_max: float, n_t: int =
 
     .. math::
 
-        \dot v = -\frac{u_p}{\nu} - R_m * \Bigl(\frac{u_y}{\alpha} + R_q * v\Bigr),\qquad
-        q = R_q * (u_z - \sigma\varepsilon),\qquad m = R_m * u_m ,
+        &\dot v = -\frac{u_p}{\nu} - R_m * \Bigl(\frac{u_y}{\alpha} + R_q * v\Bigr),\\
+        &q = R_q * (u_z - \sigma\varepsilon),\qquad m = R_m * u_m ,
 
     on the $P$ sample sites ($u_z$ of covariance $C_v$) and $M$ feature sites
     ($u_m$ of covariance $C_r$, $r = u_y/\alpha + R_q * v$). The responses close through

@@ -245,8 +245,8 @@ def stationary_errors(alpha: float, sigma2: float, eta: float, b: float, n_quad:
 
     .. math::
 
-        E_t(\infty) = \frac{E_t^{GF}(\infty)}{1-G},\qquad
-        E_g(\infty) = E_g^{GF}(\infty) + \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)E_t(\infty)\int_{\lambda>0}\!\rho\,\frac{d\lambda}{2-\eta\lambda},
+        E_t(\infty) &= \frac{E_t^{GF}(\infty)}{1-G},\\
+        E_g(\infty) &= E_g^{GF}(\infty) + \frac{\eta}{\alpha}\Bigl(\frac1b-1\Bigr)E_t(\infty)\int_{\lambda>0}\!\rho\,\frac{d\lambda}{2-\eta\lambda},
 
     where $E^{GF}(\infty)$ are the gradient-flow limits (:func:`dmftlib.linear.long_time_errors`).
     For $\alpha<1$, $E_t^{GF}(\infty) = 0$: the batch noise switches off at interpolation.
@@ -611,8 +611,8 @@ def online_theory(sigma2: float, g: float, t) -> SGDResult:
 
     .. math::
 
-        \frac{dE_g}{dt} = -(2-g)E_g + g\sigma^2,\qquad
-        E_g(t) = E_\infty + (1-E_\infty)e^{-(2-g)t},\quad E_\infty = \frac{g\sigma^2}{2-g},
+        &\frac{dE_g}{dt} = -(2-g)E_g + g\sigma^2,\\
+        &E_g(t) = E_\infty + (1-E_\infty)e^{-(2-g)t},\quad E_\infty = \frac{g\sigma^2}{2-g},
 
     stable for $g<2$, i.e. $\eta<2B/N$. In units of samples per dimension, $\tau = kB/N
     = t/g$, this is the classical $dE_g/d\tau = -2gE_g + g^2(E_g+\sigma^2)$. The train error is the

@@ -378,9 +378,9 @@ def depth_scales(sigma_w2, sigma_b2, phi: str = "tanh") -> DepthScales:
 
     .. math::
 
-        \xi_q^{-1} = -\log\Big(\sigma_w^2\,\mathbb E\big[\phi'(\sqrt{q^*}z)^2
-                     + \phi(\sqrt{q^*}z)\phi''(\sqrt{q^*}z)\big]\Big), \qquad
-        \xi_c^{-1} = -\log\Big(\sigma_w^2\,\mathbb E\big[\phi'(u_a)\phi'(u_b)\big]\Big),
+        \xi_q^{-1} &= -\log\Big(\sigma_w^2\,\mathbb E\big[\phi'(\sqrt{q^*}z)^2
+                     + \phi(\sqrt{q^*}z)\phi''(\sqrt{q^*}z)\big]\Big),\\
+        \xi_c^{-1} &= -\log\Big(\sigma_w^2\,\mathbb E\big[\phi'(u_a)\phi'(u_b)\big]\Big),
 
     the second at $(q^*, c^*)$; in the ordered phase $\xi_c = -1/\log\chi_1$.
     $|q^\ell-q^*|\sim e^{-\ell/\xi_q}$ and $|c^\ell-c^*|\sim e^{-\ell/\xi_c}$.

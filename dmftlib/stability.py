@@ -418,7 +418,8 @@ def mean_square_operator(X, eta: float, B: int):
 
     With batches of ``B`` indices drawn uniformly with replacement,
 
-    .. math:: \mathcal T(M) = M - \eta(\hat\Sigma M + M\hat\Sigma) + \eta^2\Big[(1-\tfrac1B)\hat\Sigma M\hat\Sigma
+    .. math:: \mathcal T(M) &= M - \eta(\hat\Sigma M + M\hat\Sigma)\\
+              &\quad + \eta^2\Big[(1-\tfrac1B)\hat\Sigma M\hat\Sigma
               + \tfrac1{BP}\sum_\mu (x_\mu^\top M x_\mu)\,x_\mu x_\mu^\top\Big].
     """
     X = check_array("X", X, ndim=2)

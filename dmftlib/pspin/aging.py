@@ -17,8 +17,8 @@ $R(t,t')$ and $\mu(t)$ obey the Cugliandolo-Kurchan (CK) equations ($t>t'$)
 
 .. math::
 
-    \partial_t C(t,t') &= -\mu(t)C(t,t') + \int_0^{t'}\!ds\,\xi'(C(t,s))R(t',s)
-        + \int_0^{t}\!ds\,\xi''(C(t,s))R(t,s)C(s,t'),\\
+    \partial_t C(t,t') &= -\mu(t)C(t,t') + \int_0^{t'}\!ds\,\xi'(C(t,s))R(t',s)\\
+        &\quad + \int_0^{t}\!ds\,\xi''(C(t,s))R(t,s)C(s,t'),\\
     \partial_t R(t,t') &= -\mu(t)R(t,t') + \int_{t'}^{t}\!ds\,\xi''(C(t,s))R(t,s)R(s,t'),\\
     \mu(t) &= T + \int_0^t\!ds\,\big[\xi'(C(t,s)) + \xi''(C(t,s))C(t,s)\big]R(t,s),
 
@@ -221,8 +221,8 @@ def spherical_sk_exact(t):
 
     .. math::
 
-        C(t,t') = \frac{Z(t+t')}{\sqrt{Z(2t)Z(2t')}},\quad R(t,t') = Z(t-t')\sqrt{\frac{Z(2t')}{Z(2t)}},\quad
-        e(t) = -\frac{Z'(2t)}{2Z(2t)},\quad \mu(t) = -2e(t).
+        &C(t,t') = \frac{Z(t+t')}{\sqrt{Z(2t)Z(2t')}},\quad R(t,t') = Z(t-t')\sqrt{\frac{Z(2t')}{Z(2t)}},\\
+        &e(t) = -\frac{Z'(2t)}{2Z(2t)},\quad \mu(t) = -2e(t).
 
     Returns ``(C, R, e, mu)`` on the grid ``t`` (``R[i, j] = 0`` for ``j > i``, ``R[i, i] = 1``).
 

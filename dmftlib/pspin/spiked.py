@@ -192,8 +192,10 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
 
     .. math::
 
-        \tilde x_{n+1} = x_n + \beta_n(x_n - x_{n-1}) + \alpha\Big[Q'(m^z_n)\,x^* + \eta_n
-        + \sum_{k<n} Q''(C^z_{nk})\,R^z_{nk}\,z_k\Big],\qquad x_{n+1} = \tilde x_{n+1}/r_{n+1},
+        \tilde x_{n+1} &= x_n + \beta_n(x_n - x_{n-1})\\
+        &\quad + \alpha\Big[Q'(m^z_n)\,x^* + \eta_n
+        + \sum_{k<n} Q''(C^z_{nk})\,R^z_{nk}\,z_k\Big],\\
+        x_{n+1} & = \tilde x_{n+1}/r_{n+1},
 
     with Gaussian $\eta$ of covariance $\langle\eta_n\eta_k\rangle = Q'(C^z_{nk})$,
     $C^z_{nk} = z_n\cdot z_k/N$, $m^z_n = z_n\cdot x^*/N$, $R^z_{nk} = \partial z_n/\partial h_k$,
@@ -203,8 +205,8 @@ def spiked_dmft(delta2: float, deltap: float, method: str = "gd", alpha: float =
 
     .. math::
 
-        \langle\tilde x_{n+1}x_j\rangle = (1+\beta_n)C_{nj} - \beta_n C_{n-1,j}
-        + \alpha\Big[Q'(m^z_n)m_j + \sum_{k<j}Q'(C^z_{nk})R_{jk} + \sum_{k<n}Q''(C^z_{nk})R^z_{nk}C^{zx}_{kj}\Big],
+        \langle\tilde x_{n+1}x_j\rangle &= (1+\beta_n)C_{nj} - \beta_n C_{n-1,j}\\
+        &\quad + \alpha\Big[Q'(m^z_n)m_j + \sum_{k<j}Q'(C^z_{nk})R_{jk} + \sum_{k<n}Q''(C^z_{nk})R^z_{nk}C^{zx}_{kj}\Big],
 
     and similarly for $m_{n+1}$, $R_{n+1,k}$ and $r_{n+1}$. The energy per unit is
     $e_n = -Q(m_n) - \sum_{k<n} Q'(C^{xz}_{nk}) R_{nk}$. In the limit $\alpha\to0$ these

@@ -275,8 +275,8 @@ def arccos_kernel(var_u, var_v, cov, order: int = 1):
 
     .. math::
 
-        \mathbb E[\mathrm{relu}(u)\,\mathrm{relu}(v)] = \frac{\sqrt{v_u v_v}}{2\pi}\big(\sin\theta + (\pi-\theta)\cos\theta\big),
-        \qquad \mathbb E[\Theta(u)\Theta(v)] = \frac{\pi-\theta}{2\pi},\qquad \cos\theta = \frac{c}{\sqrt{v_u v_v}}.
+        &\mathbb E[\mathrm{relu}(u)\,\mathrm{relu}(v)] = \frac{\sqrt{v_u v_v}}{2\pi}\big(\sin\theta + (\pi-\theta)\cos\theta\big),\\
+        &\mathbb E[\Theta(u)\Theta(v)] = \frac{\pi-\theta}{2\pi},\qquad \cos\theta = \frac{c}{\sqrt{v_u v_v}}.
 
     >>> round(float(arccos_kernel(1.0, 1.0, 1.0)), 10)    # E[relu(z)^2] = 1/2
     0.5

@@ -21,8 +21,8 @@ $a_{ij} = \Delta t\sum_k \tilde x_i^k\phi_j^k$; their Gaussian average (computed
 
 .. math::
 
-    \ln\mathbb E_J\, e^{-\sum_{ij}J_{ij}a_{ij}} = \frac{g^2}{2N}\sum_{ij}\big(a_{ij}^2 + \kappa\, a_{ij}a_{ji}\big)
-    = \frac{N g^2\Delta t^2}{2}\sum_{k,l}\big(Q_{kl}C_{kl} + \kappa K_{kl}K_{lk}\big),
+    \ln\mathbb E_J\, e^{-\sum_{ij}J_{ij}a_{ij}} &= \frac{g^2}{2N}\sum_{ij}\big(a_{ij}^2 + \kappa\, a_{ij}a_{ji}\big)\\
+    &= \frac{N g^2\Delta t^2}{2}\sum_{k,l}\big(Q_{kl}C_{kl} + \kappa K_{kl}K_{lk}\big),
 
 with order parameters $Q_{kl} = \frac1N\sum_i\tilde x_i^k\tilde x_i^l$,
 $C_{kl} = \frac1N\sum_i\phi_i^k\phi_i^l$, $K_{kl} = \frac1N\sum_i \tilde x_i^k\phi_i^l$.
@@ -32,8 +32,8 @@ saddle $Q = 0$ and $K_{lk} = -R_\phi(t_k, t_l)$, so
 
 .. math::
 
-    S_1 = \sum_k \tilde x^k\big[x^{k+1}-x^k-\Delta t(-x^k + h^k)\big]
-    + \frac{g^2\Delta t^2}{2}\sum_{kl} C_{kl}\tilde x^k\tilde x^l
+    S_1 &= \sum_k \tilde x^k\big[x^{k+1}-x^k-\Delta t(-x^k + h^k)\big]\\
+    &\quad + \frac{g^2\Delta t^2}{2}\sum_{kl} C_{kl}\tilde x^k\tilde x^l
     - \kappa g^2\Delta t^2\sum_{kl} R_{kl}\,\tilde x^k\phi^l,
 
 the MSR action of $x^{k+1} = x^k + \Delta t(-x^k + \eta^k + \kappa g^2\Delta t\sum_l R_{kl}\phi^l + h^k)$
@@ -328,8 +328,8 @@ def discrete_linear_dmft(sigma, memory, g_value, t_max=5.0, n_t=101, C0=1.0, tol
 
     .. math::
 
-        x^{k+1} = x^k + \Delta t\Big(-x^k + \Delta t\sum_{l<k} M_{kl}\,x^l + \eta^k + h^k\Big),\qquad
-        M = \mathrm{memory}(g, R),\ \langle\eta\eta\rangle = \mathrm{sigma}(g, C).
+        &x^{k+1} = x^k + \Delta t\Big(-x^k + \Delta t\sum_{l<k} M_{kl}\,x^l + \eta^k + h^k\Big),\\
+        &M = \mathrm{memory}(g, R),\ \langle\eta\eta\rangle = \mathrm{sigma}(g, C).
 
     ``R[k, l] = \partial\langle x^k\rangle/\partial(\Delta t\, h^l)`` (zero for ``l >= k``; the
     first nonzero entry ``R[l+1, l] = 1``) is found row by row; ``C`` by damped fixed-point

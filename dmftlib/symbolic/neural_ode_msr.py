@@ -5,8 +5,8 @@ share the input $x$ and the couplings $J$, and differ in their controls:
 
 .. math::
 
-    h_{a,i}^{k+1} = h_{a,i}^k + \Delta\Big(-h_{a,i}^k + g_a^k\sum_j J_{ij}\phi(h_{a,j}^k) + u_a^k x_i\Big),
-    \qquad h_{a,i}^0 = x_i,\qquad k = 0..T-1.
+    &h_{a,i}^{k+1} = h_{a,i}^k + \Delta\Big(-h_{a,i}^k + g_a^k\sum_j J_{ij}\phi(h_{a,j}^k) + u_a^k x_i\Big),\\
+    &h_{a,i}^0 = x_i,\qquad k = 0..T-1.
 
 The MSR action is
 $S = \sum_{a,i,k}\hat h_{a,i}^k[h_{a,i}^{k+1}-h_{a,i}^k-\Delta(-h_{a,i}^k+u_a^kx_i)] - \sum_{ij}J_{ij}A_{ij}$
@@ -17,8 +17,8 @@ $\sum_{ij}A_{ij}^2/(2N) = N W$ with
 
 .. math::
 
-    W = \frac{\Delta^2}{2}\sum_{ab,kl} g_a^k g_b^l\, Q^{ab}_{kl} C^{ab}_{\phi,kl},\qquad
-    Q^{ab}_{kl} = \frac1N\sum_i\hat h_{a,i}^k\hat h_{b,i}^l,\quad
+    &W = \frac{\Delta^2}{2}\sum_{ab,kl} g_a^k g_b^l\, Q^{ab}_{kl} C^{ab}_{\phi,kl},\\
+    &Q^{ab}_{kl} = \frac1N\sum_i\hat h_{a,i}^k\hat h_{b,i}^l,\quad
     C^{ab}_{\phi,kl} = \frac1N\sum_j\phi(h_{a,j}^k)\phi(h_{b,j}^l).
 
 The saddle point ($Q = 0$ at the physical solution, so no memory term: the couplings are

@@ -34,9 +34,9 @@ $dt = 1/N$ (the limit $\eta/N\to\eta\,dt$):
 
 .. math::
 
-    Z = \int\mathcal Dq\,\mathcal Dp\; e^{N S[q, p]},\qquad
-    S = \int dt\,\Big[p\cdot\dot q + \Lambda\big(-p; q\big)\Big],\qquad
-    \Lambda(s; q) = \ln\mathbb E\,e^{s\cdot\psi},
+    &Z = \int\mathcal Dq\,\mathcal Dp\; e^{N S[q, p]},\qquad
+    S = \int dt\,\Big[p\cdot\dot q + \Lambda\big(-p; q\big)\Big],\\
+    &\Lambda(s; q) = \ln\mathbb E\,e^{s\cdot\psi},
 
 $\Lambda$ the cumulant generating function of one step's increment (:func:`action`).
 :func:`chi2_limit` shows that the factor $n$ may be set to one inside $\Lambda$.
