@@ -199,7 +199,11 @@ def test_data_script_small_instance():
     spec = importlib.util.spec_from_file_location("diagonal_linear_make", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    out = mod.run(["main_10"], small=True)
+    out = mod.run(["main_10", "th_0.1", "scal_10_small"], small=True)
     assert out["main_10/theory"].shape == (2, 8) and out["main_10/sim_80"].shape == (3, 8)
+    assert out["th_0.1/theory"].shape == (2, 8) and out["scal_10_small/sim_40"].shape == (3, 8)
+    # independent solver seeds: different samplings, the same E_g(0) = |beta*|^2/d = 1
+    th = out["th_0.1/theory"]
+    assert np.allclose(th[:, 0], 1.0) and not np.allclose(th[0, 1:], th[1, 1:])
     # lazy limit at the end: E_g -> 1 - alpha (theory exact up to the sampling; simulation within its spread)
     assert abs(out["main_10/theory"][:, -1].mean() - 0.5) < 0.02

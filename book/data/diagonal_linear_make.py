@@ -64,12 +64,62 @@ def task_noise(a, small=False, sigma2=0.5):
             "sigma2": sigma2, "d": sim.d}
 
 
+SCALING_DS = (125, 250, 500, 1000)
+SCALING_SEEDS = (128, 64, 32, 16)     # d = 2000: the 4 seeds of main_*/sim_2000
+
+
+def task_scaling(a, ds, small=False, sigma2=0.0):
+    """Many seeds at each d (per-seed E_g stored): the d-dependence of the spread and of the mean's bias."""
+    t = out_times(a, 20)
+    if small:
+        t = out_times(a, 8)
+    out = {"t": t, "ds": np.array(ds)}
+    for d in ds:
+        B = dict(zip(SCALING_DS, SCALING_SEEDS))[d] if not small else 3
+        chunks = [range(k, min(k + 8, B)) for k in range(0, B, 8)]   # batches of 8 seeds (memory)
+        eg = [dl.simulate(d, ALPHA, RHO, sigma2, a, t, seeds=list(c)).per_seed for c in chunks]
+        out[f"sim_{d}"] = np.concatenate(eg)
+    return out
+
+
+THEORY_KW = dict(n_grid=80, n_samples=6000, n_response=600)
+
+
+def task_theory_seeds(a, sigma2, k, small=False):
+    """``k`` independent samplings of the DMFT (seeds 0..k-1): their mean and its sem are the theory and its band."""
+    t = out_times(a, 8 if small else 20)
+    kw = dict(n_grid=40, n_samples=400, n_response=40) if small else THEORY_KW
+    ths = [dl.theory(ALPHA, RHO, sigma2, a, t, seed=s, **kw) for s in range(2 if small else k)]
+    return {"t": t, "theory": np.array([th.test_error for th in ths]),
+            "theory_sem": np.array([th.test_error_sem for th in ths]),
+            "theory_grid": ths[0].grid, "theory_grid_eg": np.array([th.grid_test_error for th in ths]),
+            "sigma2": sigma2}
+
+
+def task_noise_resolution(small=False):
+    """Label noise at a = 0.1: the DMFT at the old resolution's grid (60 points) and a doubled one (120), both with
+    4x the sites and 10x the tangent paths of ``noise_0.1`` (seed 0): how far the theory moves with its resolution."""
+    t = out_times(0.1, 8 if small else 20)
+    out = {"t": t}
+    for ng in ((20, 40) if small else (60, 120)):
+        kw = dict(n_samples=400, n_response=40) if small else dict(n_samples=6000, n_response=600)
+        th = dl.theory(ALPHA, RHO, 0.5, 0.1, t, n_grid=ng, seed=0, **kw)
+        out[f"eg_{ng}"], out[f"sem_{ng}"] = th.test_error, th.test_error_sem
+    return out
+
+
 TASKS = {
     "main_0.1": lambda small: task_main(0.1, small),
     "main_1": lambda small: task_main(1.0, small),
     "main_10": lambda small: task_main(10.0, small),
     "noise_0.1": lambda small: task_noise(0.1, small),
     "noise_10": lambda small: task_noise(10.0, small),
+    "th_0.1": lambda small: task_theory_seeds(0.1, 0.0, 4, small),
+    "noise_res_0.1": task_noise_resolution,
+    "scal_0.1_small": lambda small: task_scaling(0.1, (40, 80) if small else (125, 250, 500), small),
+    "scal_0.1_1000": lambda small: task_scaling(0.1, (40,) if small else (1000,), small),
+    "scal_10_small": lambda small: task_scaling(10.0, (40, 80) if small else (125, 250, 500), small),
+    "scal_10_1000": lambda small: task_scaling(10.0, (40,) if small else (1000,), small),
 }
 
 
