@@ -31,10 +31,15 @@ BIAS_SEED0 = 1000
 
 
 def make_bias(small: bool = False) -> dict:
-    """The bias scan: entry ``N<N>`` with ``BIAS_RUNS[N]`` seeds; ``small=True`` is a quick instance."""
+    """The bias scan: ``BIAS_RUNS[N]`` seeds at each N, in entries ``N<N>_c<k>`` of up to 512 seeds;
+    ``small=True`` is a quick instance."""
     runs = {20: 4, 40: 2} if small else BIAS_RUNS
     kw = {"t": [0.0, 1.0]} if small else {}
-    return {f"N{N}": nd.simulate(N, seeds=range(BIAS_SEED0, BIAS_SEED0 + S), **kw) for N, S in runs.items()}
+    out = {}
+    for N, S in runs.items():     # chunks of at most 512 seeds (the simulation's work budget): N<N>_c<k>
+        for k, s0 in enumerate(range(0, S, 512)):
+            out[f"N{N}_c{k}"] = nd.simulate(N, seeds=range(BIAS_SEED0 + s0, BIAS_SEED0 + min(S, s0 + 512)), **kw)
+    return out
 
 
 def make(small: bool = False) -> dict:
