@@ -92,6 +92,14 @@ def test_neural_ode_teacher_student_learning_rate():
         assert abs(etas[int(np.argmin(decay))] - 1 / c2) < 0.01 / c2
 
 
+def test_neural_ode_teacher_student_best_learning_rate():
+    from dmftlib import neural_ode as no
+    s, t = no.setup(K=2, M=2, L=4), np.linspace(0.0, 4.0, 9)
+    eg = [no.theory(s, eta, t, n_nodes=6).eg[-1] for eta in (1.0, 2.0, 4.0)]
+    _close("ex-nts-4", (1.0, 2.0, 4.0)[int(np.argmin(eg))])
+    assert min(eg) < 0.98 * sorted(eg)[1]           # the ranking is not a quadrature accident
+
+
 def test_neural_ode_dmft_bessel():
     from scipy.special import i0
     from dmftlib import neural_ode_dmft as nd
