@@ -283,3 +283,23 @@ def test_matched_K2_theory_vs_simulation_two_N():
         sim = no.simulate(N, s, 2.0, t, seeds=range(8), n_nodes=21)
         assert np.all(np.abs(sim.eg - th.eg) <= 4 * sim.eg_sem + 2.0 / N), N
         assert np.all(np.abs(sim.R - th.R) <= 4 * sim.R_sem + 2.0 / N), N
+
+
+def test_escape_times_exact_for_exponential_decay_and_bad_input():
+    """Linear student and teacher, no noise: eps_g = eps_0 exp(-r t) with r = 2 eta c^2 - eta^2 c^4, so the
+    time at which it crosses a threshold is ln(eps_0 / threshold) / r, which the log-linear interpolation of
+    escape_times recovers from a coarse grid (up to the ODE's RK4 error)."""
+    s = no.setup(K=1, M=1, L=8, a_star=0.0)
+    eta, c2 = 1.0, (7.0 / 8.0) ** 16
+    th = no.theory(s, eta, np.linspace(0.0, 6.0, 7), eta_theta=0.0)
+    r = 2 * eta * c2 - eta ** 2 * c2 ** 2
+    thr = th.eg[0] * np.exp(-r * 3.3)
+    assert_allclose(no.escape_times(th, thr), [3.3], atol=1e-6)
+    assert no.escape_times(th, 1e-12).tolist() == [np.inf]
+    assert no.escape_times(th, 10.0).tolist() == [0.0]
+    with pytest.raises(ValueError, match="threshold"):
+        no.escape_times(th, float("nan"))
+    with pytest.raises(ValueError, match="threshold"):
+        no.escape_times(th, -1.0)
+    with pytest.raises(ValueError, match="res"):
+        no.escape_times("not a result", 0.1)

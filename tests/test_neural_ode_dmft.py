@@ -231,6 +231,10 @@ def test_data_script_small_instance_and_roundtrip(tmp_path):
     th = nd.theory(t=res["N40"].t)
     dev = nd.finite_size_deviation(th, [back["N40"], back["N80"]])
     assert dev.N.tolist() == [40, 80] and np.all(dev.spread > 0)
+    bias = mk.make_bias(small=True)            # the bias scan: seeds from BIAS_SEED0 on, chunks N<N>_c<k>
+    assert set(bias) == {"N20_c0", "N40_c0"} and bias["N20_c0"].n_seeds == 4
+    assert not np.any(np.isin(np.arange(mk.BIAS_SEED0, mk.BIAS_SEED0 + max(mk.BIAS_RUNS.values())),
+                              np.arange(max(mk.RUNS.values()))))
 
 
 def test_plots_run():
