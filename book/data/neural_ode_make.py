@@ -36,7 +36,7 @@ NODES_FINE = NODES
 DT = 1.0                # RK4 step of the long ODE runs after t = 8 (0.25 before: the output grid)
 LIN_TIMES = (8.0, 16.0, 32.0, 50.0, 100.0, 200.0, 300.0)
 NS = (250, 500, 1000)   # online SGD through specialization
-SEEDS = {250: 32, 500: 16, 1000: 8}   # seeds per N (cost ~ seeds x N^2 x t: about 1, 1.5 and 1.3 min of CPU)
+SEEDS = {250: 32, 500: 16, 1000: 8}   # seeds per N (cost ~ seeds x N^2 x t: about 1, 1.5 and 1.3 min of CPU; N = 1000 not run yet)
 T_SIM_N = {1000: 200.0}  # N = 1000 only through the escape onset (t = 300 would be 7 min of CPU)
 NODES_OLD = 10          # Gauss-Hermite nodes per dimension of the stored simulations (--reuse-sims)
 KICK = 1e-3             # size of the antisymmetric kick given to the symmetric run at t = 8
