@@ -303,3 +303,28 @@ def test_escape_times_exact_for_exponential_decay_and_bad_input():
         no.escape_times(th, -1.0)
     with pytest.raises(ValueError, match="res"):
         no.escape_times("not a result", 0.1)
+
+
+def test_stored_long_runs_plateau_and_escape_delays():
+    """The chapter's long runs (N = 250, 32 seeds; N = 500, 16 seeds): on the plateau (20 <= t <= 80) the seed
+    mean is within 4 sem + 2 eps_g / N of the ODE (fluctuations O(1/sqrt N), bias O(1/N)); through the escape
+    (t >= 90) the ODE delayed by each run's own escape delay is within 3 sem of the mean of the escaped runs; the
+    spread of the delays shrinks with N (expected N^-1/2)."""
+    runs = no.load_results(ROOT / "book" / "data" / "neural_ode_runs.npz")
+    th = runs["matched"]
+    t_ode = no.escape_times(th, 1e-2)[0]
+    spread = []
+    for N in (250, 500):
+        sim = runs[f"matched_N{N}"]
+        ref = np.interp(sim.t, th.t, th.eg)
+        m = (sim.t >= 20) & (sim.t <= 80)
+        assert np.all(np.abs(sim.eg[m] - ref[m]) <= 4 * sim.eg_sem[m] + 2 * ref[m] / N)
+        delay = no.escape_times(sim, 1e-2) - t_ode
+        ok = np.isfinite(delay)
+        assert ok.sum() >= sim.n_seeds - 1
+        m = sim.t >= 90
+        delayed = np.mean([np.interp(np.maximum(sim.t[m] - d, 20.0), th.t, th.eg) for d in delay[ok]], axis=0)
+        mean, sem = no.mean_sem(sim.eg_seeds[ok][:, m], axis=0)
+        assert np.all(np.abs(mean - delayed) <= 3 * sem)
+        spread.append(np.std(delay[ok], ddof=1))
+    assert spread[1] < spread[0]
