@@ -4,10 +4,19 @@ Run from the repository root:
 
     OMP_NUM_THREADS=1 .venv/bin/python book/data/neural_ode_make.py [--keep-short] [--procs 6]
 
-About 25 min of CPU in all, spread over ``--procs`` processes (default 6); the long online-SGD
-runs (t = 300 at N = 500: 1.5e5 sequential steps, about 1 min) dominate. ``--keep-short`` reuses
-the short-horizon entries (``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file
-instead of recomputing them (the same code path, about 5 more minutes of CPU).
+The long online-SGD runs dominate (cost ~ seeds x N^2 x t; ``SEEDS``): one entry per process,
+each under a few minutes of CPU, then merged into the stored file (the ODE entries are kept):
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python book/data/neural_ode_make.py --only matched_N250 --part /tmp/a.npz
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python book/data/neural_ode_make.py --only matched_N500 --part /tmp/b.npz
+    .venv/bin/python book/data/neural_ode_make.py --merge /tmp/a.npz /tmp/b.npz
+
+(the stored file has ``matched_N250``, 32 seeds, and ``matched_N500``, 16 seeds, to t = 300, run this way;
+``matched_N1000`` is defined but was not run; ``fixed_N250``, 8 seeds, is an earlier run whose errors were
+corrected to the present quadrature to first order with ``--reuse-sims``; the t <= 8 entries were computed with
+an earlier Gauss-Hermite rule, as the chapter states). Without ``--only``/``--merge`` everything is recomputed
+(about 30 min of CPU, spread over ``--procs`` processes); ``--keep-short`` reuses the short-horizon entries
+(``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file.
 
 Writes ``book/data/neural_ode_runs.npz`` (read with ``dmftlib.neural_ode.load_results``) and
 ``book/data/neural_ode_linearization.npz`` (the antisymmetric growth rates along the symmetric
