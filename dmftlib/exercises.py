@@ -65,6 +65,16 @@ ANSWERS = MappingProxyType({
     # book/part3/diagonal_linear
     "ex-dgl-dt": Answer(0.33, 0.04, "at d = 200 the transition is smeared over a window of width O(d^-1/2)",
                         "the sampling ratio alpha at which recovery of a rho = 0.1 teacher fails"),
+    # book/part3/neural_ode_teacher_student
+    "ex-nts-1:L8": Answer((8.0 / 7.0) ** 16, 0.01, "two decimals of a closed form",
+                          "the learning rate 1/c^2 of the fastest asymptotic convergence, ResNet with L = 8"),
+    "ex-nts-1:ode": Answer(math.e ** 2, 0.01, "two decimals of a closed form",
+                           "the learning rate 1/c^2 of the fastest asymptotic convergence, neural ODE"),
+    "ex-nts-4": Answer(2.0, 0.5, "one of the three candidates 1, 2, 4 (their errors at t = 4 differ by 2 % or more)",
+                       "the learning rate (1, 2 or 4) with the lowest eps_g at t = 4, K = M = 2, L = 4, 6 nodes"),
+    # book/part3/neural_ode_dmft
+    "ex-nd-bessel": Answer(0.289508, 1e-4, "four digits of a closed form (the Euler grid's error is ~1e-4 at L = 100)",
+                           "C^{s*}(1, 1) for linear phi, g_s = 0.7, g_* = 1.3, u = 0, continuous depth"),
     # book/part3/wide_networks
     "ex-wn-graphon-kc": Answer(3.9374, 0.01, "three digits of a closed form",
                                "the critical coupling K_c for the graphon W = min(x, y), unit-variance Gaussian g"),

@@ -87,7 +87,7 @@ from .core import (check_array, check_bool, check_budget, check_int, check_real,
 from .symbolic.pontryagin import derive_pontryagin, parameter_block, state_symbols
 from .core import ReadOnlyArrays
 
-__all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation",
+__all__ = ["system", "Setup", "setup", "teacher_controls", "NeuralODETheory", "NeuralODESimulation", "escape_times",
            "forward_backward", "rhs", "theory", "Linearization", "Plateau", "linearization", "plateau",
            "swap_students", "asymmetry", "realize", "simulate", "linear_closed_form", "generalization_error", "save_results",
            "load_results", "plot_learning_curve", "plot_controls", "plot_widget", "simulation_label_once"]
@@ -749,6 +749,37 @@ def asymmetry(res) -> np.ndarray:
     Y = np.array([_flat_state(res.Q[i], res.R[i], sysK.pack({"A": res.A[i], "b": res.b[i]}))
                   for i in range(res.t.size)])
     return 0.5 * np.linalg.norm(Y - Y @ S.T, axis=1)
+
+
+def escape_times(res, threshold: float = 1e-2) -> np.ndarray:
+    r"""The first time at which $\epsilon_g$ falls below ``threshold``: one entry per run.
+
+    For a :class:`NeuralODESimulation` one time per seed (from ``eg_seeds``), for a
+    :class:`NeuralODETheory` an array of one. The crossing is located between the two recorded
+    times that bracket it by linear interpolation of $\ln\epsilon_g$ (exact for an exponential
+    decay between them). A run that never goes below ``threshold`` gets ``np.inf``; a run already
+    below it at the first recorded time gets that time.
+
+    >>> s = setup(K=1, M=1, L=2)
+    >>> th = theory(s, 2.0, [0.0, 1.0, 2.0], n_nodes=9)
+    >>> np.round(th.eg, 4).tolist()
+    [0.1868, 0.1673, 0.1435]
+    >>> np.round(escape_times(th, 0.15), 3).tolist(), escape_times(th, 1e-9).tolist()
+    ([1.712], [inf])
+    """
+    if not isinstance(res, (NeuralODETheory, NeuralODESimulation)):
+        raise ValueError(f"res must be a NeuralODETheory or NeuralODESimulation; got {type(res).__name__}")
+    threshold = check_real("threshold", threshold, low=0.0, low_open=True)
+    E = np.atleast_2d(res.eg_seeds if isinstance(res, NeuralODESimulation) else res.eg)
+    t = np.asarray(res.t, float)
+    below = E < threshold
+    j = np.argmax(below, axis=1)                      # first recorded time below, per run
+    i = np.arange(E.shape[0])
+    jm = np.maximum(j - 1, 0)
+    l0, l1, lc = np.log(E[i, jm]), np.log(E[i, j]), np.log(threshold)
+    frac = np.divide(l0 - lc, l0 - l1, out=np.zeros_like(l0), where=j > 0)
+    out = np.where(j > 0, t[jm] + (t[j] - t[jm]) * frac, t[0])
+    return np.where(below.any(axis=1), out, np.inf)
 
 
 def linearization(sp_: Setup, eta: float, Q, R, A, b, eta_theta: float | None = None, sigma: float = 0.0,

@@ -79,3 +79,29 @@ def test_verdicts(capsys):
 def test_bad_input(label, answer, name):
     with pytest.raises(ValueError, match=name):
         check(label, answer)
+
+
+def test_neural_ode_teacher_student_learning_rate():
+    from dmftlib import neural_ode as no
+    for label, L in (("ex-nts-1:L8", 8), ("ex-nts-1:ode", 10**6)):
+        c2 = (1 - 1 / L) ** (2 * L)
+        _close(label, 1 / c2)
+        # the linear closed form: the rate 2 eta c^2 - eta^2 c^4 of D is largest at eta = 1/c^2
+        etas = np.linspace(0.5, 1.5, 201) / c2
+        decay = [np.diff(np.log(no.linear_closed_form(L, e, [0.0, 1.0], 2.0, 0.0)[0]))[0] for e in etas]
+        assert abs(etas[int(np.argmin(decay))] - 1 / c2) < 0.01 / c2
+
+
+def test_neural_ode_teacher_student_best_learning_rate():
+    from dmftlib import neural_ode as no
+    s, t = no.setup(K=2, M=2, L=4), np.linspace(0.0, 4.0, 9)
+    eg = [no.theory(s, eta, t, n_nodes=6).eg[-1] for eta in (1.0, 2.0, 4.0)]
+    _close("ex-nts-4", (1.0, 2.0, 4.0)[int(np.argmin(eg))])
+    assert min(eg) < 0.98 * sorted(eg)[1]           # the ranking is not a quadrature accident
+
+
+def test_neural_ode_dmft_bessel():
+    from scipy.special import i0
+    from dmftlib import neural_ode_dmft as nd
+    _close("ex-nd-bessel", float(nd.linear_closed_form([0.7], [0.0], [1.3], [0.0])[1]))
+    _close("ex-nd-bessel", float(np.exp(-2) * i0(2 * np.sqrt(0.7 * 1.3))))

@@ -283,3 +283,48 @@ def test_matched_K2_theory_vs_simulation_two_N():
         sim = no.simulate(N, s, 2.0, t, seeds=range(8), n_nodes=21)
         assert np.all(np.abs(sim.eg - th.eg) <= 4 * sim.eg_sem + 2.0 / N), N
         assert np.all(np.abs(sim.R - th.R) <= 4 * sim.R_sem + 2.0 / N), N
+
+
+def test_escape_times_exact_for_exponential_decay_and_bad_input():
+    """Linear student and teacher, no noise: eps_g = eps_0 exp(-r t) with r = 2 eta c^2 - eta^2 c^4, so the
+    time at which it crosses a threshold is ln(eps_0 / threshold) / r, which the log-linear interpolation of
+    escape_times recovers from a coarse grid (up to the ODE's RK4 error)."""
+    s = no.setup(K=1, M=1, L=8, a_star=0.0)
+    eta, c2 = 1.0, (7.0 / 8.0) ** 16
+    th = no.theory(s, eta, np.linspace(0.0, 6.0, 7), eta_theta=0.0)
+    r = 2 * eta * c2 - eta ** 2 * c2 ** 2
+    thr = th.eg[0] * np.exp(-r * 3.3)
+    assert_allclose(no.escape_times(th, thr), [3.3], atol=1e-6)
+    assert no.escape_times(th, 1e-12).tolist() == [np.inf]
+    assert no.escape_times(th, 10.0).tolist() == [0.0]
+    with pytest.raises(ValueError, match="threshold"):
+        no.escape_times(th, float("nan"))
+    with pytest.raises(ValueError, match="threshold"):
+        no.escape_times(th, -1.0)
+    with pytest.raises(ValueError, match="res"):
+        no.escape_times("not a result", 0.1)
+
+
+def test_stored_long_runs_plateau_and_escape_delays():
+    """The chapter's long runs (N = 250, 32 seeds; N = 500, 16 seeds): on the plateau (20 <= t <= 80) the seed
+    mean is within 4 sem + 2 eps_g / N of the ODE (fluctuations O(1/sqrt N), bias O(1/N)); through the escape
+    (t >= 90) the ODE delayed by each run's own escape delay is within 3 sem of the mean of the escaped runs; the
+    spread of the delays shrinks with N (expected N^-1/2)."""
+    runs = no.load_results(ROOT / "book" / "data" / "neural_ode_runs.npz")
+    th = runs["matched"]
+    t_ode = no.escape_times(th, 1e-2)[0]
+    spread = []
+    for N in (250, 500):
+        sim = runs[f"matched_N{N}"]
+        ref = np.interp(sim.t, th.t, th.eg)
+        m = (sim.t >= 20) & (sim.t <= 80)
+        assert np.all(np.abs(sim.eg[m] - ref[m]) <= 4 * sim.eg_sem[m] + 2 * ref[m] / N)
+        delay = no.escape_times(sim, 1e-2) - t_ode
+        ok = np.isfinite(delay)
+        assert ok.sum() >= sim.n_seeds - 1
+        m = sim.t >= 90
+        delayed = np.mean([np.interp(np.maximum(sim.t[m] - d, 20.0), th.t, th.eg) for d in delay[ok]], axis=0)
+        mean, sem = no.mean_sem(sim.eg_seeds[ok][:, m], axis=0)
+        assert np.all(np.abs(mean - delayed) <= 3 * sem)
+        spread.append(np.std(delay[ok], ddof=1))
+    assert spread[1] < spread[0]

@@ -148,6 +148,19 @@ def test_stored_runs_agree_with_tolerance_shrinking_with_N():
     assert 1 / 1.5 < scaled[-1] / scaled[0] < 1.5, scaled
 
 
+def test_stored_bias_scan_small_N():
+    """The bias scan (512 seeds at N = 50, 256 at N = 100): the relative bias d of the seed mean is below
+    0.6 % of E_g, within 3 sem + 0.5 / N of zero (bias O(1/N), |c| <= 0.5 as fitted over N = 50...1600), and
+    the spread of one run is larger at N = 50 than at N = 100 (O(N^-1/2) to O(N^-1))."""
+    bias = nd.load_results(ROOT / "book" / "data" / "neural_ode_dmft_bias.npz")
+    th = nd.theory()
+    dev = nd.finite_size_deviation(th, [bias["N50_c0"], bias["N100_c0"]])
+    assert dev.n_seeds.tolist() == [512, 256]
+    assert np.all(np.abs(dev.bias) < 0.006), dev.bias
+    assert np.all(np.abs(dev.bias) <= 3 * dev.bias_sem + 0.5 / dev.N), (dev.bias, dev.bias_sem)
+    assert dev.spread[0] > dev.spread[1]
+
+
 def test_divergence_flag():
     """Gradient descent with a huge step on linear dynamics leaves the finite range: flagged, not silent."""
     th = nd.theory(t=[0.0, 10.0, 20.0], eta=10.0, phi="linear", g_teacher=(5.0,) * 4, tau_max=4.0)
@@ -231,6 +244,10 @@ def test_data_script_small_instance_and_roundtrip(tmp_path):
     th = nd.theory(t=res["N40"].t)
     dev = nd.finite_size_deviation(th, [back["N40"], back["N80"]])
     assert dev.N.tolist() == [40, 80] and np.all(dev.spread > 0)
+    bias = mk.make_bias(small=True)            # the bias scan: seeds from BIAS_SEED0 on, chunks N<N>_c<k>
+    assert set(bias) == {"N20_c0", "N40_c0"} and bias["N20_c0"].n_seeds == 4
+    assert not np.any(np.isin(np.arange(mk.BIAS_SEED0, mk.BIAS_SEED0 + max(mk.BIAS_RUNS.values())),
+                              np.arange(max(mk.RUNS.values()))))
 
 
 def test_plots_run():

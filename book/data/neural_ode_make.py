@@ -4,10 +4,19 @@ Run from the repository root:
 
     OMP_NUM_THREADS=1 .venv/bin/python book/data/neural_ode_make.py [--keep-short] [--procs 6]
 
-About 25 min of CPU in all, spread over ``--procs`` processes (default 6); the long online-SGD
-runs (t = 300 at N = 500: 1.5e5 sequential steps, about 1 min) dominate. ``--keep-short`` reuses
-the short-horizon entries (``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file
-instead of recomputing them (the same code path, about 5 more minutes of CPU).
+The long online-SGD runs dominate (cost ~ seeds x N^2 x t; ``SEEDS``): one entry per process,
+each under a few minutes of CPU, then merged into the stored file (the ODE entries are kept):
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python book/data/neural_ode_make.py --only matched_N250 --part /tmp/a.npz
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python book/data/neural_ode_make.py --only matched_N500 --part /tmp/b.npz
+    .venv/bin/python book/data/neural_ode_make.py --merge /tmp/a.npz /tmp/b.npz
+
+(the stored file has ``matched_N250``, 32 seeds, and ``matched_N500``, 16 seeds, to t = 300, run this way;
+``matched_N1000`` is defined but was not run; ``fixed_N250``, 8 seeds, is an earlier run whose errors were
+corrected to the present quadrature to first order with ``--reuse-sims``; the t <= 8 entries were computed with
+an earlier Gauss-Hermite rule, as the chapter states). Without ``--only``/``--merge`` everything is recomputed
+(about 30 min of CPU, spread over ``--procs`` processes); ``--keep-short`` reuses the short-horizon entries
+(``width_*``, ``depth_*``, ``early_*``: t <= 8) already in the file.
 
 Writes ``book/data/neural_ode_runs.npz`` (read with ``dmftlib.neural_ode.load_results``) and
 ``book/data/neural_ode_linearization.npz`` (the antisymmetric growth rates along the symmetric
@@ -36,6 +45,8 @@ NODES_FINE = NODES
 DT = 1.0                # RK4 step of the long ODE runs after t = 8 (0.25 before: the output grid)
 LIN_TIMES = (8.0, 16.0, 32.0, 50.0, 100.0, 200.0, 300.0)
 NS = (250, 500, 1000)   # online SGD through specialization
+SEEDS = {250: 32, 500: 16, 1000: 8}   # seeds per N (cost ~ seeds x N^2 x t: about 1, 1.5 and 1.3 min of CPU; N = 1000 not run yet)
+T_SIM_N = {1000: 200.0}  # N = 1000 only through the escape onset (t = 300 would be 7 min of CPU)
 NODES_OLD = 10          # Gauss-Hermite nodes per dimension of the stored simulations (--reuse-sims)
 KICK = 1e-3             # size of the antisymmetric kick given to the symmetric run at t = 8
 
@@ -53,8 +64,9 @@ def theory_times(t_max: float = T_THEORY) -> np.ndarray:
 def sim_times(t_max: float, small: bool) -> np.ndarray:
     if small:
         return np.linspace(0.0, t_max, 5)
+    # early points, a log grid on the plateau, every 10 through the escape (escape times are interpolated)
     return np.unique(np.concatenate([[0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0],
-                                     np.round(np.geomspace(10.0, t_max, 26), 1)]))
+                                     np.round(np.geomspace(10.0, 60.0, 8), 1), np.arange(70.0, t_max + 1e-9, 10.0)]))
 
 
 def jobs(small: bool = False, keep_short: bool = False) -> dict:
@@ -71,7 +83,8 @@ def jobs(small: bool = False, keep_short: bool = False) -> dict:
          "symmetric": (no.theory, (symmetric_setup(s), ETA, t_aux), dict(n_nodes=nq, dt=dt)),
          "fixed": (no.theory, (s, ETA, t_aux), dict(eta_theta=0.0, n_nodes=nq, dt=dt))}
     for N in ((200, 400) if small else NS):
-        J[f"matched_N{N}"] = (no.simulate, (N, s, ETA, t_sim, seeds), dict(n_nodes=nq))
+        t_N = t_sim if small else sim_times(T_SIM_N.get(N, T_SIM), small)
+        J[f"matched_N{N}"] = (no.simulate, (N, s, ETA, t_N, seeds if small else range(SEEDS[N])), dict(n_nodes=nq))
     J["fixed_N400" if small else "fixed_N250"] = (no.simulate, (400 if small else 250, s, ETA, t_sim, seeds),
                                                    dict(eta_theta=0.0, n_nodes=nq))
     if small:
@@ -183,9 +196,24 @@ if __name__ == "__main__":
     ap.add_argument("--keep-short", action="store_true")
     ap.add_argument("--reuse-sims", action="store_true")
     ap.add_argument("--procs", type=int, default=6)
+    ap.add_argument("--only", default="", help="comma-separated entries: compute only these, save them to --part")
+    ap.add_argument("--part", default="", help="the file --only writes")
+    ap.add_argument("--merge", nargs="*", default=None, help="partial files to merge into the stored results")
     a = ap.parse_args()
     out_path = ROOT / "book" / "data" / "neural_ode_runs.npz"
-    if a.reuse_sims:
+    if a.only:
+        # one precomputation per process (each under ~10 min of CPU), merged afterwards with --merge
+        J = jobs()
+        part = dict(map(_run, [(k, J[k]) for k in a.only.split(",")]))
+        no.save_results(a.part, **part)
+        for k, r in part.items():
+            print(f"{k}: eg(end) = {r.eg[-1]:.5f}, wall time {r.wall_time:.1f} s")
+        sys.exit(0)
+    if a.merge is not None:
+        res = no.load_results(out_path)
+        for f in a.merge:
+            res.update(no.load_results(f))
+    elif a.reuse_sims:
         # the long online-SGD runs of the previous version (eg from 10 Gauss-Hermite nodes per dimension),
         # corrected to the present quadrature; only the ODEs are recomputed
         old = no.load_results(out_path)
@@ -203,6 +231,8 @@ if __name__ == "__main__":
         res.update({("early" if k == "matched" else k.replace("matched_", "early_")): v for k, v in old.items()
                     if k.startswith("matched") and "early" not in old and v.t[-1] <= T_SHORT})
     no.save_results(out_path, **res)
+    if a.merge is not None:     # the ODE runs are unchanged: keep the stored linearization
+        sys.exit(0)
     s8 = no.setup(K=2, M=2, L=8)
     lin = linearization(res["symmetric"], s8)
     kick = no.theory(kicked_setup(res["symmetric"], s8, lin["kick_direction"]), ETA,
