@@ -489,13 +489,13 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
         et = np.empty((S, n + 1))
         scale = eta * math.sqrt(N) / (b * P)
         for k in range(n + 1):
-            r = sigma * eps - np.einsum("spn,sn->sp", X, v) / math.sqrt(N)
+            r = sigma * eps - np.matmul(X, v[:, :, None])[:, :, 0] / math.sqrt(N)
             eg[:, k] = np.einsum("sn,sn->s", v, v) / N
             et[:, k] = np.einsum("sp,sp->s", r, r) / P
             if k == n:
                 break
             sel = rng.random((S, P)) < b
-            v = v + scale * np.einsum("spn,sp->sn", X, sel * r)
+            v = v + scale * np.matmul((sel * r)[:, None, :], X)[:, 0, :]     # batched BLAS products
         eg_all.append(eg)
         et_all.append(et)
     eg = np.concatenate(eg_all)
@@ -703,11 +703,11 @@ def simulate_online(N: int, B: int, sigma2: float, g: float, t_max: float, seeds
     for k in range(n + 1):
         eg[:, k] = np.einsum("sn,sn->s", v, v) / N
         x = rng.standard_normal((S, B, N))
-        r = sigma * rng.standard_normal((S, B)) - np.einsum("sbn,sn->sb", x, v) / math.sqrt(N)
+        r = sigma * rng.standard_normal((S, B)) - np.matmul(x, v[:, :, None])[:, :, 0] / math.sqrt(N)
         et[:, k] = np.mean(r**2, axis=1)
         if k == n:
             break
-        v = v + (eta * math.sqrt(N) / B) * np.einsum("sbn,sb->sn", x, r)
+        v = v + (eta * math.sqrt(N) / B) * np.matmul(r[:, None, :], x)[:, 0, :]
     if not np.all(np.isfinite(eg)):
         raise FloatingPointError("the simulation overflowed (g >= 2?); reduce g or t_max")
     eg_m, eg_s = mean_sem(eg, axis=0)
