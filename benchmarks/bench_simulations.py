@@ -135,6 +135,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     records = []
     for name, size_name, sizes, make, note in cases(args.quick):
+        note = "quick run (tiny sizes)" if args.quick else note
         records += _pair(name, size_name, sizes, [make(s) for s in sizes], note, args.repeat)
         print(f"{name} vs {size_name}: done", flush=True)
     for name, N, fns, note in chapter_cases(args.quick):

@@ -37,19 +37,20 @@ def linear_gradient_flow(N, alpha, sigma2, t, seeds, ridge=0.0):
 
 
 def random_features_linear(N, alpha, nu, sigma2, t, seeds):
-    """Per-seed test error (mean of the four models) of ``dmftlib.random_features.simulate``, linear features."""
-    from dmftlib.random_features import _sizes, _time_functions
+    """Per-seed curves of ``dmftlib.random_features.simulate``, linear features: a dict of
+    ``(n_seeds, n_t)`` arrays ``eg, et, features, data, bias, herm`` (the fields it averages)."""
+    from dmftlib.random_features import _PAIRS, _sizes, _time_functions
     t = np.asarray(t, float)
     P, M = _sizes(N, alpha, nu)
     sq = math.sqrt(N)
-    out = []
+    out = {key: [] for key in ("eg", "et", "herm", *_PAIRS)}
     for s in seeds:
         rng = np.random.default_rng(s)
         X = rng.standard_normal((2, P, N))
         eps = rng.standard_normal((2, P))
         F = rng.standard_normal((2, M, N))
         w = rng.standard_normal(N)
-        eg = 0.0
+        err, et, herm = {}, [], []
         for f in (0, 1):
             for d in (0, 1):
                 Phi = X[d] @ F[f].T / sq
@@ -58,11 +59,19 @@ def random_features_linear(N, alpha, nu, sigma2, t, seeds):
                 Z = Phi @ U / math.sqrt(P)
                 y = X[d] @ w / sq + math.sqrt(sigma2) * eps[d]
                 c = Z.T @ y / math.sqrt(P)
-                _, g = _time_functions(lam, t, nu)
-                err = (g * c) @ (F[f].T @ U).T - w
-                eg = eg + np.sum(err**2, axis=-1) / N / 4
-        out.append(eg)
-    return np.array(out)
+                e, g = _time_functions(lam, t, nu)
+                herm.append(1.0 - np.sum(1.0 - e**2, axis=-1) / N)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    wgt = np.where(lam > 0, (1 - e**2) / np.where(lam > 0, lam, 1.0), 0.0)
+                et.append(y @ y / P - wgt @ c**2)
+                err[f, d] = (g * c) @ (F[f].T @ U).T - w
+        cross = {(i, j): np.sum(err[i] * err[j], axis=-1) / N for i in err for j in err}
+        out["eg"].append(np.mean([cross[i, i] for i in err], axis=0))
+        out["et"].append(np.mean(et, axis=0))
+        out["herm"].append(np.mean(herm, axis=0))
+        for key, pairs in _PAIRS.items():
+            out[key].append(np.mean([cross[i, j] for i, j in pairs], axis=0))
+    return {key: np.array(val) for key, val in out.items()}
 
 
 def sgd_multipass(N, alpha, sigma2, eta, b, t_max, seeds):

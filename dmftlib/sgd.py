@@ -463,6 +463,7 @@ def simulate(N: int, alpha: float, sigma2: float, eta: float, b: float, t_max: f
 
 
 _CACHE_BYTES = 8 * 2**20      # data of a seed group reused step after step (seed-major order in _runs)
+_SEL_BYTES = 2**24            # selection variables drawn at once (a chunk of steps) in _runs
 
 
 def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
@@ -496,7 +497,7 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
         # _CACHE_BYTES), each group through a chunk of steps, batched within the group; the selection
         # variables of a chunk of steps are drawn at once, in the order of the per-step draws.
         cg = max(1, int(_CACHE_BYTES // (8.0 * P * N)))
-        m = max(1, int(2**24 // (S * P)))                  # steps per chunk: selections of at most 16 MB
+        m = max(1, int(_SEL_BYTES // (S * P)))             # steps per chunk: selections of at most 16 MB
         for k0 in range(0, n, m):
             k1 = min(n, k0 + m)
             sel = rng.random((k1 - k0, S, P)) < b          # = the draws rng.random((S, P)) of steps k0..k1-1
