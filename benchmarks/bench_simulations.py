@@ -14,6 +14,7 @@ is stored on the library record. ``--quick`` runs tiny sizes only (for the tests
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -132,18 +133,33 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test of the suite)")
     ap.add_argument("--repeat", type=int, default=2, help="best of this many runs")
+    ap.add_argument("--only", default=None,
+                    help="re-measure only the functions whose name contains this string; keep the other records "
+                         "of results/simulations.json")
     args = ap.parse_args(argv)
     records = []
+    keep = lambda name: args.only is None or args.only in name  # noqa: E731
     for name, size_name, sizes, make, note in cases(args.quick):
+        if not keep(name):
+            continue
         note = "quick run (tiny sizes)" if args.quick else note
         records += _pair(name, size_name, sizes, [make(s) for s in sizes], note, args.repeat)
         print(f"{name} vs {size_name}: done", flush=True)
     for name, N, fns, note in chapter_cases(args.quick):
+        if not keep(name):
+            continue
         recs = _pair(name, "N", [N], [fns], note, args.repeat)
         for r in recs:
             r["chapter"] = True
         records += recs
         print(f"{note}: speed-up {recs[0]['speedup'][0]:.2f}", flush=True)
+    if args.only is not None:
+        import _common
+        path = _common.RESULTS / "simulations.json"
+        old = json.loads(path.read_text())["records"] if path.exists() else []
+        new = {(r["name"], r["size_name"], r["sizes"][0] if r.get("chapter") else None): r for r in records}
+        merged = [new.pop((r["name"], r["size_name"], r["sizes"][0] if r.get("chapter") else None), r) for r in old]
+        records = merged + list(new.values())
     return write_results("simulations", records)
 
 

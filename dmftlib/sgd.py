@@ -462,7 +462,7 @@ def simulate(N: int, alpha: float, sigma2: float, eta: float, b: float, t_max: f
                          alpha=alpha, sigma2=sigma2, eta=eta, b=b, N=int(N), P=P, B=b * P, n_seeds=eg.shape[0])
 
 
-_CACHE_BYTES = 8 * 2**20      # data of a seed group reused step after step (seed-major order in _runs)
+_CACHE_BYTES = 2**20          # data of a seed group reused step after step (seed-major order in _runs): half an L2
 _SEL_BYTES = 2**24            # selection variables drawn at once (a chunk of steps) in _runs
 
 
