@@ -101,10 +101,10 @@ def record_table(rec, base=None):
 
 def _pairs(records):
     """Library records (no baseline, no peer) with their baseline record (or None), in file order."""
-    bases = {(r["baseline_for"], r.get("size_name"), bool(r.get("chapter"))): r
-             for r in records if r.get("baseline_for")}
-    return [(r, bases.get((r.get("name"), r.get("size_name"), bool(r.get("chapter")))))
-            for r in records if not r.get("baseline_for") and not r.get("peer")]
+    def key(r, name):
+        return (name, r.get("size_name"), bool(r.get("chapter")), tuple(r.get("sizes", [])) if r.get("chapter") else ())
+    bases = {key(r, r["baseline_for"]): r for r in records if r.get("baseline_for")}
+    return [(r, bases.get(key(r, r.get("name")))) for r in records if not r.get("baseline_for") and not r.get("peer")]
 
 
 def _slug(text):
