@@ -116,26 +116,31 @@ def plot_function(title, records, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     rows = [r for r in records if len(r.get("sizes", [])) >= 2]
     size_names = list(dict.fromkeys(r.get("size_name", "size") for r in rows))
     if not size_names:
         return None
     fig, axes = plt.subplots(2, len(size_names), figsize=(4.4 * len(size_names), 6.4), squeeze=False)
-    for k, r in enumerate(rows):
+    peer_colors = {}
+    for r in rows:
         j = size_names.index(r.get("size_name", "size"))
         if r.get("peer"):
             style, label = "^:", f"{r.get('name')} ({r['peer']})"
+            color = peer_colors.setdefault(label, f"C{2 + len(peer_colors) % 8}")
         elif r.get("baseline_for"):
-            style, label = "s--", "naive per-seed loop"
+            style, label, color = "s--", "naive per-seed loop", "C1"
         else:
-            style, label = "o-", "dmftlib"
+            style, label, color = "o-", "dmftlib", "C0"
         if r.get("exponent") is not None:
             label += f", slope {r['exponent']:.2f}"
         for i, field in enumerate(("cpu_s", "mem_mb")):
             pts = [(s, y) for s, y in zip(r["sizes"], r.get(field) or []) if y is not None and y > 0]
             if len(pts) >= 2:
                 x, y = zip(*pts)
-                axes[i, j].loglog(x, y, style, color=f"C{k % 10}", ms=4, label=label)
+                axes[i, j].loglog(x, y, style, color=color, ms=4, label=label)
+    for ax in axes.ravel():
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     for j, name in enumerate(size_names):
         axes[0, j].set_ylabel("CPU time (s)")
         axes[1, j].set_ylabel("peak traced memory (MB)")
