@@ -527,6 +527,7 @@ def simulate(N: int, K: int, M: int, eta: float, t, seeds, sigma: float = 0.0,
         Rs[j] = np.einsum("skn,mn->skm", W, B) / N
         vs[j] = v
 
+    from scipy.special import erf
     mu, j = 0, 0
     while steps[j] < mu:          # record times before the start (t[0] < 0 impossible; kept for clarity)
         j += 1
@@ -534,18 +535,24 @@ def simulate(N: int, K: int, M: int, eta: float, t, seeds, sigma: float = 0.0,
         record(0)
         j = 1
     total = int(steps[-1])
+    gp_c, inv_sq2 = np.sqrt(_C2), 1.0 / _SQ2
+    buf = np.empty((S, K, N))
     while mu < total:
         n = min(chunk, total - mu)
         # per-seed streams: (n, S, N + 1); last column is the label noise
         Z = np.stack([r.standard_normal((n, N + 1)) for r in rngs], axis=1)
-        for b in range(n):
-            x = Z[b, :, :N]
-            lam = np.einsum("skn,sn->sk", W, x) / sqN
-            nu = x @ B.T / sqN
-            gl = g(lam)
-            err = g(nu) @ v_star + sigma * Z[b, :, N] - np.einsum("sk,sk->s", v, gl)   # y - phi
-            delta = v * g_prime(lam) * err[:, None]
-            W += (eta / sqN) * delta[:, :, None] * x[:, None, :]
+        # everything that does not depend on the student, for the whole chunk at once (one BLAS call):
+        # the inputs x / sqrt(N) and the teacher's labels y = g(B x / sqrt(N)) . v* + sigma z
+        xs = Z[:, :, :N] / sqN                                                  # (n, S, N)
+        y = erf(np.matmul(xs, B.T) * inv_sq2) @ v_star + sigma * Z[:, :, N]     # (n, S)
+        for b in range(n):        # the step itself: few calls on (S, K) arrays (Python overhead bound)
+            x = xs[b]
+            lam = np.matmul(W, x[:, :, None])[:, :, 0]                          # (S, K)
+            gl = erf(lam * inv_sq2)
+            err = y[b] - (v * gl).sum(axis=1)                                   # y - phi
+            delta = (gp_c * eta) * v * np.exp(-0.5 * lam * lam) * err[:, None]  # eta g'(lam) v err
+            np.multiply(delta[:, :, None], x[:, None, :], out=buf)
+            W += buf
             if train:
                 v += (eta_v / N) * gl * err[:, None]
             mu += 1

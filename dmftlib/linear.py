@@ -768,13 +768,16 @@ def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min
         eps[i] = rng.standard_normal(P)
     if sqrt_spec is not None:
         X *= sqrt_spec[None, None, :]
-    Sig = np.einsum("spi,spj->sij", X, X) / P
+    # batched BLAS products (seeds lead); Xt is a view: X^T of each seed
+    Xt = np.swapaxes(X, 1, 2)
+    Sig = np.matmul(Xt, X) / P
     lam, U = np.linalg.eigh(Sig)
     lam = np.clip(lam, 0.0, None)
     del Sig
-    a = np.einsum("sij,si->sj", U, wstar)                       # U^T w*
-    nvec = np.sqrt(N) / P * np.einsum("spi,sp->si", X, eps)     # sqrt(N)/P X^T eps
-    c = np.einsum("sij,si->sj", U, nvec)
+    Ut = np.swapaxes(U, 1, 2)
+    a = np.matmul(Ut, wstar[:, :, None])[:, :, 0]                          # U^T w*
+    nvec = np.sqrt(N) / P * np.matmul(Xt, eps[:, :, None])[:, :, 0]       # sqrt(N)/P X^T eps
+    c = np.matmul(Ut, nvec[:, :, None])[:, :, 0]
     # coefficients of v in the eigenbasis, shape (S, T, N)
     a_t = lam[:, None, :] + ridge
     at = a_t * t[None, :, None]
@@ -782,12 +785,12 @@ def _simulate_per_seed(N, alpha, sigma2, t, seeds, ridge=0.0, spectrum=None, min
         phi = np.where(a_t > 0, -np.expm1(-at) / np.where(a_t > 0, a_t, 1.0), t[None, :, None] + 0 * a_t)
     B = 1.0 - lam[:, None, :] * phi
     vt = -B * a[:, None, :] + np.sqrt(sigma2) * phi * c[:, None, :]
-    v = np.einsum("sij,stj->sti", U, vt)                          # back to the input basis
+    v = np.matmul(vt, Ut)                                         # back to the input basis, (S, T, N)
     if sqrt_spec is None:
         eg = np.mean(v**2, axis=2)
     else:
         eg = np.mean(spec[None, None, :] * v**2, axis=2)
-    resid = np.sqrt(sigma2) * eps[:, None, :] - np.einsum("spi,sti->stp", X, v) / np.sqrt(N)
+    resid = np.sqrt(sigma2) * eps[:, None, :] - np.matmul(v, Xt) / np.sqrt(N)
     et = np.mean(resid**2, axis=2)
     return t, eg, et, P, alpha, sigma2, ridge, N
 

@@ -232,13 +232,19 @@ def _time_functions(lam, t, nu):
     return np.where(posb, e, 1.0), np.where(posb, g, 0.0)
 
 
-def _draw(N, P, M, S, rng_seeds, n_test=0):
-    """Gaussian draws per seed: ``X (S,2,P,N)``, ``eps (S,2,P)``, ``F (S,2,M,N)``, ``w (S,N)``, ``Xi (S,2,2,P,M)``."""
+def _draw(N, P, M, S, rng_seeds, n_test=0, xi=True):
+    """Gaussian draws per seed: ``X (S,2,P,N)``, ``eps (S,2,P)``, ``F (S,2,M,N)``, ``w (S,N)``, ``Xi (S,2,2,P,M)``.
+
+    ``xi=False`` (allowed only with ``n_test=0``: ``Xi`` is the last draw then) skips ``Xi`` and returns None
+    in its place; the other draws are unchanged.
+    """
+    if not xi and n_test:
+        raise ValueError("Xi can be skipped only when nothing is drawn after it (n_test = 0)")
     X = np.empty((S, 2, P, N))
     eps = np.empty((S, 2, P))
     F = np.empty((S, 2, M, N))
     w = np.empty((S, N))
-    Xi = np.empty((S, 2, 2, P, M))
+    Xi = np.empty((S, 2, 2, P, M)) if xi else None
     Xt = np.empty((S, n_test, N))
     for i, s in enumerate(rng_seeds):  # drawing only: one generator per seed, reproducible seed by seed
         rng = np.random.default_rng(s)
@@ -246,8 +252,9 @@ def _draw(N, P, M, S, rng_seeds, n_test=0):
         eps[i] = rng.standard_normal((2, P))
         F[i] = rng.standard_normal((2, M, N))
         w[i] = rng.standard_normal(N)
-        Xi[i] = rng.standard_normal((2, 2, P, M))
-        Xt[i] = rng.standard_normal((n_test, N))
+        if xi:
+            Xi[i] = rng.standard_normal((2, 2, P, M))
+            Xt[i] = rng.standard_normal((n_test, N))
     return X, eps, F, w, Xi, Xt
 
 
@@ -277,7 +284,9 @@ def _design(N, alpha, nu, sigma2, t, seeds, phi, mode, n_test=0):
     S = len(seeds)
     mu0, mu1, mus = activation_coefficients(phi)
     use_test_set = (mode == "simulate" and phi != "linear")
-    X, eps, F, w, Xi, Xt = _draw(N, P, M, S, seeds, n_test if use_test_set else 0)
+    # Xi (the Gaussian-equivalent noise) is used by the theory only; a simulation without a test set skips it
+    X, eps, F, w, Xi, Xt = _draw(N, P, M, S, seeds, n_test if use_test_set else 0,
+                                 xi=(mode == "theory" or use_test_set))
     sq = math.sqrt(N)
     pre = np.matmul(X[:, None], np.swapaxes(F, -1, -2)[:, :, None]) / sq   # (S, f, d, P, M)
     if mode == "theory":
@@ -293,21 +302,22 @@ def _design(N, alpha, nu, sigma2, t, seeds, phi, mode, n_test=0):
     out["herm"] = 1.0 - np.mean(np.sum(1.0 - e**2, axis=-1), axis=(1, 2)) / N
 
     if mode == "simulate":
-        y = np.einsum("sdpn,sn->sdp", X, w) / sq + math.sqrt(sigma2) * eps       # (S,2,P)
+        # batched BLAS products, seeds (and models) as leading dimensions
+        y = np.matmul(X, w[:, None, :, None])[..., 0] / sq + math.sqrt(sigma2) * eps  # (S,2,P)
         c = np.matmul(y[:, None, :, None, :], Z)[..., 0, :] / sqrtP              # (S,2,2,M)
         et = (np.sum(y**2, axis=-1)[:, None, :, None] / P
-              - np.einsum("sfdtm,sfdm->sfdt", np.where(lam[..., None, :] > 0, (1 - e**2), 0.0)
-                          / np.where(lam[..., None, :] > 0, lam[..., None, :], 1.0), c**2))
+              - np.matmul(np.where(lam[..., None, :] > 0, (1 - e**2), 0.0)
+                          / np.where(lam[..., None, :] > 0, lam[..., None, :], 1.0), (c**2)[..., None])[..., 0])
         coef = g * c[..., None, :]                                              # a(t)/sqrt(M) = U coef
         if phi == "linear":
             GU = np.matmul(np.swapaxes(F, -1, -2)[:, :, None], U)               # F^T U  (S,2,2,N,M)
             err = np.matmul(coef, np.swapaxes(GU, -1, -2)) - w[:, None, None, None, :]
             norm = N
         else:
-            feats = _phi(phi, np.einsum("sqn,sfmn->sfqm", Xt, F) / sq)           # (S,2,n_test,M)
-            fU = np.einsum("sfqm,sfdmk->sfdqk", feats, U)
-            f_test = np.einsum("sfdqk,sfdtk->sfdtq", fU, coef)
-            err = f_test - (np.einsum("sqn,sn->sq", Xt, w) / sq)[:, None, None, None, :]
+            feats = _phi(phi, np.matmul(Xt[:, None], np.swapaxes(F, -1, -2)) / sq)  # (S,2,n_test,M)
+            fU = np.matmul(feats[:, :, None], U)                                 # (S,2,2,n_test,M)
+            f_test = np.matmul(coef, np.swapaxes(fU, -1, -2))                    # (S,2,2,T,n_test)
+            err = f_test - (np.matmul(Xt, w[:, :, None])[..., 0] / sq)[:, None, None, None, :]
             norm = n_test
 
         def cross(i, j):
@@ -558,21 +568,23 @@ def simulate_ensemble(N: int, alpha: float, nu: float, sigma2: float, t, ks, see
         w[i] = rng.standard_normal(N)
         Xt[i] = rng.standard_normal((nt, N))
     sq = math.sqrt(N)
-    Phi = _phi(phi, np.einsum("sdpn,sfmn->sfdpm", X, F) / sq).reshape(S, K, P, M)
+    # batched BLAS products: seeds and models are leading dimensions
+    Phi = _phi(phi, np.matmul(X[:, None], np.swapaxes(F, -1, -2)[:, :, None]) / sq).reshape(S, K, P, M)
     lam, U, Z = _eig_models(Phi)
     _, g = _time_functions(lam, t, nu)
-    y = np.einsum("sdpn,sn->sdp", X, w) / sq + math.sqrt(sigma2) * eps                  # (S, nd, P)
+    y = np.matmul(X, w[:, None, :, None])[..., 0] / sq + math.sqrt(sigma2) * eps       # (S, nd, P)
     yk = np.broadcast_to(y[:, None], (S, nf, nd, P)).reshape(S, K, P)
-    c = np.einsum("skpm,skp->skm", Z, yk) / math.sqrt(P)
+    c = np.matmul(yk[:, :, None, :], Z)[:, :, 0, :] / math.sqrt(P)
     coef = g * c[:, :, None, :]                                                       # (S,K,T,M)
     Fk = np.broadcast_to(F[:, :, None], (S, nf, nd, M, N)).reshape(S, K, M, N)
+    coefU = np.matmul(coef, np.swapaxes(U, -1, -2))                                   # (U coef)^T, (S,K,T,M)
     if phi == "linear":
-        pred = np.einsum("skmn,skmj,sktj->sktn", Fk, U, coef)                           # F^T a/sqrt(M)
+        pred = np.matmul(coefU, Fk)                                                   # F^T a/sqrt(M)
         target, norm = w[:, None, None, :], N
     else:
-        feats = _phi(phi, np.einsum("sqn,skmn->skqm", Xt, Fk) / sq)
-        pred = np.einsum("skqm,skmj,sktj->sktq", feats, U, coef)
-        target, norm = (np.einsum("sqn,sn->sq", Xt, w) / sq)[:, None, None, :], n_test
+        feats = _phi(phi, np.matmul(Xt[:, None], np.swapaxes(Fk, -1, -2)) / sq)
+        pred = np.matmul(coefU, np.swapaxes(feats, -1, -2))
+        target, norm = (np.matmul(Xt, w[:, :, None])[..., 0] / sq)[:, None, None, :], n_test
     csum = np.cumsum(pred, axis=1)[:, ks - 1] / ks[None, :, None, None]             # (S, n_k, T, .)
     err = np.sum((csum - target) ** 2, axis=-1) / norm
     m, s = mean_sem(err, axis=0)

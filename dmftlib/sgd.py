@@ -462,6 +462,10 @@ def simulate(N: int, alpha: float, sigma2: float, eta: float, b: float, t_max: f
                          alpha=alpha, sigma2=sigma2, eta=eta, b=b, N=int(N), P=P, B=b * P, n_seeds=eg.shape[0])
 
 
+_CACHE_BYTES = 2**20          # data of a seed group reused step after step (seed-major order in _runs): half an L2
+_SEL_BYTES = 2**24            # selection variables drawn at once (a chunk of steps) in _runs
+
+
 def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
     """Per-seed errors ``(t, eg, et, P, params)``, ``eg`` and ``et`` of shape ``(n_seeds, n_steps + 1)``; see :func:`simulate`."""
     N = check_int("N", N, low=2)
@@ -488,14 +492,27 @@ def _runs(N, alpha, sigma2, eta, b, t_max, seeds, max_bytes=1.5e8):
         eg = np.empty((S, n + 1))
         et = np.empty((S, n + 1))
         scale = eta * math.sqrt(N) / (b * P)
-        for k in range(n + 1):
-            r = sigma * eps - np.einsum("spn,sn->sp", X, v) / math.sqrt(N)
-            eg[:, k] = np.einsum("sn,sn->s", v, v) / N
-            et[:, k] = np.einsum("sp,sp->s", r, r) / P
-            if k == n:
-                break
-            sel = rng.random((S, P)) < b
-            v = v + scale * np.einsum("spn,sp->sn", X, sel * r)
+        # Seed-major order: the step is memory-bound (two passes over X), and X is read from cache only if it
+        # is reused before other data evict it. So the seeds run in cache groups (X of a group below
+        # _CACHE_BYTES), each group through a chunk of steps, batched within the group; the selection
+        # variables of a chunk of steps are drawn at once, in the order of the per-step draws.
+        cg = max(1, int(_CACHE_BYTES // (8.0 * P * N)))
+        m = max(1, int(_SEL_BYTES // (S * P)))             # steps per chunk: selections of at most 16 MB
+        for k0 in range(0, n, m):
+            k1 = min(n, k0 + m)
+            sel = rng.random((k1 - k0, S, P)) < b          # = the draws rng.random((S, P)) of steps k0..k1-1
+            for c0 in range(0, S, cg):
+                c = slice(c0, c0 + cg)
+                Xc, vc, ec = X[c], v[c], eps[c]
+                for k in range(k0, k1):
+                    r = sigma * ec - np.matmul(Xc, vc[:, :, None])[:, :, 0] / math.sqrt(N)
+                    eg[c, k] = np.einsum("sn,sn->s", vc, vc) / N
+                    et[c, k] = np.einsum("sp,sp->s", r, r) / P
+                    vc = vc + scale * np.matmul((sel[k - k0, c] * r)[:, None, :], Xc)[:, 0, :]
+                v[c] = vc
+        r = sigma * eps - np.matmul(X, v[:, :, None])[:, :, 0] / math.sqrt(N)       # the last record, t = n eta
+        eg[:, n] = np.einsum("sn,sn->s", v, v) / N
+        et[:, n] = np.einsum("sp,sp->s", r, r) / P
         eg_all.append(eg)
         et_all.append(et)
     eg = np.concatenate(eg_all)
@@ -703,11 +720,11 @@ def simulate_online(N: int, B: int, sigma2: float, g: float, t_max: float, seeds
     for k in range(n + 1):
         eg[:, k] = np.einsum("sn,sn->s", v, v) / N
         x = rng.standard_normal((S, B, N))
-        r = sigma * rng.standard_normal((S, B)) - np.einsum("sbn,sn->sb", x, v) / math.sqrt(N)
+        r = sigma * rng.standard_normal((S, B)) - np.matmul(x, v[:, :, None])[:, :, 0] / math.sqrt(N)
         et[:, k] = np.mean(r**2, axis=1)
         if k == n:
             break
-        v = v + (eta * math.sqrt(N) / B) * np.einsum("sbn,sb->sn", x, r)
+        v = v + (eta * math.sqrt(N) / B) * np.matmul(r[:, None, :], x)[:, 0, :]
     if not np.all(np.isfinite(eg)):
         raise FloatingPointError("the simulation overflowed (g >= 2?); reduce g or t_max")
     eg_m, eg_s = mean_sem(eg, axis=0)

@@ -400,3 +400,57 @@ def test_dmft_theory_bad_input():
         args = {"alpha": 1.0, "nu": 0.5, "sigma2": 0.0, "t_max": 2.0, "n_t": 11} | kw
         with pytest.raises(ValueError, match=list(kw)[0]):
             rf.dmft_theory(**args)
+
+
+# ------------------------------------------------------------------ issue 17: faster simulations
+# The simulation was rewritten (batched matmul instead of einsum, Xi is not drawn for a linear simulation: it was the last draw); the random
+# streams are unchanged, so the results equal those of the previous implementation to round-off.
+# The literals below were printed by the previous implementation (git cc61746) at these small sizes.
+_PREV_RF = {
+    "linear": ([
+        1.0876979113962655, 0.8144749787707483, 0.9978604931057703, 1.1603475840541277,
+    ], [
+        1.4989036707081986, 0.5520266133865284, 0.3423154090598895, 0.29450626313553635,
+    ],
+               [
+                1.0876979113962655, 0.49511048437084115, 0.17522471236230577, -0.09634563297626653,
+            ], [
+                0.8849279346404123, 0.7312249615350077, 0.8849279346404123, 0.5395668115867408,
+            ]),
+    "tanh": ([
+        1.0954308461089106, 0.7883181727829539, 0.7986244254425893, 1.0492182160144632,
+    ], [
+        1.4989036707081986, 0.7975374548216833, 0.43035280854560093, 0.3455576098806448,
+    ],
+             [
+                1.0954308461089106, 0.6825023231558945, 0.3402128598171885, 0.09092197157258075,
+            ], [
+                0.86151215337468, 0.7990211534216098, 0.86151215337468, 0.5337462849657949,
+            ]),
+}
+
+
+@pytest.mark.parametrize("phi", ["linear", "tanh"])
+def test_simulate_equals_previous_implementation(phi):
+    sim = rf.simulate(20, 1.0, 0.5, 0.25, [0.0, 0.5, 3.0, np.inf], seeds=range(3), phi=phi, n_test=50)
+    ens = rf.simulate_ensemble(20, 1.0, 0.5, 0.25, [0.0, 3.0], [1, 3], seeds=range(3), over="data", phi=phi,
+                               n_test=50)
+    eg, et, bias, ens_eg = _PREV_RF[phi]
+    np.testing.assert_allclose(sim.test_error, eg, rtol=1e-12)
+    np.testing.assert_allclose(sim.train_error, et, rtol=1e-12)
+    np.testing.assert_allclose(sim.bias, bias, rtol=1e-12)
+    np.testing.assert_allclose(ens.test_error.ravel(), ens_eg, rtol=1e-12)
+
+
+def test_simulate_equals_naive_per_seed_loop():
+    # benchmarks/naive.py: the same draws, one seed and one model at a time (the benchmark's baseline)
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    import naive
+    t = np.array([0.0, 0.7, 5.0, np.inf])
+    sim = rf.simulate(24, 1.5, 0.75, 0.2, t, seeds=[5, 1])
+    ref = naive.random_features_linear(24, 1.5, 0.75, 0.2, t, [5, 1])
+    for field, key in (("test_error", "eg"), ("train_error", "et"), ("ens_features", "features"),
+                       ("ens_data", "data"), ("bias", "bias"), ("hermitian_error", "herm")):
+        np.testing.assert_allclose(getattr(sim, field), ref[key].mean(axis=0), rtol=1e-11, err_msg=field)

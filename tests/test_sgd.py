@@ -267,3 +267,65 @@ def test_closure_near_the_stability_limit_gap_shrinks_with_N():
     sc = sgd.finite_size_scan([125, 500], [96, 32], ALPHA, SIGMA2, eta, B_FRAC, 30.0, window=(15.0, 30.0))
     assert sc.dev_test[0] > 4 * sc.dev_test_sem[0]
     assert abs(sc.dev_test[1]) < sc.dev_test[0] / 4 + 3 * sc.dev_test_sem[1]
+
+
+# ------------------------------------------------------------------ issue 17: faster simulations
+# The simulation was rewritten (batched matmul instead of einsum, seed-major cache groups); the random
+# streams are unchanged, so the results equal those of the previous implementation to round-off.
+# The literals below were printed by the previous implementation (git cc61746) at these small sizes.
+_PREV_SGD = {
+    "one group": ([
+        1.1126493831031266, 0.9788847760885306, 0.9270416899862415, 0.8128731706602658, 0.7347937799518277,
+        0.7053222746574822,
+    ], [
+        1.5438463423467088, 1.2169181697789393, 1.1445111586839343, 0.9309804292769247, 0.734840990576142,
+        0.6573841902096805,
+    ]),
+    "memory groups": ([
+        0.9907967119336695, 0.9149883061239873, 0.8011220983320424, 0.735204130186416, 0.6842324069017797,
+        0.6353084190140779,
+    ], [
+        1.251565666211347, 1.1299332858289282, 0.9255706646991145, 0.863323855081542, 0.8224458501107993,
+        0.735472742569938,
+    ]),
+    "online": ([
+        0.7905451802377867, 0.709866188662892, 0.6599031907935279, 0.6160349988547965, 0.5353791264107883,
+        0.5146688278379333, 0.47991439077582765, 0.44994281874976033, 0.39937835066975386,
+        0.3657331270034465, 0.3406121973770457, 0.3200556005889114, 0.2823046079177271, 0.2620798621368267,
+        0.23754102414262324, 0.19742446588065332,
+    ], [
+        1.3154284453922227, 0.8207642952124999, 1.0825048861957025, 1.0548865920463257, 0.6529982539847003,
+        0.7000372674561998, 0.5670052169350767, 0.9180493000190836, 0.6360324527893518, 0.5367371291777489,
+        0.2619870932718386, 0.7523786592214283, 0.42076844004345215, 0.6693661795031706, 0.8716218846676281,
+        0.3733471022226699,
+    ]),
+}
+
+
+def test_simulate_equals_previous_implementation():
+    a = sgd.simulate(30, 2.0, 0.25, 0.2, 0.1, 1.0, seeds=range(3))
+    b = sgd.simulate(200, 2.0, 0.25, 0.2, 0.1, 1.0, seeds=range(3), max_bytes=1e6)   # one seed per group
+    c = sgd.simulate_online(30, 4, 0.25, 0.5, 1.0, seeds=range(3))
+    for sim, key in ((a, "one group"), (b, "memory groups"), (c, "online")):
+        assert_allclose(sim.test_error, _PREV_SGD[key][0], rtol=1e-12)
+        assert_allclose(sim.train_error, _PREV_SGD[key][1], rtol=1e-12)
+
+
+def test_simulate_cache_groups_and_selection_chunks_do_not_change_results(monkeypatch):
+    ref = sgd.simulate(30, 2.0, 0.25, 0.2, 0.1, 2.0, seeds=range(4))
+    monkeypatch.setattr(sgd, "_CACHE_BYTES", 1)            # one seed per cache group
+    monkeypatch.setattr(sgd, "_SEL_BYTES", 1)              # selections drawn step by step
+    alt = sgd.simulate(30, 2.0, 0.25, 0.2, 0.1, 2.0, seeds=range(4))
+    assert_allclose(alt.test_error, ref.test_error, rtol=1e-13)
+    assert_allclose(alt.train_error, ref.train_error, rtol=1e-13)
+
+
+def test_simulate_equals_naive_per_seed_loop():
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    import naive
+    sim = sgd.simulate(40, 1.5, 0.3, 0.25, 0.2, 3.0, seeds=[3, 8, 1])
+    eg, et = naive.sgd_multipass(40, 1.5, 0.3, 0.25, 0.2, 3.0, [3, 8, 1])
+    assert_allclose(sim.test_error, eg.mean(axis=0), rtol=1e-12)
+    assert_allclose(sim.train_error, et.mean(axis=0), rtol=1e-12)
