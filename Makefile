@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test test-fast test-min pdf perf api lock lock-upgrade bench venv clean help student lab
+.PHONY: book test test-fast test-min pdf perf perf-regress api lock lock-upgrade bench venv clean help student lab
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
@@ -103,6 +103,15 @@ test-min:
 # build in toc order and pypdf binds them with an outline (the browser test of `make test` does the same).
 pdf: book
 	$(PY) tools/make_pdf.py --html _build/html --out _build/pdf/book.pdf
+
+# The benchmark suite (benchmarks/): CPU time and memory vs size, one BLAS thread; writes the Performance
+# page. The peers' figures come from benchmarks/peers/*.py, which take the peers' checkouts as arguments.
+perf: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) $$f || exit 1; done
+	$(PY) tools/perf_page.py
+
+perf-regress: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -p no:cacheprovider benchmarks/ --benchmark-only
 
 bench: $(STAMP)
 	$(PY) tests/bench_chapters.py --write book/front/status.md
