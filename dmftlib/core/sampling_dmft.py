@@ -141,7 +141,7 @@ class SamplingDMFTResult(ReadOnlyArrays):
     n_samples_history : sample count at every iteration.
     n_iter, converged, wall_time, n_samples (final count).
     error_estimate : with ``target_error``, the estimated relative standard error of the late
-        diagonal $C(t, t)$, $t \ge t_{\max}/2$ (two independent half chains, see
+        diagonal $C(t, t)$, $t \\ge t_{\\max}/2$ (from independent chains, see
         :func:`solve_sampling_dmft`); else ``None``. n_average : passes averaged (0 without it).
     """
 
@@ -284,7 +284,7 @@ def _sqrt_cov(cov):
 
 def _run_time_major(drift, drift_dx, psi, dpsi, K, M, noise_cov, x0, quenched, t, dt, S, rng, want_R, n_response, B,
                     want_C=True, moment_matching=False):
-    """One pass in the time-major layout: ``x`` has shape ``(n, S)`` (a time slice is a contiguous row).
+    r"""One pass in the time-major layout: ``x`` has shape ``(n, S)`` (a time slice is a contiguous row).
 
     Returns ``(x, R, ok, C_cv, cv_sem)``: with the Gaussian filter ``B`` (control variate) ``C_cv`` is
     $\hat C_x - \hat C_y + C_y$ (``y = dt B eta``, $C_y = \Delta t^2 B\,\mathrm{cov}\,B^\top$ exact) and
