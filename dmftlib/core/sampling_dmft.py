@@ -649,7 +649,7 @@ def solve_sampling_dmft(
     if moment_matching and not time_major:
         raise ValueError("moment_matching needs time_major=True")
     n_chains = check_int("n_chains", n_chains, low=2, high=64)
-    min_average = check_int("min_average", min_average, low=2, high=max_iter)
+    min_average = check_int("min_average", min_average, low=2, high=10**6)
     check_budget("samples x time steps x iterations", float(n_samples) * n * max_iter)
     check_budget("doubles (trajectories and tangents)", 3.0 * n_samples * n + n_response * n * n, limit=2**28)
     if not callable(x0):
