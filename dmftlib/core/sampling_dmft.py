@@ -474,8 +474,9 @@ def _solve_fast(drift, kernel_map, drift_dx, psi, dpsi, noise_cov, x0, quenched,
     if n_avg:
         Cs = np.array([a / n_avg for a in acc_C])
         C, C_sem = Cs.mean(axis=0), Cs.std(axis=0, ddof=1) / np.sqrt(n_ch)
-    else:
-        C, C_sem = outs[0][2], outs[0][3]
+    else:      # no averaged passes: the final pass of every chain
+        C = np.mean([o[2] for o in outs], axis=0)
+        C_sem = np.sqrt(np.mean([o[3] ** 2 for o in outs], axis=0) / len(outs))
     Rs = [o[1] for o in outs if o[1] is not None]
     R = np.tril(np.mean(Rs, axis=0)) if Rs else None
     x = outs[0][0] if outs else last_x
