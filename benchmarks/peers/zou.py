@@ -12,7 +12,8 @@ couplings, ``sigma = 0``, ``nl = 'Tanh'``), ``T = 20``, ``dt = 0.1`` (the peer's
 needs more iterations). The peer measures the response of every trajectory on a ``(nTime, nTime, nTraj)``
 array (about 2.6 GB at 4000 trajectories): its cost, as published, is part of the measurement.
 Accuracy: ``C(19.9, 19.9)`` against the deterministic Euler reference (``benchmarks/_rnn_reference.py``).
-Runs 3 seeds (``np.random.seed``; the peer draws from NumPy's global generator).
+Runs 3 seeds (``np.random.seed``; the peer draws from NumPy's global generator). With ``--quick``: the cost
+only, from 2 iterations of each phase scaled to the schedule (for a loaded machine).
 Writes ``benchmarks/results/peer_zou.json``.
 """
 import contextlib
@@ -32,6 +33,32 @@ from _rnn_reference import euler_reference  # noqa: E402
 G, T, DT = 2.0, 20.0, 0.1
 SCHEDULE = dict(nTraj_list=[1000, 4000], nIte_list=[40, 10], damp=0.3)
 SEEDS = (1, 2, 3)
+
+
+def quick(checkout, peer, n_it=2):
+    """Cost only: ``n_it`` iterations of each phase of the schedule, scaled to the full schedule (the cost of
+    one iteration does not change along a phase); no accuracy. For a loaded machine."""
+    sys.path.insert(0, str(checkout))
+    from model.DMFT_numeric import DMFT_rate_model
+    total, parts = 0.0, []
+    for n_traj, n_ite in zip(SCHEDULE["nTraj_list"], SCHEDULE["nIte_list"]):
+        np.random.seed(1)
+        model = DMFT_rate_model(G, 0.0, 0.0, "Tanh", T, DT, [n_traj], [n_it], SCHEDULE["damp"], 1e-10, "normal", 1.0)
+        c0 = time.process_time()
+        with contextlib.redirect_stdout(io.StringIO()):
+            model.main_loop()
+        per = (time.process_time() - c0) / n_it
+        parts.append(per)
+        total += per * n_ite
+        print(f"{n_traj} trajectories: {per:.2f} s CPU per iteration", flush=True)
+    mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rec = dict(name="Zou DMFT_rate_model.main_loop (g=2, T=20, dt=0.1)", size_name="S", sizes=[4000],
+               cpu_s=[total], mem_mb=[mem], exponent=None, peer=peer, cpu_s_per_iteration=parts,
+               note=(f"tanh network g=2, T=20, dt=0.1; schedule {SCHEDULE}; CPU of the schedule scaled from {n_it} "
+                     f"iterations per phase ({parts[0]:.2f} s and {parts[1]:.2f} s per iteration at "
+                     f"{SCHEDULE['nTraj_list'][0]} and {SCHEDULE['nTraj_list'][1]} trajectories); accuracy not "
+                     f"measured in this run (machine load); peak RSS {mem:.0f} MB"))
+    print("wrote", write_results("peer_zou", [rec]))
 
 
 def main(checkout, peer):
@@ -66,6 +93,6 @@ def main(checkout, peer):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: zou.py <checkout> <owner/repo@commit>")
-    main(Path(sys.argv[1]), sys.argv[2])
+    if len(sys.argv) not in (3, 4) or (len(sys.argv) == 4 and sys.argv[3] != "--quick"):
+        sys.exit("usage: zou.py <checkout> <owner/repo@commit> [--quick]")
+    (quick if len(sys.argv) == 4 else main)(Path(sys.argv[1]), sys.argv[2])
