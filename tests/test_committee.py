@@ -289,3 +289,35 @@ def test_simulate_equals_naive_per_seed_loop():
     sim = cm.simulate(50, 2, 1, 0.7, t, seeds=[2, 5], sigma=0.2, chunk=30)
     ref = naive.committee(50, 2, 1, 0.7, t, [2, 5], sigma=0.2, chunk=30)
     assert_allclose(sim.eg_seeds, ref, rtol=1e-12)
+
+
+def test_fast_rhs_matches_generic_rhs():
+    """_FastRHS (used by ode) contracts the closed forms differently from _rhs: equal to round-off, K != M, noise,
+    second layer, v != 1."""
+    rng = np.random.default_rng(5)
+    for K, M in ((1, 1), (2, 2), (3, 2), (4, 5)):
+        W, B = rng.standard_normal((K, 40)), rng.standard_normal((M, 40))
+        Q, R, T = W @ W.T / 40, W @ B.T / 40, B @ B.T / 40
+        v, vs = rng.uniform(0.5, 1.5, K), rng.uniform(0.5, 1.5, M)
+        for sigma, eta_v in ((0.0, 0.0), (0.3, 0.2)):
+            a = cm._rhs(Q, R, T, v, vs, 0.4, sigma, eta_v)
+            b = cm._FastRHS(K, M, T, vs, 0.4, sigma, eta_v)(Q, R, v)
+            for x, y in zip(a, b):
+                assert np.abs(x - y).max() < 1e-13
+
+
+def test_adaptive_ode_matches_rk4_and_plateau_escape_to_1e_4():
+    t = np.linspace(0, 20, 41)
+    a = cm.ode(2, 2, 0.5, t, method="adaptive", train_second_layer=True, sigma=0.1)
+    b = cm.ode(2, 2, 0.5, t, dt=0.02, train_second_layer=True, sigma=0.1)
+    assert np.abs(a.eg - b.eg).max() < 1e-7 and np.abs(a.Q - b.Q).max() < 1e-7
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _committee_metrics import plateau_and_escape
+    t = np.linspace(0, 1500, 1501)          # eta = 0.1: a long plateau, escape near t = 1070
+    p, e = plateau_and_escape(t, cm.ode(2, 2, 0.1, t, method="adaptive").eg)
+    p0, e0 = plateau_and_escape(t, cm.ode(2, 2, 0.1, t, method="adaptive", rtol=1e-12, atol=1e-14).eg)
+    assert e0 is not None and abs(p / p0 - 1) < 1e-4 and abs(e / e0 - 1) < 1e-4
+    with pytest.raises(ValueError, match="method"):
+        cm.ode(2, 2, 0.5, t, method="euler")

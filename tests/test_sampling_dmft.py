@@ -131,3 +131,55 @@ def test_bad_input_raises_value_error(kwargs):
     base = dict(drift=lambda t, x, z: -x, kernel_map=ZERO, t_max=1.0, n_t=11)
     with pytest.raises(ValueError):
         solve_sampling_dmft(**{**base, **kwargs})
+
+
+# --- the fast path (issue 17): time-major layout, one kernel map, control variate, moment matching, stopping rule
+
+
+def _ou_fast(**kw):
+    return solve_sampling_dmft(
+        drift=lambda t, x, z: -x, drift_dx=lambda t, x, z: -np.ones_like(x), kernel_map=ZERO,
+        t_max=T_MAX, n_t=N_T, x0=0.0, noise_cov=2 * 0.5 / DT * np.eye(N_T), seed=2, time_major=True, **kw)
+
+
+def test_time_major_path_matches_ou_closed_form_within_monte_carlo_error():
+    res = _ou_fast(n_samples=4000)
+    C_ex, R_ex = _ou_discrete_exact(var0=0.0)
+    assert (np.abs(res.C - C_ex)[1:, 1:] / res.C_sem[1:, 1:]).max() < 5.0    # 5 sem, as the default path
+    assert_allclose(res.R, R_ex, atol=1e-12)
+    assert is_psd(res.C) and res.converged and res.error_estimate is None
+
+
+def test_control_variate_and_moment_matching_are_exact_for_a_linear_drift():
+    """x0 = 0 and drift -x: x is the filtered field y itself, so the control variate (c = 1) removes all the
+    sampling noise of C; moment matching alone makes the field's sample covariance exact, hence C exact too."""
+    C_ex, _ = _ou_discrete_exact(var0=0.0)
+    assert np.abs(_ou_fast(n_samples=500, control_decay=1.0).C - C_ex).max() < 1e-10
+    assert np.abs(_ou_fast(n_samples=500, moment_matching=True).C - C_ex).max() < 1e-10
+    # an imperfect control (c = 0.5) is still unbiased: within 5 of its standard errors
+    res = _ou_fast(n_samples=2000, control_decay=0.5)     # (x_1 = y_1 for any c: exact, zero sem; skip it)
+    assert (np.abs(res.C - C_ex)[2:, 2:] / res.C_sem[2:, 2:]).max() < 5.0
+
+
+def test_time_major_path_with_memory_matches_linear_goe():
+    a, g = 1.0, 0.5
+    res = solve_sampling_dmft(
+        drift=lambda t, x, z: -a * x, drift_dx=lambda t, x, z: -a * np.ones_like(x),
+        kernel_map=lambda x, R: (g**2 * x.T @ x / x.shape[0], g**2 * R), uses_response=True,
+        t_max=T_MAX, n_t=N_T, x0=lambda rng, S: rng.standard_normal(S), n_samples=4000, n_response=16, seed=3,
+        time_major=True, kernel_is_mean=True)
+    k = np.arange(N_T)
+    lag = k[:, None] - k[None, :]
+    assert np.abs(res.R - np.where(lag >= 0, _semicircle_moment(np.clip(lag, 0, None), g, a), 0.0)).max() < 1e-3
+    assert (np.abs(res.C - _semicircle_moment(k[:, None] + k[None, :], g, a)) / res.C_sem).max() < 5.0
+
+
+def test_fast_options_need_time_major_and_validate():
+    with pytest.raises(ValueError, match="time_major"):
+        solve_sampling_dmft(
+            drift=lambda t, x, z: -x, kernel_map=ZERO, t_max=1.0, n_t=11, target_error=0.01)
+    for kw in (dict(target_error=0.0), dict(target_error=2.0), dict(n_chains=1), dict(control_decay=np.nan),
+               dict(time_major="yes")):
+        with pytest.raises(ValueError):
+            solve_sampling_dmft(drift=lambda t, x, z: -x, kernel_map=ZERO, t_max=1.0, n_t=11,
+                                **({"time_major": True} | kw))

@@ -112,6 +112,8 @@ from typing import Callable
 
 import numpy as np
 
+from scipy.linalg import solve_triangular
+
 from .errors import ConvergenceError
 from .fixed_point import rms
 from .validation import check_public
@@ -138,6 +140,9 @@ class SamplingDMFTResult(ReadOnlyArrays):
     residuals : undamped residual at every iteration; ``tolerances``: the tolerance used at each.
     n_samples_history : sample count at every iteration.
     n_iter, converged, wall_time, n_samples (final count).
+    error_estimate : with ``target_error``, the estimated relative standard error of the late
+        diagonal $C(t, t)$, $t \\ge t_{\\max}/2$ (from independent chains, see
+        :func:`solve_sampling_dmft`); else ``None``. n_average : passes averaged (0 without it).
     """
 
     t: np.ndarray
@@ -155,6 +160,8 @@ class SamplingDMFTResult(ReadOnlyArrays):
     converged: bool
     wall_time: float
     n_samples: int
+    error_estimate: float | None = None
+    n_average: int = 0
 
 
 def sample_gaussian_paths(cov, n_samples: int, rng) -> np.ndarray:
@@ -260,6 +267,231 @@ def _run(drift, drift_dx, psi, dpsi, K, M, noise_cov, x0, quenched, t, dt, S, rn
     return x, R, bool(np.all(np.isfinite(x)))
 
 
+def _gaussian_filter(n, dt, c):
+    """``B[l, j] = (1 - c dt)**(l - 1 - j)`` for ``j < l``: ``y = dt B eta`` solves ``y_{k+1} = (1 - c dt) y_k + dt eta_k``, ``y_0 = 0``."""
+    e = np.arange(n)[:, None] - 1 - np.arange(n)[None, :]
+    return np.where(e >= 0, (1.0 - c * dt) ** np.clip(e, 0, None), 0.0)
+
+
+def _sqrt_cov(cov):
+    """A square root ``L`` with ``L L^T = cov``: Cholesky, or clipped eigendecomposition if not positive definite."""
+    try:   # a smooth field's covariance is numerically singular: a jitter of 1e-12 of its scale
+        return np.linalg.cholesky(cov + (1e-12 * max(np.abs(np.diag(cov)).max(), 1e-300)) * np.eye(cov.shape[0]))
+    except np.linalg.LinAlgError:
+        lam, V = np.linalg.eigh(cov)
+        return V * np.sqrt(np.clip(lam, 0.0, None))
+
+
+def _run_time_major(drift, drift_dx, psi, dpsi, K, M, noise_cov, x0, quenched, t, dt, S, rng, want_R, n_response, B,
+                    want_C=True, moment_matching=False):
+    r"""One pass in the time-major layout: ``x`` has shape ``(n, S)`` (a time slice is a contiguous row).
+
+    Returns ``(x, R, ok, C_cv, cv_sem)``: with the Gaussian filter ``B`` (control variate) ``C_cv`` is
+    $\hat C_x - \hat C_y + C_y$ (``y = dt B eta``, $C_y = \Delta t^2 B\,\mathrm{cov}\,B^\top$ exact) and
+    ``cv_sem`` its Monte Carlo standard error; else the plain estimate and its standard error.
+    """
+    n = t.size
+    cov = K if noise_cov is None else K + noise_cov
+    cov = 0.5 * (cov + cov.T)
+    Z = rng.standard_normal((n, S))
+    L = _sqrt_cov(cov)
+    if moment_matching and S > n + 1:     # whiten: the sample covariance of G^{-1} Z is exactly the identity
+        Z -= Z.mean(axis=1, keepdims=True)
+        G = np.linalg.cholesky(Z @ Z.T / S)
+        L = solve_triangular(G, L.T, lower=True, trans="T", check_finite=False).T     # L G^{-1}
+    eta = L @ Z
+    z = None if quenched is None else np.asarray(quenched(rng, S), dtype=np.float64)
+    x = np.empty((n, S))
+    x[0] = np.broadcast_to(np.asarray(x0(rng, S) if callable(x0) else x0, dtype=np.float64), (S,))
+    has_mem = M is not None
+    psi_hist = np.empty((n, S)) if has_mem else None
+    R = None
+    if want_R:
+        R = np.zeros((n, n))
+        if has_mem:
+            b = min(S, n_response)
+            D = np.zeros((b, n, n))
+            dpsi_hist = np.empty((b, n))
+        else:
+            r = np.zeros((n, S))             # r[s, a]: tangent of sample a to a kick at time s
+    for k in range(n - 1):
+        xk = x[k]
+        rhs = drift(t[k], xk, z) + eta[k]
+        if has_mem:
+            psi_hist[k] = psi(xk)
+            if k > 0:
+                rhs = rhs + dt * (M[k, 1:k + 1] @ psi_hist[:k])
+        x[k + 1] = xk + dt * rhs
+        if want_R:
+            a = np.broadcast_to(np.asarray(drift_dx(t[k], xk, z), dtype=np.float64), (S,))
+            if has_mem:
+                dpsi_hist[:, k] = dpsi(xk[:b])
+                D[:, k, k] = 1.0
+                R[k] = D[:, k, :].mean(axis=0)
+                Dk = D[:, k, :] * (1.0 + dt * a[:b])[:, None]
+                if k > 0:
+                    w = (dt * dt) * M[k, 1:k + 1][None, :] * dpsi_hist[:, :k]
+                    Dk = Dk + np.einsum("bu,bus->bs", w, D[:, :k, :])
+                D[:, k + 1, :] = Dk
+            else:
+                r[k] = 1.0
+                R[k, :k + 1] = r[:k + 1].mean(axis=1)
+                r[:k + 1] *= 1.0 + dt * a
+        if k % 16 == 15 and not np.all(np.isfinite(x[k + 1])):
+            return x, R, False, None, None
+    if not np.all(np.isfinite(x[-1])):
+        return x, R, False, None, None
+    if want_R:
+        if has_mem:
+            D[:, n - 1, n - 1] = 1.0
+            R[n - 1] = D[:, n - 1, :].mean(axis=0)
+        else:
+            r[n - 1] = 1.0
+            R[n - 1] = r.mean(axis=1)
+    if not want_C:
+        return x, R, True, None, None
+    C = x @ x.T / S
+    if B is None:
+        sem = np.sqrt(np.clip((x * x) @ (x * x).T / S - C**2, 0, None) / S) if want_C == "sem" else None
+        return x, R, True, 0.5 * (C + C.T), sem
+    y = dt * (B @ eta)
+    Cy = (dt * dt) * (B @ cov @ B.T)
+    d = C - y @ y.T / S
+    sem = None
+    if want_C == "sem":
+        sec = (x * x) @ (x * x).T - 2.0 * (x * y) @ (x * y).T + (y * y) @ (y * y).T
+        sem = np.sqrt(np.clip(sec / S - d**2, 0, None) / S)
+    C = d + Cy
+    return x, R, True, 0.5 * (C + C.T), sem
+
+
+def _late_error(Cs):
+    """Estimated relative standard error of the chain average over the diagonal at t >= t_max / 2.
+
+    The chains are independent: per diagonal entry the variance of their mean is the sample variance
+    over chains divided by their number; its average over the late window, over the mean diagonal.
+    """
+    n = Cs[0].shape[0]
+    d = np.array([np.diag(C)[n // 2:] for C in Cs])
+    var = d.var(axis=0, ddof=1) / len(Cs)
+    return float(np.sqrt(np.mean(var)) / max(np.mean(np.abs(d.mean(axis=0))), 1e-300))
+
+
+def _solve_fast(drift, kernel_map, drift_dx, psi, dpsi, noise_cov, x0, quenched, t, dt, K, M, uses_response,
+                response, n_samples, n_start, ramp, n_response, damping, tol, max_iter, min_iter, divergence,
+                rng, n_keep, raise_on_failure, kernel_is_mean, control_decay, target_error, start,
+                moment_matching, n_chains, min_average):
+    """The fast path of :func:`solve_sampling_dmft` (time-major layout; options documented there)."""
+    n = t.size
+    B = None if control_decay is None else _gaussian_filter(n, dt, control_decay)
+    n_ch = 1 if target_error is None else n_chains
+    rngs = [rng] if n_ch == 1 else rng.spawn(n_ch)
+    Ks, Ms = [K] * n_ch, [M] * n_ch
+    residuals, tols, counts = [], [], []
+    acc_C, acc_K, acc_M, acc_mean = [0.0] * n_ch, [0.0] * n_ch, [0.0] * n_ch, [0.0] * n_ch
+    last_x = None
+    n_avg, err, converged, averaging = 0, None, False, False
+    S = n_start
+    for it in range(1, max_iter + 1):
+        Sc = max(2, S // n_ch)
+        r_it, tol_it = 0.0, 0.0
+        for c in range(n_ch):
+            x, R, ok, Ccv, _ = _run_time_major(drift, drift_dx, psi, dpsi, Ks[c], Ms[c], noise_cov, x0, quenched, t,
+                                               dt, Sc, rngs[c], uses_response, n_response, B, averaging,
+                                               moment_matching)
+            if not ok:
+                raise ConvergenceError(f"sampling DMFT diverged at iteration {it}: the single-site trajectories "
+                                       "stopped being finite; increase damping or check the parameters", residuals)
+            xs = x.T
+            need_halves = tol is None
+            if kernel_is_mean and need_halves:
+                h = Sc // 2
+                Ka, Ma = _as_kernels(kernel_map(xs[:h], R), n)
+                Kb, Mb = _as_kernels(kernel_map(xs[h:], R), n)
+                K_new = (h * Ka + (Sc - h) * Kb) / Sc
+                M_new = None if Ma is None else (h * Ma + (Sc - h) * Mb) / Sc
+            else:
+                K_new, M_new = _as_kernels(kernel_map(xs, R), n)
+                if need_halves:
+                    h = Sc // 2
+                    Ka, Ma = _as_kernels(kernel_map(xs[:h], R), n)
+                    Kb, Mb = _as_kernels(kernel_map(xs[h:2 * h], R), n)
+            diff = [K_new - Ks[c]] + ([] if M_new is None else [M_new - (0 if Ms[c] is None else Ms[c])])
+            r = rms(diff)
+            if not np.isfinite(r) or r > divergence:
+                raise ConvergenceError(f"sampling DMFT diverged at iteration {it} (residual {r:.3g} > "
+                                       f"divergence={divergence:g})", residuals + [r])
+            if need_halves:
+                sig = 0.5 * rms([Ka - Kb] + ([] if Ma is None else [Ma - Mb]))
+                tc = 1.5 * sig * np.sqrt(2.0 / (1.0 + damping)) + 1e-12 * max(1.0, rms(K_new))
+            else:
+                tc = tol
+            r_it, tol_it = max(r_it, r), max(tol_it, tc)
+            Ks[c] = damping * Ks[c] + (1 - damping) * K_new
+            if M_new is not None:
+                Ms[c] = M_new if Ms[c] is None else damping * Ms[c] + (1 - damping) * M_new
+            if averaging:
+                acc_C[c] = acc_C[c] + Ccv
+                acc_mean[c] = acc_mean[c] + x.mean(axis=1)
+                if c == 0:
+                    last_x = x[:, :n_keep]
+                acc_K[c] = acc_K[c] + Ks[c]
+                if Ms[c] is not None:
+                    acc_M[c] = acc_M[c] + Ms[c]
+        residuals.append(r_it)
+        tols.append(tol_it)
+        counts.append(Sc * n_ch)
+        if averaging:
+            n_avg += 1
+            err = _late_error([a / n_avg for a in acc_C])
+            if n_avg >= min_average and err < target_error:
+                converged = True
+                break
+        elif S == n_samples and r_it < tol_it and it >= min_iter:
+            if target_error is None:
+                converged = True
+                break
+            averaging = True
+        S = min(n_samples, int(np.ceil(S * ramp)))
+    if not converged and raise_on_failure:
+        what = ("the estimated error stayed above target_error" if averaging else "the residual stayed above tol")
+        raise ConvergenceError(f"sampling DMFT did not converge in max_iter={max_iter} iterations ({what}; "
+                               f"damping={damping:g}, n_samples={n_samples})", residuals)
+    if n_avg:
+        Ks = [a / n_avg for a in acc_K]
+        Ms = [None if m is None else a / n_avg for a, m in zip(acc_M, Ms)]
+    outs = []
+    want_final = n_avg == 0 or response
+    Sc = max(2, n_samples // n_ch)
+    for c in range(n_ch):
+        if want_final:
+            x, R, ok, Ccv, sem = _run_time_major(drift, drift_dx, psi, dpsi, Ks[c], Ms[c], noise_cov, x0, quenched,
+                                                 t, dt, Sc, rngs[c], response, n_response, B, "sem",
+                                                 moment_matching)
+            if not ok:
+                raise ConvergenceError("final pass of the sampling DMFT diverged", residuals)
+            outs.append((x, R, Ccv, sem))
+    if n_avg:
+        Cs = np.array([a / n_avg for a in acc_C])
+        C, C_sem = Cs.mean(axis=0), Cs.std(axis=0, ddof=1) / np.sqrt(n_ch)
+    else:      # no averaged passes: the final pass of every chain
+        C = np.mean([o[2] for o in outs], axis=0)
+        C_sem = np.sqrt(np.mean([o[3] ** 2 for o in outs], axis=0) / len(outs))
+    Rs = [o[1] for o in outs if o[1] is not None]
+    R = np.tril(np.mean(Rs, axis=0)) if Rs else None
+    x = outs[0][0] if outs else last_x
+    mean = (np.mean([o[0].mean(axis=1) for o in outs], axis=0) if outs
+            else np.mean([a / n_avg for a in acc_mean], axis=0))
+    K_out = np.mean(Ks, axis=0)
+    M_out = None if Ms[0] is None else np.mean(Ms, axis=0)
+    return SamplingDMFTResult(
+        t=t, C=C, R=R, mean=mean, C_sem=C_sem, K=K_out, M=M_out,
+        x=x[:, :n_keep].T.copy(),
+        residuals=np.array(residuals), tolerances=np.array(tols), n_samples_history=np.array(counts),
+        n_iter=len(residuals), converged=converged, wall_time=time.perf_counter() - start,
+        n_samples=Sc * n_ch, error_estimate=err, n_average=n_avg)
+
+
 def solve_sampling_dmft(
     drift: Callable,
     kernel_map: Callable,
@@ -287,6 +519,13 @@ def solve_sampling_dmft(
     seed: int | None = 0,
     n_keep: int = 20,
     raise_on_failure: bool = True,
+    time_major: bool = False,
+    kernel_is_mean: bool = False,
+    control_decay: float | None = None,
+    target_error: float | None = None,
+    moment_matching: bool = False,
+    n_chains: int = 4,
+    min_average: int = 4,
 ) -> SamplingDMFTResult:
     r"""Solve a DMFT by iterating the sampled single-site process (see the module docstring).
 
@@ -327,6 +566,43 @@ def solve_sampling_dmft(
     raise_on_failure : bool
         If False, reaching ``max_iter`` returns the last iterate with ``converged=False``
         (divergence still raises).
+    time_major : bool
+        Fast path (opt-in; the default reproduces earlier outputs bit for bit): trajectories
+        stored time-major, ``(n, S)``, so that every Euler step works on contiguous rows
+        (``kernel_map`` still receives an ``(S, n)`` array, a transposed view). Same
+        algorithm, results equal in law; the random numbers are used differently, so single
+        runs differ from the default path. The options below need it.
+    kernel_is_mean : bool
+        Declare that ``kernel_map`` is a sample mean (as $g^2\langle\phi\phi\rangle$): the
+        automatic tolerance then evaluates it on the two halves of the samples and averages them,
+        one kernel map per iteration instead of three.
+    control_decay : float, optional
+        Control variate from the Gaussian part: the filtered field
+        $y_{k+1} = (1 - c\,\Delta t)\,y_k + \Delta t\,\eta_k$, $y_0 = 0$, whose covariance
+        $C_y = \Delta t^2 B\,(K + \Sigma_{\rm noise})B^\top$ is known exactly, gives the
+        estimate $\hat C_x - \hat C_y + C_y$ of ``C`` (unbiased for any ``c``). For a linear
+        drift $-c\,x$ without memory the sampling noise of ``C`` given ``K`` cancels except for
+        the initial condition (e.g. ``c = 1`` for the random network); otherwise it reduces the
+        variance as far as ``x`` is correlated with ``y``.
+    target_error : float, optional
+        Stopping rule on the estimated error. The samples are split into ``n_chains`` independent
+        chains (``n_samples // n_chains`` each, own random streams, own kernels, from iteration 1);
+        after the residual test passes, iterations continue and the per-pass estimates of ``C``
+        (and ``K``, ``M``) are averaged in every chain. The relative standard error of the late
+        diagonal ($t \ge t_{\max}/2$) is estimated from the scatter between chains (variance of
+        the chain means over ``n_chains``, averaged over the window, square root, over the mean
+        diagonal), and the iteration stops once it is below ``target_error`` with at least
+        ``min_average`` passes averaged. Averaging over passes is needed because the fixed point
+        amplifies the noise of one pass by $(1 - J)^{-1}$ ($J$ the Jacobian of the map, close
+        to 1 on the slow mode of the chaotic network). ``C`` is the mean of the chains, ``C_sem``
+        their standard error; ``error_estimate`` and ``n_average`` report the rule; ``max_iter``
+        counts all iterations.
+    moment_matching : bool
+        Whiten the standard normals of every pass (subtract the sample mean and make the sample
+        covariance exactly the identity, a Cholesky solve), so that the sampled field has exactly
+        the covariance ``K``: the part of the noise of the kernels that is linear in the field's
+        sample covariance disappears. Bias $O(1/S)$.
+    n_chains, min_average : ints used by ``target_error`` (defaults 4 and 4).
 
     Returns
     -------
@@ -362,6 +638,19 @@ def solve_sampling_dmft(
     response = check_bool("response", response)
     raise_on_failure = check_bool("raise_on_failure", raise_on_failure)
     seed = check_seed("seed", seed)
+    time_major = check_bool("time_major", time_major)
+    kernel_is_mean = check_bool("kernel_is_mean", kernel_is_mean)
+    if control_decay is not None:
+        control_decay = check_real("control_decay", control_decay, low=-1e6, high=1e6)
+    if target_error is not None:
+        target_error = check_real("target_error", target_error, low=0.0, low_open=True, high=1.0)
+    if not time_major and (kernel_is_mean or control_decay is not None or target_error is not None):
+        raise ValueError("kernel_is_mean, control_decay, target_error and moment_matching need time_major=True")
+    moment_matching = check_bool("moment_matching", moment_matching)
+    if moment_matching and not time_major:
+        raise ValueError("moment_matching needs time_major=True")
+    n_chains = check_int("n_chains", n_chains, low=2, high=64)
+    min_average = check_int("min_average", min_average, low=2, high=10**6)
     check_budget("samples x time steps x iterations", float(n_samples) * n * max_iter)
     check_budget("doubles (trajectories and tangents)", 3.0 * n_samples * n + n_response * n * n, limit=2**28)
     if not callable(x0):
@@ -380,6 +669,14 @@ def solve_sampling_dmft(
     psi = (lambda x: x) if psi is None else psi
     dpsi = (lambda x: np.ones_like(x)) if dpsi is None else dpsi
     rng = np.random.default_rng(seed)
+    if time_major:
+        if control_decay is not None and abs(1.0 - control_decay * dt) ** (n - 1) > 1e12:
+            raise ValueError(f"control_decay={control_decay:g} makes the Gaussian filter grow by more than 1e12 "
+                             f"over the grid; use a value near minus the drift's slope")
+        return _solve_fast(drift, kernel_map, drift_dx, psi, dpsi, noise_cov, x0, quenched, t, dt, K, M,
+                           uses_response, response, n_samples, n_start, ramp, n_response, damping, tol, max_iter,
+                           min_iter, divergence, rng, n_keep, raise_on_failure, kernel_is_mean, control_decay,
+                           target_error, start, moment_matching, n_chains, min_average)
 
     residuals, tols, counts = [], [], []
     S = n_start
