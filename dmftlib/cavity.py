@@ -53,7 +53,9 @@ Grid conventions: a uniform grid $t_k = k\,\Delta t$; ``C`` is an ``(n, n)`` sym
 PSD array; ``R[k, l]`` is $R(t_k, t_l)$ for ``l < k``, zero for ``l > k``, and the diagonal
 stores the limit $R(t_k^+, t_k) = 1$ (so ``R`` is causal in the non-strict sense). Both
 are found by damped Picard iteration on the whole two-time arrays (trapezoid rule, error
-$O(\Delta t^2)$). Memory: about ten ``(n, n)`` float64 arrays (``80 n^2`` bytes).
+$O(\Delta t^2)$; memory about ten ``(n, n)`` float64 arrays), or, for large grids
+(``method="fft"``, the default above ``n_t = 512``), through the time-translation invariance of
+$R$: FFT convolutions and a factored Stein series, $O(n^2)$ in practice (see :func:`theory`).
 
 References: Mezard, Parisi & Virasoro (1987) for the cavity method; Sompolinsky & Zippelius
 (1982) and Crisanti & Sompolinsky (2018) for the dynamics; Bordelon & Pehlevan's review
@@ -311,9 +313,9 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
         $e^{-(t-t')}$ for i.i.d. couplings), so it is found by the same Picard iteration on
         its first column, with FFT convolutions ($O(n\log n)$ per iteration), and the
         integral operator $A = R\,W$ is lower Toeplitz up to its column 0
-        (:class:`dmftlib.core.toeplitz.CausalToeplitz`). For linear $\phi$ the equation for
+        (``dmftlib.core.toeplitz.CausalToeplitz``). For linear $\phi$ the equation for
         $C$ is the Stein equation $C = C_0 rr^\top + g^2ACA^\top$, summed by
-        :func:`dmftlib.core.toeplitz.stein_factored` ($C = FF^\top$, $O(n^2)$ in practice;
+        ``dmftlib.core.toeplitz.stein_factored`` ($C = FF^\top$, $O(n^2)$ in practice;
         ``tol`` is then the relative size of the last doubling chunk, ``residuals`` and
         ``n_iter`` are those of the doubling steps). It solves the same discrete equations
         as the dense route more accurately (the dense Picard iteration stops at an rms

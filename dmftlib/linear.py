@@ -564,10 +564,10 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
         agree to round-off (about ``1e-15 * max|C|``, checked in the tests).
         ``"fft"`` (default): the kernels are time-translation invariant, so ``A`` and
         $I+\tilde R_r$ are lower Toeplitz up to their column 0
-        (:class:`dmftlib.core.toeplitz.CausalToeplitz`); the series is kept in factored form
+        (``dmftlib.core.toeplitz.CausalToeplitz``); the series is kept in factored form
         $C = FF^\top$, ``F = [G, AG, A^2G, ...]`` with $GG^\top$ the rank-2 source, each
         application of ``A`` an FFT convolution, and $C_r = HH^\top$ with
-        ``H = (I + R_r)[sigma 1, F]`` (:func:`dmftlib.core.toeplitz.stein_factored`). Cost
+        ``H = (I + R_r)[sigma 1, F]`` (``dmftlib.core.toeplitz.stein_factored``). Cost
         $O(r n\log n + r n^2)$ for ``r = 2^(n_iter+1)`` columns (``n_iter`` = 6 to 8 in the
         book's cases), so $O(n^2)$ in practice. If the rank would exceed ``max(256, n/2)``, the
         remaining doubling steps are FFT congruences, $O(n^2\log n)$ each. ``C`` is then PSD
