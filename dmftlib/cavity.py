@@ -53,7 +53,9 @@ Grid conventions: a uniform grid $t_k = k\,\Delta t$; ``C`` is an ``(n, n)`` sym
 PSD array; ``R[k, l]`` is $R(t_k, t_l)$ for ``l < k``, zero for ``l > k``, and the diagonal
 stores the limit $R(t_k^+, t_k) = 1$ (so ``R`` is causal in the non-strict sense). Both
 are found by damped Picard iteration on the whole two-time arrays (trapezoid rule, error
-$O(\Delta t^2)$). Memory: about ten ``(n, n)`` float64 arrays (``80 n^2`` bytes).
+$O(\Delta t^2)$; memory about ten ``(n, n)`` float64 arrays), or, for large grids
+(``method="fft"``, the default above ``n_t = 512``), through the time-translation invariance of
+$R$: FFT convolutions and a factored Stein series, $O(n^2)$ in practice (see :func:`theory`).
 
 References: Mezard, Parisi & Virasoro (1987) for the cavity method; Sompolinsky & Zippelius
 (1982) and Crisanti & Sompolinsky (2018) for the dynamics; Bordelon & Pehlevan's review
@@ -69,6 +71,7 @@ import numpy as np
 from .core import (ConvergenceError, causal_weights, solve_sampling_dmft, check_array, check_choice, check_int, check_real,
                    damped_fixed_point, expect2, mean_sem, project_psd, rms, symmetrize, uniform_grid)
 from .core import ReadOnlyArrays, check_time_grid, check_bool, check_budget, check_public, check_seed, check_seeds
+from .core.toeplitz import CausalToeplitz, stein_factored
 
 __all__ = ["CavityResult", "theory", "theory_sampling", "simulate", "response_closed_form", "kick_indices",
            "FiniteSizeScan", "finite_size_scan", "plot_correlation", "plot_response", "plot_cavity",
@@ -162,6 +165,7 @@ def kick_indices(t, kick_times) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- theory
 
+
 def _interval_conv(A, B, dt):
     r"""Trapezoid rule for $\int_{t'}^{t} A(t,s)B(s,t')\,ds$ with causal ``A``, ``B`` (diagonals = limits)."""
     dA = np.diag(A)[:, None]
@@ -191,8 +195,90 @@ def response_closed_form(tau, g, symmetric):
     return np.exp(-tau) * ratio
 
 
+def _tanh_kernel(C, n_quad, block=2**22):
+    r"""$C_\phi(s,s') = \mathbb E[\tanh u\tanh v]$ for all pairs, in blocks of rows.
+
+    The Gauss-Hermite expectation builds ``(rows, n, n_quad, n_quad)`` temporaries; the rows are
+    taken in blocks of at most ``block / (n * n_quad**2)`` (at least one), so the temporaries stay
+    near ``block`` doubles (32 MB) each whatever ``n``. Entry by entry the same arithmetic as one
+    call on the whole array.
+    """
+    n = C.shape[0]
+    d = np.clip(np.diag(C), 0.0, None)
+    out = np.empty_like(C)
+    rows = max(1, block // (n * n_quad * n_quad))
+    for a in range(0, n, rows):
+        b = min(n, a + rows)
+        # |C(s,s')| <= sqrt(C(s,s) C(s',s')) holds for a PSD C; clip round-off
+        bound = np.sqrt(d[a:b, None] * d[None, :])
+        out[a:b] = expect2(np.tanh, np.tanh, d[a:b, None], d[None, :], np.clip(C[a:b], -bound, bound), n=n_quad)
+    return out
+
+
+def _interval_conv_1d(a, b, dt):
+    """:func:`_interval_conv` of two causal Toeplitz kernels given by their first columns."""
+    return dt * CausalToeplitz(a).apply(b) - 0.5 * dt * (a[0] * b + a * b[0])
+
+
+def _theory_fft(g, symmetric, phi, t, dt, C0, damping, tol, max_iter, max_growth, n_quad):
+    """``method="fft"`` route of :func:`theory` (arguments checked); returns ``(C, R, residuals, n_iter)``."""
+    n = t.size
+    e = np.exp(-t)
+    unstable = ('symmetric linear: stable only for g < 1/2' if symmetric
+                else 'i.i.d. linear: stable only for g < 1')
+    if symmetric:
+        hist_r = []
+
+        def F_r(r):
+            if not np.all(np.isfinite(r)) or np.abs(r).max() > max_growth:
+                raise ConvergenceError(
+                    f"the solution exceeds max_growth={max_growth:g} after {len(hist_r)} iterations: the dynamics "
+                    f"is unstable for g={g:g} ({unstable})", hist_r)
+            return e + g**2 * _interval_conv_1d(e, _interval_conv_1d(r, r, dt), dt)
+
+        def norm_r(v):
+            hist_r.append(rms(v))
+            return hist_r[-1]
+
+        res_r = damped_fixed_point(F_r, e.copy(), damping=damping, tol=min(tol, 1e-12), max_iter=max_iter,
+                                   divergence=max_growth, norm=norm_r)
+        r = res_r.x
+        if np.abs(r).max() > max_growth:
+            raise ConvergenceError(f"the solution exceeds max_growth={max_growth:g}: unstable dynamics "
+                                   f"for g={g:g} ({unstable})", res_r.residuals)
+    else:
+        r = e
+    A = CausalToeplitz.from_kernel(r, dt).scaled(g)     # g * (R * W)
+    if phi == "linear":
+        try:
+            C, residuals, k, _ = stein_factored(A, np.sqrt(C0) * r[:, None], tol=tol, max_doublings=60,
+                                                divergence=max_growth)
+        except ConvergenceError as err:
+            raise ConvergenceError(f"{str(err).split(' (last')[0]}: the dynamics is unstable for g={g:g} "
+                                   f"({unstable})", err.residuals) from None
+        return symmetrize(C), r, np.array(residuals), k
+    # tanh, i.i.d.: the same Picard iteration as the dense route, products by FFT
+    S = C0 * np.outer(r, r)
+    history = []
+
+    def F(C):
+        if not np.all(np.isfinite(C)) or np.abs(C).max() > max_growth:
+            raise ConvergenceError(f"the solution exceeds max_growth={max_growth:g} after {len(history)} "
+                                   f"iterations: the dynamics is unstable for g={g:g}", history)
+        return project_psd(S + A.congruence(_tanh_kernel(C, n_quad)))
+
+    def norm(dC):                   # the dense route's rms over (C, R), whose R part is 0
+        history.append(rms(dC) / np.sqrt(2.0))
+        return history[-1]
+
+    res = damped_fixed_point(F, S.copy(), damping=damping, tol=tol, max_iter=max_iter, divergence=max_growth,
+                             norm=norm)
+    return symmetrize(res.x), r, res.residuals, res.n_iter
+
+
 def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_times=(0.0,),
-           damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24, sampling=None) -> CavityResult:
+           damping=0.0, tol=1e-10, max_iter=500, max_growth=1e6, n_quad=24, sampling=None,
+           method="auto") -> CavityResult:
     r"""Solve the single-site (N -> infinity) equations for $C(t,t')$ and $R(t,t')$.
 
     Parameters
@@ -220,6 +306,27 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
         Gauss-Hermite nodes per dimension for $C_\phi$ (tanh only).
     sampling : dict, optional
         Keyword arguments of :func:`theory_sampling` (symmetric tanh only), e.g. ``n_samples``, ``seed``.
+    method : {"auto", "fft", "dense"}
+        ``"dense"``: damped Picard iteration on the whole ``(n, n)`` arrays ``(C, R)``, dense
+        products and a PSD projection (``eigh``) at every iteration, $O(n^3)$ per iteration.
+        ``"fft"``: the response is time-translation invariant, $R(t,t') = R(t-t')$ (exactly
+        $e^{-(t-t')}$ for i.i.d. couplings), so it is found by the same Picard iteration on
+        its first column, with FFT convolutions ($O(n\log n)$ per iteration), and the
+        integral operator $A = R\,W$ is lower Toeplitz up to its column 0
+        (``dmftlib.core.toeplitz.CausalToeplitz``). For linear $\phi$ the equation for
+        $C$ is the Stein equation $C = C_0 rr^\top + g^2ACA^\top$, summed by
+        ``dmftlib.core.toeplitz.stein_factored`` ($C = FF^\top$, $O(n^2)$ in practice;
+        ``tol`` is then the relative size of the last doubling chunk, ``residuals`` and
+        ``n_iter`` are those of the doubling steps). It solves the same discrete equations
+        as the dense route more accurately (the dense Picard iteration stops at an rms
+        residual ``tol``): they agree to about ``tol``. For tanh (i.i.d.) it runs the dense
+        route's Picard iteration with the products $ACA^\top$ by FFT, agreeing to round-off
+        (same ``n_iter``); its cost is dominated by the Gauss-Hermite expectations,
+        $O(n^2 n_{quad}^2)$ per iteration, and the PSD projection. ``"auto"`` (default) is
+        ``"dense"`` for ``n_t <= 512`` (the route the book's chapters were computed with;
+        under 1 s of CPU for linear $\phi$) and ``"fft"`` above. Both routes evaluate
+        $C_\phi$ in blocks of rows, so the Gauss-Hermite temporaries stay near 32 MB each
+        (peak memory under 2 GB at ``n_t = 1000``).
 
     Returns
     -------
@@ -233,15 +340,28 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     (True, True)
     >>> round(float(res.C[-1, -1]), 4)
     0.0093
+    >>> fast = theory(0.4, symmetric=True, t_max=4.0, n_t=81, kick_times=[0.0], method="fft")
+    >>> bool(np.abs(fast.C - res.C).max() < 1e-9), bool(np.abs(fast.R - res.R).max() < 1e-9)
+    (True, True)
     """
     g, symmetric, phi, grid, C0, kicks, idx = _check_common(g, symmetric, phi, t_max, n_t, C0, kick_times)
     max_growth = check_real("max_growth", max_growth, low=0.0, low_open=True)
     n_quad = check_int("n_quad", n_quad, low=4, high=200)
+    method = check_choice("method", method, ("auto", "fft", "dense"))
     if phi == "tanh" and symmetric:
         return theory_sampling(g, True, phi, t_max=t_max, n_t=n_t, C0=C0, kick_times=kick_times,
                                **(sampling or {}))
     t, dt, n = grid.t, grid.dt, grid.n
     start = time.perf_counter()
+    if method == "fft" or (method == "auto" and n > 512):
+        C, r, residuals, n_iter = _theory_fft(g, symmetric, phi, t, dt, C0, damping, tol, max_iter, max_growth,
+                                              n_quad)
+        R = CausalToeplitz(r).dense()
+        if max(np.abs(C).max(), np.abs(R).max()) > max_growth:
+            raise ConvergenceError(f"the solution exceeds max_growth={max_growth:g}: unstable dynamics", residuals)
+        return CavityResult(t=t, C=C, C_sem=None, kick_times=kicks, R_kick=R[:, idx].T.copy(), R_kick_sem=None,
+                            R=R, N=None, n_seeds=None, residuals=np.asarray(residuals), n_iter=n_iter,
+                            converged=True, wall_time=time.perf_counter() - start)
     E = np.tril(np.exp(-(t[:, None] - t[None, :])))
     W = causal_weights(n, dt)
     kappa = 1.0 if symmetric else 0.0
@@ -254,11 +374,7 @@ def theory(g, symmetric=False, phi="linear", t_max=10.0, n_t=101, C0=1.0, kick_t
     def C_phi(C):
         if phi == "linear":
             return C
-        d = np.clip(np.diag(C), 0.0, None)
-        # |C(s,s')| <= sqrt(C(s,s) C(s',s')) is guaranteed by the PSD projection; clip round-off
-        bound = np.sqrt(d[:, None] * d[None, :])
-        Cc = np.clip(C, -bound, bound)
-        return expect2(np.tanh, np.tanh, d[:, None], d[None, :], Cc, n=n_quad)
+        return _tanh_kernel(C, n_quad)
 
     def F_C(C, R):
         A = R * W                       # (A f)(t) = int_0^t R(t,s) f(s) ds

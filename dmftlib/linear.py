@@ -46,8 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (ConvergenceError, causal_weights, check_array, check_int, check_real, check_time_grid,
-                   is_psd, mean_sem, project_psd, symmetrize)
+from .core import (ConvergenceError, causal_weights, check_array, check_choice, check_int, check_real,
+                   check_time_grid, is_psd, mean_sem, project_psd, symmetrize)
+from .core.toeplitz import CausalToeplitz, stein_factored
 from .core import rmt
 from .core import ReadOnlyArrays, check_budget, check_public, check_seed, check_seeds
 
@@ -531,7 +532,7 @@ def stein_doubling(A, S, tol: float = 1e-12, max_doublings: int = 40, divergence
 
 
 def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: float = 1e-12,
-                       max_doublings: int = 40, divergence: float = 1e10) -> GradientFlowDMFT:
+                       max_doublings: int = 40, divergence: float = 1e10, method: str = "fft") -> GradientFlowDMFT:
     r"""Solve the two-time DMFT of gradient flow on linear regression (isotropic data).
 
     Two single-site processes (derivation in the chapter *Gradient flow on linear regression*):
@@ -559,9 +560,23 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     tol : relative size of the last doubling term at which to stop.
     max_doublings : int, the series is summed up to $2^{\text{max\_doublings}}$ terms.
     divergence : raise if the iterate exceeds this (divergence guard).
-
-    Memory: about ten ``(n, n)`` float64 arrays (80 n^2 bytes; 80 MB for n = 1000).
-    Cost: $O(n^3)$ per doubling (three matrix products).
+    method : {"fft", "dense"}
+        Two routes that sum the same terms of the series with the same stopping rule, so they
+        agree to round-off (about ``1e-15 * max|C|``, checked in the tests).
+        ``"fft"`` (default): the kernels are time-translation invariant, so ``A`` and
+        $I+\tilde R_r$ are lower Toeplitz up to their column 0
+        (``dmftlib.core.toeplitz.CausalToeplitz``); the series is kept in factored form
+        $C = FF^\top$, ``F = [G, AG, A^2G, ...]`` with $GG^\top$ the rank-2 source, each
+        application of ``A`` an FFT convolution, and $C_r = HH^\top$ with
+        ``H = (I + R_r)[sigma 1, F]`` (``dmftlib.core.toeplitz.stein_factored``). Cost
+        $O(r n\log n + r n^2)$ for ``r = 2^(n_iter+1)`` columns (``n_iter`` = 6 to 8 in the
+        book's cases), so $O(n^2)$ in practice. If the rank would exceed ``max(256, n/2)``, the
+        remaining doubling steps are FFT congruences, $O(n^2\log n)$ each. ``C`` is then PSD
+        by construction and ``min_eigenvalue`` is that of the factored form ($0$ when the rank
+        is below ``n``; computed with ``eigvalsh`` otherwise). Memory: about four ``(n, n)``
+        arrays (``C``, ``C_r`` and the returned ``R``, ``R_r``).
+        ``"dense"``: dense matrices, three $O(n^3)$ products per doubling and ``eigvalsh`` of
+        ``C``; memory about ten ``(n, n)`` float64 arrays (80 MB for n = 1000).
 
     Raises
     ------
@@ -573,14 +588,20 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     >>> sol = gradient_flow_dmft(2.0, 0.25, np.linspace(0, 4, 201))
     >>> round(float(sol.test_error[-1]), 4), sol.converged
     (0.1821, True)
+    >>> old = gradient_flow_dmft(2.0, 0.25, np.linspace(0, 4, 201), method="dense")
+    >>> bool(np.abs(sol.C - old.C).max() < 1e-13), sol.n_iter == old.n_iter
+    (True, True)
     """
     alpha, sigma2, ridge = _check_params(alpha, sigma2, ridge)
     tol = check_real("tol", tol, low=0.0, low_open=True)
     max_doublings = check_int("max_doublings", max_doublings, low=1)
     divergence = check_real("divergence", divergence, low=0.0, low_open=True)
+    method = check_choice("method", method, ("fft", "dense"))
     start = time.perf_counter()
     t, dt = _check_uniform_grid(t)
     n = t.size
+    if method == "fft":
+        return _gradient_flow_dmft_fft(alpha, sigma2, t, dt, ridge, tol, max_doublings, divergence, start)
     rf = response_functions(alpha, t, ridge)
     R = _toeplitz_lower(np.asarray(rf.R))
     Rr = _toeplitz_lower(np.asarray(rf.R_r))
@@ -603,6 +624,39 @@ def gradient_flow_dmft(alpha: float, sigma2: float, t, ridge: float = 0.0, tol: 
     _readonly(t, C, Cr, R, Rr, eg, et)
     return GradientFlowDMFT(t=t, C=C, C_r=Cr, R=R, R_r=Rr, test_error=eg, train_error=et,
                             residuals=np.array(residuals), n_iter=k, converged=converged,
+                            min_eigenvalue=lam_min, wall_time=time.perf_counter() - start)
+
+
+def _gradient_flow_dmft_fft(alpha, sigma2, t, dt, ridge, tol, max_doublings, divergence, start):
+    """The ``method="fft"`` route of :func:`gradient_flow_dmft` (arguments already checked)."""
+    n = t.size
+    check_budget("doubles (n x n arrays)", 4.0 * n * n, limit=2**28)
+    rf = response_functions(alpha, t, ridge)
+    Rv, Rrv = np.asarray(rf.R), np.asarray(rf.R_r)
+    Rw = CausalToeplitz.from_kernel(Rv, dt)                     # R * W
+    M = CausalToeplitz.from_kernel(Rrv, dt, identity=1.0)      # I + R_r * W
+    A = (Rw @ M).scaled(1.0 / np.sqrt(alpha))
+    ones = np.ones(n)
+    m = Rv + ridge * Rw.apply(ones)
+    G = np.stack([m, np.sqrt(sigma2) * A.apply(ones)], axis=1)
+    C, residuals, k, F = stein_factored(A, G, tol=tol, max_doublings=max_doublings, divergence=divergence)
+    C = symmetrize(C)
+    if F is not None:
+        H = M.apply(np.hstack([np.full((n, 1), np.sqrt(sigma2)), F]))
+        Cr = symmetrize(H @ H.T)
+        lam_min = 0.0 if F.shape[1] < n else float(np.linalg.eigvalsh(C).min())
+    else:
+        M1 = M.apply(ones)
+        Cr = symmetrize(M.congruence(C) + sigma2 * np.outer(M1, M1))
+        lam_min = float(np.linalg.eigvalsh(C).min())
+    if lam_min < -1e-10 * np.abs(C).max():
+        C = project_psd(C)
+    R = _toeplitz_lower(Rv)
+    Rr = _toeplitz_lower(Rrv)
+    eg, et = np.diag(C).copy(), np.diag(Cr).copy()
+    _readonly(t, C, Cr, R, Rr, eg, et)
+    return GradientFlowDMFT(t=t, C=C, C_r=Cr, R=R, R_r=Rr, test_error=eg, train_error=et,
+                            residuals=np.array(residuals), n_iter=k, converged=True,
                             min_eigenvalue=lam_min, wall_time=time.perf_counter() - start)
 
 

@@ -299,3 +299,52 @@ def test_noisy_simulation_matches_stationary_theory_two_sizes():
         # of the lagged correlation (C(0) is exact) + an O(1/N) finite-size bias
         assert np.all(np.abs(sim.C - th.C) < 4 * sim.C_sem + 0.005 + 2.0 / N)
         assert np.all(np.abs(sim.R - th.R) < 4 * sim.R_sem + 2.0 / N)
+
+
+# ---------------------------------------------------------------- fast (FFT / Stein) route of theory
+@pytest.mark.parametrize("n_t", [101, 201])
+@pytest.mark.parametrize("g, symmetric", [(0.4, True), (0.45, True), (0.8, False)])
+def test_theory_fft_matches_dense_linear(n_t, g, symmetric):
+    # the dense Picard iteration stops at an rms residual tol = 1e-10; the fast route solves the
+    # same discrete equations (R by Picard on its first column to 1e-12, C by the Stein series
+    # to 1e-10 relative per chunk): agreement to ~tol, and the fast C satisfies its equation to round-off
+    kw = dict(t_max=10.0, n_t=n_t, kick_times=[0.0, 2.0])
+    d = cv.theory(g, symmetric, method="dense", **kw)
+    f = cv.theory(g, symmetric, method="fft", **kw)
+    assert np.abs(f.R - d.R).max() < 1e-9
+    assert np.abs(f.C - d.C).max() < 1e-9 * np.abs(d.C).max()
+    assert np.array_equal(f.C, f.C.T) and is_psd(f.C) and is_causal(f.R, strict=False)
+    assert np.allclose(np.diag(f.R), 1.0)
+    from dmftlib.core import causal_weights
+    A = f.R * causal_weights(n_t, f.t[1])
+    resid = f.C - (np.outer(f.R[:, 0], f.R[:, 0]) + g**2 * A @ f.C @ A.T)
+    assert np.abs(resid).max() < 1e-12 * np.abs(f.C).max()
+    # "auto" keeps the dense route on the book's grids (n_t <= 512): same Picard count
+    assert cv.theory(g, symmetric, **kw).n_iter == d.n_iter
+
+
+def test_theory_fft_matches_dense_tanh():
+    # same Picard iteration, products by FFT: round-off agreement, same number of iterations
+    kw = dict(t_max=4.0, n_t=41)
+    d = cv.theory(1.5, False, "tanh", method="dense", **kw)
+    f = cv.theory(1.5, False, "tanh", method="fft", **kw)
+    assert f.n_iter == d.n_iter
+    assert np.abs(f.C - d.C).max() < 1e-13 * np.abs(d.C).max()
+    assert is_psd(f.C)
+
+
+def test_tanh_kernel_blocks_are_exact():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 50))
+    C = X @ X.T / 50
+    whole = cv._tanh_kernel(C, 12, block=10**9)
+    blocked = cv._tanh_kernel(C, 12, block=30 * 144 * 4)        # blocks of 4 rows
+    assert np.array_equal(whole, blocked)
+
+
+def test_theory_fft_raises_on_unstable():
+    for g, symmetric in ((0.8, True), (1.2, False)):
+        with pytest.raises(ConvergenceError, match="unstable"):
+            cv.theory(g, symmetric, t_max=60.0, n_t=301, method="fft")
+    with pytest.raises(ValueError, match="method"):
+        cv.theory(0.4, method="picard")

@@ -296,6 +296,9 @@ def _register_calls():
         "dmftlib.linear.gradient_flow_theory_spectrum": dict(
             spectrum=Lazy(lambda: dmftlib.linear.power_law_spectrum(20, 0.5))),
         "dmftlib.linear.stein_doubling": dict(A=0.5 * np.eye(2), S=np.eye(2)),
+        "dmftlib.core.toeplitz.CausalToeplitz": dict(c=np.array([0.5, 0.1, 0.05])),
+        "dmftlib.core.toeplitz.stein_factored": dict(
+            A=Lazy(lambda: dmftlib.core.toeplitz.CausalToeplitz(np.array([0.5, 0.1, 0.05]))), G=np.ones((3, 1))),
         "dmftlib.linear.power_law_spectrum": dict(N=20, b=0.5),
         "dmftlib.linear.plot_learning_curves": dict(t_max=5.0),
         "dmftlib.linear.plot_long_time_error": dict(alphas=np.array([0.5, 2.0])),

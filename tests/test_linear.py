@@ -321,3 +321,49 @@ def test_simulate_gradient_flow_equals_naive_per_seed_loop():
     eg, et = naive.linear_gradient_flow(25, 1.5, 0.3, t, [4, 9, 2], ridge=0.05)
     assert_allclose(sim.test_error, eg.mean(axis=0), rtol=1e-12)
     assert_allclose(sim.train_error, et.mean(axis=0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- fast (FFT / factored) two-time route
+@pytest.mark.parametrize("n", [101, 401])
+@pytest.mark.parametrize("alpha, sigma2, ridge", [(2.0, 0.25, 0.0), (1.5, 0.3, 0.05), (0.5, 0.5, 0.0)])
+def test_gradient_flow_dmft_fft_matches_dense(n, alpha, sigma2, ridge):
+    # both routes sum the same 2^n_iter terms of the Stein series: agreement to round-off
+    t = np.linspace(0.0, 10.0, n)
+    f = L.gradient_flow_dmft(alpha, sigma2, t, ridge)                      # method="fft" (default)
+    d = L.gradient_flow_dmft(alpha, sigma2, t, ridge, method="dense")
+    assert f.n_iter == d.n_iter
+    assert_allclose(f.residuals, d.residuals, rtol=1e-8, atol=1e-15)
+    for a, b in ((f.C, d.C), (f.C_r, d.C_r), (f.R, d.R), (f.R_r, d.R_r)):
+        assert np.abs(a - b).max() < 1e-14 * np.abs(b).max()
+    assert np.array_equal(f.C, f.C.T) and is_psd(f.C) and is_psd(f.C_r)
+    assert is_causal(f.R, strict=False) and is_causal(f.R_r, strict=False)
+    assert abs(f.min_eigenvalue) < 1e-10
+
+
+def test_stein_factored_fallback_matches_stein_doubling():
+    # the factored sum and its FFT-doubling continuation (max_rank small) against dense doubling
+    from dmftlib.core.toeplitz import CausalToeplitz, stein_factored
+    rng = np.random.default_rng(3)
+    n = 60
+    c = 0.3 * np.exp(-0.1 * np.arange(n)) * rng.uniform(0.5, 1.0, n)
+    A = CausalToeplitz(c, rng.uniform(0.0, 0.2, n))
+    G = rng.standard_normal((n, 2))
+    ref, res_ref, k_ref = L.stein_doubling(A.dense(), G @ G.T)
+    for max_rank in (4, 1000):
+        C, res, k, F = stein_factored(A, G, max_rank=max_rank)
+        assert k == k_ref and (F is None) == (max_rank == 4)
+        assert np.abs(C - ref).max() < 1e-13 * np.abs(ref).max()
+    X = rng.standard_normal((n, 3))
+    assert_allclose(A.apply(X), A.dense() @ X, atol=1e-14)
+    assert_allclose((A @ A).dense(), A.dense() @ A.dense(), atol=1e-14)
+
+
+def test_gradient_flow_dmft_fft_raises_like_dense():
+    t = np.linspace(0.0, 10.0, 201)
+    for method in ("fft", "dense"):
+        with pytest.raises(ConvergenceError):
+            L.gradient_flow_dmft(2.0, 0.25, t, max_doublings=2, method=method)
+        with pytest.raises(ConvergenceError):
+            L.gradient_flow_dmft(2.0, 0.25, t, divergence=0.5, method=method)
+    with pytest.raises(ValueError, match="method"):
+        L.gradient_flow_dmft(2.0, 0.25, t, method="toeplitz")

@@ -16,6 +16,7 @@ from .stats import PowerLawFit, fit_power_law, mean_sem
 from .ode import integrate
 from . import rmt
 from .sampling_dmft import SamplingDMFTResult, sample_gaussian_paths, solve_sampling_dmft
+from .toeplitz import CausalToeplitz, stein_factored
 
 __all__ = [
     "ConvergenceError", "check_array", "check_choice", "check_int", "check_real", "check_time_grid",
@@ -27,4 +28,5 @@ __all__ = [
     "FixedPointResult", "damped_fixed_point", "rms",
     "PowerLawFit", "fit_power_law", "mean_sem", "integrate", "rmt",
     "SamplingDMFTResult", "sample_gaussian_paths", "solve_sampling_dmft",
+    "CausalToeplitz", "stein_factored",
 ]
