@@ -457,10 +457,10 @@ def plot_order_parameter(width=1.0, distribution="gaussian", graphon="constant",
     Ks = np.linspace(0.0, K_max, 161)
     th = theory(Ks, width, distribution, graphon, p, n_x=64, tol=1e-9)
     plot_theory(ax, Ks, th.r, label=f"theory (N → ∞), {distribution}, W = {graphon}")
-    ax.axvline(th.K_c, color="gray", ls=":", lw=1, label=f"$K_c$ = {th.K_c:.3f}")
+    ax.axvline(th.K_c, color="gray", ls=":", lw=1, label=f"$g_c$ = {th.K_c:.3f}")
     for sim in sims:
         plot_simulation(ax, sim.K, sim.r, sim.r_sem, N=sim.N, n_seeds=sim.n_seeds)
-    ax.set_xlabel("coupling $K$")
+    ax.set_xlabel("coupling $g$")
     ax.set_ylabel("order parameter $r$")
     ax.set_ylim(-0.02, 1.02)
     ax.legend()

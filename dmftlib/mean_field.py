@@ -552,7 +552,7 @@ def plot_lazy_vs_width(data, field="dH", ax=None):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("width $m$")
-    ax.set_ylabel({"dH": r"$\|H(t)-H(0)\|_F/\|H(0)\|_F$", "dW": r"$\|W(t)-W(0)\|_F/\|W(0)\|_F$"}[field])
+    ax.set_ylabel({"dH": r"$\|\Theta(t)-\Theta(0)\|_F/\|\Theta(0)\|_F$", "dW": r"$\|W(t)-W(0)\|_F/\|W(0)\|_F$"}[field])
     ax.legend()
     return ax
 

@@ -382,7 +382,7 @@ def inverse_time_schedule(tau, sigma2: float, g0: float = 1.0, tau0: float = 1.0
     tau = check_time_grid("tau", tau)
     g0 = check_real("g0", g0, low=0.0, low_open=True, high=2.0, high_open=True)
     tau0 = check_real("tau0", tau0, low=0.0, low_open=True)
-    return schedule_theory(g0 / (1 + tau / tau0), tau, sigma2, E0, name=f"g0/(1 + tau/tau0)")
+    return schedule_theory(g0 / (1 + tau / tau0), tau, sigma2, E0, name="eta_bar0/(1 + tau/tau0)")
 
 
 def schedule_pontryagin(tau, sigma2: float, n_iter: int = 200, lr: float = 2.0, g_init: float = 0.5,
@@ -589,7 +589,7 @@ def plot_schedules(sigma2: float = 0.25, T: float = 50.0, N: int | None = None, 
             plot_simulation(ax[0], sim.tau, sim.test_error, sim.test_error_sem, color=c, every=20, N=N,
                             n_seeds=sim.n_seeds)
     ax[0].set(xscale="log", yscale="log", xlabel=r"samples per dimension $\tau$", ylabel=r"$E_g$")
-    ax[1].set(xscale="log", yscale="log", xlabel=r"$\tau$", ylabel=r"$g = \eta N/B$")
+    ax[1].set(xscale="log", yscale="log", xlabel=r"$\tau$", ylabel=r"$\bar\eta = \eta N/B$")
     ax[0].legend(fontsize=7)
     return ax
 
