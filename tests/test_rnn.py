@@ -200,3 +200,19 @@ def test_precomputed_lyapunov_and_sampling_data_recreated_at_small_size():
     assert out["delta_S200"].shape == (2, out["tau"].size)
     data = np.load(DATA / "rnn_sampling.npz")
     assert data["delta_S1500"].shape[0] >= 3 and data["tau_ref"].size > 10
+
+
+def test_plot_delta0_spread():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    x = [np.array([1.8, 2.0, 2.1]), np.array([1.9, 1.95])]
+    ax = rnn.plot_delta0_spread(1.925, [250, 500], x)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[0] == "one network" and "DMFT" in labels[1] and labels[2] == "mean ± sem, networks per N"
+    assert ax.get_ylim()[1] > 2.1 + 0.4 * 0.3                       # room for the legend above the dots
+    with pytest.raises(ValueError, match="samples"):
+        rnn.plot_delta0_spread(1.925, [250, 500], x[:1])
+    with pytest.raises(ValueError, match="samples"):
+        rnn.plot_delta0_spread(1.925, [250], [np.array([1.0])])
+    plt.close("all")
