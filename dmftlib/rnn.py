@@ -619,7 +619,9 @@ def plot_delta0_spread(delta0: float, Ns, samples, ax=None):
     """
     delta0 = check_real("delta0", delta0, low=0.0, low_open=True)
     Ns = check_array("Ns", Ns, ndim=1, low=1.0)
-    if isinstance(samples, (str, bytes)) or len(samples) != Ns.size or Ns.size == 0:
+    if Ns.size == 0:
+        raise ValueError("Ns must be a non-empty sequence of system sizes (>= 1); got []")
+    if isinstance(samples, (str, bytes)) or not hasattr(samples, "__len__") or len(samples) != Ns.size:
         raise ValueError(f"samples must be a sequence of {Ns.size} arrays (one per N); got {samples!r}")
     samples = [check_array(f"samples[{i}]", x, ndim=1, low=0.0) for i, x in enumerate(samples)]
     if any(x.size < 2 for x in samples):
