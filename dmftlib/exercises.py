@@ -78,6 +78,65 @@ ANSWERS = MappingProxyType({
     # book/part3/wide_networks
     "ex-wn-graphon-kc": Answer(3.9374, 0.01, "three digits of a closed form",
                                "the critical coupling K_c for the graphon W = min(x, y), unit-variance Gaussian g"),
+    # book/part2/cavity
+    "ex-cav-3": Answer(0.6, 0.01, "a closed form, 2(1 - g); a slope fitted on [10, 20] is within 1e-3 of it",
+                       "the exponential decay rate of C(t, t) for i.i.d. couplings, linear phi, g = 0.7"),
+    # book/part2/path_integral
+    "ex-msr-4": Answer(6.62, 0.2, "the O(dt) grid error: 6.62 at the exercise's dt = 0.1, 6.85 at dt = 0.05",
+                       "the maximum of R at g = 0.6 (discrete_linear_dmft, t_max = 40, n_t = 401)"),
+    # book/part2/rnn_chaos
+    "ex-rnn-1": Answer(7.0 / 6.0, 0.005, "the O(eps^3) remainder shifts (Delta0 - eps)/eps^2 by 0.75 eps",
+                       "the coefficient of eps^2 in Delta0 = eps + c eps^2, g = 1 + eps"),
+    "ex-rnn-2": Answer(1 / 3**0.5, 0.005, "a closed form; the ratio at g - 1 = 0.01 is within 0.011 of it",
+                       "the limit of tau_c^-1 / (g - 1) as g -> 1+"),
+    "ex-rnn-4": Answer(2.0641, 0.005, "a root-finding to 1e-8; three digits suffice to tell erf from tanh (1.925)",
+                       "Delta0 at g = 2 for phi = erf(sqrt(pi) x / 2)"),
+    "ex-rnn-5": Answer(0.1125, 0.002, "the O(h^2) error of the three-point Laplacian with h = 0.05",
+                       "the maximal Lyapunov exponent lambda_L at g = 2"),
+    # book/part2/linear_dynamics_rmt
+    "ex-lti-fdt": Answer(1.0, 0.01, "a closed form (T); a one-sided finite difference with dt = 1e-3 is within 1e-3",
+                         "-d C_st / d tau at tau = 0+ for the shifted Ginibre matrix, T = 1"),
+    "ex-lti-toy:max": Answer(5.0314, 0.01, "the maximum read on a grid of step 0.01 in t is within 1e-4 of it",
+                             "the maximum over t of ||exp(-A t)||_2 for K = 20"),
+    "ex-lti-toy:omega": Answer(8.5125, 0.001, "three decimals of a closed form",
+                               "the numerical abscissa omega (the initial growth rate of the norm) for K = 20"),
+    # book/part3/linear_regression
+    "ex-lr-ridge:bayes": Answer(0.5, 1e-3, "a closed form evaluated to 1e-9; a scan over 41 ridges is within 1e-4",
+                                "E_g(inf) at the Bayes-optimal ridge, alpha = 1, sigma^2 = 0.5"),
+    "ex-lr-ridge:stop": Answer(0.5094, 1e-3, "a bounded scalar minimisation in t, to 1e-6",
+                               "the optimally early-stopped E_g(t*), alpha = 1, sigma^2 = 0.5, no ridge"),
+    # book/part3/random_features
+    "ex-rf-two-by-two": Answer(0.81, 1e-3, "an exact limit, 0.9^2",
+                               "the t -> inf limit of |exp(-A t) v0|^2 for v0 = (1, 0)"),
+    "ex-rf-ensemble-size": Answer(20.0, 1.0, "the ratio is 20.0000003 at t = 1000, so rounding up gives 21: both count",
+                                  "the number of models (independent features) within 10% of the infinite ensemble"),
+    # book/part3/sgd
+    "ex-sgd-floor:test": Answer(0.1781, 1e-3, "a closed form; sgd.theory at t = 400 agrees to 1e-12",
+                                "E_g(inf) at alpha = 3, sigma = 0.5, b = 0.2, eta = 0.3"),
+    "ex-sgd-floor:train": Answer(0.2231, 1e-3, "a closed form; sgd.theory at t = 400 agrees to 1e-12",
+                                 "E_t(inf) at alpha = 3, sigma = 0.5, b = 0.2, eta = 0.3"),
+    # book/part3/spiked_matrix_tensor
+    "ex-sp-logN": Answer(30.13, 0.2, "the crossing of m = 1/2 is interpolated between GD steps of 0.15",
+                         "the GD time to m = 1/2 from m0 = 1e-4 (N = 1e8), 1/Delta2 = 3, Delta_p = 1, alpha = 0.15"),
+    # book/part3/autoregressive_generative
+    "ex-ag-stationary:Qw": Answer(0.7639, 1e-3, "three decimals of a closed form",
+                                  "the stationary Q_w at b* = 0.7, eta = 0.5, sigma = 0.3"),
+    "ex-ag-stationary:eps1": Answer(0.01719, 2e-4, "1% of a closed form; the ODE at t = 200 agrees to 1e-6",
+                                    "the stationary one-step error eps_1 at b* = 0.7, eta = 0.5, sigma = 0.3"),
+    # book/part3/erm_vs_online
+    "ex-erm-4": Answer(1.0 / 6.0, 1e-3, "three decimals of a closed form; the ODE at t = 60 agrees to 1e-6",
+                       "the online SGD floor of E_test at eta = 0.5, sigma = 0.5, c = c* = 1"),
+    # book/part3/training_as_control
+    "ex-tac-kink": Answer(-3**0.5, 0.01, "a closed form, -sqrt(3); the extremals are found to 1e-6",
+                          "the jump of d V / d x at x0 = 0 (right limit minus left limit), T = 1"),
+    "ex-tac-constant": Answer(0.01019, 2e-4, "the exact minimum over g; the large-T formula (0.0096) is 6% low",
+                              "the best constant-schedule error E(T) at T = 50, sigma^2 = 0.25"),
+    # book/appendix/random_matrices
+    "rmt-ex-moments": Answer(14.0, 1e-3, "an integer (a Catalan number)",
+                             "the moment m_8 of the semicircle law, in units of sigma^8"),
+    # book/appendix/two_time_numerics
+    "ex-ttn-damping": Answer(0.1304, 0.005, "a closed form, (mu - 3)/(mu - 1); the iteration converges at 0.1354, not at 0.1254",
+                             "the smallest damping beta for which the damped iteration converges, mu = 3.3"),
 })
 
 

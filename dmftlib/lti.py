@@ -58,6 +58,7 @@ __all__ = [
     "response_from_contour", "dmft_response_laplace", "dmft_response", "dmft_correlation_iid",
     "transient_growth", "numerical_abscissa", "sample_matrices",
     "plot_spectrum", "plot_response", "plot_correlation", "plot_transient_growth", "plot_lti",
+    "plot_theory_vs_simulations", "plot_normal_comparison",
 ]
 
 ENSEMBLES = ("goe", "wishart", "ginibre")
@@ -888,20 +889,75 @@ def plot_spectrum(ensemble: str, N: int, a: float, sigma: float = 1.0, alpha: fl
     return ax
 
 
-def _sim_vs_theory(ax, quantity, th, sims, log):
+def _sim_vs_theory(ax, quantity, th, sims, log, what=None):
     ylabel = {"response": r"$R(\tau)$", "correlation": r"$C(t,t)$", "stationary": r"$C_{\rm st}(\tau)$"}
     line = plot_theory(ax, th.t, getattr(th, quantity)).lines[-1]
     colors = ["C1", "C2", "C3", "C4"]
     for k, sim in enumerate(sims):
         every = max(1, sim.t.size // 25)
-        plot_simulation(ax, sim.t, getattr(sim, quantity), getattr(sim, quantity + "_sem"), N=sim.N,
-                        n_seeds=sim.n_seeds, every=every, color=colors[k % 4])
+        plot_simulation(ax, sim.t, getattr(sim, quantity), getattr(sim, quantity + "_sem"), every=every,
+                        label=simulation_label(sim.N, sim.n_seeds, what or "simulation"), color=colors[k % 4])
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(r"$\tau$" if quantity != "correlation" else r"$t$")
     ax.set_ylabel(ylabel[quantity])
     ax.legend()
     del line
+    return ax
+
+
+def _check_sims(name, sims, quantity):
+    """``sims``: a sequence of simulation results that carry ``quantity`` and its standard error."""
+    if isinstance(sims, (str, bytes)) or not hasattr(sims, "__len__"):
+        raise ValueError(f"{name} must be a sequence of LTISimulation or TrajectorySimulation results; got {sims!r}")
+    for k, sim in enumerate(sims):
+        if not isinstance(sim, (LTISimulation, TrajectorySimulation)) or not hasattr(sim, quantity):
+            raise ValueError(f"{name}[{k}] must be an LTISimulation or TrajectorySimulation with a field "
+                             f"{quantity!r}; got {type(sim).__name__}")
+    return list(sims)
+
+
+_QUANTITIES = ("response", "correlation", "stationary")
+
+
+def plot_theory_vs_simulations(th: LTITheory, sims, quantity: str = "response", log: bool = True,
+                               what: str | None = None, ax=None):
+    r"""Draw a computed theory (line) and computed simulations (markers, one colour per N) of ``quantity``.
+
+    The plotting half of :func:`plot_response` / :func:`plot_correlation`, for results computed
+    in advance: ``th`` from :func:`theory`, ``sims`` a sequence of :func:`simulate` or
+    :func:`simulate_trajectories` results (legend: N and the number of seeds, after ``what``);
+    ``quantity`` is ``"response"`` ($R(\tau)$), ``"correlation"`` ($C(t,t)$) or ``"stationary"``
+    ($C_{\rm st}(\tau)$).
+    """
+    quantity = check_choice("quantity", quantity, _QUANTITIES)
+    sims = _check_sims("sims", sims, quantity)
+    if ax is None:
+        _, ax = new_figure()
+    _sim_vs_theory(ax, quantity, th, sims, log, what)
+    return ax
+
+
+def plot_normal_comparison(th: LTITheory, th_normal: LTITheory, sim: LTISimulation, sim_normal: LTISimulation,
+                           quantity: str = "correlation", log: bool = True, ax=None):
+    r"""A non-normal matrix against its normal counterpart (same eigenvalues): theories and simulations.
+
+    Non-normal in ``C1`` (solid line, circles), normal in ``C0`` (dashed line, squares), for
+    ``quantity`` ``"correlation"`` ($C(t,t)$) or ``"stationary"`` ($C_{\rm st}(\tau)$).
+    """
+    quantity = check_choice("quantity", quantity, ("correlation", "stationary"))
+    if ax is None:
+        _, ax = new_figure()
+    plot_theory(ax, th.t, getattr(th, quantity), label="non-normal, theory", color="C1")
+    ax.plot(th_normal.t, getattr(th_normal, quantity), "--", label="normal counterpart, theory", color="C0")
+    for s, color, fmt, name in ((sim, "C1", "o", "non-normal"), (sim_normal, "C0", "s", "normal")):
+        plot_simulation(ax, s.t, getattr(s, quantity), getattr(s, quantity + "_sem"), every=max(1, s.t.size // 25),
+                        color=color, fmt=fmt, label=f"{name}, N = {s.N}, {s.n_seeds} seeds")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(r"$\tau$" if quantity == "stationary" else "$t$")
+    ax.set_ylabel(r"$C_{\rm st}(\tau)$" if quantity == "stationary" else "$C(t,t)$")
+    ax.legend()
     return ax
 
 

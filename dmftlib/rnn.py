@@ -56,7 +56,7 @@ from .core import ReadOnlyArrays, check_array, check_bool, check_seed, check_see
 __all__ = ["PHIS", "phi_functions", "potential", "delta0_theory", "StationaryResult", "stationary_dmft",
            "sampling_dmft", "stationary_part", "SimulationResult", "simulate",
            "plot_potential", "plot_stationary", "schrodinger_potential", "lyapunov_theory",
-           "LyapunovSimulation", "lyapunov_simulate", "plot_lyapunov"]
+           "LyapunovSimulation", "lyapunov_simulate", "plot_lyapunov", "plot_delta0_spread"]
 
 PHIS = ("tanh", "erf")
 _C = np.sqrt(np.pi) / 2
@@ -625,6 +625,43 @@ def plot_lyapunov(g_theory, sims=(), ax=None):
     ax.set_xlabel("g")
     ax.set_ylabel("largest Lyapunov exponent λ_L")
     ax.legend()
+    return ax
+
+
+def plot_delta0_spread(delta0: float, Ns, samples, ax=None):
+    r"""$\Delta_0$ of every simulated network, their mean (one standard error) and the DMFT value, per size $N$.
+
+    ``samples[i]`` holds the time-averaged $\Delta_0$ of each network of size ``Ns[i]`` (one value per
+    seed). Each network is a small dot (spread sideways so that the dots do not overlap), the mean a
+    marker with its standard error, the DMFT value ``delta0`` a horizontal line: the plot shows both
+    the deviation of the mean and the network-to-network spread that limits its resolution.
+    """
+    delta0 = check_real("delta0", delta0, low=0.0, low_open=True)
+    Ns = check_array("Ns", Ns, ndim=1, low=1.0)
+    if Ns.size == 0:
+        raise ValueError("Ns must be a non-empty sequence of system sizes (>= 1); got []")
+    if isinstance(samples, (str, bytes)) or not hasattr(samples, "__len__") or len(samples) != Ns.size:
+        raise ValueError(f"samples must be a sequence of {Ns.size} arrays (one per N); got {samples!r}")
+    samples = [check_array(f"samples[{i}]", x, ndim=1, low=0.0) for i, x in enumerate(samples)]
+    if any(x.size < 2 for x in samples):
+        raise ValueError("samples[i] must hold at least 2 networks (for a standard error)")
+    if ax is None:
+        _, ax = _plotting.new_figure()
+    pos = np.arange(Ns.size, dtype=float)
+    for i, x in enumerate(samples):
+        offsets = np.linspace(-0.16, 0.16, 5)[np.argsort(np.argsort(x)) % 5]        # neighbours in value side by side
+        ax.plot(pos[i] + offsets, x, ".", color="0.55", ms=5, label="one network" if i == 0 else None)
+    m, s = np.array([mean_sem(x)[0] for x in samples]), np.array([mean_sem(x)[1] for x in samples])
+    n_seeds = {x.size for x in samples}
+    label = ("mean ± sem, " + (f"{samples[0].size} networks" if len(n_seeds) == 1 else "networks per N"))
+    _plotting.plot_simulation(ax, pos, m, s, label=label, color="C1", ms=7, zorder=3)
+    ax.axhline(delta0, color="k", lw=1.5, label=f"DMFT Δ0 = {delta0:.3f}")
+    ax.set_xticks(pos, labels=[f"N = {int(N)}" for N in Ns])
+    ax.set_xlim(-0.6, Ns.size - 0.4)
+    lo, hi = min(x.min() for x in samples), max(x.max() for x in samples)
+    ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.45 * (hi - lo))          # room for the legend above the dots
+    ax.set_ylabel("Δ0 (time average of one network)")
+    ax.legend(loc="upper center", ncol=2, fontsize=8)
     return ax
 
 

@@ -244,3 +244,22 @@ def test_noisy_trajectories_two_N():
             assert np.all(err <= 4 * getattr(sim, q + "_sem")[idx] + 1.0 / N), (q, N, err)
         sems.append(sim.correlation_sem[idx].mean())
     assert sems[1] < 0.75 * sems[0]                        # ~ 1/2 expected for 4x more units
+
+
+def test_plot_helpers_for_precomputed_results():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    t = np.linspace(0.0, 3.0, 31)
+    th, thn = lti.theory("ginibre", t, a=1.5), lti.theory("ginibre", t, a=1.5, normal=True)
+    s = lti.simulate(60, "ginibre", t, a=1.5, seeds=2)
+    sn = lti.simulate(60, "ginibre", t, a=1.5, normal=True, seeds=2)
+    ax = lti.plot_theory_vs_simulations(th, [s], "correlation", what="one run")
+    assert ax.get_legend_handles_labels()[1] == ["theory (N → ∞)", "one run, N = 60, 2 seeds"]
+    ax = lti.plot_normal_comparison(th, thn, s, sn, "stationary", log=False)
+    assert len(ax.get_legend_handles_labels()[1]) == 4 and ax.get_yscale() == "linear"
+    with pytest.raises(ValueError, match="sims"):
+        lti.plot_theory_vs_simulations(th, [th])
+    with pytest.raises(ValueError, match="quantity"):
+        lti.plot_normal_comparison(th, thn, s, sn, "response")
+    plt.close("all")

@@ -234,3 +234,19 @@ def test_stopping_rule_error_estimate_is_honest_over_seeds():
         d = np.diag(res.C)[30:] / np.diag(ref)[30:] - 1
         ratios.append(np.sqrt(np.mean(d**2)) / res.error_estimate)
     assert np.sqrt(np.mean(np.square(ratios))) < 2.0
+
+
+def test_plot_delta0_spread():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    x = [np.array([1.8, 2.0, 2.1]), np.array([1.9, 1.95])]
+    ax = rnn.plot_delta0_spread(1.925, [250, 500], x)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[0] == "one network" and "DMFT" in labels[1] and labels[2] == "mean ± sem, networks per N"
+    assert ax.get_ylim()[1] > 2.1 + 0.4 * 0.3                       # room for the legend above the dots
+    with pytest.raises(ValueError, match="samples"):
+        rnn.plot_delta0_spread(1.925, [250, 500], x[:1])
+    with pytest.raises(ValueError, match="samples"):
+        rnn.plot_delta0_spread(1.925, [250], [np.array([1.0])])
+    plt.close("all")
