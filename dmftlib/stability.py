@@ -367,8 +367,8 @@ def uv_sharpness(u, v):
     >>> float(uv_sharpness(2.0, 0.5))       # on uv = 1: u^2 + v^2
     4.25
     """
-    u = np.asarray(check_array("u", u), dtype=np.float64)
-    v = np.asarray(check_array("v", v), dtype=np.float64)
+    u = check_array("u", u, low=-1e100, high=1e100)       # bounded so that u^2 + v^2 stays finite
+    v = check_array("v", v, low=-1e100, high=1e100)
     a, c, b = v * v, u * u, 2 * u * v - 1
     return 0.5 * (a + c) + np.sqrt(0.25 * (a - c) ** 2 + b * b)
 

@@ -164,3 +164,16 @@ def test_exact_mean_square_threshold_brackets_lyapunov():
     assert mean_square_rate(X, 0.99 * eta, 1) < 0 < mean_square_rate(X, 1.01 * eta, 1)
     with pytest.raises(ValueError, match="sign"):
         mean_square_threshold(X, 1, 0.001, 0.002)
+
+
+def test_plot_uv_and_bad_input():
+    import matplotlib
+    matplotlib.use("Agg")
+    from dmftlib.stability import plot_uv, uv_gd, uv_sharpness, uv_theory
+    axes = plot_uv(eta_grid=np.linspace(0.05, 1.0, 8), n_steps=300)
+    assert len(axes) == 2
+    for call, name in [(lambda: uv_gd(2.0, 0.05, [], 10), "etas"), (lambda: uv_gd(2.0, 0.05, [-0.1], 10), "etas"),
+                       (lambda: uv_gd(np.nan, 0.05, [0.1], 10), "u0"), (lambda: uv_theory(2.0, 1.0, [0.1]), "u0"),
+                       (lambda: uv_sharpness(1e200, 1.0), "u")]:
+        with pytest.raises(ValueError, match=name):
+            call()
