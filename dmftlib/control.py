@@ -539,9 +539,19 @@ def plot_depth_convergence(L: int = 8, g: float = 1.5, n_pieces: int = 4, n: int
     e1 = euler_error_coefficient(sys, theta, h0, 400)
     if ax is None:
         _, ax = new_figure()
+    # One sequential colour per input, by its angle on the circle (a colour bar, not a legend of n entries).
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    cmap, norm = matplotlib.colormaps["viridis"], Normalize(0.0, 2 * np.pi)
     for i in range(n):
-        line, = ax.plot(ode.h[:, 0, i], ode.h[:, 1, i], "-", lw=1.0)
-        ax.plot(res.h[:, 0, i], res.h[:, 1, i], "o-", ms=3, lw=0.6, color=line.get_color(), alpha=0.8)
+        col = cmap(norm(phi[i]))
+        ax.plot(ode.h[:, 0, i], ode.h[:, 1, i], "-", lw=1.0, color=col)
+        ax.plot(res.h[:, 0, i], res.h[:, 1, i], "o-", ms=3, lw=0.6, color=col, alpha=0.8)
+    cb = ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046, pad=0.04)
+    cb.set_label(r"angle of the input on the circle")
+    cb.set_ticks([0, np.pi, 2 * np.pi])
+    cb.ax.set_yticklabels(["0", "π", "2π"])
     ax.plot([], [], "k-", lw=1.0, label="neural ODE (RK4, 400 steps)")
     ax.plot([], [], "ko-", ms=3, lw=0.6, label=f"ResNet, L = {L}")
     err = np.linalg.norm(res.h[-1] - ode.h[-1], axis=0).mean()

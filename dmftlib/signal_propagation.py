@@ -870,18 +870,34 @@ def plot_phase_diagram(phi: str = "tanh", sigma_w2_max: float = 4.0, sigma_b2_ma
         x1 = np.concatenate([x1, np.full((sb.size, sw.size - sw_ok.size), np.nan)], axis=1)
     else:
         x1 = phase_diagram(sw, sb, phi)
-    im = ax.pcolormesh(sw, sb, np.log(x1), cmap="RdBu_r", vmin=-1.5, vmax=1.5, shading="auto")
-    ax.figure.colorbar(im, ax=ax, label=r"$\log\chi_1$")
-    crit = critical_sigma_w2(sb, phi)
-    ax.plot(crit, sb, "k-", lw=2, label=r"critical line $\chi_1 = 1$")
+    from matplotlib.colors import TwoSlopeNorm
+    logx = np.log(x1)
+    lo, hi = np.nanmin(logx), np.nanmax(logx)
+    # Two slopes: the ordered (blue) and chaotic (red) sides each use the whole colour range.
+    # The colour scale stops at -1.5 on the ordered side (deeper order looks the same).
+    vmin, vmax = min(max(lo, -1.5), -1e-3), max(hi, 1e-3)
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=vmin, vmax=vmax)
+    im = ax.pcolormesh(sw, sb, logx, cmap="RdBu_r", norm=norm, shading="auto")
+    cb = ax.figure.colorbar(im, ax=ax, label=r"$\log\chi_1$", extend="min" if lo < vmin else "neither")
+    cb.set_ticks([vmin, vmin / 2, 0.0, vmax / 2, vmax])
+    cb.ax.set_yticklabels([f"{t:.2f}" for t in (vmin, vmin / 2, 0.0, vmax / 2, vmax)])
+    # The critical line on a geometric grid in sigma_b^2 (plus 0): it bends sharply near sigma_b^2 = 0.
+    sb_line = np.concatenate([[0.0], np.geomspace(sigma_b2_max * 1e-5, sigma_b2_max, 200)])
+    crit = critical_sigma_w2(sb_line, phi)
+    ax.plot(crit, sb_line, "k-", lw=2)
+    box = dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85)
+    i = int(np.argmin(np.abs(sb_line - 0.6 * sigma_b2_max)))
+    ax.annotate(r"$\chi_1 = 1$", (crit[i], sb_line[i]), xytext=(6, 0), textcoords="offset points",
+                va="center", bbox=box)
     if marker is not None:
-        ax.plot([marker[0]], [marker[1]], "*", color="gold", ms=14, mec="k", label="chosen point")
-    ax.text(0.05, 0.92, "ordered", transform=ax.transAxes)
-    ax.text(0.72, 0.92, "chaotic" if phi != "relu" else "q diverges", transform=ax.transAxes)
+        ax.plot([marker[0]], [marker[1]], "*", color="gold", ms=14, mec="k")
+        ax.annotate("simulated", (marker[0], marker[1]), xytext=(0, 10), textcoords="offset points",
+                    ha="center", va="bottom", bbox=box)
+    ax.text(0.04, 0.92, "ordered", transform=ax.transAxes, bbox=box)
+    ax.text(0.70, 0.92, "chaotic" if phi != "relu" else "q diverges", transform=ax.transAxes, bbox=box)
     ax.set_xlabel(r"$\sigma_w^2$")
     ax.set_ylabel(r"$\sigma_b^2$")
     ax.set_xlim(0, sigma_w2_max)
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.3))
     return ax
 
 

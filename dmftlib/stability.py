@@ -43,6 +43,7 @@ __all__ = [
     "EoSRun", "train_gd",
     "SGDStability", "interpolation_data", "sgd_lyapunov", "mean_square_operator", "mean_square_rate",
     "sgd_second_moment", "sgd_threshold_theory", "lyapunov_crossing", "plot_quadratic_gd", "plot_eos",
+    "UVRun", "uv_sharpness", "uv_gd", "uv_theory", "plot_uv", "mean_square_threshold",
 ]
 
 
@@ -354,6 +355,146 @@ def plot_eos(runs, axes=None):
 
 
 # ----------------------------------------------------------------------------------------------
+# 2b. A solvable toy model of the edge of stability: L(u, v) = (uv - 1)^2 / 2
+# ----------------------------------------------------------------------------------------------
+
+def uv_sharpness(u, v):
+    r"""Top eigenvalue of the Hessian of $L(u, v) = \tfrac12(uv-1)^2$ at $(u, v)$ (elementwise).
+
+    $\nabla^2 L = \begin{pmatrix} v^2 & 2uv-1\\ 2uv-1 & u^2\end{pmatrix}$; on the minimum manifold
+    $uv = 1$ its eigenvalues are $0$ and $u^2+v^2$.
+
+    >>> float(uv_sharpness(2.0, 0.5))       # on uv = 1: u^2 + v^2
+    4.25
+    """
+    u = check_array("u", u, low=-1e100, high=1e100)       # bounded so that u^2 + v^2 stays finite
+    v = check_array("v", v, low=-1e100, high=1e100)
+    a, c, b = v * v, u * u, 2 * u * v - 1
+    return 0.5 * (a + c) + np.sqrt(0.25 * (a - c) ** 2 + b * b)
+
+
+@dataclass(frozen=True)
+class UVRun(ReadOnlyArrays):
+    """GD on $L(u,v) = (uv-1)^2/2$, one row per step size: iterates, loss and sharpness per step.
+
+    Rows of a run that diverged (``|u| + |v| > 1e6``) hold NaN after the step where it did, and
+    ``diverged`` is True for them.
+    """
+
+    eta: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    loss: np.ndarray
+    sharpness: np.ndarray
+    diverged: np.ndarray
+
+
+def uv_gd(u0: float, v0: float, etas, n_steps: int) -> UVRun:
+    r"""GD $u' = u - \eta r v$, $v' = v - \eta r u$, $r = uv - 1$, for several step sizes at once.
+
+    The imbalance $D = u^2 - v^2$ obeys exactly $D_{k+1} = (1-\eta^2 r_k^2)\,D_k$: gradient flow
+    conserves it, GD shrinks it, and the minimum reached has sharpness $\sqrt{D_\infty^2+4}$.
+
+    >>> run = uv_gd(2.0, 0.05, [0.05], 4000)
+    >>> round(float(run.sharpness[0, -1]), 3), bool(run.diverged[0])
+    (4.45, False)
+    """
+    u0 = check_real("u0", u0, low=-1e3, high=1e3)
+    v0 = check_real("v0", v0, low=-1e3, high=1e3)
+    etas = check_array("etas", etas, ndim=1, low=0.0)
+    if etas.size == 0 or np.any(etas <= 0):
+        raise ValueError("etas must be a non-empty 1-D array of step sizes > 0")
+    n_steps = check_int("n_steps", n_steps, low=1)
+    check_budget("GD steps x step sizes", float(n_steps) * etas.size, limit=10**8)
+    u = np.full((etas.size, n_steps + 1), np.nan)
+    v = np.full_like(u, np.nan)
+    u[:, 0], v[:, 0] = u0, v0
+    alive = np.ones(etas.size, dtype=bool)
+    uk, vk = u[:, 0].copy(), v[:, 0].copy()
+    for k in range(n_steps):
+        r = uk * vk - 1
+        uk, vk = uk - etas * r * vk, vk - etas * r * uk
+        alive &= np.abs(uk) + np.abs(vk) <= 1e6
+        uk[~alive] = np.nan
+        vk[~alive] = np.nan
+        u[:, k + 1], v[:, k + 1] = uk, vk
+    with np.errstate(invalid="ignore"):
+        loss = 0.5 * (u * v - 1) ** 2
+        sharp = uv_sharpness(np.nan_to_num(u), np.nan_to_num(v))
+    sharp[np.isnan(u)] = np.nan
+    return UVRun(etas.copy(), u, v, loss, sharp, ~alive)
+
+
+def uv_theory(u0: float, v0: float, etas):
+    r"""Sharpness of the minimum reached by gradient flow, and by GD to first order in $\eta$.
+
+    Gradient flow conserves $D = u^2 - v^2$ and ends on $uv = 1$ with sharpness
+    $S_{\rm GF} = \sqrt{D_0^2+4}$. GD multiplies $D$ by $1-\eta^2r_k^2$ at each step, so
+    $\log D_\infty = -\eta\int_0^\infty r(t)^2\,dt + O(\eta^2)$ with the integral along gradient flow,
+
+    .. math:: I = \int_{s_0}^{1}\frac{(1-s)\,ds}{\sqrt{D_0^2+4s^2}}
+              = \Big[\tfrac12\operatorname{asinh}\tfrac{2s}{D_0} - \tfrac14\sqrt{D_0^2+4s^2}\Big]_{s_0}^{1},
+              \quad s_0 = u_0v_0 < 1,
+
+    (from $\dot s = -(s-1)\sqrt{D^2+4s^2}$ for $s = uv$), hence
+    $S_1(\eta) = \sqrt{D_0^2 e^{-2\eta I} + 4}$. Returns ``(S_GF, S_1, I)``.
+
+    >>> S_gf, S1, I = uv_theory(2.0, 0.05, [0.1])
+    >>> round(S_gf, 4), round(I, 4)
+    (4.4699, 0.0989)
+    """
+    u0 = check_real("u0", u0, low=-1e3, high=1e3)
+    v0 = check_real("v0", v0, low=-1e3, high=1e3)
+    etas = check_array("etas", etas, ndim=1, low=0.0)
+    s0, D = u0 * v0, u0 * u0 - v0 * v0
+    if s0 >= 1:
+        raise ValueError(f"u0 * v0 must be < 1 (start below the minimum manifold); got {s0:g}")
+    if D == 0:
+        return 2.0, np.full(etas.shape, 2.0), 0.0
+    D = abs(D)
+    F = lambda s: 0.5 * np.arcsinh(2 * s / D) - 0.25 * np.sqrt(D * D + 4 * s * s)
+    I = float(F(1.0) - F(s0))
+    return float(np.sqrt(D * D + 4)), np.sqrt(D * D * np.exp(-2 * etas * I) + 4), I
+
+
+def plot_uv(u0=2.0, v0=0.05, etas=(0.05, 0.4, 0.5), eta_grid=None, n_steps=3000, axes=None):
+    """Left: sharpness along GD for a few step sizes, with 2/eta dashed; right: sharpness of the
+    minimum reached against eta (GD markers) with gradient flow, the first-order theory and 2/eta."""
+    if axes is None:
+        _, axes = new_figure(ncols=2)
+    etas = check_array("etas", etas, ndim=1, low=0.0)
+    eta_grid = np.linspace(0.02, 1.2, 60) if eta_grid is None else check_array("eta_grid", eta_grid, ndim=1, low=0.0)
+    run = uv_gd(u0, v0, etas, n_steps)
+    k = np.arange(n_steps + 1)
+    for i, e in enumerate(etas):
+        line, = axes[0].plot(k + 1, run.sharpness[i], lw=1.2, label=f"GD, η = {e:g}")
+        axes[0].axhline(2 / e, ls="--", lw=1, color=line.get_color())
+    axes[0].set_xscale("log")
+    axes[0].set_ylim(0, 1.3 * uv_theory(u0, v0, etas)[0])
+    axes[0].set_xlabel("step k + 1")
+    axes[0].set_ylabel("sharpness $S_k$")
+    axes[0].set_title("dashed: 2/η")
+    axes[0].legend(fontsize=8)
+    sweep = uv_gd(u0, v0, eta_grid, n_steps)
+    S_gf, S1, _ = uv_theory(u0, v0, eta_grid)
+    ok = ~sweep.diverged & (sweep.loss[:, -1] < 1e-10)
+    axes[1].plot(eta_grid[ok], sweep.sharpness[ok, -1], "o", ms=4, mfc="none", label="GD, converged")
+    osc = ~sweep.diverged & ~ok
+    if np.any(osc):
+        axes[1].plot(eta_grid[osc], np.nanmedian(sweep.sharpness[osc, -200:], axis=1), "x", ms=4,
+                     label="GD, not converged (median, last 200 steps)")
+    axes[1].axhline(S_gf, color="gray", ls=":", lw=1, label="gradient flow $S_{GF}$")
+    axes[1].plot(eta_grid, S1, "-", label="first order in η")
+    axes[1].plot(eta_grid, 2 / eta_grid, "--", color="k", lw=1, label="2/η")
+    axes[1].axhline(2.0, color="gray", lw=0.8, ls="-.", label="flattest minimum u = v = 1")
+    axes[1].set_ylim(0, 1.25 * S_gf)
+    axes[1].set_xlabel("η")
+    axes[1].set_ylabel("sharpness at the end of GD")
+    axes[1].legend(fontsize=8)
+    return axes
+
+
+# ----------------------------------------------------------------------------------------------
 # 3. SGD at an interpolating minimum
 # ----------------------------------------------------------------------------------------------
 
@@ -526,6 +667,25 @@ def sgd_threshold_theory(alpha: float, B: int, N: int) -> float:
     f = lambda eta: (eta * N / B) * rmt.marchenko_pastur_expect(lambda lam: lam / (2 - eta * lam * c), alpha) - 1
     upper = 2.0 / (rmt.mp_edges(alpha)[1] * c)
     return float(brentq(f, 1e-12, upper * (1 - 1e-12), xtol=1e-12))
+
+
+def mean_square_threshold(X, B: int, eta_lo: float, eta_hi: float, xtol: float = 1e-7) -> float:
+    r"""Exact finite-$N$ mean-square stability threshold of SGD on the data ``X``.
+
+    The root in ``(eta_lo, eta_hi)`` of ``mean_square_rate(X, eta, B) = 0``, i.e. of
+    $\rho(\mathcal T) = 1$ with $\mathcal T$ restricted to the span of the data (no closure, no
+    $N\to\infty$); by Brent's method. Raises ``ValueError`` if the bracket holds no sign change.
+    """
+    from scipy.optimize import brentq
+
+    eta_lo = check_real("eta_lo", eta_lo, low=0.0, low_open=True)
+    eta_hi = check_real("eta_hi", eta_hi, low=eta_lo, low_open=True)
+    xtol = check_real("xtol", xtol, low=0.0, low_open=True)
+    f = lambda e: mean_square_rate(X, e, B)
+    lo, hi = f(eta_lo), f(eta_hi)
+    if not (lo < 0 < hi):
+        raise ValueError(f"the mean-square rate must change sign on [eta_lo, eta_hi]; got {lo:.3g}, {hi:.3g}")
+    return float(brentq(f, eta_lo, eta_hi, xtol=xtol))
 
 
 def lyapunov_crossing(X, B: int, etas, seeds, n_steps: int = 2000, burn_in: int = 200):

@@ -252,3 +252,25 @@ def test_new_labels_print_no_answer_yet(capsys):
     out = capsys.readouterr().out.splitlines()
     assert all(line.endswith("no answer yet (replace None by your value and run the cell again)") for line in out[::2])
     assert all(": correct (" in line for line in out[1::2])
+
+
+# book/part1 (learning_as_dynamics, signal_propagation, neural_odes_control, gd_stability)
+def test_part1_answers():
+    from scipy.optimize import brentq
+
+    from dmftlib import control as ctl, signal_propagation as sp, stability as st
+    from dmftlib.core import rmt
+    _close("ex-ld-stability", 2 / rmt.mp_edges(2.0)[1])
+    _close("ex-sp-critical-exponent", float(np.atleast_1d(sp.critical_sigma_w2(np.array([0.05]), "tanh"))[0]))
+    # the smallest k with h(1) = -x, from the Euler scheme with history (error O(1/n))
+    f = lambda k: ctl.delay_euler(lambda h, hd: -k * hd, np.array([1.0]), d=0.6, n_steps=1000).h[-1, 0] + 1  # noqa: E731
+    _close("ex-noc-delay", brentq(f, 2.0, 3.0))
+    lo, hi = rmt.mp_edges(2.0)
+    _close("gds-ex-optimal-step:eta", 2 / (lo + hi))
+    etas = np.linspace(0.5, 0.8, 30001)                      # the minimax step, by brute force
+    worst = np.maximum(np.abs(1 - etas * lo), np.abs(1 - etas * hi))
+    _close("gds-ex-optimal-step:eta", etas[np.argmin(worst)])
+    _close("gds-ex-optimal-step:rate", worst.min())
+    _close("gds-ex-uv", st.uv_theory(3.0, 0.1, [0.01])[0])
+    run = st.uv_gd(3.0, 0.1, [1e-3], 20000)                 # gradient flow, approximately (D shrinks by O(eta))
+    _close("gds-ex-uv", float(run.sharpness[0, -1]))

@@ -126,3 +126,54 @@ def test_sgd_threshold_small_batch_expansion():
 def test_invalid_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_uv_toy_model_closed_forms():
+    # L(u, v) = (uv - 1)^2 / 2: on uv = 1 the Hessian eigenvalues are 0 and u^2 + v^2 (checked by eigvalsh);
+    # GD multiplies D = u^2 - v^2 by (1 - eta^2 r^2) exactly (up to round-off).
+    from dmftlib.stability import uv_gd, uv_sharpness, uv_theory
+    u = np.array([0.5, 1.0, 3.0])
+    v = 1 / u
+    H = np.stack([np.stack([v * v, 2 * u * v - 1], -1), np.stack([2 * u * v - 1, u * u], -1)], -2)
+    assert_allclose(np.linalg.eigvalsh(H)[:, -1], u * u + v * v, rtol=1e-12)
+    assert_allclose(uv_sharpness(u, v), u * u + v * v, rtol=1e-12)
+    run = uv_gd(2.0, 0.05, [0.01, 0.3, 0.5], 2000)
+    D, r = run.u ** 2 - run.v ** 2, run.u * run.v - 1
+    assert_allclose(D[:, 1:], (1 - run.eta[:, None] ** 2 * r[:, :-1] ** 2) * D[:, :-1], rtol=1e-10, atol=1e-12)
+    S_gf, S1, I = uv_theory(2.0, 0.05, run.eta)
+    from scipy.integrate import quad
+    D0, s0 = 4.0 - 0.0025, 0.1
+    assert I == pytest.approx(quad(lambda s: (1 - s) / np.sqrt(D0 ** 2 + 4 * s * s), s0, 1)[0], rel=1e-10)
+    end = run.sharpness[:, -1]
+    assert not run.diverged.any() and np.all(run.loss[:, -1] < 1e-20)
+    assert np.all(end <= np.minimum(S_gf, 2 / run.eta) + 1e-9)        # flatter than GF, linearly stable
+    # first order in eta: the log-shift of D is -eta I (1 + O(eta)); at eta = 0.01 the O(eta) term is ~2%
+    Dend = run.u[0, -1] ** 2 - run.v[0, -1] ** 2
+    assert np.log(D0 / Dend) / 0.01 == pytest.approx(I, rel=0.05)
+    assert end[0] == pytest.approx(S1[0], abs=2e-3)
+    assert uv_gd(2.0, 0.05, [1.5], 500).diverged[0]
+
+
+def test_exact_mean_square_threshold_brackets_lyapunov():
+    # rho(T) = 1 on the span of the data; the closure is exact for B = 1 only when |x|^2 = N, so at N = 100
+    # the exact threshold sits below 2/N; the almost-sure threshold is above it (Jensen).
+    from dmftlib.stability import mean_square_threshold
+    X = interpolation_data(100, 0.5, seed=0)
+    eta = mean_square_threshold(X, 1, 0.014, 0.026)
+    assert eta == pytest.approx(0.018073, abs=2e-6)
+    assert mean_square_rate(X, 0.99 * eta, 1) < 0 < mean_square_rate(X, 1.01 * eta, 1)
+    with pytest.raises(ValueError, match="sign"):
+        mean_square_threshold(X, 1, 0.001, 0.002)
+
+
+def test_plot_uv_and_bad_input():
+    import matplotlib
+    matplotlib.use("Agg")
+    from dmftlib.stability import plot_uv, uv_gd, uv_sharpness, uv_theory
+    axes = plot_uv(eta_grid=np.linspace(0.05, 1.0, 8), n_steps=300)
+    assert len(axes) == 2
+    for call, name in [(lambda: uv_gd(2.0, 0.05, [], 10), "etas"), (lambda: uv_gd(2.0, 0.05, [-0.1], 10), "etas"),
+                       (lambda: uv_gd(np.nan, 0.05, [0.1], 10), "u0"), (lambda: uv_theory(2.0, 1.0, [0.1]), "u0"),
+                       (lambda: uv_sharpness(1e200, 1.0), "u")]:
+        with pytest.raises(ValueError, match=name):
+            call()
