@@ -446,6 +446,8 @@ def uv_theory(u0: float, v0: float, etas):
     u0 = check_real("u0", u0, low=-1e3, high=1e3)
     v0 = check_real("v0", v0, low=-1e3, high=1e3)
     etas = check_array("etas", etas, ndim=1, low=0.0)
+    if etas.size == 0 or np.any(etas <= 0):
+        raise ValueError("etas must be a non-empty 1-D array of step sizes > 0")
     s0, D = u0 * v0, u0 * u0 - v0 * v0
     if s0 >= 1:
         raise ValueError(f"u0 * v0 must be < 1 (start below the minimum manifold); got {s0:g}")

@@ -595,7 +595,7 @@ def _nonfinite(x, depth=0):
     if isinstance(x, (float, complex, np.floating, np.complexfloating)):
         return not np.isfinite(x)
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        if getattr(x, "diverged", False):
+        if np.any(getattr(x, "diverged", False)):        # a flag, or one per run (UVRun)
             return False
         # a scalar parameter field may be +inf on purpose (alpha = inf for online SGD); never NaN
         return any(_nonfinite(v, depth + 1) if not isinstance(v, (float, np.floating)) else bool(np.isnan(v))

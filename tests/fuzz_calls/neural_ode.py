@@ -27,7 +27,7 @@ _s2 = Lazy(_setup2)
 
 CALLS = {
     "dmftlib.neural_ode.asymmetry": dict(res=Lazy(_theory2)),
-    "dmftlib.neural_ode.escape_times": dict(res=Lazy(_theory2), threshold=0.15),
+    "dmftlib.neural_ode.escape_times": dict(res=Lazy(_theory2), threshold=0.6),
     "dmftlib.neural_ode.linearization": dict(sp_=_lin, eta=1.0, eta_theta=0.0, sigma=0.5, n_nodes=21, **_state1()),
     "dmftlib.neural_ode.plateau": dict(sp_=_lin, eta=1.0, eta_theta=0.0, sigma=0.5, n_nodes=21, **_state1()),
     "dmftlib.neural_ode.realize": dict(sp_=_s2, N=20),
