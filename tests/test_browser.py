@@ -188,8 +188,11 @@ def test_every_page_renders_offline(server, built_book, driver):
 
 
 def _norm(text: str) -> str:
+    """Letters and digits only, lower case; NFKC first, so that the ligatures of the PDF's text (fi, fl) read
+    as their letters."""
     import re
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
+    import unicodedata
+    return re.sub(r"[^0-9a-z]+", "", unicodedata.normalize("NFKC", text).lower())
 
 
 def test_pdf_has_every_page(built_book, tmp_path):
