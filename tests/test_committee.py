@@ -2,6 +2,10 @@
 import os
 import sys
 
+# literals printed on one machine: another BLAS kernel or NumPy version moves them by round-off
+# accumulated over the steps (measured 3.9e-12 relative under OPENBLAS_CORETYPE=Sandybridge)
+_PORTABLE = 1e-10
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -277,9 +281,9 @@ _PREV_CM = {
 def test_simulate_equals_previous_implementation():
     a = cm.simulate(60, 2, 2, 0.8, [0.0, 1.0, 3.0], seeds=[0, 1, 2], sigma=0.1, chunk=50)
     b = cm.simulate(60, 3, 2, 0.8, [0.0, 1.0, 3.0], seeds=[3, 1], sigma=0.3, train_second_layer=True)
-    assert_allclose(a.eg_seeds.ravel(), _PREV_CM["first layer"], rtol=1e-12)
-    assert_allclose(b.eg_seeds.ravel(), _PREV_CM["both layers"][0], rtol=1e-12)
-    assert_allclose(b.v.ravel(), _PREV_CM["both layers"][1], rtol=1e-12)
+    assert_allclose(a.eg_seeds.ravel(), _PREV_CM["first layer"], rtol=_PORTABLE)
+    assert_allclose(b.eg_seeds.ravel(), _PREV_CM["both layers"][0], rtol=_PORTABLE)
+    assert_allclose(b.v.ravel(), _PREV_CM["both layers"][1], rtol=_PORTABLE)
 
 
 def test_simulate_equals_naive_per_seed_loop():

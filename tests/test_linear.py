@@ -3,6 +3,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+# literals printed on one machine: another BLAS kernel or NumPy version moves them by round-off
+# accumulated over the steps (measured 3.9e-12 relative under OPENBLAS_CORETYPE=Sandybridge)
+_PORTABLE = 1e-10
+
 from dmftlib import ConvergenceError
 from dmftlib import linear as L
 from dmftlib.core import is_causal, is_psd
@@ -306,8 +310,8 @@ def test_simulate_gradient_flow_equals_previous_implementation():
     b = L.simulate_gradient_flow(30, 0.5, 0.25, [0, 0.5, 3, 100], seeds=range(3), ridge=0.1,
                                  spectrum=L.power_law_spectrum(30, 0.5))
     for sim, key in ((a, "isotropic"), (b, "spectrum, ridge")):
-        assert_allclose(sim.test_error, _PREV_GF[key][0], rtol=1e-12)
-        assert_allclose(sim.train_error, _PREV_GF[key][1], rtol=1e-12)
+        assert_allclose(sim.test_error, _PREV_GF[key][0], rtol=_PORTABLE)
+        assert_allclose(sim.train_error, _PREV_GF[key][1], rtol=_PORTABLE)
 
 
 def test_simulate_gradient_flow_equals_naive_per_seed_loop():

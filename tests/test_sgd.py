@@ -3,6 +3,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+# literals printed on one machine: another BLAS kernel or NumPy version moves them by round-off
+# accumulated over the steps (measured 3.9e-12 relative under OPENBLAS_CORETYPE=Sandybridge)
+_PORTABLE = 1e-10
+
 from dmftlib import linear, sgd
 from dmftlib.linear import mp_quadrature
 
@@ -307,8 +311,8 @@ def test_simulate_equals_previous_implementation():
     b = sgd.simulate(200, 2.0, 0.25, 0.2, 0.1, 1.0, seeds=range(3), max_bytes=1e6)   # one seed per group
     c = sgd.simulate_online(30, 4, 0.25, 0.5, 1.0, seeds=range(3))
     for sim, key in ((a, "one group"), (b, "memory groups"), (c, "online")):
-        assert_allclose(sim.test_error, _PREV_SGD[key][0], rtol=1e-12)
-        assert_allclose(sim.train_error, _PREV_SGD[key][1], rtol=1e-12)
+        assert_allclose(sim.test_error, _PREV_SGD[key][0], rtol=_PORTABLE)
+        assert_allclose(sim.train_error, _PREV_SGD[key][1], rtol=_PORTABLE)
 
 
 def test_simulate_cache_groups_and_selection_chunks_do_not_change_results(monkeypatch):
