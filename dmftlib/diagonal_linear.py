@@ -58,7 +58,7 @@ from .core import (ConvergenceError, ReadOnlyArrays, check_array, check_budget, 
 __all__ = [
     "ImplicitBiasResult", "DiagonalLinearTheory", "DiagonalLinearSimulation",
     "hyperbolic_entropy", "implicit_bias", "teacher", "make_data", "theory", "simulate", "time_grid",
-    "donoho_tanner", "sim_seeds", "plot_learning_curves", "plot_implicit_bias",
+    "donoho_tanner", "StaticLimit", "prox_entropy", "static_limit", "phase_diagram", "sim_seeds", "plot_learning_curves", "plot_implicit_bias",
 ]
 
 
@@ -262,6 +262,189 @@ def donoho_tanner(rho) -> np.ndarray:
             phi = math.exp(-tau * tau / 2) / math.sqrt(2 * math.pi)
             return r * (1 + tau**2) + 2 * (1 - r) * ((1 + tau**2) * ndtr(-tau) - tau * phi)
         out[k] = minimize_scalar(f, bounds=(0.0, 10.0), method="bounded", options={"xatol": 1e-10}).fun if r < 1 else 1.0
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The end point of the flow: the static (t -> infinity) limit of the DMFT
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StaticLimit(ReadOnlyArrays):
+    r"""The $t\to\infty$ limit of the DMFT (:func:`static_limit`).
+
+    Attributes
+    ----------
+    test_error : float, $E_g(\infty) = \mathbb E[(\mathcal P - \beta^*)^2]$.
+    sigma_eff : float, the effective noise $\sigma_{\rm eff}$ of the Gaussian observation $\beta^* + \sigma_{\rm eff}z$.
+    penalty : float, $1/\chi$ ($\chi$ the integrated response): the weight of $Q_a$ in the proximal map
+        (0 at exact recovery, where $\chi\to\infty$).
+    active_fraction : float, $\mathbb E[\mathcal P'] = \alpha$ at the solution (a check).
+    residual : float, $|\alpha\sigma_{\rm eff}^2 - \sigma^2 - E_g|$ at the solution.
+    alpha, rho, sigma2, init_scale : float.
+    """
+
+    test_error: float
+    sigma_eff: float
+    penalty: float
+    active_fraction: float
+    residual: float
+    alpha: float
+    rho: float
+    sigma2: float
+    init_scale: float
+
+
+_Z_STATIC = np.linspace(-9.0, 9.0, 3601)                       # quadrature in z (smooth integrands)
+_W_STATIC = np.exp(-_Z_STATIC**2 / 2) / math.sqrt(2 * math.pi) * (_Z_STATIC[1] - _Z_STATIC[0])
+_W_STATIC[[0, -1]] /= 2
+
+
+def prox_entropy(x, lam: float, init_scale: float):
+    r"""The proximal map of $\lambda Q_a$ and its derivative: $\eta(x) = \arg\min_b\,(b-x)^2/2 + \lambda a^2q(b/a^2)$.
+
+    $\eta$ solves $b + \lambda\,\mathrm{asinh}(b/2a^2) = x$ (Newton in $u = \mathrm{asinh}(b/2a^2)$, started above
+    the root, where the convex residual makes Newton monotone); $\eta'(x) = 2a^2\cosh u/(2a^2\cosh u + \lambda)$.
+    ``init_scale = 0`` is the $\ell_1$ limit: soft thresholding at $\lambda$.
+
+    >>> b, db = prox_entropy(np.array([-3.0, 0.5, 3.0]), 1.0, 0.0)
+    >>> b.tolist(), db.tolist()
+    ([-2.0, 0.0, 2.0], [1.0, 0.0, 1.0])
+    """
+    x = check_array("x", x)
+    lam = check_real("lam", lam, low=0.0)
+    a = check_real("init_scale", init_scale, low=0.0, high=100.0)
+    ax = np.abs(x)
+    if a == 0.0:
+        b = np.maximum(ax - lam, 0.0)
+        return np.sign(x) * b, (ax > lam).astype(float)
+    a2 = 2.0 * a * a
+    if lam == 0.0:
+        return x.copy(), np.ones_like(x)
+    u = np.minimum(ax / lam, np.arcsinh(ax / a2))                # both one-term roots lie above the root
+    for _ in range(200):
+        f = a2 * np.sinh(u) + lam * u - ax
+        step = f / (a2 * np.cosh(u) + lam)
+        u = u - step
+        if np.all(np.abs(step) <= 1e-13 * (1.0 + np.abs(u))):
+            break
+    cosh = a2 * np.cosh(u)
+    return np.sign(x) * a2 * np.sinh(u), cosh / (cosh + lam)
+
+
+def _static_moments(tau, lam, rho, a):
+    """E[eta'] and E[(eta - beta*)^2] over beta* (strata) and z, for x = beta* + tau z."""
+    bs = 1.0 / math.sqrt(rho)
+    x = np.concatenate([_Z_STATIC * tau, bs + _Z_STATIC * tau])
+    b, db = prox_entropy(x, lam, a)
+    m = _Z_STATIC.size
+    w0, w1 = (1.0 - rho) * _W_STATIC, rho * _W_STATIC
+    act = float(w0 @ db[:m] + w1 @ db[m:])
+    err = float(w0 @ b[:m] ** 2 + w1 @ (b[m:] - bs) ** 2)
+    return act, err
+
+
+def static_limit(alpha: float, rho: float, sigma2: float, init_scale: float, tol: float = 1e-10) -> StaticLimit:
+    r"""The end point of gradient flow for $d\to\infty$: the $t\to\infty$ limit of the DMFT (:func:`theory`).
+
+    For $\alpha<1$ the flow interpolates and stops at $\arg\min Q_a$ on $X\beta/\sqrt d = y$
+    (:func:`implicit_bias`). In the limit, each coordinate is the proximal map of a scalar problem,
+    $\beta_i = \mathcal P(\beta_i^* + \sigma_{\rm eff} z_i)$, $\mathcal P = \mathrm{prox}_{Q_a/\chi}$ (:func:`prox_entropy`
+    with ``lam`` $= 1/\chi$), $z_i\sim\mathcal N(0,1)$, with $(\sigma_{\rm eff},\chi)$ fixed by
+
+    .. math::
+
+        \mathbb E[\mathcal P'(\beta^*+\sigma_{\rm eff} z)] = \alpha,\qquad
+        \alpha\sigma_{\rm eff}^2 = \sigma^2 + \mathbb E[(\mathcal P(\beta^*+\sigma_{\rm eff} z) - \beta^*)^2],\qquad
+        E_g(\infty) = \alpha\sigma_{\rm eff}^2 - \sigma^2
+
+    (Donoho, Maleki & Montanari 2009 for $\ell_1$; Thrampoulidis, Abbasi & Hassibi 2018 for separable
+    penalties). $a\to\infty$ gives the minimum-norm interpolator, $E_g = 1-\alpha+\alpha\sigma^2/(1-\alpha)$;
+    ``init_scale = 0`` is $\ell_1$ minimisation (basis pursuit), whose $E_g$ vanishes for $\sigma = 0$ and
+    $\alpha > \alpha_c(\rho)$ (:func:`donoho_tanner`).
+
+    The expectations are quadratures on a uniform grid of 3601 points in $z\in[-9, 9]$; the inner
+    equation is solved for $\log\chi$ at each $\sigma_{\rm eff}$, then the outer one for $\log\sigma_{\rm eff}^2$ (Brent).
+
+    Parameters
+    ----------
+    alpha : in (0, 1) (for $\alpha\ge1$ the flow converges to least squares).
+    rho : in (0, 1]; sigma2 : >= 0; init_scale : $a\in[0, 100]$ (0: the $\ell_1$ limit).
+    tol : relative tolerance of the root finders.
+
+    Examples
+    --------
+    >>> round(static_limit(0.5, 0.1, 0.0, 100.0).test_error, 4)       # min-norm: 1 - alpha
+    0.5
+    >>> round(static_limit(0.5, 0.1, 0.0, 0.0).test_error, 6)         # l1 above alpha_c(0.1) = 0.329
+    0.0
+    """
+    from scipy.optimize import brentq
+
+    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    rho = check_real("rho", rho, low=0.0, high=1.0, low_open=True)
+    sigma2 = check_real("sigma2", sigma2, low=0.0, high=1e4)
+    a = check_real("init_scale", init_scale, low=0.0, high=100.0)
+    tol = check_real("tol", tol, low=1e-15, high=1e-2)
+
+    def lam_of(tau):
+        # E[eta'] decreases from 1 (lam = 0) to 0 (lam -> infinity): bracket log(lam), then Brent
+        f = lambda ll: _static_moments(tau, math.exp(ll), rho, a)[0] - alpha
+        lo, hi = math.log(tau) - 8.0, math.log(tau) + 8.0
+        while f(lo) < 0:
+            lo -= 8.0
+        while f(hi) > 0:
+            hi += 8.0
+        return math.exp(brentq(f, lo, hi, xtol=tol, rtol=tol))
+
+    def g(ls):                       # (sigma^2 + E_g) / alpha - tau^2, relative
+        tau = math.exp(ls / 2)
+        err = _static_moments(tau, lam_of(tau), rho, a)[1]
+        return (sigma2 + err) / (alpha * tau * tau) - 1.0
+
+    hi = math.log((sigma2 + 1.0) / alpha) + 1.0
+    while g(hi) > 0:
+        hi += 2.0
+    lo = hi - 4.0
+    floor = math.log(1e-24)
+    while lo > floor and g(lo) < 0:
+        lo -= 4.0
+    if lo <= floor:                  # exact recovery (sigma = 0, l1 above the transition): tau -> 0
+        tau = 0.0
+        lam, err = 0.0, 0.0
+        act = alpha
+    else:
+        ls = brentq(g, lo, hi, xtol=tol, rtol=tol)
+        tau = math.exp(ls / 2)
+        lam = lam_of(tau)
+        act, err = _static_moments(tau, lam, rho, a)
+    res = abs(alpha * tau * tau - sigma2 - err)
+    if not np.isfinite(err):
+        raise ConvergenceError("static_limit: non-finite moments", [res])
+    return StaticLimit(test_error=float(err), sigma_eff=float(tau), penalty=float(lam),
+                       active_fraction=float(act),
+                       residual=float(res), alpha=alpha, rho=rho, sigma2=sigma2, init_scale=a)
+
+
+def phase_diagram(alphas, rhos, sigma2: float, init_scale: float) -> np.ndarray:
+    r"""$E_g(\infty)$ of :func:`static_limit` on a grid: array ``(len(rhos), len(alphas))``.
+
+    One scalar root-finding problem per point (about 0.1 s each). With ``sigma2 = 0`` and
+    ``init_scale = 0`` the zero set is the recovery region $\alpha > \alpha_c(\rho)$ (:func:`donoho_tanner`).
+
+    >>> phase_diagram([0.2, 0.6], [0.1], 0.0, 0.0).round(3).tolist()
+    [[0.904, 0.0]]
+    """
+    alphas = check_array("alphas", alphas, low=0.0, high=1.0)
+    rhos = check_array("rhos", rhos, low=0.0, high=1.0)
+    if alphas.ndim != 1 or rhos.ndim != 1 or alphas.size == 0 or rhos.size == 0:
+        raise ValueError("alphas and rhos must be non-empty one-dimensional arrays")
+    if alphas.min() <= 0 or alphas.max() >= 1 or rhos.min() <= 0:
+        raise ValueError("alphas must lie in (0, 1) and rhos in (0, 1]")
+    check_budget("static solves (len(alphas) len(rhos))", float(alphas.size * rhos.size), limit=5e3)
+    out = np.empty((rhos.size, alphas.size))
+    for i, r in enumerate(rhos):          # scalar root-finding problems, one per grid point
+        for j, al in enumerate(alphas):
+            out[i, j] = static_limit(float(al), float(r), sigma2, init_scale).test_error
     return out
 
 
@@ -765,7 +948,7 @@ def sim_seeds(seeds):
 
 
 def plot_implicit_bias(alpha: float = 0.5, rho: float = 0.1, d: int = 150, seeds: int = 4, ax=None):
-    r"""$E_g$ of the implicit bias against the initialisation scale $a$ (log axis).
+    r"""$E_g$ of the implicit bias against the initialisation scale $a$ (log axis), with :func:`static_limit`.
 
     Kernel regime ($a\to\infty$): the minimum-norm interpolator, $E_g\to1-\alpha$. Rich regime
     ($a\to0$): $\ell_1$ minimisation, exact recovery when $\alpha > \alpha_c(\rho)$
@@ -782,6 +965,9 @@ def plot_implicit_bias(alpha: float = 0.5, rho: float = 0.1, d: int = 150, seeds
     data = [make_data(d, alpha, rho, 0.0, s) for s in sim_seeds(seeds)]
     eg = np.array([[np.mean((implicit_bias(X, y, a) - b) ** 2) for (X, y, b) in data] for a in a_list])
     m, sem = mean_sem(eg, axis=1)
+    a_fine = np.geomspace(1e-3, 30.0, 25)
+    plotting.plot_theory(ax, a_fine, [static_limit(alpha, rho, 0.0, a).test_error for a in a_fine],
+                         label=r"$d\to\infty$ (static limit of the DMFT)")
     plotting.plot_simulation(ax, a_list, m, sem, N=d, n_seeds=len(data),
                              label=f"implicit bias, d = {d}, {len(data)} seeds")
     ax.axhline(1 - alpha, color="gray", ls="--", lw=1, label=r"min-norm limit $1-\alpha$")

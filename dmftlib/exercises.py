@@ -78,6 +78,8 @@ ANSWERS = MappingProxyType({
     # book/part3/diagonal_linear
     "ex-dgl-dt": Answer(0.33, 0.04, "at d = 200 the transition is smeared over a window of width O(d^-1/2)",
                         "the sampling ratio alpha at which recovery of a rho = 0.1 teacher fails"),
+    "ex-dgl-dt-static": Answer(0.5111, 1e-3, "four decimals of a bisection of the static limit at a = 0",
+                               "the l1 recovery threshold alpha_c(0.2) from dl.static_limit"),
     # book/part3/neural_ode_teacher_student
     "ex-nts-1:L8": Answer((8.0 / 7.0) ** 16, 0.01, "two decimals of a closed form",
                           "the learning rate 1/c^2 of the fastest asymptotic convergence, ResNet with L = 8"),

@@ -207,3 +207,92 @@ def test_data_script_small_instance():
     assert np.allclose(th[:, 0], 1.0) and not np.allclose(th[0, 1:], th[1, 1:])
     # lazy limit at the end: E_g -> 1 - alpha (theory exact up to the sampling; simulation within its spread)
     assert abs(out["main_10/theory"][:, -1].mean() - 0.5) < 0.02
+
+
+# ----------------------------------------------------------------------------------------------
+# The end point of the flow: static limit of the DMFT, against the finite-d implicit bias
+# ----------------------------------------------------------------------------------------------
+def test_prox_entropy_solves_its_equation_and_limits():
+    x = np.linspace(-5, 5, 41)
+    for lam, a in ((0.3, 0.05), (1.0, 1.0), (2.0, 10.0)):
+        b, db = dl.prox_entropy(x, lam, a)
+        assert np.abs(b + lam * np.arcsinh(b / (2 * a * a)) - x).max() < 1e-10
+        h = 1e-6
+        fd = (dl.prox_entropy(x + h, lam, a)[0] - dl.prox_entropy(x - h, lam, a)[0]) / (2 * h)
+        assert np.abs(fd - db).max() < 1e-6
+    # a -> 0: soft thresholding at the threshold lam log(1/a^2) scale; a = 0 exactly soft thresholding
+    b0, _ = dl.prox_entropy(x, 1.0, 0.0)
+    assert np.array_equal(b0, np.sign(x) * np.maximum(np.abs(x) - 1.0, 0.0))
+
+
+@pytest.mark.parametrize("sigma2", [0.0, 0.25])
+def test_static_limit_lazy_is_min_norm_closed_form(sigma2):
+    # a -> infinity: the minimum-norm interpolator, E_g = 1 - alpha + alpha sigma^2 / (1 - alpha)
+    for alpha in (0.2, 0.5, 0.8):
+        st = dl.static_limit(alpha, 0.1, sigma2, 100.0)
+        exact = 1 - alpha + alpha * sigma2 / (1 - alpha)
+        assert abs(st.test_error - exact) < 1e-6 and abs(st.active_fraction - alpha) < 1e-8
+
+
+def test_static_limit_l1_transition_is_donoho_tanner():
+    # a = 0: E_g(infinity) = 0 exactly above alpha_c(rho), positive below (the bisection of the zero set
+    # is as fine as the root finders: 1e-6)
+    for rho in (0.05, 0.1, 0.2):
+        ac = float(dl.donoho_tanner([rho])[0])
+        assert dl.static_limit(ac + 1e-4, rho, 0.0, 0.0).test_error == 0.0
+        assert dl.static_limit(ac - 1e-4, rho, 0.0, 0.0).test_error > 0.0
+    # a > 0 never recovers exactly, and E_g(infinity) decreases to the l1 value as a -> 0
+    eg = [dl.static_limit(0.5, 0.1, 0.0, a).test_error for a in (1.0, 0.1, 0.01, 1e-3)]
+    assert all(x > y > 0 for x, y in zip(eg, eg[1:]))
+
+
+def test_static_limit_is_the_long_time_dmft():
+    # the DMFT at a = 1 has converged by t = 40 (stored chapter run: 0.4716 +- 0.012 and 0.4702 +- 0.012 for two
+    # solver seeds); a small run here, within 3 of its sem
+    th = dl.theory(0.5, 0.1, 0.0, 1.0, [0.0, 40.0], n_grid=40, n_samples=800, n_response=40)
+    st = dl.static_limit(0.5, 0.1, 0.0, 1.0)
+    assert abs(th.test_error[-1] - st.test_error) < 3 * th.test_error_sem[-1]
+
+
+@pytest.mark.parametrize("d, seeds", [(100, 64), (400, 16)])
+@pytest.mark.parametrize("a", [1.0, 0.1])
+def test_static_limit_vs_implicit_bias(d, seeds, a):
+    # the end point of the flow at finite d, averaged over data sets, against d -> infinity: tolerance
+    # 3 sem (the spread of one data set falls like d^(-1/2)) + 1/d (the bias of the mean)
+    alpha, rho = 0.5, 0.1
+    eg = []
+    for s in range(seeds):
+        X, y, b = dl.make_data(d, alpha, rho, 0.0, s)
+        eg.append(np.mean((dl.implicit_bias(X, y, a) - b) ** 2))
+    m, sem = np.mean(eg), np.std(eg, ddof=1) / np.sqrt(seeds)
+    assert abs(m - dl.static_limit(alpha, rho, 0.0, a).test_error) < 3 * sem + 1.0 / d
+
+
+@pytest.mark.parametrize("kw", [dict(alpha=1.0), dict(alpha=0.0), dict(alpha=np.nan), dict(rho=0.0),
+                                dict(sigma2=-1.0), dict(init_scale=-0.1), dict(init_scale=np.inf)])
+def test_static_limit_rejects_bad_input(kw):
+    args = dict(alpha=0.5, rho=0.1, sigma2=0.0, init_scale=0.1) | kw
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        dl.static_limit(**args)
+
+
+def test_phase_diagram_rejects_bad_grids():
+    for bad in (dict(alphas=[1.2]), dict(alphas=[]), dict(rhos=[0.0]), dict(alphas=[[0.3]])):
+        args = dict(alphas=[0.3], rhos=[0.1]) | bad
+        with pytest.raises(ValueError):
+            dl.phase_diagram(args["alphas"], args["rhos"], 0.0, 0.1)
+
+
+def test_static_data_script_small_instance():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "book" / "data" / "diagonal_linear_static_make.py"
+    spec = importlib.util.spec_from_file_location("diagonal_linear_static_make", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.make(small=True)
+    assert out["curve_eg"].shape == (5, 7) and out["pd_eg_0"].shape == (4, 5)
+    # the l1 column is zero exactly where alpha > alpha_c(rho)
+    ac = dl.donoho_tanner(out["pd_rho"])
+    assert np.array_equal(out["pd_eg_0"] == 0.0, out["pd_alpha"][None, :] > ac[:, None])
+    assert out["pdsim_eg"].shape == (1, 2, 2)

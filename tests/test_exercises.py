@@ -274,3 +274,13 @@ def test_part1_answers():
     _close("gds-ex-uv", st.uv_theory(3.0, 0.1, [0.01])[0])
     run = st.uv_gd(3.0, 0.1, [1e-3], 20000)                 # gradient flow, approximately (D shrinks by O(eta))
     _close("gds-ex-uv", float(run.sharpness[0, -1]))
+
+
+def test_diagonal_linear_static_recovery_threshold():
+    # the exercise's bisection of the static limit at a = 0 (the zero set starts at alpha_c(0.2))
+    lo, hi = 0.3, 0.8
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if dgl.static_limit(mid, 0.2, 0.0, 0.0).test_error == 0 else (mid, hi)
+    _close("ex-dgl-dt-static", hi)
+    _close("ex-dgl-dt-static", float(dgl.donoho_tanner([0.2])[0]))

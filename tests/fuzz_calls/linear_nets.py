@@ -24,6 +24,9 @@ CALLS = {
     _D + "make_data": dict(d=20, alpha=0.5, rho=0.2, sigma2=0.0, seed=1),
     _D + "implicit_bias": dict(X=Lazy(lambda: _data.get()[0]), y=Lazy(lambda: _data.get()[1]),  # noqa: F821
                                init_scale=1e-2),
+    _D + "prox_entropy": dict(x=np.array([-3.0, 0.5, 3.0]), lam=1.0, init_scale=0.1),
+    _D + "static_limit": dict(alpha=0.5, rho=0.1, sigma2=0.0, init_scale=0.1),
+    _D + "phase_diagram": dict(alphas=np.array([0.3, 0.6]), rhos=np.array([0.1]), sigma2=0.0, init_scale=0.01),
     _D + "time_grid": dict(t_max=10.0, n=4, tau=10.0 / 7.0),
     _D + "theory": dict(alpha=0.5, rho=0.1, sigma2=0.0, init_scale=1.0, t=_t, tau=0.5, n_grid=20, n_samples=200,
                         n_response=10, max_iter=60),
