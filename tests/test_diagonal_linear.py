@@ -207,6 +207,12 @@ def test_data_script_small_instance():
     assert np.allclose(th[:, 0], 1.0) and not np.allclose(th[0, 1:], th[1, 1:])
     # lazy limit at the end: E_g -> 1 - alpha (theory exact up to the sampling; simulation within its spread)
     assert abs(out["main_10/theory"][:, -1].mean() - 0.5) < 0.02
+    # the rich clock: the half time grows with log(1/a) (two scales, through the same code as the chapter's data)
+    sa = mod.run(["small_a"], small=True)
+    t = sa["small_a/t"]
+    assert sa["small_a/theory_0.1"].shape == (2, t.size) and sa["small_a/sim_0.01"].shape == (3, t.size)
+    cross = [t[np.argmax(sa[f"small_a/theory_{a}"][0] < 0.5)] for a in ("0.1", "0.01")]
+    assert cross[1] > cross[0]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -64,8 +64,8 @@ def task_noise(a, small=False, sigma2=0.5):
             "sigma2": sigma2, "d": sim.d}
 
 
-SCALING_DS = (125, 250, 500, 1000)
-SCALING_SEEDS = (128, 64, 32, 16)     # d = 2000: the 4 seeds of main_*/sim_2000
+SCALING_DS = (125, 250, 500, 1000, 2000)
+SCALING_SEEDS = (128, 64, 32, 16, 16)  # d = 2000: seeds 0-3 are main_*/sim_2000, scal_*_2000 adds seeds 4-15
 
 
 def task_scaling(a, ds, small=False, sigma2=0.0):
@@ -76,7 +76,8 @@ def task_scaling(a, ds, small=False, sigma2=0.0):
     out = {"t": t, "ds": np.array(ds)}
     for d in ds:
         B = dict(zip(SCALING_DS, SCALING_SEEDS))[d] if not small else 3
-        chunks = [range(k, min(k + 8, B)) for k in range(0, B, 8)]   # batches of 8 seeds (memory)
+        first = 4 if (d == 2000 and not small) else 0                 # seeds 0-3 of d = 2000 are in main_*
+        chunks = [range(k, min(k + 8, B)) for k in range(first, B, 8)]   # batches of 8 seeds (memory)
         eg = [dl.simulate(d, ALPHA, RHO, sigma2, a, t, seeds=list(c)).per_seed for c in chunks]
         out[f"sim_{d}"] = np.concatenate(eg)
     return out
@@ -108,6 +109,24 @@ def task_noise_resolution(small=False):
     return out
 
 
+A_SMALL = (0.1, 0.03, 0.01, 0.003, 0.001)
+
+
+def task_small_a(small=False):
+    """Timescales in the rich regime: the DMFT (two solver seeds) and simulations at d = 500 for a -> 0, on one
+    output grid, to measure t_1/2 against log(1/a) and the collapse of E_g in the time t / log(1/a)."""
+    t = np.concatenate([[0.0], np.geomspace(0.01, T_MAX, 12 if small else 40)])
+    kw = dict(n_grid=40, n_samples=400, n_response=40) if small else THEORY_KW
+    a_list = (0.1, 0.01) if small else A_SMALL
+    out = {"t": t, "a": np.array(a_list)}
+    for a in a_list:
+        ths = [dl.theory(ALPHA, RHO, 0.0, a, t, seed=s, **kw) for s in range(2)]
+        out[f"theory_{a:g}"] = np.array([th.test_error for th in ths])
+        out[f"theory_sem_{a:g}"] = np.array([th.test_error_sem for th in ths])
+        out[f"sim_{a:g}"] = dl.simulate(60 if small else 500, ALPHA, RHO, 0.0, a, t, seeds=3 if small else 16).per_seed
+    return out
+
+
 TASKS = {
     "main_0.1": lambda small: task_main(0.1, small),
     "main_1": lambda small: task_main(1.0, small),
@@ -120,6 +139,9 @@ TASKS = {
     "scal_0.1_1000": lambda small: task_scaling(0.1, (40,) if small else (1000,), small),
     "scal_10_small": lambda small: task_scaling(10.0, (40, 80) if small else (125, 250, 500), small),
     "scal_10_1000": lambda small: task_scaling(10.0, (40,) if small else (1000,), small),
+    "scal_0.1_2000": lambda small: task_scaling(0.1, (40,) if small else (2000,), small),
+    "scal_10_2000": lambda small: task_scaling(10.0, (40,) if small else (2000,), small),
+    "small_a": task_small_a,
 }
 
 
