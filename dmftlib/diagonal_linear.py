@@ -353,9 +353,9 @@ def static_limit(alpha: float, rho: float, sigma2: float, init_scale: float, tol
 
     .. math::
 
-        \mathbb E[\mathcal P'(\beta^*+\sigma_{\rm eff} z)] = \alpha,\qquad
-        \alpha\sigma_{\rm eff}^2 = \sigma^2 + \mathbb E[(\mathcal P(\beta^*+\sigma_{\rm eff} z) - \beta^*)^2],\qquad
-        E_g(\infty) = \alpha\sigma_{\rm eff}^2 - \sigma^2
+        &\mathbb E[\mathcal P'(\beta^*+\sigma_{\rm eff} z)] = \alpha,\\
+        &\alpha\sigma_{\rm eff}^2 = \sigma^2 + \mathbb E[(\mathcal P(\beta^*+\sigma_{\rm eff} z) - \beta^*)^2],\\
+        &E_g(\infty) = \alpha\sigma_{\rm eff}^2 - \sigma^2
 
     (Donoho, Maleki & Montanari 2009 for $\ell_1$; Thrampoulidis, Abbasi & Hassibi 2018 for separable
     penalties). $a\to\infty$ gives the minimum-norm interpolator, $E_g = 1-\alpha+\alpha\sigma^2/(1-\alpha)$;

@@ -6,7 +6,7 @@ Three models, each with its theory and its simulation:
    $\hat\Sigma = X^\top X/P$ ($X\in\mathbb R^{P\times N}$ Gaussian, $\alpha = P/N$), GD
    $x_{k+1} = (I - \eta\hat\Sigma)\,x_k$ from $x_0\sim\mathcal N(0, I_N)$. As $N\to\infty$
 
-   .. math:: L_k = \tfrac12 \int \rho_{MP}(\lambda)\,\lambda\,(1-\eta\lambda)^{2k}\,d\lambda ,
+   .. math:: \mathcal L_k = \tfrac12 \int \rho_{MP}(\lambda)\,\lambda\,(1-\eta\lambda)^{2k}\,d\lambda ,
 
    stable iff $\eta < 2/\lambda_+$, $\lambda_+ = (1+\alpha^{-1/2})^2$; gradient flow is
    $\eta\to0$ at fixed $t = k\eta$.
@@ -82,7 +82,7 @@ def _check_steps(steps):
 
 
 def quadratic_gd_theory(alpha: float, eta: float, steps) -> QuadraticGD:
-    r"""Loss $L_k = \frac12\int\rho_{MP}(\lambda)\lambda(1-\eta\lambda)^{2k}d\lambda$ at the given steps.
+    r"""Loss $\mathcal L_k = \frac12\int\rho_{MP}(\lambda)\lambda(1-\eta\lambda)^{2k}d\lambda$ at the given steps.
 
     >>> res = quadratic_gd_theory(alpha=2.0, eta=0.2, steps=np.arange(3))
     >>> res.loss.round(4).tolist()      # L_1 = (E l - 0.4 E l^2 + 0.04 E l^3)/2 = 0.255
@@ -165,7 +165,7 @@ def plot_quadratic_gd(alpha=2.0, eta=0.5, N=200, seeds=8, steps=60, ax=None):
     plot_simulation(ax, k, sim.loss, sim.loss_sem, N=N, n_seeds=n_seeds, every=max(1, steps // 20))
     ax.set_yscale("log")
     ax.set_xlabel("step k")
-    ax.set_ylabel("loss $L_k$")
+    ax.set_ylabel(r"loss $\mathcal{L}_k$")
     ax.set_title(f"α = {alpha:g}, η = {eta:g}   (threshold 2/λ₊ = {gd_threshold(alpha):.3f})")
     ax.legend()
     return ax
