@@ -300,11 +300,12 @@ _W_STATIC[[0, -1]] /= 2
 
 
 def prox_entropy(x, lam: float, init_scale: float):
-    r"""The proximal map of $\lambda Q_a$ and its derivative: $\eta(x) = \arg\min_b\,(b-x)^2/2 + \lambda a^2q(b/a^2)$.
+    r"""The proximal map of $Q_a/\chi$ and its derivative: $\mathcal P(x) = \arg\min_b\,(b-x)^2/2 + a^2q(b/a^2)/\chi$.
 
-    $\eta$ solves $b + \lambda\,\mathrm{asinh}(b/2a^2) = x$ (Newton in $u = \mathrm{asinh}(b/2a^2)$, started above
-    the root, where the convex residual makes Newton monotone); $\eta'(x) = 2a^2\cosh u/(2a^2\cosh u + \lambda)$.
-    ``init_scale = 0`` is the $\ell_1$ limit: soft thresholding at $\lambda$.
+    ``lam`` is the penalty weight $1/\chi$. $\mathcal P$ solves $b + \chi^{-1}\mathrm{asinh}(b/2a^2) = x$ (Newton in
+    $u = \mathrm{asinh}(b/2a^2)$, started above the root, where the convex residual makes Newton monotone);
+    $\mathcal P'(x) = 2a^2\cosh u/(2a^2\cosh u + \chi^{-1})$.
+    ``init_scale = 0`` is the $\ell_1$ limit: soft thresholding at ``lam``.
 
     >>> b, db = prox_entropy(np.array([-3.0, 0.5, 3.0]), 1.0, 0.0)
     >>> b.tolist(), db.tolist()
@@ -332,7 +333,7 @@ def prox_entropy(x, lam: float, init_scale: float):
 
 
 def _static_moments(tau, lam, rho, a):
-    """E[eta'] and E[(eta - beta*)^2] over beta* (strata) and z, for x = beta* + tau z."""
+    """E[P'] and E[(P - beta*)^2] over beta* (strata) and z, for x = beta* + sigma_eff z (tau here)."""
     bs = 1.0 / math.sqrt(rho)
     x = np.concatenate([_Z_STATIC * tau, bs + _Z_STATIC * tau])
     b, db = prox_entropy(x, lam, a)
@@ -387,7 +388,7 @@ def static_limit(alpha: float, rho: float, sigma2: float, init_scale: float, tol
     tol = check_real("tol", tol, low=1e-15, high=1e-2)
 
     def lam_of(tau):
-        # E[eta'] decreases from 1 (lam = 0) to 0 (lam -> infinity): bracket log(lam), then Brent
+        # E[P'] decreases from 1 (lam = 0) to 0 (lam -> infinity): bracket log(lam), then Brent
         f = lambda ll: _static_moments(tau, math.exp(ll), rho, a)[0] - alpha
         lo, hi = math.log(tau) - 8.0, math.log(tau) + 8.0
         while f(lo) < 0:
